@@ -1,0 +1,108 @@
+"""Conversions between user arrays (numpy, any dtype) and the network's tensors.
+
+Users hand us H×W or H×W×C arrays of uint8, uint16 or float; inside, everything is a
+float32 tensor of shape (B, C, H, W) with values in [0, 1]. These helpers are the only
+place that knows both conventions, so every method preserves dtype and shape the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "as_float",
+    "from_float",
+    "image_to_tensor",
+    "tensor_to_image",
+    "pad_to_multiple",
+]
+
+_INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def _check_dtype(dtype: np.dtype) -> None:
+    if dtype not in _INT_MAX and not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"unsupported image dtype {dtype}: use uint8, uint16 or float in [0, 1]")
+
+
+def as_float(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as float32 in [0, 1].
+
+    Parameters
+    ----------
+    image : ndarray
+        uint8 (scaled by 1/255), uint16 (scaled by 1/65535) or float (taken as is,
+        expected in [0, 1]).
+
+    Returns
+    -------
+    ndarray of float32, same shape.
+    """
+    image = np.asarray(image)
+    _check_dtype(image.dtype)
+    if image.dtype in _INT_MAX:
+        return image.astype(np.float32) / np.float32(_INT_MAX[image.dtype])
+    return image.astype(np.float32, copy=False)
+
+
+def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Convert a float image in [0, 1] back to ``dtype`` (rounding and clipping integers)."""
+    dtype = np.dtype(dtype)
+    _check_dtype(dtype)
+    if dtype in _INT_MAX:
+        scaled = np.clip(image, 0.0, 1.0) * _INT_MAX[dtype]
+        return np.rint(scaled).astype(dtype)
+    return image.astype(dtype, copy=False)
+
+
+def _move_channels(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
+    """Return an H×W×C view of ``image`` (C=1 for a 2-D image)."""
+    if image.ndim == 2:
+        if channel_axis is not None:
+            raise ValueError("a 2-D image has no channel axis: pass channel_axis=None")
+        return image[:, :, None]
+    if image.ndim == 3:
+        if channel_axis is None:
+            raise ValueError(
+                f"got a 3-D array of shape {image.shape}: pass channel_axis=-1 for a colour "
+                "image (H×W×C), or a 2-D array for a grayscale one"
+            )
+        return np.moveaxis(image, channel_axis, -1)
+    raise ValueError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}")
+
+
+def image_to_tensor(image: np.ndarray, *, channel_axis: int | None = None) -> torch.Tensor:
+    """Numpy image (H×W or with a channel axis) -> float32 tensor (1, C, H, W) in [0, 1]."""
+    hwc = _move_channels(np.asarray(image), channel_axis)
+    chw = np.ascontiguousarray(as_float(hwc).transpose(2, 0, 1))
+    return torch.from_numpy(chw)[None]  # (1, C, H, W)
+
+
+def tensor_to_image(
+    tensor: torch.Tensor, like: np.ndarray, *, channel_axis: int | None = None
+) -> np.ndarray:
+    """Tensor (1, C, H, W) in [0, 1] -> array with the shape, layout and dtype of ``like``."""
+    hwc = tensor[0].detach().cpu().numpy().transpose(1, 2, 0)  # (H, W, C)
+    if like.ndim == 2:
+        out = hwc[:, :, 0]
+    else:
+        out = np.moveaxis(hwc, -1, channel_axis)
+    return from_float(np.ascontiguousarray(out), like.dtype)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad the bottom and right of ``x`` (B, C, H, W) to multiples of ``multiple``.
+
+    Returns the padded tensor and the original (H, W), so the caller can crop back with
+    ``out[..., :h, :w]``. Reflection (not zeros) keeps the padded border statistically
+    like the image, so it does not bias a self-supervised loss.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        # Reflection needs the pad to be smaller than the side: replicate for tiny images.
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)

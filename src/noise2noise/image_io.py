@@ -1,0 +1,315 @@
+"""Reading and writing image files: what users have, in the bit depth they have it.
+
+Arrays come back as H×W (grayscale) or H×W×C (C = 2 gray+alpha, 3 RGB, 4 RGBA) of uint8,
+uint16 or float32, with EXIF orientation applied. Writing is atomic: a temporary file in the
+destination folder is renamed over the target only once it is complete, so a failed write
+never leaves a half-written image behind.
+
+Pillow reads and writes most formats, but not 16-bit colour PNG; OpenCV handles those,
+and tifffile handles TIFF in every depth.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageFileError",
+    "read_image",
+    "write_image",
+    "list_images",
+    "split_alpha",
+    "merge_alpha",
+    "apply_to_colour",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+_TIFF = (".tif", ".tiff")
+_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp")
+
+
+class ImageFileError(ValueError):
+    """A file that cannot be read or written as an image; the message names the file."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file into an array.
+
+    Parameters
+    ----------
+    path : path-like
+        A PNG, JPEG, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
+
+    Returns
+    -------
+    ndarray
+        H×W or H×W×C, dtype uint8, uint16 or float32. Palette images become RGB (RGBA
+        when the palette has transparency); EXIF orientation is applied.
+
+    Raises
+    ------
+    ImageFileError
+        Missing, empty, truncated, corrupt or unsupported files, with the reason.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageFileError(path, "no such file")
+    if path.is_dir():
+        raise ImageFileError(path, "is a folder, not an image file")
+    ext = path.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise ImageFileError(
+            path, f"unsupported format '{ext or path.name}' (supported: {_supported()})"
+        )
+    if path.stat().st_size == 0:
+        raise ImageFileError(path, "empty file")
+    try:
+        image = _read_tiff(path) if ext in _TIFF else _read_with_pillow(path)
+    except ImageFileError:
+        raise
+    except Exception as exc:  # every decoder has its own exception types
+        raise ImageFileError(path, f"not a readable image ({_reason(exc)})") from exc
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    return image
+
+
+def _supported() -> str:
+    return ", ".join(IMAGE_EXTENSIONS)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _read_with_pillow(path: Path) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        if im.format == "PNG" and _is_16bit_colour_png(path):
+            orientation = im.getexif().get(0x0112, 1)
+            return _apply_orientation(_read_16bit_colour_png(path), orientation)
+        im.load()  # decode now, so truncation surfaces here as an error
+        im = ImageOps.exif_transpose(im)
+        return _pillow_to_array(im)
+
+
+def _pillow_to_array(im) -> np.ndarray:
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        im = im.convert("RGB")
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode == "RGBa":
+        im = im.convert("RGBA")
+    array = np.asarray(im)
+    if array.dtype.kind in "iu" and array.dtype != np.uint8:
+        # 16-bit grayscale arrives as I;16 (uint16) or I (int32) depending on the file.
+        if array.min() < 0 or array.max() > 65535:
+            raise ValueError(f"integer values outside 0..65535 (mode {mode})")
+        array = array.astype(np.uint16)
+    elif array.dtype.kind == "b":
+        array = array.astype(np.uint8) * 255
+    return np.array(array)  # writable copy, independent of the closed file
+
+
+def _is_16bit_colour_png(path: Path) -> bool:
+    with open(path, "rb") as f:
+        header = f.read(26)
+    # IHDR follows the 8-byte signature; bit depth at byte 24, colour type at 25.
+    return len(header) == 26 and header[24] == 16 and header[25] in (2, 6)
+
+
+def _read_16bit_colour_png(path: Path) -> np.ndarray:
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise ValueError("corrupt or truncated PNG")
+    code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(array, code)
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation tag (1-8) to an H×W(×C) array."""
+    transpose = array.swapaxes(0, 1)
+    result = {
+        2: array[:, ::-1],
+        3: array[::-1, ::-1],
+        4: array[::-1],
+        5: transpose,
+        6: transpose[:, ::-1],
+        7: transpose[::-1, ::-1],
+        8: transpose[::-1],
+    }.get(orientation, array)
+    return np.ascontiguousarray(result)
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    array = tifffile.imread(path)
+    if array.size == 0:
+        raise ValueError("no image data in TIFF")
+    if array.ndim == 3 and array.shape[0] in (1, 2, 3, 4) and array.shape[2] > 4:
+        array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] > 4):
+        raise ImageFileError(
+            path, f"array of shape {array.shape}: multi-page TIFF stacks are not supported"
+        )
+    if array.dtype == np.float64 or array.dtype == np.float16:
+        array = array.astype(np.float32)
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        raise ImageFileError(
+            path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
+        )
+    return array
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False) -> Path:
+    """Write an image atomically; the format follows the file extension.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination (.png, .jpg/.jpeg, .bmp, .tif/.tiff). Its folder must exist.
+    image : ndarray
+        H×W or H×W×C (C in 1..4), uint8, uint16 or float in [0, 1]. PNG and TIFF keep
+        16 bits; JPEG and BMP are 8-bit formats, so 16-bit data is reduced with a warning.
+        Float data is stored as float in TIFF and as 16-bit in PNG.
+    overwrite : bool
+        Replace an existing file. Without it an existing file is an error.
+
+    Returns
+    -------
+    Path of the written file.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise ImageFileError(
+            path, f"cannot write format '{ext or path.name}' (supported: {_supported()})"
+        )
+    if path.exists() and not overwrite:
+        raise ImageFileError(path, "already exists (use --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise ImageFileError(path, f"folder {path.parent} does not exist")
+    image = np.asarray(image)
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{ext}")
+    try:
+        if ext in _TIFF:
+            _write_tiff(tmp, image)
+        else:
+            _write_raster(tmp, image, ext)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, Exception) and not isinstance(exc, ImageFileError):
+            raise ImageFileError(path, f"could not write ({_reason(exc)})") from exc
+        raise
+    return path
+
+
+def _write_tiff(path: Path, image: np.ndarray) -> None:
+    import tifffile
+
+    colour = image.ndim == 3 and image.shape[2] in (3, 4)
+    extras = {"extrasamples": ["unassalpha"]} if colour and image.shape[2] == 4 else {}
+    tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)
+
+
+def _write_raster(path: Path, image: np.ndarray, ext: str) -> None:
+    from .convert import as_float, from_float
+
+    if image.dtype.kind == "f":
+        image = from_float(as_float(image), np.uint8 if ext in _EIGHT_BIT_ONLY else np.uint16)
+    if ext in _EIGHT_BIT_ONLY and image.dtype == np.uint16:
+        warnings.warn(f"{path.suffix} stores 8 bits: reducing 16-bit data", stacklevel=3)
+        image = from_float(as_float(image), np.uint8)
+    if ext in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] in (2, 4):
+        warnings.warn("JPEG has no alpha channel: alpha dropped", stacklevel=3)
+        image = image[:, :, :-1]
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.dtype == np.uint16 and image.ndim == 3:
+        _write_16bit_colour_png(path, image)
+        return
+    from PIL import Image
+
+    Image.fromarray(image).save(path)
+
+
+def _write_16bit_colour_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    if image.shape[2] == 2:  # PNG has no 16-bit gray+alpha writer here: store as RGBA
+        image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], 2)
+    code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    ok, data = cv2.imencode(".png", cv2.cvtColor(image, code))
+    if not ok:
+        raise ValueError("PNG encoder failed")
+    data.tofile(path)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly inside ``folder`` (by extension, hidden files skipped), sorted."""
+    folder = Path(folder)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split H×W×2 (gray+alpha) or H×W×4 (RGBA) into colour and alpha; others pass through."""
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        return image[:, :, :-1], image[:, :, -1]
+    return image, None
+
+
+def merge_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Inverse of :func:`split_alpha`."""
+    if alpha is None:
+        return colour
+    if colour.ndim == 2:
+        colour = colour[:, :, None]
+    return np.concatenate([colour, alpha[:, :, None]], axis=2)
+
+
+def apply_to_colour(fn, image: np.ndarray, /, **options) -> np.ndarray:
+    """``fn(colour, channel_axis=..., **options)`` on the colour channels of a file image.
+
+    ``image`` is H×W or H×W×C as :func:`read_image` returns it; with 2 or 4 channels the
+    last is alpha, which is passed through untouched.
+    """
+    colour, alpha = split_alpha(image)
+    out = fn(colour, channel_axis=None if colour.ndim == 2 else -1, **options)
+    return merge_alpha(out, alpha)

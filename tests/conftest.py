@@ -1,0 +1,38 @@
+"""Shared fixtures: small real image crops (bundled with scikit-image) and the shared data."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+# The benchmark images live beside the repository; users of the package do not have them.
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"shared test data not found at {DATA_DIR}")
+    return DATA_DIR
+
+
+@pytest.fixture
+def astronaut_crop() -> np.ndarray:
+    """A 64×64 RGB uint8 crop of a real photograph (face and suit edges)."""
+    from skimage.data import astronaut
+
+    return np.ascontiguousarray(astronaut()[80:144, 200:264])
+
+
+@pytest.fixture
+def camera_crop() -> np.ndarray:
+    """A 64×64 grayscale uint8 crop of a real photograph."""
+    from skimage.data import camera
+
+    return np.ascontiguousarray(camera()[100:164, 200:264])

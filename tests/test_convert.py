@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from noise2noise.convert import (
+    as_float,
+    from_float,
+    image_to_tensor,
+    pad_to_multiple,
+    tensor_to_image,
+)
+
+
+@pytest.mark.parametrize("dtype, top", [(np.uint8, 255), (np.uint16, 65535)])
+def test_integer_round_trip_is_lossless(dtype, top):
+    a = np.arange(0, top + 1, max(1, top // 255), dtype=np.int64).astype(dtype)
+    assert as_float(a).max() <= 1.0
+    np.testing.assert_array_equal(from_float(as_float(a), dtype), a)
+
+
+def test_from_float_clips_and_rounds():
+    out = from_float(np.array([-0.5, 0.5 / 255, 0.6 / 255, 1.5], np.float32), np.uint8)
+    np.testing.assert_array_equal(out, [0, 0, 1, 255])
+
+
+def test_unsupported_dtype_is_refused():
+    with pytest.raises(TypeError, match="uint8, uint16 or float"):
+        as_float(np.zeros((4, 4), np.int32))
+
+
+def test_tensor_layout_and_back_for_channel_axes():
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    t = image_to_tensor(rgb, channel_axis=-1)
+    assert t.shape == (1, 3, 5, 7) and t.dtype == torch.float32
+    assert float(t[0, 2, 1, 4]) == pytest.approx(rgb[1, 4, 2] / 255)
+    np.testing.assert_array_equal(tensor_to_image(t, rgb, channel_axis=-1), rgb)
+    chw = np.moveaxis(rgb, -1, 0)
+    np.testing.assert_array_equal(
+        tensor_to_image(image_to_tensor(chw, channel_axis=0), chw, channel_axis=0), chw
+    )
+
+
+def test_3d_array_without_channel_axis_is_an_error():
+    with pytest.raises(ValueError, match="channel_axis=-1"):
+        image_to_tensor(np.zeros((4, 4, 3), np.uint8))
+
+
+@pytest.mark.parametrize("h, w", [(5, 7), (6, 6), (1, 3)])
+def test_pad_to_multiple_reflects_and_keeps_original(h, w):
+    x = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w)
+    y, size = pad_to_multiple(x, 2)
+    assert size == (h, w)
+    assert y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0
+    torch.testing.assert_close(y[..., :h, :w], x)

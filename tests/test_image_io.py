@@ -1,0 +1,195 @@
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from noise2noise.image_io import (
+    ImageFileError,
+    apply_to_colour,
+    list_images,
+    read_image,
+    write_image,
+)
+
+RNG = np.random.default_rng(0)
+
+
+def _image(shape, dtype):
+    top = np.iinfo(dtype).max
+    return RNG.integers(0, top + 1, shape, dtype=np.int64).astype(dtype)
+
+
+ROUND_TRIPS = [
+    (ext, dtype, shape)
+    for ext in (".png", ".tif")
+    for dtype in (np.uint8, np.uint16)
+    for shape in ((17, 23), (17, 23, 3), (17, 23, 4), (16, 9, 2))
+    # 16-bit gray+alpha PNG is stored as RGBA: see the next test
+    if not (ext == ".png" and dtype == np.uint16 and shape[-1] == 2)
+]
+
+
+@pytest.mark.parametrize("ext, dtype, shape", ROUND_TRIPS)
+def test_lossless_round_trip(tmp_path, ext, dtype, shape):
+    image = _image(shape, dtype)
+    path = write_image(tmp_path / f"x{ext}", image)
+    back = read_image(path)
+    assert back.dtype == dtype
+    np.testing.assert_array_equal(back, image)
+
+
+def test_16bit_gray_alpha_png_becomes_rgba(tmp_path):
+    image = _image((6, 5, 2), np.uint16)
+    back = read_image(write_image(tmp_path / "la.png", image))
+    assert back.shape == (6, 5, 4)
+    np.testing.assert_array_equal(back[..., 0], image[..., 0])
+    np.testing.assert_array_equal(back[..., 3], image[..., 1])
+
+
+@pytest.mark.parametrize("shape", [(15, 21), (15, 21, 3)])
+def test_bmp_round_trip(tmp_path, shape):
+    image = _image(shape, np.uint8)
+    np.testing.assert_array_equal(read_image(write_image(tmp_path / "x.bmp", image)), image)
+
+
+def test_jpeg_round_trip_is_close(tmp_path):
+    image = np.full((16, 16, 3), 120, np.uint8)
+    back = read_image(write_image(tmp_path / "x.jpg", image))
+    assert back.shape == image.shape and np.abs(back.astype(int) - 120).max() <= 2
+
+
+def test_16bit_to_8bit_format_warns(tmp_path):
+    with pytest.warns(UserWarning, match="8 bits"):
+        write_image(tmp_path / "x.jpg", _image((8, 8, 3), np.uint16))
+
+
+def test_float_tiff_round_trip(tmp_path):
+    image = RNG.random((9, 11, 3), dtype=np.float32)
+    np.testing.assert_array_equal(read_image(write_image(tmp_path / "f.tiff", image)), image)
+
+
+def test_planar_tiff_is_read_as_hwc(tmp_path):
+    chw = _image((3, 10, 12), np.uint16)
+    tifffile.imwrite(tmp_path / "p.tif", chw, photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(read_image(tmp_path / "p.tif"), np.moveaxis(chw, 0, -1))
+
+
+def test_palette_png_becomes_rgb(tmp_path):
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[:, 3:] = [200, 30, 10]
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(
+        tmp_path / "p.png"
+    )
+    back = read_image(tmp_path / "p.png")
+    assert back.shape == (4, 6, 3)
+    np.testing.assert_array_equal(back[0, 4], [200, 30, 10])
+
+
+@pytest.mark.parametrize(
+    "orientation, transform",
+    [(3, lambda a: a[::-1, ::-1]), (6, lambda a: np.rot90(a, -1)), (8, lambda a: np.rot90(a, 1))],
+)
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_exif_orientation_is_applied(tmp_path, orientation, transform, ext):
+    a = np.zeros((16, 24, 3), np.uint8)
+    a[:8, :8] = 255  # a white top-left corner shows where the image was turned
+    im = Image.fromarray(a)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    im.save(tmp_path / f"o{ext}", exif=exif, quality=100)
+    back = read_image(tmp_path / f"o{ext}")
+    expected = transform(a)
+    assert back.shape == expected.shape
+    assert np.abs(back.astype(int) - expected).mean() < 8
+
+
+def test_exif_orientation_on_16bit_colour_png(tmp_path):
+    a = np.zeros((6, 10, 3), np.uint16)
+    a[0, 0] = 65535
+    path = write_image(tmp_path / "x.png", a)
+    with Image.open(path) as im:  # add the orientation tag without re-encoding the pixels
+        exif = im.getexif()
+    exif[0x0112] = 6
+    data = path.read_bytes()
+    import struct
+    import zlib
+
+    payload = exif.tobytes()
+    chunk = struct.pack(">I", len(payload)) + b"eXIf" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + payload) & 0xFFFFFFFF)
+    path.write_bytes(data[:33] + chunk + data[33:])  # after the 8+25-byte signature+IHDR
+    back = read_image(path)
+    assert back.shape == (10, 6, 3) and back.dtype == np.uint16
+    np.testing.assert_array_equal(back, np.rot90(a, -1))
+
+
+@pytest.mark.parametrize(
+    "name, content, problem",
+    [
+        ("missing.png", None, "no such file"),
+        ("empty.png", b"", "empty file"),
+        ("text.png", b"hello, I am text", "not a readable image"),
+        ("notes.xyz", b"abc", "unsupported format"),
+        ("bad.tif", b"II*\x00garbage", "not a readable image"),
+    ],
+)
+def test_bad_files_get_an_error_naming_file_and_problem(tmp_path, name, content, problem):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageFileError, match=problem) as info:
+        read_image(path)
+    assert name in str(info.value)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_truncated_file_is_an_error(tmp_path, ext):
+    good = write_image(tmp_path / f"good{ext}", _image((64, 64, 3), np.uint8))
+    data = good.read_bytes()
+    (tmp_path / f"cut{ext}").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageFileError, match="cut"):
+        read_image(tmp_path / f"cut{ext}")
+
+
+def test_truncated_16bit_colour_png_is_an_error(tmp_path):
+    good = write_image(tmp_path / "good.png", _image((64, 64, 3), np.uint16))
+    data = good.read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageFileError, match="cut.png"):
+        read_image(tmp_path / "cut.png")
+
+
+def test_existing_output_is_kept_without_overwrite(tmp_path):
+    target = tmp_path / "x.png"
+    target.write_bytes(b"keep me")
+    with pytest.raises(ImageFileError, match="--overwrite"):
+        write_image(target, _image((4, 4), np.uint8))
+    assert target.read_bytes() == b"keep me"
+    write_image(target, _image((4, 4), np.uint8), overwrite=True)
+    assert read_image(target).shape == (4, 4)
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    with pytest.raises(ImageFileError):
+        write_image(tmp_path / "x.png", np.zeros((4, 4, 7), np.uint8))  # 7 channels
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_images_sorted_and_filtered(tmp_path):
+    for name in ["b.png", "a.TIF", ".hidden.png", "notes.txt"]:
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in list_images(tmp_path)] == ["a.TIF", "b.png"]
+
+
+def test_apply_to_colour_passes_alpha_through():
+    rgba = _image((5, 5, 4), np.uint8)
+    seen = {}
+
+    def invert(colour, *, channel_axis):
+        seen["shape"], seen["axis"] = colour.shape, channel_axis
+        return 255 - colour
+
+    out = apply_to_colour(invert, rgba)
+    assert seen == {"shape": (5, 5, 3), "axis": -1}
+    np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
+    np.testing.assert_array_equal(out[..., :3], 255 - rgba[..., :3])
