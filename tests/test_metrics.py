@@ -1,0 +1,40 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from noise2noise import mean_2std, psnr, ssim
+from noise2noise.metrics import format_mean_2std
+
+
+def test_psnr_of_a_known_error():
+    ref = np.zeros((10, 10))
+    x = ref + 0.1  # MSE 0.01 -> 20 dB at data range 1
+    assert psnr(x, ref) == pytest.approx(20.0)
+    assert psnr(x * 255, ref, data_range=255) == pytest.approx(20.0)
+
+
+def test_psnr_identical_is_infinite_and_accepts_tensors():
+    t = torch.rand(1, 3, 8, 8)
+    assert math.isinf(psnr(t, t.clone()))
+
+
+def test_psnr_shape_mismatch():
+    with pytest.raises(ValueError, match="shape"):
+        psnr(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_ssim_is_one_for_identical_and_lower_for_noisy(camera_crop):
+    ref = camera_crop / 255.0
+    noisy = np.clip(ref + np.random.default_rng(0).normal(0, 0.1, ref.shape), 0, 1)
+    assert ssim(ref, ref) == pytest.approx(1.0)
+    assert ssim(noisy, ref) < 0.9
+
+
+def test_mean_2std():
+    mean, two_std = mean_2std([1.0, 3.0])
+    assert mean == 2.0 and two_std == 2.0  # population std of {1, 3} is 1
+    assert format_mean_2std([1.0, 3.0]) == "2.00 ± 2.00"
+    with pytest.raises(ValueError):
+        mean_2std([])
