@@ -1,0 +1,131 @@
+"""Networks: the small plain CNN (ZS-N2N's network and the report's "Simple CNN") and a U-Net.
+
+All networks map a (B, C, H, W) tensor to a (B, C, H, W) tensor and accept any H and W.
+``MODELS`` is the one name-to-class table that the command line and the experiments use.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .convert import pad_to_multiple
+
+__all__ = ["SimpleCNN", "UNet", "MODELS", "build_model", "count_parameters"]
+
+
+class SimpleCNN(nn.Module):
+    """Plain CNN: ``layers - 1`` 3×3 convolutions with LeakyReLU, then a 1×1 convolution.
+
+    With the defaults (3 layers, 48 channels, slope 0.2) this is the network of
+    Zero-Shot Noise2Noise (Mansour & Heckel 2023, section 3), 22,275 parameters for RGB,
+    and the "Simple CNN" of the report (appendix A.5). No normalisation, no pooling, so
+    the receptive field is ``2·(layers-1) + 1`` pixels wide.
+
+    Parameters
+    ----------
+    channels : int
+        Image channels C (1 grayscale, 3 RGB).
+    width : int
+        Hidden channels.
+    layers : int
+        Number of convolutions, >= 2.
+    negative_slope : float
+        LeakyReLU slope.
+    """
+
+    def __init__(
+        self, channels: int = 3, *, width: int = 48, layers: int = 3, negative_slope: float = 0.2
+    ):
+        super().__init__()
+        if layers < 2:
+            raise ValueError(f"SimpleCNN needs at least 2 layers, got {layers}")
+        convs = []
+        c_in = channels
+        for _ in range(layers - 1):
+            convs.append(nn.Conv2d(c_in, width, 3, padding=1))
+            c_in = width
+        self.hidden = nn.ModuleList(convs)
+        self.out = nn.Conv2d(width, channels, 1)
+        self.negative_slope = negative_slope
+        self.receptive_radius = layers - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.hidden:
+            x = F.leaky_relu(conv(x), self.negative_slope)  # (B, width, H, W)
+        return self.out(x)  # (B, C, H, W)
+
+
+class _DoubleConv(nn.Sequential):
+    """Two (3×3 conv, BatchNorm, ReLU) blocks."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+        )
+
+
+class UNet(nn.Module):
+    """U-Net of the report (appendix A.5): predicts the clean image.
+
+    Encoder: max-pool then DoubleConv, ``depth`` times, doubling the width each time.
+    Decoder: bilinear ×2 upsampling, concatenation with the skip connection, DoubleConv.
+    A final 1×1 convolution maps back to C channels. Inputs of any size are reflect-padded
+    to a multiple of ``2**depth`` and the output is cropped back.
+
+    Parameters
+    ----------
+    channels : int
+        Image channels C.
+    width : int
+        Channels of the first level (doubled at each level down).
+    depth : int
+        Number of down-sampling steps.
+    """
+
+    def __init__(self, channels: int = 3, *, width: int = 64, depth: int = 4):
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"UNet depth must be >= 1, got {depth}")
+        widths = [width * 2**i for i in range(depth + 1)]
+        self.depth = depth
+        self.inc = _DoubleConv(channels, widths[0])
+        self.down = nn.ModuleList(_DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
+        self.up = nn.ModuleList(
+            _DoubleConv(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth))
+        )
+        self.outc = nn.Conv2d(widths[0], channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, (h, w) = pad_to_multiple(x, 2**self.depth)
+        skips = [self.inc(x)]  # (B, width, H, W)
+        for block in self.down:
+            skips.append(block(F.max_pool2d(skips[-1], 2)))  # halves H and W, doubles width
+        y = skips.pop()
+        for block in self.up:
+            skip = skips.pop()
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = block(torch.cat([y, skip], dim=1))  # back to the skip's width
+        return self.outc(y)[..., :h, :w]  # (B, C, H, W)
+
+
+MODELS: dict[str, type[nn.Module]] = {"cnn": SimpleCNN, "unet": UNet}
+
+
+def build_model(arch: str, channels: int, **options) -> nn.Module:
+    """Instantiate a network from its name in :data:`MODELS`."""
+    cls = MODELS.get(arch)
+    if cls is None:
+        raise ValueError(f"unknown architecture '{arch}' (choose from {', '.join(MODELS)})")
+    return cls(channels, **options)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,379 @@
+"""Zero-Shot Noise2Noise (ZS-N2N): denoise one image with no training data.
+
+Mansour & Heckel, "Zero-Shot Noise2Noise: Efficient Image Denoising without any Data",
+CVPR 2023. From the noisy image y two half-resolution images D1(y), D2(y) are made by
+fixed stride-2 kernels; their noise is (nearly) independent while their content is (nearly)
+the same, so a small network f that predicts the noise can be trained Noise2Noise-style
+between them. The denoised image is ``clip(y - f(y), 0, 1)`` (eq. 4).
+
+Layers of this module:
+
+- :func:`pair_downsample`, :func:`residual_loss`, :func:`consistency_loss`: pure tensor
+  functions, each one equation of the paper.
+- :class:`ZeroShotConfig` and :data:`PRESETS`: the hyperparameters, named.
+- :func:`fit_zeroshot` (training) and :func:`apply_zeroshot` (inference, tiled).
+- :func:`denoise_zeroshot`: numpy in, numpy out, for users.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
+from .models import SimpleCNN
+from .noise import make_generator
+from .tiling import apply_tiled
+
+__all__ = [
+    "pair_downsample",
+    "residual_loss",
+    "consistency_loss",
+    "zeroshot_loss",
+    "ZeroShotConfig",
+    "PRESETS",
+    "get_preset",
+    "fit_zeroshot",
+    "apply_zeroshot",
+    "denoise_zeroshot",
+    "MIN_SIZE",
+]
+
+MIN_SIZE = 8  # smaller images leave the 2×-downsampled pair too little to learn from
+
+
+# ------------------------------------------------------------------ the paper's equations
+
+
+def pair_downsample(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ZS-N2N pair downsampler: two half-resolution images of ``x``.
+
+    A stride-2 depthwise convolution with the fixed kernels [[0.5, 0], [0, 0.5]] (D1, the
+    mean of each 2×2 block's main diagonal) and [[0, 0.5], [0.5, 0]] (D2, its
+    anti-diagonal), applied to every channel separately.
+
+    Parameters
+    ----------
+    x : Tensor
+        (B, C, H, W); H and W even (an odd last row/column is ignored).
+
+    Returns
+    -------
+    (D1(x), D2(x)), each (B, C, H//2, W//2).
+    """
+    c = x.shape[1]
+    kernels = x.new_tensor([[[0.5, 0.0], [0.0, 0.5]], [[0.0, 0.5], [0.5, 0.0]]])  # (2, 2, 2)
+    weight = kernels.repeat(c, 1, 1)[:, None]  # (2C, 1, 2, 2): channel k -> outputs 2k, 2k+1
+    both = F.conv2d(x, weight, stride=2, groups=c)  # (B, 2C, H/2, W/2)
+    return both[:, 0::2], both[:, 1::2]
+
+
+def residual_loss(
+    y1: torch.Tensor, y2: torch.Tensor, noise1: torch.Tensor, noise2: torch.Tensor
+) -> torch.Tensor:
+    """Symmetric residual loss (eq. 1 of the paper).
+
+    ``1/2 (‖y1 − f(y1) − y2‖² + ‖y2 − f(y2) − y1‖²)`` with ``noise_i = f(y_i)`` and ‖·‖²
+    the mean squared error: each half-image, once denoised, should predict the other.
+    """
+    return 0.5 * (F.mse_loss(y1 - noise1, y2) + F.mse_loss(y2 - noise2, y1))
+
+
+def consistency_loss(
+    y1: torch.Tensor,
+    y2: torch.Tensor,
+    noise1: torch.Tensor,
+    noise2: torch.Tensor,
+    denoised1: torch.Tensor,
+    denoised2: torch.Tensor,
+) -> torch.Tensor:
+    """Symmetric consistency loss (eq. 2 of the paper).
+
+    ``1/2 (‖y1 − f(y1) − D1(y − f(y))‖² + ‖y2 − f(y2) − D2(y − f(y))‖²)`` with
+    ``denoised_i = D_i(y − f(y))``: denoising then downsampling should agree with
+    downsampling then denoising.
+    """
+    return 0.5 * (F.mse_loss(y1 - noise1, denoised1) + F.mse_loss(y2 - noise2, denoised2))
+
+
+def zeroshot_loss(model: torch.nn.Module, y: torch.Tensor, *, ratio: float = 1.0) -> torch.Tensor:
+    """Training loss for noisy images ``y`` (B, C, H, W), H and W even.
+
+    ``residual + consistency / ratio`` (eq. 3 of the paper with ratio 1); ``ratio=inf``
+    drops the consistency term, which also skips the full-resolution forward pass.
+    """
+    y1, y2 = pair_downsample(y)  # (B, C, H/2, W/2) each
+    noise1, noise2 = model(torch.cat([y1, y2])).chunk(2)  # one pass for both halves
+    loss = residual_loss(y1, y2, noise1, noise2)
+    if math.isfinite(ratio):
+        denoised1, denoised2 = pair_downsample(y - model(y))
+        loss = loss + consistency_loss(y1, y2, noise1, noise2, denoised1, denoised2) / ratio
+    return loss
+
+
+# ------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True)
+class ZeroShotConfig:
+    """Hyperparameters of ZS-N2N. The defaults are the paper's (its released code).
+
+    Parameters
+    ----------
+    steps : int
+        Adam steps (paper: 2000).
+    lr : float
+        Initial learning rate (paper: 1e-3).
+    lr_milestones : tuple of float
+        Fractions of ``steps`` at which the learning rate is multiplied by ``lr_gamma``;
+        fractions, so that changing ``steps`` scales the schedule (paper: 1500/2000).
+    lr_gamma : float
+        Learning-rate factor at each milestone (paper: 0.5).
+    layers : int
+        Convolution layers L of the network (paper: 3).
+    width : int
+        Hidden channels (paper: 48).
+    loss_ratio : float
+        Weight ratio residual/consistency (paper: 1; ``inf`` = residual loss only).
+    crop : int or None
+        Train on random crops of this even size instead of the whole image (None: whole
+        image, as in the paper). Makes the cost of a step independent of the image size.
+    batch : int
+        Crops per step (ignored without ``crop``).
+    tta : bool
+        Average the output over the 8 flips/rotations of the image.
+    tile : int
+        Inference tile size; memory is bounded by the tile, the result is unchanged.
+    """
+
+    steps: int = 2000
+    lr: float = 1e-3
+    lr_milestones: tuple[float, ...] = (0.75,)
+    lr_gamma: float = 0.5
+    layers: int = 3
+    width: int = 48
+    loss_ratio: float = 1.0
+    crop: int | None = None
+    batch: int = 1
+    tta: bool = False
+    tile: int = 1024
+
+    def __post_init__(self):
+        checks = {
+            "steps": self.steps >= 1,
+            "lr": self.lr > 0,
+            "lr_milestones": all(0 < m <= 1 for m in self.lr_milestones),
+            "lr_gamma": self.lr_gamma > 0,
+            "layers": self.layers >= 2,
+            "width": self.width >= 1,
+            "loss_ratio": self.loss_ratio > 0,
+            "crop": self.crop is None or (self.crop >= MIN_SIZE and self.crop % 2 == 0),
+            "batch": self.batch >= 1,
+            "tile": self.tile >= 16,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{n}={getattr(self, n)!r}" for n in bad)
+            raise ValueError(f"invalid ZS-N2N configuration: {values}")
+
+    def with_steps(self, steps: int) -> ZeroShotConfig:
+        """The same configuration with another number of steps (schedule scales with it)."""
+        return replace(self, steps=steps)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+PRESETS: dict[str, ZeroShotConfig] = {
+    # Mansour & Heckel's released code: 2000 full-image steps, lr halved at step 1500.
+    "paper": ZeroShotConfig(),
+    # The report, section 3.2: 3000 steps, lr halved every 1000 steps.
+    "report": ZeroShotConfig(steps=3000, lr_milestones=(1 / 3, 2 / 3)),
+}
+DEFAULT_PRESET = "paper"
+
+
+def get_preset(preset: str | ZeroShotConfig) -> ZeroShotConfig:
+    """Look a preset up by name (a ZeroShotConfig is returned as is)."""
+    if isinstance(preset, ZeroShotConfig):
+        return preset
+    try:
+        return PRESETS[preset]
+    except KeyError:
+        raise ValueError(
+            f"unknown ZS-N2N preset '{preset}' (choose from {', '.join(PRESETS)})"
+        ) from None
+
+
+# ------------------------------------------------------------------ training and inference
+
+
+def _random_crops(
+    y: torch.Tensor, size: int, count: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``count`` crops of ``y`` (1, C, H, W), at even offsets so D1/D2 pair the same pixels."""
+    h, w = y.shape[-2:]
+    ch, cw = min(size, h), min(size, w)
+    tops = 2 * torch.randint(0, (h - ch) // 2 + 1, (count,), generator=generator)
+    lefts = 2 * torch.randint(0, (w - cw) // 2 + 1, (count,), generator=generator)
+    return torch.cat([y[..., t : t + ch, s : s + cw] for t, s in zip(tops, lefts, strict=True)])
+
+
+def fit_zeroshot(
+    noisy: torch.Tensor,
+    config: ZeroShotConfig | str = DEFAULT_PRESET,
+    *,
+    seed: int = 0,
+    progress: bool = False,
+) -> SimpleCNN:
+    """Train the ZS-N2N network on one noisy image.
+
+    Parameters
+    ----------
+    noisy : Tensor
+        (1, C, H, W) in [0, 1]; odd sizes are reflect-padded to even for the downsampler.
+    config : ZeroShotConfig or str
+        Hyperparameters or a preset name.
+    seed : int
+        Seeds the network initialisation and the crop positions.
+    progress : bool
+        Show a progress bar over the steps.
+
+    Returns
+    -------
+    The trained :class:`~noise2noise.models.SimpleCNN`, in eval mode; it predicts the noise.
+    """
+    config = get_preset(config)
+    y, _ = pad_to_multiple(noisy, 2)
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
+        torch.manual_seed(seed)
+        model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
+    generator = make_generator(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
+    steps = range(config.steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc="ZS-N2N", unit="step", leave=False, disable=None)
+    model.train()
+    for _ in steps:
+        batch = y if config.crop is None else _random_crops(y, config.crop, config.batch, generator)
+        loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    return model.eval()
+
+
+def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
+    """The k-th of the 8 flips/rotations of (B, C, H, W), or its inverse."""
+    if not inverse:
+        x = torch.flip(x, (-1,)) if k >= 4 else x
+        return torch.rot90(x, k % 4, (-2, -1))
+    x = torch.rot90(x, -(k % 4), (-2, -1))
+    return torch.flip(x, (-1,)) if k >= 4 else x
+
+
+@torch.no_grad()
+def apply_zeroshot(
+    model: SimpleCNN, noisy: torch.Tensor, *, tta: bool = False, tile: int = 1024
+) -> torch.Tensor:
+    """Denoise with a trained ZS-N2N network: ``clip(y − f(y), 0, 1)`` (eq. 4).
+
+    Parameters
+    ----------
+    model : SimpleCNN
+        Returned by :func:`fit_zeroshot`.
+    noisy : Tensor
+        (B, C, H, W) in [0, 1], any size.
+    tta : bool
+        Average the predicted noise over the 8 flips/rotations.
+    tile : int
+        Process in tiles of this size (exact: the margin covers the receptive field).
+
+    Returns
+    -------
+    Tensor (B, C, H, W) in [0, 1].
+    """
+
+    def predict_noise(y: torch.Tensor) -> torch.Tensor:
+        if not tta:
+            return model(y)
+        total = sum(_dihedral(model(_dihedral(y, k)), k, inverse=True) for k in range(8))
+        return total / 8
+
+    noise = apply_tiled(predict_noise, noisy, tile=tile, margin=model.receptive_radius)
+    return (noisy - noise).clamp(0.0, 1.0)
+
+
+def denoise_zeroshot(
+    image: np.ndarray,
+    *,
+    preset: str | ZeroShotConfig = DEFAULT_PRESET,
+    iterations: int | None = None,
+    seed: int = 0,
+    channel_axis: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Denoise one image with Zero-Shot Noise2Noise; no training data needed.
+
+    Parameters
+    ----------
+    image : ndarray
+        H×W, or H×W×C with ``channel_axis=-1`` (any C: all channels are denoised, so
+        split off an alpha channel first); uint8, uint16 or float in [0, 1]. At least 8×8.
+    preset : str or ZeroShotConfig
+        ``"paper"`` (Mansour & Heckel's settings), ``"report"``, or a configuration.
+    iterations : int, optional
+        Override the preset's number of steps; its learning-rate schedule scales with it.
+    seed : int
+        The same seed gives the same output.
+    channel_axis : int or None
+        Axis of the channels; None for a 2-D grayscale image.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ndarray with the shape and dtype of ``image``.
+
+    Notes
+    -----
+    The network (3×3 conv, 3×3 conv, 1×1 conv, 48 channels, LeakyReLU 0.2: 22,275
+    parameters for RGB) predicts the noise and is trained with the residual loss plus the
+    consistency loss between the two downsampled images; see :mod:`noise2noise.zeroshot`.
+
+    References
+    ----------
+    .. [1] Y. Mansour and R. Heckel, "Zero-Shot Noise2Noise: Efficient Image Denoising
+       without any Data", CVPR 2023.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noise2noise import add_noise, denoise_zeroshot
+    >>> rng = np.random.default_rng(0)
+    >>> clean = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (32, 1))
+    >>> noisy = add_noise(clean, "gaussian:25", seed=0)
+    >>> out = denoise_zeroshot(noisy, iterations=20, seed=0)
+    >>> out.shape, out.dtype
+    ((32, 32), dtype('float32'))
+    """
+    config = get_preset(preset)
+    if iterations is not None:
+        config = config.with_steps(iterations)
+    image = np.asarray(image)
+    y = image_to_tensor(image, channel_axis=channel_axis)
+    h, w = y.shape[-2:]
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise ValueError(f"image is {w}×{h} pixels; ZS-N2N needs at least {MIN_SIZE}×{MIN_SIZE}")
+    model = fit_zeroshot(y, config, seed=seed, progress=progress)
+    out = apply_zeroshot(model, y, tta=config.tta, tile=config.tile)
+    return tensor_to_image(out, image, channel_axis=channel_axis)

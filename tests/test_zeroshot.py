@@ -1,0 +1,159 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from noise2noise import PRESETS, ZeroShotConfig, add_noise, denoise_zeroshot, psnr
+from noise2noise.models import SimpleCNN, count_parameters
+from noise2noise.zeroshot import (
+    _dihedral,
+    apply_zeroshot,
+    consistency_loss,
+    fit_zeroshot,
+    pair_downsample,
+    residual_loss,
+    zeroshot_loss,
+)
+
+
+def test_pair_downsampler_averages_the_diagonal_pairs_of_each_block():
+    x = torch.rand(2, 3, 6, 8, generator=torch.Generator().manual_seed(0))
+    d1, d2 = pair_downsample(x)
+    assert d1.shape == d2.shape == (2, 3, 3, 4)
+    a = x.numpy()
+    for i in range(3):
+        for j in range(4):
+            block = a[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+            np.testing.assert_allclose(d1[:, :, i, j], (block[..., 0, 0] + block[..., 1, 1]) / 2)
+            np.testing.assert_allclose(d2[:, :, i, j], (block[..., 0, 1] + block[..., 1, 0]) / 2)
+
+
+def test_network_has_the_papers_parameter_count():
+    assert count_parameters(SimpleCNN(3)) == 22_275  # stated in the ZS-N2N paper
+    net = SimpleCNN(1, layers=4)
+    assert len(net.hidden) == 3 and net.receptive_radius == 3
+
+
+def _mean_sq(a, b):
+    return float(((a - b) ** 2).mean())
+
+
+def test_losses_match_their_equations():
+    g = torch.Generator().manual_seed(1)
+    y1, y2, n1, n2, e1, e2 = (torch.rand(1, 3, 5, 5, generator=g) for _ in range(6))
+    expected_res = 0.5 * (_mean_sq(y1 - n1, y2) + _mean_sq(y2 - n2, y1))
+    assert float(residual_loss(y1, y2, n1, n2)) == pytest.approx(expected_res, rel=1e-6)
+    expected_cons = 0.5 * (_mean_sq(y1 - n1, e1) + _mean_sq(y2 - n2, e2))
+    assert float(consistency_loss(y1, y2, n1, n2, e1, e2)) == pytest.approx(expected_cons, rel=1e-6)
+
+
+def test_total_loss_composes_eq_1_and_2_with_the_weight_ratio():
+    torch.manual_seed(0)
+    model = SimpleCNN(3)
+    y = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    torch.set_grad_enabled(False)
+    # Direct: separate forward passes, kernels written out as the paper gives them.
+    y1 = (y[..., 0::2, 0::2] + y[..., 1::2, 1::2]) / 2
+    y2 = (y[..., 0::2, 1::2] + y[..., 1::2, 0::2]) / 2
+    den = y - model(y)
+    den1 = (den[..., 0::2, 0::2] + den[..., 1::2, 1::2]) / 2
+    den2 = (den[..., 0::2, 1::2] + den[..., 1::2, 0::2]) / 2
+    p1, p2 = y1 - model(y1), y2 - model(y2)
+    res = 0.5 * (_mean_sq(p1, y2) + _mean_sq(p2, y1))
+    cons = 0.5 * (_mean_sq(p1, den1) + _mean_sq(p2, den2))
+    assert float(zeroshot_loss(model, y)) == pytest.approx(res + cons, rel=1e-5)
+    assert float(zeroshot_loss(model, y, ratio=2)) == pytest.approx(res + cons / 2, rel=1e-5)
+    assert float(zeroshot_loss(model, y, ratio=math.inf)) == pytest.approx(res, rel=1e-5)
+    torch.set_grad_enabled(True)
+
+
+def test_presets_are_the_papers_and_the_reports():
+    paper, report = PRESETS["paper"], PRESETS["report"]
+    assert (paper.steps, paper.lr, paper.lr_gamma) == (2000, 1e-3, 0.5)
+    assert round(paper.lr_milestones[0] * paper.steps) == 1500
+    assert report.steps == 3000
+    assert [round(m * report.steps) for m in report.lr_milestones] == [1000, 2000]
+    assert paper.crop is None and not paper.tta and paper.layers == 3 and paper.width == 48
+
+
+def test_learning_rate_schedule_scales_with_iterations(monkeypatch):
+    seen = {}
+    real = torch.optim.lr_scheduler.MultiStepLR
+
+    def spy(optimizer, milestones, gamma):
+        seen["milestones"] = list(milestones)
+        return real(optimizer, milestones, gamma)
+
+    monkeypatch.setattr(torch.optim.lr_scheduler, "MultiStepLR", spy)
+    fit_zeroshot(torch.rand(1, 1, 8, 8), PRESETS["paper"].with_steps(8))
+    assert seen["milestones"] == [6]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"steps": 0}, {"crop": 7}, {"loss_ratio": 0}, {"layers": 1}, {"lr_milestones": (2,)}]
+)
+def test_invalid_configuration_is_refused(bad):
+    with pytest.raises(ValueError, match="invalid ZS-N2N configuration"):
+        ZeroShotConfig(**bad)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="choose from"):
+        denoise_zeroshot(np.zeros((16, 16), np.float32), preset="nope")
+
+
+def test_dihedral_inverse():
+    x = torch.arange(12.0).reshape(1, 1, 3, 4)
+    for k in range(8):
+        torch.testing.assert_close(_dihedral(_dihedral(x, k), k, inverse=True), x)
+    assert len({tuple(_dihedral(x, k).flatten().tolist()) for k in range(8)}) == 8
+
+
+def test_tiled_inference_equals_full_image():
+    y = torch.rand(1, 3, 40, 52, generator=torch.Generator().manual_seed(3))
+    model = fit_zeroshot(y, PRESETS["paper"].with_steps(3))
+    full = apply_zeroshot(model, y, tile=1024)
+    torch.testing.assert_close(apply_zeroshot(model, y, tile=16), full)
+    torch.testing.assert_close(
+        apply_zeroshot(model, y, tile=16, tta=True), apply_zeroshot(model, y, tta=True)
+    )
+
+
+def test_same_seed_same_output_other_seed_different(camera_crop):
+    a = denoise_zeroshot(camera_crop, iterations=5, seed=0)
+    b = denoise_zeroshot(camera_crop, iterations=5, seed=0)
+    c = denoise_zeroshot(camera_crop, iterations=5, seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("shape", [(33, 45), (9, 8), (31, 20, 3)])
+def test_any_size_keeps_shape_and_dtype(shape):
+    rng = np.random.default_rng(0)
+    image = rng.random(shape, dtype=np.float32)
+    axis = -1 if len(shape) == 3 else None
+    out = denoise_zeroshot(image, iterations=3, channel_axis=axis)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    u16 = (image * 65535).astype(np.uint16)
+    assert denoise_zeroshot(u16, iterations=2, channel_axis=axis).dtype == np.uint16
+
+
+def test_too_small_image_is_refused():
+    with pytest.raises(ValueError, match="at least 8×8"):
+        denoise_zeroshot(np.zeros((7, 20), np.uint8))
+
+
+@pytest.mark.parametrize("noise", ["gaussian:25", "poisson:25"])
+def test_short_run_raises_psnr_on_a_real_crop(astronaut_crop, noise):
+    noisy = add_noise(astronaut_crop, noise, seed=0, channel_axis=-1)
+    out = denoise_zeroshot(noisy, iterations=150, seed=0, channel_axis=-1)
+    before = psnr(noisy, astronaut_crop, data_range=255)
+    after = psnr(out, astronaut_crop, data_range=255)
+    assert after > before + 2.0, (before, after)
+
+
+def test_grayscale_denoising_raises_psnr(camera_crop):
+    noisy = add_noise(camera_crop, "gaussian:25", seed=0)
+    out = denoise_zeroshot(noisy, iterations=150, seed=0)
+    assert psnr(out, camera_crop, data_range=255) > psnr(noisy, camera_crop, data_range=255) + 2
