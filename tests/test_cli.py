@@ -1,0 +1,125 @@
+"""The n2n command as a user meets it: files, folders, bad input, help."""
+
+import numpy as np
+import pytest
+
+from noise2noise import read_image, write_image
+from noise2noise.cli import build_parser, main
+
+FAST = ["--iterations", "3"]
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_crop):
+    return write_image(tmp_path / "photo.png", astronaut_crop)
+
+
+def test_denoise_one_file(tmp_path, photo, capsys):
+    out = tmp_path / "clean.tif"
+    assert main(["denoise", str(photo), "-o", str(out), *FAST]) == 0
+    assert read_image(out).shape == read_image(photo).shape
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_existing_output_needs_overwrite(tmp_path, photo, capsys):
+    out = tmp_path / "clean.png"
+    out.write_bytes(b"old")
+    assert main(["denoise", str(photo), "-o", str(out), *FAST]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == b"old"
+    assert main(["denoise", str(photo), "-o", str(out), *FAST, "--overwrite"]) == 0
+    assert read_image(out).dtype == np.uint8
+
+
+def test_input_is_never_overwritten(tmp_path, photo, capsys):
+    before = photo.read_bytes()
+    assert main(["denoise", str(photo), "-o", str(photo), *FAST, "--overwrite"]) == 2
+    assert "overwrite an input" in capsys.readouterr().err
+    assert photo.read_bytes() == before
+    assert main(["denoise", str(tmp_path), "-o", str(tmp_path), *FAST, "--overwrite"]) == 2
+    assert photo.read_bytes() == before
+
+
+def test_folder_run_continues_past_bad_files(tmp_path, astronaut_crop, camera_crop, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_image(src / "a.png", astronaut_crop)
+    write_image(src / "b.tif", (camera_crop.astype(np.uint16) * 257))
+    (src / "broken.png").write_bytes(b"this is text")
+    (src / "empty.jpg").write_bytes(b"")
+    (src / "tiny.png").write_bytes(
+        write_image(tmp_path / "t.png", camera_crop[:4, :4]).read_bytes()
+    )
+    dst = tmp_path / "out"
+    code = main(["denoise", str(src), "-o", str(dst), *FAST, "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert sorted(p.name for p in dst.iterdir()) == ["a.png", "b.tif"]
+    assert read_image(dst / "b.tif").dtype == np.uint16
+    assert "2 of 5 images denoised" in captured.out
+    for name, problem in [
+        ("broken.png", "not a readable image"),
+        ("empty.jpg", "empty file"),
+        ("tiny.png", "at least 8×8"),
+    ]:
+        assert any(name in line and problem in line for line in captured.err.splitlines())
+    assert "Traceback" not in captured.err
+
+
+def test_folder_run_with_two_workers(tmp_path, astronaut_crop):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        write_image(src / f"{i}.png", np.roll(astronaut_crop, i, axis=0))
+    assert main(["denoise", str(src), "-o", str(tmp_path / "out"), *FAST, "--workers", "2"]) == 0
+    assert len(list((tmp_path / "out").iterdir())) == 3
+
+
+def test_folder_without_images(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    assert main(["denoise", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+    assert "no images" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["missing.png", "notes.xyz"])
+def test_bad_single_input_is_one_line_error(tmp_path, name, capsys):
+    if name.endswith(".xyz"):
+        (tmp_path / name).write_text("x")
+    assert main(["denoise", str(tmp_path / name), "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and name in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_add_noise_is_seeded_and_keeps_alpha(tmp_path, astronaut_crop):
+    rgba = np.dstack([astronaut_crop, np.full(astronaut_crop.shape[:2], 77, np.uint8)])
+    src = write_image(tmp_path / "rgba.png", rgba)
+    for name in ["a.png", "b.png"]:
+        assert main(["add-noise", str(src), "-o", str(tmp_path / name), "--gaussian", "25"]) == 0
+    a, b = read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png")
+    np.testing.assert_array_equal(a, b)
+    assert (a[..., 3] == 77).all() and not np.array_equal(a[..., :3], astronaut_crop)
+
+
+def test_add_noise_needs_exactly_one_level(tmp_path, photo):
+    with pytest.raises(SystemExit):
+        main(["add-noise", str(photo), "-o", str(tmp_path / "n.png")])
+    with pytest.raises(SystemExit):
+        main(["add-noise", str(photo), "-o", str(tmp_path / "n.png"), "--gaussian", "-3"])
+
+
+def test_demo_writes_its_images_and_reports_psnr(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--size", "64", "--iterations", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "PSNR noisy" in out and "PSNR denoised" in out
+    for name in ["clean", "noisy", "denoised", "comparison"]:
+        assert (tmp_path / f"{name}.png").is_file()
+    assert read_image(tmp_path / "comparison.png").shape == (64, 64 * 3 + 16, 3)
+
+
+def test_every_command_has_help_with_an_example():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        text = sub.format_help()
+        assert "example" in text and f"n2n {name}" in text, name
