@@ -123,3 +123,25 @@ def test_every_command_has_help_with_an_example():
     for name, sub in subparsers.items():
         text = sub.format_help()
         assert "example" in text and f"n2n {name}" in text, name
+
+
+def test_denoise_with_bm3d_and_ansc(tmp_path, photo, capsys):
+    pytest.importorskip("bm3d")
+    assert main(["denoise", str(photo), "-o", str(tmp_path / "b.png"), "--method", "bm3d"]) == 0
+    assert main(["denoise", str(photo), "-o", str(tmp_path / "a.png"), "--method", "ansc"]) == 2
+    assert "--peak" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "denoise",
+                str(photo),
+                "-o",
+                str(tmp_path / "a.png"),
+                "--method",
+                "ansc",
+                "--peak",
+                "25",
+            ]
+        )
+        == 0
+    )

@@ -1,25 +1,86 @@
 """Denoising methods by name: the one table that the command line and evaluations use.
 
-Every method is a function ``(image, *, channel_axis, **options) -> image`` on numpy arrays
-with values in the array's own dtype. :func:`denoise_image` adds what every method needs
-around it for image files: an alpha channel is split off, passed through untouched, and
-put back.
+Every method is a function ``(image, *, channel_axis, **options) -> image`` on numpy arrays,
+preserving shape and dtype. :func:`make_denoiser` turns a method spec such as ``"bm3d"`` and
+its options into a picklable one-argument function for image files, which passes an alpha
+channel through untouched.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .baselines import denoise_ansc, denoise_bm3d
 from .image_io import apply_to_colour
+from .noise import Gaussian, Poisson
 from .zeroshot import denoise_zeroshot
 
-__all__ = ["METHODS", "denoise_image"]
+__all__ = [
+    "METHODS",
+    "make_denoiser",
+    "options_for_noise",
+    "denoise_image",
+    "NoiseAwareDenoiser",
+]
 
 METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "zeroshot": denoise_zeroshot,
+    "zeroshot": denoise_zeroshot,  # options: preset, iterations, seed
+    "bm3d": denoise_bm3d,  # options: sigma (0-255 scale; estimated when None)
+    "ansc": denoise_ansc,  # options: peak (required), inverse
 }
+
+# Which options each method accepts, so that one set of command-line flags can serve all.
+_ACCEPTS: dict[str, tuple[str, ...]] = {
+    "zeroshot": ("preset", "iterations", "seed", "progress"),
+    "bm3d": ("sigma",),
+    "ansc": ("peak", "inverse"),
+}
+
+
+def _lookup(method: str) -> Callable[..., np.ndarray]:
+    try:
+        return METHODS[method]
+    except KeyError:
+        raise ValueError(f"unknown method '{method}' (choose from {', '.join(METHODS)})") from None
+
+
+def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
+    """A function ``image -> denoised image`` for images as read from files.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`METHODS`.
+    **options
+        Options for the method; those it does not accept and ``None`` values are dropped,
+        so a caller can pass every flag it has.
+
+    Returns
+    -------
+    A picklable callable (usable by worker processes).
+    """
+    _lookup(method)
+    kept = {k: v for k, v in options.items() if k in _ACCEPTS[method] and v is not None}
+    if method == "ansc" and "peak" not in kept:
+        raise ValueError("method 'ansc' needs the Poisson peak: give --peak")
+    return functools.partial(denoise_image, method=method, **kept)
+
+
+def options_for_noise(method: str, noise: Gaussian | Poisson) -> dict | None:
+    """The noise parameters a baseline needs for a known noise, or None if it does not apply.
+
+    BM3D is for Gaussian noise (given its sigma), ANSC for Poisson noise (given its peak);
+    ZS-N2N needs nothing.
+    """
+    if method == "bm3d":
+        return {"sigma": noise.sigma} if isinstance(noise, Gaussian) else None
+    if method == "ansc":
+        return {"peak": noise.peak} if isinstance(noise, Poisson) else None
+    return {}
 
 
 def denoise_image(image: np.ndarray, method: str = "zeroshot", **options) -> np.ndarray:
@@ -40,8 +101,22 @@ def denoise_image(image: np.ndarray, method: str = "zeroshot", **options) -> np.
     -------
     ndarray with the shape and dtype of ``image``.
     """
-    try:
-        fn = METHODS[method]
-    except KeyError:
-        raise ValueError(f"unknown method '{method}' (choose from {', '.join(METHODS)})") from None
-    return apply_to_colour(fn, image, **options)
+    return apply_to_colour(_lookup(method), image, **options)
+
+
+@dataclass(frozen=True)
+class NoiseAwareDenoiser:
+    """A method for evaluations: called with the noisy image and the known noise model.
+
+    Baselines get the true noise parameters (BM3D the sigma, ANSC the peak); a method that
+    does not apply to the noise returns None.
+    """
+
+    method: str
+    options: dict = field(default_factory=dict)
+
+    def __call__(self, noisy: np.ndarray, noise: Gaussian | Poisson) -> np.ndarray | None:
+        extra = options_for_noise(self.method, noise)
+        if extra is None:
+            return None
+        return make_denoiser(self.method, **{**self.options, **extra})(noisy)

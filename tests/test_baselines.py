@@ -1,0 +1,85 @@
+import sys
+
+import numpy as np
+import pytest
+
+from noise2noise import add_noise, psnr
+from noise2noise.baselines import (
+    anscombe,
+    denoise_ansc,
+    denoise_bm3d,
+    estimate_sigma,
+    inverse_anscombe_algebraic,
+    inverse_anscombe_unbiased,
+)
+
+
+@pytest.mark.parametrize("peak", [0.5, 1, 2, 5, 15, 25])
+def test_unbiased_inverse_recovers_the_intensity_of_constant_images(peak):
+    # An ideal denoiser outputs E[anscombe(z)]; the exact unbiased inverse maps it to peak.
+    z = np.random.default_rng(int(peak * 10)).poisson(peak, size=2_000_000)
+    ideal = anscombe(z).mean()
+    assert inverse_anscombe_unbiased(ideal) == pytest.approx(peak, abs=0.03)
+    # The algebraic inverse is biased low by about 1/4 at these counts.
+    assert peak - inverse_anscombe_algebraic(ideal) > 0.1
+
+
+def test_unbiased_inverse_closed_form_values():
+    d = np.array([0.5, 2 * np.sqrt(3 / 8), 3.0, 10.0])
+    s = np.sqrt(1.5)
+    direct = 0.25 * d**2 + 0.25 * s / d - 11 / 8 / d**2 + 0.625 * s / d**3 - 0.125
+    out = inverse_anscombe_unbiased(d)
+    assert out[0] == 0.0 and out[1] == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(out[2:], direct[2:])
+
+
+def test_estimate_sigma_is_on_the_255_scale(camera_crop):
+    noisy = add_noise(camera_crop.astype(np.float32) / 255, "gaussian:25", seed=0)
+    assert estimate_sigma(noisy) == pytest.approx(25, rel=0.15)
+
+
+def test_bm3d_raises_psnr_and_matches_a_direct_call(astronaut_crop):
+    bm3d = pytest.importorskip("bm3d")
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    out = denoise_bm3d(noisy, sigma=25, channel_axis=-1)
+    assert out.dtype == np.uint8 and out.shape == noisy.shape
+    assert (
+        psnr(out, astronaut_crop, data_range=255) > psnr(noisy, astronaut_crop, data_range=255) + 4
+    )
+    direct = np.clip(bm3d.bm3d_rgb(noisy / 255.0, sigma_psd=25 / 255), 0, 1)
+    assert psnr(out, astronaut_crop, data_range=255) == pytest.approx(
+        psnr(direct * 255, astronaut_crop, data_range=255), abs=0.05
+    )
+
+
+def test_bm3d_without_sigma_estimates_it(camera_crop, caplog):
+    pytest.importorskip("bm3d")
+    noisy = add_noise(camera_crop, "gaussian:25", seed=1)
+    with caplog.at_level("INFO", logger="noise2noise.baselines"):
+        out = denoise_bm3d(noisy)
+    assert "estimated" in caplog.text
+    assert psnr(out, camera_crop, data_range=255) > psnr(noisy, camera_crop, data_range=255) + 4
+
+
+def test_ansc_raises_psnr_and_unbiased_beats_algebraic(camera_crop):
+    pytest.importorskip("bm3d")
+    noisy = add_noise(camera_crop, "poisson:15", seed=0)
+    unbiased = denoise_ansc(noisy, peak=15)
+    algebraic = denoise_ansc(noisy, peak=15, inverse="algebraic")
+    ref = camera_crop
+    assert psnr(unbiased, ref, data_range=255) > psnr(noisy, ref, data_range=255) + 4
+    # The algebraic inverse darkens the image; the unbiased one keeps the mean.
+    assert abs(unbiased.mean() - ref.mean()) < abs(algebraic.mean() - ref.mean())
+
+
+def test_missing_bm3d_names_the_install_command(monkeypatch, camera_crop):
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # makes `import bm3d` fail
+    with pytest.raises(ImportError, match="pip install"):
+        denoise_bm3d(camera_crop, sigma=25)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="peak"):
+        denoise_ansc(np.zeros((8, 8)), peak=0)
+    with pytest.raises(ValueError, match="inverse"):
+        denoise_ansc(np.zeros((8, 8)), peak=5, inverse="magic")

@@ -1,0 +1,172 @@
+import csv
+
+import numpy as np
+import pytest
+
+from noise2noise import Gaussian, Poisson, write_image
+from noise2noise.cli import main
+from noise2noise.datasets import center_crop, image_set_paths, load_image_set
+from noise2noise.evaluation import evaluate, make_noisy, noise_seed, run_evaluation
+
+
+@pytest.fixture
+def images(astronaut_crop, camera_crop):
+    return [("astro", astronaut_crop), ("gray", np.dstack([camera_crop] * 3))]
+
+
+def _box_blur(noisy, noise):
+    from scipy.ndimage import uniform_filter
+
+    return uniform_filter(noisy, size=(3, 3, 1))
+
+
+def test_every_method_sees_the_identical_noisy_image(tmp_path, images):
+    seen = {}
+
+    def recorder(name):
+        def fn(noisy, noise):
+            seen.setdefault((noise.name, name), []).append(noisy.copy())
+            return noisy
+
+        return fn
+
+    noises = [Gaussian(25), Poisson(20)]
+    evaluate(
+        images,
+        noises,
+        {"a": recorder("a"), "b": recorder("b")},
+        csv_path=tmp_path / "r.csv",
+        progress=False,
+    )
+    for noise in noises:
+        for a, b in zip(seen[(noise.name, "a")], seen[(noise.name, "b")], strict=True):
+            np.testing.assert_array_equal(a, b)
+    # ... and the noise does not depend on which image came first.
+    _, again = make_noisy(images[1][1], Gaussian(25), seed=0, image_name="gray")
+    np.testing.assert_array_equal(seen[("gaussian:25", "a")][1], again)
+
+
+def test_noise_seed_depends_on_seed_name_and_noise():
+    seeds = {noise_seed(s, n, z) for s in (0, 1) for n in ("a", "b") for z in ("g", "p")}
+    assert len(seeds) == 8
+
+
+def test_results_csv_and_resume_skips_done_cells(tmp_path, images):
+    calls = []
+
+    def blur(noisy, noise):
+        calls.append(noise.name)
+        return _box_blur(noisy, noise)
+
+    path = tmp_path / "r.csv"
+    first = evaluate(images, [Gaussian(25)], {"blur": blur}, csv_path=path, progress=False)
+    assert len(calls) == 2 and len(first) == 4  # noisy + blur for 2 images
+    rows = list(csv.DictReader(open(path)))
+    assert {r["method"] for r in rows} == {"noisy", "blur"}
+    blurred = [float(r["psnr"]) for r in rows if r["method"] == "blur"]
+    noisy = [float(r["psnr"]) for r in rows if r["method"] == "noisy"]
+    assert all(b > n for b, n in zip(blurred, noisy, strict=True))
+    again = evaluate(
+        images, [Gaussian(25), Poisson(25)], {"blur": blur}, csv_path=path, progress=False
+    )
+    assert calls == ["gaussian:25"] * 2 + ["poisson:25"] * 2  # only the new cells ran
+    assert len(again) == 8 and len(list(csv.DictReader(open(path)))) == 8
+
+
+def test_interrupted_run_keeps_finished_cells(tmp_path, images):
+    def fails_on_second(noisy, noise, count=[0]):  # noqa: B006 - a counter on purpose
+        count[0] += 1
+        if count[0] == 2:
+            raise KeyboardInterrupt
+        return noisy
+
+    path = tmp_path / "r.csv"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(images, [Gaussian(25)], {"m": fails_on_second}, csv_path=path, progress=False)
+    rows = list(csv.DictReader(open(path)))
+    assert [(r["image"], r["method"]) for r in rows] == [
+        ("astro", "noisy"),
+        ("astro", "m"),
+        ("gray", "noisy"),
+    ]
+
+
+def test_methods_that_do_not_apply_are_left_out(tmp_path, images):
+    results = evaluate(
+        images[:1],
+        [Poisson(25)],
+        {"g": lambda y, n: None},
+        csv_path=tmp_path / "r.csv",
+        progress=False,
+    )
+    assert [r.method for r in results] == ["noisy"]
+
+
+def test_run_evaluation_writes_summaries_and_refuses_mixed_settings(tmp_path, astronaut_crop):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i in range(2):
+        write_image(folder / f"{i}.png", np.roll(astronaut_crop, 7 * i, axis=1))
+    out = tmp_path / "out"
+    pytest.importorskip("bm3d")
+    results, md = run_evaluation(
+        [str(folder)], ["gaussian:25", "poisson:25"], ["bm3d", "ansc"], out, crop=32, progress=False
+    )
+    assert {(r.noise, r.method) for r in results} == {
+        ("gaussian:25", "noisy"),
+        ("gaussian:25", "bm3d"),
+        ("poisson:25", "noisy"),
+        ("poisson:25", "ansc"),
+    }
+    text = md.read_text()
+    assert "| bm3d |" in text and "–" in text  # bm3d has no Poisson cell
+    assert (out / "summary.csv").exists() and (out / "config.json").exists()
+    with pytest.raises(ValueError, match="other seed"):
+        run_evaluation(
+            [str(folder)], ["gaussian:25"], ["bm3d"], out, crop=32, seed=1, progress=False
+        )
+
+
+def test_eval_command(tmp_path, astronaut_crop, capsys):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    write_image(folder / "a.png", astronaut_crop)
+    code = main(
+        [
+            "eval",
+            "--images",
+            str(folder),
+            "--methods",
+            "zeroshot",
+            "--iterations",
+            "3",
+            "--crop",
+            "32",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert code == 0
+    assert "zeroshot" in capsys.readouterr().out
+
+
+def test_unknown_set_and_method(tmp_path):
+    with pytest.raises(ValueError, match="known image set"):
+        image_set_paths("nope")
+    with pytest.raises(ValueError, match="unknown method"):
+        run_evaluation([str(tmp_path)], ["gaussian:25"], ["magic"], tmp_path / "o")
+
+
+def test_center_crop():
+    a = np.arange(100).reshape(10, 10)
+    np.testing.assert_array_equal(center_crop(a, 4), a[3:7, 3:7])
+    assert center_crop(a, 20).shape == (10, 10)
+
+
+def test_report_test_set_is_kodak_then_26_cbsd68(data_dir):
+    files, crop = image_set_paths("test50", data_dir)
+    assert crop == 256 and len(files) == 50
+    assert [f.parent.name for f in files] == ["kodak24"] * 24 + ["cbsd68"] * 26
+    assert files[:24] == sorted(files[:24]) and files[24:] == sorted(files[24:])
+    images = load_image_set(["test50"], limit=2, data_root=data_dir)
+    assert images[0][1].shape == (256, 256, 3)
