@@ -47,7 +47,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
     pairs = plan_outputs(args.inputs, args.output)
     fn = make_denoiser(
-        args.method,
+        f"model:{args.model}" if args.model else args.method,
         preset=args.preset,
         iterations=args.iterations,
         seed=args.seed,
@@ -117,6 +117,42 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ train
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training import run_training, train_preset
+
+    config = train_preset(
+        args.preset,
+        args.arch,
+        target=args.target,
+        noise=args.noise,
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        crop=args.crop,
+    )
+    history = run_training(
+        config,
+        args.out,
+        data=args.data,
+        pairs=args.pairs,
+        clean=args.clean,
+        data_root=args.data_root,
+        limit=args.limit,
+        resume=args.resume,
+        strict=args.strict,
+    )
+    best = max(history, key=lambda h: -h["val_loss"])
+    print(
+        f"trained {len(history)} epochs; best validation loss {best['val_loss']:.3e} "
+        f"(PSNR {best['val_psnr']:.2f} dB) at epoch {best['epoch']}"
+    )
+    print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ demo
 
 
@@ -168,8 +204,6 @@ def _wrap(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .methods import METHODS
-
     parser = argparse.ArgumentParser(
         prog="n2n",
         description="Remove noise from images without clean training data.",
@@ -202,10 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_zeroshot_options(p)
     p.add_argument(
         "--method",
-        choices=sorted(METHODS),
         default="zeroshot",
-        help="zeroshot (ZS-N2N, default), bm3d (Gaussian noise), ansc (Poisson noise)",
+        help="zeroshot (ZS-N2N, default), bm3d (Gaussian noise), ansc (Poisson noise), "
+        "or model:RUN_DIR (a network trained with 'n2n train')",
     )
+    p.add_argument("--model", metavar="RUN_DIR", help="same as --method model:RUN_DIR")
     p.add_argument(
         "--sigma",
         type=_positive_float,
@@ -248,6 +283,74 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=_cmd_add_noise)
+
+    p = sub.add_parser(
+        "train",
+        formatter_class=_Formatter,
+        help="train a Noise2Noise (or Noise2Clean) network",
+        description=_wrap(
+            "Train a U-Net or the simple CNN with MSE loss. From clean images (--data, a "
+            "folder or set name): every crop gets two independent noise draws, the input "
+            "and the target (--target noisy: Noise2Noise; clean: Noise2Clean). From real "
+            "data (--pairs A B): two noisy captures per scene with matching file names. "
+            "15%% of the images are held out for validation. The run folder holds the "
+            "configuration, weights, best weights and history (CSV and plot); an "
+            "interrupted run continues with --resume."
+        ),
+        epilog="examples:\n"
+        "  n2n train --data bsds432 --noise gaussian:25 --arch unet --preset cpu --out runs/n2n\n"
+        "  n2n train --data bsds432 --noise gaussian:25 --target clean --out runs/n2c\n"
+        "  n2n train --pairs shots_a/ shots_b/ --arch unet --out runs/real\n"
+        "  n2n train ... --out runs/n2n --resume",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="clean images: a folder or a set name (e.g. bsds432)")
+    source.add_argument(
+        "--pairs",
+        nargs=2,
+        metavar=("DIR_A", "DIR_B"),
+        help="two folders of noisy captures with matching file names",
+    )
+    p.add_argument("--clean", metavar="DIR", help="with --pairs: clean references, for PSNR")
+    p.add_argument(
+        "--noise",
+        default=None,
+        help="with --data: gaussian:SIGMA or poisson:PEAK (default gaussian:25)",
+    )
+    p.add_argument(
+        "--target",
+        choices=["noisy", "clean"],
+        default=None,
+        help="noisy = Noise2Noise (default), clean = Noise2Clean",
+    )
+    p.add_argument(
+        "--arch", choices=["unet", "cnn"], default="unet", help="network (default: %(default)s)"
+    )
+    p.add_argument(
+        "--preset",
+        choices=["cpu", "report"],
+        default="cpu",
+        help="cpu: about 10 minutes on 2 cores; report: the report's "
+        "hyperparameters (default: %(default)s)",
+    )
+    p.add_argument("--epochs", type=_positive_int, default=None, help="override the preset")
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="override the preset")
+    p.add_argument("--crop", type=_positive_int, default=None, help="override the preset")
+    p.add_argument("--limit", type=_positive_int, default=None, help="use the first N images")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding the named sets (default: $N2N_DATA_ROOT or ../shared/data)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first unusable image instead of skipping it",
+    )
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--out", required=True, help="run folder")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
         "eval",

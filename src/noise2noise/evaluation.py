@@ -278,7 +278,7 @@ def run_evaluation(
 
     noises = [parse_noise(s) for s in noise_specs]
     for name in method_names:
-        if name not in METHODS:
+        if name not in METHODS and not name.startswith("model:"):
             raise ValueError(f"unknown method '{name}' (choose from {', '.join(METHODS)})")
     images = load_image_set(list(image_specs), crop=crop, limit=limit, data_root=data_root)
     out_dir = Path(out_dir)

@@ -17,6 +17,7 @@ import numpy as np
 from .baselines import denoise_ansc, denoise_bm3d
 from .image_io import apply_to_colour
 from .noise import Gaussian, Poisson
+from .training import denoise_with_model
 from .zeroshot import denoise_zeroshot
 
 __all__ = [
@@ -31,6 +32,7 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "zeroshot": denoise_zeroshot,  # options: preset, iterations, seed
     "bm3d": denoise_bm3d,  # options: sigma (0-255 scale; estimated when None)
     "ansc": denoise_ansc,  # options: peak (required), inverse
+    "model": denoise_with_model,  # options: model (a run folder of 'n2n train')
 }
 
 # Which options each method accepts, so that one set of command-line flags can serve all.
@@ -38,6 +40,7 @@ _ACCEPTS: dict[str, tuple[str, ...]] = {
     "zeroshot": ("preset", "iterations", "seed", "progress"),
     "bm3d": ("sigma",),
     "ansc": ("peak", "inverse"),
+    "model": ("model",),
 }
 
 
@@ -54,7 +57,7 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     Parameters
     ----------
     method : str
-        A key of :data:`METHODS`.
+        A key of :data:`METHODS`, or ``"model:RUN_DIR"`` for a trained network.
     **options
         Options for the method; those it does not accept and ``None`` values are dropped,
         so a caller can pass every flag it has.
@@ -63,10 +66,16 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     -------
     A picklable callable (usable by worker processes).
     """
+    if method.startswith("model:"):
+        method, options = "model", {**options, "model": method.split(":", 1)[1]}
     _lookup(method)
     kept = {k: v for k, v in options.items() if k in _ACCEPTS[method] and v is not None}
     if method == "ansc" and "peak" not in kept:
         raise ValueError("method 'ansc' needs the Poisson peak: give --peak")
+    if method == "model":
+        from .training import load_checkpoint
+
+        load_checkpoint(kept.get("model", ""))  # a bad path fails now, not once per image
     return functools.partial(denoise_image, method=method, **kept)
 
 

@@ -33,12 +33,22 @@ class SimpleCNN(nn.Module):
         Number of convolutions, >= 2.
     negative_slope : float
         LeakyReLU slope.
+    residual : bool
+        Return ``x + net(x)`` instead of ``net(x)``: the network then learns a correction
+        and starts as the identity, which trains much faster than predicting the image.
     """
 
     def __init__(
-        self, channels: int = 3, *, width: int = 48, layers: int = 3, negative_slope: float = 0.2
+        self,
+        channels: int = 3,
+        *,
+        width: int = 48,
+        layers: int = 3,
+        negative_slope: float = 0.2,
+        residual: bool = False,
     ):
         super().__init__()
+        self.residual = residual
         if layers < 2:
             raise ValueError(f"SimpleCNN needs at least 2 layers, got {layers}")
         convs = []
@@ -52,9 +62,11 @@ class SimpleCNN(nn.Module):
         self.receptive_radius = layers - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
         for conv in self.hidden:
-            x = F.leaky_relu(conv(x), self.negative_slope)  # (B, width, H, W)
-        return self.out(x)  # (B, C, H, W)
+            y = F.leaky_relu(conv(y), self.negative_slope)  # (B, width, H, W)
+        y = self.out(y)  # (B, C, H, W)
+        return x + y if self.residual else y
 
 
 class _DoubleConv(nn.Sequential):
@@ -87,10 +99,15 @@ class UNet(nn.Module):
         Channels of the first level (doubled at each level down).
     depth : int
         Number of down-sampling steps.
+    residual : bool
+        Return ``x + net(x)`` (see :class:`SimpleCNN`).
     """
 
-    def __init__(self, channels: int = 3, *, width: int = 64, depth: int = 4):
+    def __init__(
+        self, channels: int = 3, *, width: int = 64, depth: int = 4, residual: bool = False
+    ):
         super().__init__()
+        self.residual = residual
         if depth < 1:
             raise ValueError(f"UNet depth must be >= 1, got {depth}")
         widths = [width * 2**i for i in range(depth + 1)]
@@ -103,6 +120,7 @@ class UNet(nn.Module):
         self.outc = nn.Conv2d(widths[0], channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inp = x
         x, (h, w) = pad_to_multiple(x, 2**self.depth)
         skips = [self.inc(x)]  # (B, width, H, W)
         for block in self.down:
@@ -112,7 +130,8 @@ class UNet(nn.Module):
             skip = skips.pop()
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = block(torch.cat([y, skip], dim=1))  # back to the skip's width
-        return self.outc(y)[..., :h, :w]  # (B, C, H, W)
+        y = self.outc(y)[..., :h, :w]  # (B, C, H, W)
+        return inp + y if self.residual else y
 
 
 MODELS: dict[str, type[nn.Module]] = {"cnn": SimpleCNN, "unet": UNet}

@@ -1,0 +1,686 @@
+"""Noise2Noise and Noise2Clean training: one loop for every model and every target.
+
+Lehtinen et al. 2018: with zero-mean noise and an L2 loss, training against a second noisy
+image of the same scene has the same minimiser as training against the clean image, since
+E‖f(x̂) − (y + n)‖² = E‖f(x̂) − y‖² + E‖n‖² when n is independent of the input. So the loss
+is MSE, and the only difference between N2N and N2C is which target the sampler hands over.
+
+A run folder holds ``config.json``, ``weights.pt`` (last epoch), ``best.pt`` (best
+validation loss), ``state.pt`` (what ``--resume`` needs), ``history.csv`` and
+``history.png``. Every epoch draws its crops and noise from a generator seeded by
+(seed, epoch), so a resumed run ends exactly where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .convert import as_float
+from .metrics import psnr
+from .models import MODELS, build_model
+from .noise import Gaussian, Poisson, make_generator, parse_noise
+
+__all__ = [
+    "TrainConfig",
+    "TRAIN_PRESETS",
+    "train_preset",
+    "SyntheticPairs",
+    "RealPairs",
+    "train",
+    "save_checkpoint",
+    "load_checkpoint",
+    "CheckpointError",
+    "load_model",
+    "load_training_images",
+    "run_training",
+    "denoise_with_model",
+]
+
+log = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = "noise2noise-checkpoint"
+
+
+# ------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of a training run (strict: unknown keys are an error on load).
+
+    Parameters
+    ----------
+    arch : {"unet", "cnn"}
+    target : {"noisy", "clean"}
+        Noise2Noise (a second noisy realisation) or Noise2Clean (the clean crop).
+    noise : str
+        Synthetic noise, e.g. ``"gaussian:25"`` (ignored for real pairs).
+    epochs : int
+        Maximum epochs; an epoch draws one random crop from every training image.
+    batch_size, lr : int, float
+        Adam's batch size and learning rate.
+    crop : int
+        Training crop side (random position, random flips).
+    early_stop : int or None
+        Stop after this many epochs without a better validation loss.
+    plateau_patience, plateau_factor : int, float
+        ReduceLROnPlateau on the validation loss.
+    val_fraction : float
+        Share of the images held out for validation (fixed crops, fixed noise).
+    width, depth : int
+        Network size: hidden channels (U-Net: of the first level) and U-Net levels.
+    residual : bool
+        The network learns a correction added to its input (``x + f(x)``) instead of the
+        image itself; off in the report's setting, on in the CPU budget, where it reaches
+        a useful model in far fewer steps.
+    seed : int
+        Seeds initialisation, the split, crops and noise.
+    """
+
+    arch: str = "unet"
+    target: str = "noisy"
+    noise: str = "gaussian:25"
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-4
+    crop: int = 256
+    early_stop: int | None = 10
+    plateau_patience: int = 5
+    plateau_factor: float = 0.2
+    val_fraction: float = 0.15
+    width: int = 64
+    depth: int = 4
+    residual: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        checks = {
+            "arch": self.arch in MODELS,
+            "target": self.target in ("noisy", "clean"),
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "crop": self.crop >= 16,
+            "early_stop": self.early_stop is None or self.early_stop >= 1,
+            "plateau_patience": self.plateau_patience >= 0,
+            "plateau_factor": 0 < self.plateau_factor < 1,
+            "val_fraction": 0 < self.val_fraction < 1,
+            "width": self.width >= 1,
+            "depth": self.depth >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{n}={getattr(self, n)!r}" for n in bad)
+            raise ValueError(f"invalid training configuration: {values}")
+        parse_noise(self.noise)  # fails early on a bad spec
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training configuration keys: {', '.join(unknown)}")
+        return cls(**data)
+
+    def model_options(self) -> dict:
+        if self.arch == "unet":
+            return {"width": self.width, "depth": self.depth, "residual": self.residual}
+        return {"width": self.width, "residual": self.residual}
+
+
+# The report's hyperparameters (appendix A.5) and a budget that trains on 2 CPU cores.
+TRAIN_PRESETS: dict[str, dict[str, TrainConfig]] = {
+    "report": {
+        "unet": TrainConfig(
+            arch="unet",
+            lr=1e-4,
+            batch_size=32,
+            epochs=100,
+            early_stop=10,
+            plateau_patience=5,
+            plateau_factor=0.2,
+            crop=256,
+        ),
+        "cnn": TrainConfig(
+            arch="cnn", lr=1e-3, batch_size=32, epochs=50, early_stop=None, width=48, crop=256
+        ),
+    },
+    # About 10 minutes on 2 CPU cores: small crops, a narrow U-Net, few epochs.
+    "cpu": {
+        "unet": TrainConfig(
+            arch="unet",
+            lr=1e-3,
+            batch_size=16,
+            epochs=12,
+            early_stop=None,
+            plateau_patience=2,
+            plateau_factor=0.2,
+            crop=64,
+            width=24,
+            depth=3,
+        ),
+        "cnn": TrainConfig(
+            arch="cnn",
+            lr=1e-3,
+            batch_size=16,
+            epochs=12,
+            early_stop=None,
+            plateau_patience=2,
+            width=48,
+            crop=64,
+        ),
+    },
+}
+
+
+def train_preset(preset: str, arch: str, **overrides) -> TrainConfig:
+    """The preset's configuration for ``arch`` with ``overrides`` (None values ignored)."""
+    try:
+        base = TRAIN_PRESETS[preset][arch]
+    except KeyError:
+        raise ValueError(
+            f"unknown preset/arch '{preset}'/'{arch}' (presets: {', '.join(TRAIN_PRESETS)}; "
+            f"architectures: {', '.join(MODELS)})"
+        ) from None
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+# ------------------------------------------------------------------ data
+
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    return make_generator(seed * 1_000_003 + epoch)
+
+
+def _random_crop_flip(arrays: Sequence[np.ndarray], size: int, g: torch.Generator) -> list:
+    """The same random crop and flips of several aligned H×W×C arrays, as (C, s, s) tensors."""
+    h, w = arrays[0].shape[:2]
+    top = int(torch.randint(0, h - size + 1, (1,), generator=g))
+    left = int(torch.randint(0, w - size + 1, (1,), generator=g))
+    flips = torch.rand(2, generator=g) < 0.5
+    out = []
+    for a in arrays:
+        t = torch.from_numpy(as_float(a[top : top + size, left : left + size])).permute(2, 0, 1)
+        if flips[0]:
+            t = t.flip(-1)
+        if flips[1]:
+            t = t.flip(-2)
+        out.append(t)
+    return out
+
+
+def _as_hwc(image: np.ndarray) -> np.ndarray:
+    return image[:, :, None] if image.ndim == 2 else image
+
+
+class SyntheticPairs:
+    """Training pairs made from clean images: input = noisy 1, target = noisy 2 or clean.
+
+    Every draw makes two independent noise realisations, so a crop never meets the same
+    noise twice.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], noise: Gaussian | Poisson, target: str):
+        self.images = [_as_hwc(i) for i in images]
+        self.noise = noise
+        self.target = target
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def channels(self) -> int:
+        return self.images[0].shape[2]
+
+    def draw(self, indices: Sequence[int], size: int, g: torch.Generator):
+        """(inputs, targets, clean), each (B, C, size, size)."""
+        clean = torch.stack([_random_crop_flip([self.images[i]], size, g)[0] for i in indices])
+        noisy_in = self.noise(clean, generator=g)
+        target = self.noise(clean, generator=g) if self.target == "noisy" else clean
+        return noisy_in, target, clean
+
+
+class RealPairs:
+    """Training pairs from two noisy captures of each scene; no clean image needed.
+
+    The order of the two images is drawn at random, so neither capture is always the input.
+    ``clean`` images, when given, are used only to report PSNR.
+    """
+
+    def __init__(
+        self,
+        first: Sequence[np.ndarray],
+        second: Sequence[np.ndarray],
+        clean: Sequence[np.ndarray] | None = None,
+    ):
+        if len(first) != len(second):
+            raise ValueError("the two folders must hold the same number of images")
+        self.pairs = [(_as_hwc(a), _as_hwc(b)) for a, b in zip(first, second, strict=True)]
+        self.clean = [_as_hwc(c) for c in clean] if clean is not None else None
+        self.target = "noisy"
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def channels(self) -> int:
+        return self.pairs[0][0].shape[2]
+
+    def draw(self, indices: Sequence[int], size: int, g: torch.Generator):
+        inputs, targets, cleans = [], [], []
+        for i in indices:
+            arrays = [*self.pairs[i], *([self.clean[i]] if self.clean else [])]
+            crops = _random_crop_flip(arrays, size, g)
+            swap = bool(torch.rand(1, generator=g) < 0.5)
+            inputs.append(crops[1] if swap else crops[0])
+            targets.append(crops[0] if swap else crops[1])
+            if self.clean:
+                cleans.append(crops[2])
+        return torch.stack(inputs), torch.stack(targets), torch.stack(cleans) if cleans else None
+
+
+def split_indices(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Seeded split into (train, validation) indices; at least one of each when n >= 2."""
+    order = torch.randperm(n, generator=make_generator(seed)).tolist()
+    n_val = min(max(1, round(n * fraction)), n - 1) if n >= 2 else 0
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+def subset(data, indices: Sequence[int]):
+    """The same kind of dataset restricted to ``indices``."""
+    if isinstance(data, SyntheticPairs):
+        return SyntheticPairs([data.images[i] for i in indices], data.noise, data.target)
+    clean = [data.clean[i] for i in indices] if data.clean else None
+    return RealPairs(
+        [data.pairs[i][0] for i in indices], [data.pairs[i][1] for i in indices], clean
+    )
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint of this project."""
+
+
+def save_checkpoint(
+    path: Path, model: torch.nn.Module, config: TrainConfig, channels: int, **extra
+) -> None:
+    """Atomically save weights with the configuration that built them."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": 1,
+        "config": asdict(config),
+        "channels": channels,
+        "model": model.state_dict(),
+        **extra,
+    }
+    tmp = path.with_name(f".{path.name}.partial")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint without executing code from the file (``weights_only=True``).
+
+    ``path`` may be a run folder (its ``best.pt`` is used) or a ``.pt`` file.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, unreadable, or not written by this project.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint (train one with 'n2n train')")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and torch errors alike
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a noise2noise checkpoint ({first[:120]})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a noise2noise checkpoint")
+    payload["config"] = TrainConfig.from_dict(payload["config"])
+    return payload
+
+
+def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
+    """The trained network (eval mode) and its configuration from a run folder or file."""
+    payload = load_checkpoint(path)
+    config = payload["config"]
+    model = build_model(config.arch, payload["channels"], **config.model_options())
+    model.load_state_dict(payload["model"])
+    return model.eval(), config
+
+
+# ------------------------------------------------------------------ the loop
+
+
+@torch.no_grad()
+def _validate(model, val_set) -> tuple[float, float]:
+    """(mean loss against the targets, mean PSNR against clean or NaN)."""
+    model.eval()
+    losses, psnrs = [], []
+    for x, t, c in val_set:
+        out = model(x)
+        losses.append(float(F.mse_loss(out, t)))
+        if c is not None:
+            psnrs.extend(psnr(o.clamp(0, 1), r) for o, r in zip(out, c, strict=True))
+    model.train()
+    return float(np.mean(losses)), float(np.mean(psnrs)) if psnrs else math.nan
+
+
+def _fixed_validation(data, size: int, seed: int, batch: int):
+    """Validation batches with crops and noise fixed by the seed, the same every epoch."""
+    g = make_generator(seed + 7)
+    idx = list(range(len(data)))
+    return [data.draw(idx[i : i + batch], size, g) for i in range(0, len(idx), batch)]
+
+
+HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_psnr", "lr", "seconds")
+
+
+def _write_history(run_dir: Path, history: list[dict]) -> None:
+    with open(run_dir / "history.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(history)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # plotting is a convenience, never a reason to fail a run
+        return
+    epochs = [h["epoch"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    ax1.plot(epochs, [h["train_loss"] for h in history], label="train")
+    ax1.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    ax1.set(xlabel="epoch", ylabel="MSE loss", yscale="log")
+    ax1.legend()
+    ax2.plot(epochs, [h["val_psnr"] for h in history], color="C2")
+    ax2.set(xlabel="epoch", ylabel="validation PSNR (dB)")
+    fig.tight_layout()
+    fig.savefig(run_dir / "history.png", dpi=100)
+    plt.close(fig)
+
+
+def train(
+    data: SyntheticPairs | RealPairs,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Train ``config.arch`` on ``data`` with MSE loss; the one loop for N2N and N2C.
+
+    Parameters
+    ----------
+    data : SyntheticPairs or RealPairs
+        All images; ``config.val_fraction`` of them are held out (seeded split).
+    config : TrainConfig
+    run_dir : path-like
+        Run folder; must be new or empty unless ``resume``.
+    resume : bool
+        Continue from the last completed epoch recorded in ``run_dir``.
+    progress : bool
+        Progress bar with epoch, loss, validation PSNR and ETA.
+    on_epoch : callable, optional
+        Called with each epoch's history row (used by tests to interrupt a run).
+
+    Returns
+    -------
+    The history: one dict per epoch (see ``history.csv``).
+    """
+    from tqdm.auto import tqdm
+
+    run_dir = Path(run_dir)
+    state_file = run_dir / "state.pt"
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        raise ValueError(f"{run_dir} already holds a run: use --resume, or another --out")
+    if resume and not state_file.exists():
+        raise ValueError(f"{run_dir}: nothing to resume (no state.pt)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if len(data) < 2:
+        raise ValueError("training needs at least 2 images (one is held out for validation)")
+
+    train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
+    train_data, val_data = subset(data, train_idx), subset(data, val_idx)
+    val_set = _fixed_validation(val_data, config.crop, config.seed, config.batch_size)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(config.arch, data.channels, **config.model_options())
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=config.plateau_factor, patience=config.plateau_patience
+    )
+    history: list[dict] = []
+    best, stale, start = math.inf, 0, 0
+    if resume:
+        state = load_checkpoint(state_file)
+        if state["config"] != config:
+            raise ValueError(f"{run_dir} was started with another configuration")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best, stale = state["history"], state["best"], state["stale"]
+        start = len(history)
+    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+    bar = tqdm(
+        range(start, config.epochs),
+        initial=start,
+        total=config.epochs,
+        unit="epoch",
+        disable=None if progress else True,
+    )
+    model.train()
+    for epoch in bar:
+        if config.early_stop is not None and stale >= config.early_stop:
+            break
+        tic = time.perf_counter()
+        g = _epoch_generator(config.seed, epoch)
+        order = torch.randperm(len(train_data), generator=g).tolist()
+        losses = []
+        for i in range(0, len(order), config.batch_size):
+            x, target, _ = train_data.draw(order[i : i + config.batch_size], config.crop, g)
+            loss = F.mse_loss(model(x), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        val_loss, val_psnr = _validate(model, val_set)
+        scheduler.step(val_loss)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "val_loss": val_loss,
+            "val_psnr": val_psnr,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - tic,
+        }
+        history.append(row)
+        if val_loss < best:
+            best, stale = val_loss, 0
+            save_checkpoint(run_dir / "best.pt", model, config, data.channels, epoch=epoch + 1)
+        else:
+            stale += 1
+        save_checkpoint(run_dir / "weights.pt", model, config, data.channels, epoch=epoch + 1)
+        save_checkpoint(
+            state_file,
+            model,
+            config,
+            data.channels,
+            optimizer=optimizer.state_dict(),
+            scheduler=scheduler.state_dict(),
+            history=history,
+            best=best,
+            stale=stale,
+        )
+        _write_history(run_dir, history)
+        bar.set_postfix(loss=f"{row['train_loss']:.2e}", val_psnr=f"{val_psnr:.2f}")
+        if on_epoch is not None:
+            on_epoch(row)
+    bar.close()
+    return history
+
+
+# ------------------------------------------------------------------ files and models
+
+
+def load_training_images(
+    files: Sequence[Path], *, crop: int, channels: int | None = None, strict: bool = False
+) -> tuple[list[np.ndarray], list[str]]:
+    """Read training images, leaving out those that cannot serve (with a reason each).
+
+    Unreadable files, images smaller than ``crop`` and images whose channel count differs
+    from the set's (e.g. a grayscale image among colour ones) are skipped, or with
+    ``strict`` stop the run. An alpha channel is dropped.
+
+    Returns
+    -------
+    (images, problems): the usable H×W×C arrays and one message per skipped file.
+    """
+    from .image_io import ImageFileError, read_image, split_alpha
+
+    images, problems = [], []
+    for f in files:
+        try:
+            image = _as_hwc(split_alpha(read_image(f))[0])
+            if min(image.shape[:2]) < crop:
+                raise ValueError(
+                    f"{f}: {image.shape[1]}×{image.shape[0]} is smaller than "
+                    f"the {crop}×{crop} training crop"
+                )
+            channels = channels or image.shape[2]
+            if image.shape[2] != channels:
+                raise ValueError(f"{f}: {image.shape[2]} channel(s) in a set of {channels}")
+        except (ImageFileError, ValueError) as exc:
+            if strict:
+                raise ValueError(f"{exc} (stopping: --strict)") from exc
+            problems.append(str(exc))
+            log.warning("skipped %s", exc)
+            continue
+        images.append(image)
+    return images, problems
+
+
+def run_training(
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    data: str | os.PathLike | None = None,
+    pairs: tuple[str | os.PathLike, str | os.PathLike] | None = None,
+    clean: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+    limit: int | None = None,
+    resume: bool = False,
+    strict: bool = False,
+    progress: bool = True,
+) -> list[dict]:
+    """Train from a folder (or set name) of clean images, or from two folders of noisy pairs.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    run_dir : path-like
+    data : folder or set name of clean images (synthetic noise ``config.noise``)
+    pairs : (folder A, folder B) of noisy captures with matching file names
+    clean : folder of clean references for ``pairs`` (PSNR reporting only)
+    data_root : where named sets live
+    limit : use only the first N images
+    resume, strict, progress : see :func:`train` and :func:`load_training_images`
+
+    Returns
+    -------
+    The history, one dict per epoch.
+    """
+    from .datasets import image_set_paths
+    from .image_io import list_images
+
+    if (data is None) == (pairs is None):
+        raise ValueError("give either clean images (--data) or noisy pairs (--pairs), not both")
+    if data is not None:
+        files, _ = image_set_paths(data, data_root)
+        images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)
+        if not images:
+            raise ValueError(f"{data}: no usable training images")
+        dataset = SyntheticPairs(images, parse_noise(config.noise), config.target)
+    else:
+        if config.target != "noisy":
+            raise ValueError("noisy pairs have no clean target: use --target noisy")
+        folder_a, folder_b = map(Path, pairs)
+        names = [p.name for p in list_images(folder_a)][:limit]
+        missing = [n for n in names if not (folder_b / n).is_file()]
+        if missing:
+            raise ValueError(f"{folder_b}: no match for {', '.join(missing[:5])}")
+        folders = [folder_a, folder_b] + ([Path(clean)] if clean else [])
+        loaded = [
+            load_training_images([d / n for n in names], crop=config.crop, strict=True)[0]
+            for d in folders
+        ]
+        dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
+    return train(dataset, config, run_dir, resume=resume, progress=progress)
+
+
+_MODEL_CACHE: dict[tuple[str, float], tuple[torch.nn.Module, TrainConfig]] = {}
+
+
+def denoise_with_model(
+    image: np.ndarray,
+    *,
+    model: str | os.PathLike,
+    channel_axis: int | None = None,
+    tile: int = 512,
+) -> np.ndarray:
+    """Denoise with a network trained by :func:`train` (N2N or N2C), tiled for large images.
+
+    Parameters
+    ----------
+    image : ndarray
+        H×W or with a channel axis; uint8, uint16 or float in [0, 1]. Its channel count
+        must match the training images'.
+    model : path-like
+        A run folder (its ``best.pt``) or a checkpoint file.
+    channel_axis : int or None
+    tile : int
+        Tile side; each tile gets 32 pixels of context on every side.
+
+    Returns
+    -------
+    ndarray with the shape and dtype of ``image``.
+    """
+    from .convert import image_to_tensor, tensor_to_image
+    from .tiling import apply_tiled
+
+    path = Path(model)
+    path = path / "best.pt" if path.is_dir() else path
+    key = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+    if key not in _MODEL_CACHE:  # one load per process, also in folder runs
+        _MODEL_CACHE[key] = load_model(path)
+    net, _ = _MODEL_CACHE[key]
+    x = image_to_tensor(image, channel_axis=channel_axis)
+    expected = next(net.parameters()).shape[1]  # input channels of the first convolution
+    if x.shape[1] != expected:
+        raise ValueError(
+            f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"
+        )
+    with torch.no_grad():
+        out = apply_tiled(net, x, tile=tile, margin=32).clamp(0.0, 1.0)
+    return tensor_to_image(out, image, channel_axis=channel_axis)

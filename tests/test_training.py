@@ -1,0 +1,219 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from noise2noise import Gaussian, add_noise, psnr, write_image
+from noise2noise.cli import main
+from noise2noise.models import UNet
+from noise2noise.training import (
+    CheckpointError,
+    RealPairs,
+    SyntheticPairs,
+    TrainConfig,
+    denoise_with_model,
+    load_checkpoint,
+    load_model,
+    load_training_images,
+    save_checkpoint,
+    train,
+    train_preset,
+)
+
+TINY = dict(
+    arch="cnn",
+    width=16,
+    crop=32,
+    batch_size=4,
+    lr=1e-2,
+    early_stop=None,
+    residual=True,
+    val_fraction=0.25,
+)
+
+
+@pytest.fixture
+def crops():
+    from skimage.data import astronaut
+
+    a = astronaut()
+    return [
+        np.ascontiguousarray(a[i : i + 48, j : j + 48])
+        for i in (100, 200, 300)
+        for j in (100, 250, 400)
+    ][:8]
+
+
+def _weights(run_dir, name="weights.pt"):
+    return load_checkpoint(run_dir / name)["model"]
+
+
+@pytest.mark.parametrize("target", ["noisy", "clean"])
+def test_a_few_epochs_lower_the_loss_and_raise_psnr(tmp_path, crops, target):
+    config = TrainConfig(target=target, epochs=25, **TINY)
+    history = train(
+        SyntheticPairs(crops, Gaussian(25), target), config, tmp_path / "run", progress=False
+    )
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["val_psnr"] > history[0]["val_psnr"] + 3
+    noisy_psnr = 20.2  # sigma 25 on [0, 1] images: 10·log10(1/(25/255)²) ≈ 20.2 dB
+    assert history[-1]["val_psnr"] > noisy_psnr + 1
+    for name in ["config.json", "weights.pt", "best.pt", "state.pt", "history.csv", "history.png"]:
+        assert (tmp_path / "run" / name).exists()
+
+
+def test_n2n_and_n2c_targets(crops):
+    g = torch.Generator().manual_seed(0)
+    x, t, c = SyntheticPairs(crops, Gaussian(25), "clean").draw([0, 1], 32, g)
+    torch.testing.assert_close(t, c)
+    x, t, c = SyntheticPairs(crops, Gaussian(25), "noisy").draw([0, 1], 32, g)
+    assert not torch.equal(t, c) and not torch.equal(x, t)
+
+
+def test_input_and_target_noise_are_independent(crops):
+    g = torch.Generator().manual_seed(0)
+    data = SyntheticPairs(crops, Gaussian(25, clip=False), "noisy")
+    x, t, c = data.draw(list(range(8)), 48, g)
+    n1, n2 = (x - c).flatten(), (t - c).flatten()
+    corr = float(torch.corrcoef(torch.stack([n1, n2]))[0, 1])
+    assert abs(corr) < 0.02
+
+
+def test_real_pairs_need_no_clean_image(tmp_path, crops):
+    first = [add_noise(c, "gaussian:25", seed=i, channel_axis=-1) for i, c in enumerate(crops)]
+    second = [
+        add_noise(c, "gaussian:25", seed=100 + i, channel_axis=-1) for i, c in enumerate(crops)
+    ]
+    history = train(
+        RealPairs(first, second), TrainConfig(epochs=2, **TINY), tmp_path / "r", progress=False
+    )
+    assert np.isnan(history[-1]["val_psnr"]) and history[-1]["val_loss"] > 0
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path, crops):
+    data = SyntheticPairs(crops, Gaussian(25), "noisy")
+    config = TrainConfig(epochs=3, **TINY)
+    train(data, config, tmp_path / "straight", progress=False)
+
+    def stop_after_first(row):
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, config, tmp_path / "cut", progress=False, on_epoch=stop_after_first)
+    with pytest.raises(ValueError, match="--resume"):
+        train(data, config, tmp_path / "cut", progress=False)
+    history = train(data, config, tmp_path / "cut", resume=True, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    for key, value in _weights(tmp_path / "straight").items():
+        torch.testing.assert_close(_weights(tmp_path / "cut")[key], value, rtol=0, atol=0)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(0)
+    net = UNet(3, width=4, depth=2).eval()
+    config = TrainConfig(arch="unet", width=4, depth=2)
+    save_checkpoint(tmp_path / "c.pt", net, config, 3)
+    loaded, loaded_config = load_model(tmp_path / "c.pt")
+    assert loaded_config == config
+    x = torch.rand(1, 3, 20, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), net(x))
+
+
+class _Boom:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').touch()",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_files_that_are_not_checkpoints_get_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "garbage.pt").write_bytes(b"\x00not a checkpoint")
+    torch.save({"some": torch.zeros(2)}, tmp_path / "other.pt")
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Boom()))
+    for name in ["garbage.pt", "other.pt", "evil.pt", "missing.pt"]:
+        with pytest.raises(CheckpointError, match=name):
+            load_checkpoint(tmp_path / name)
+    assert not (tmp_path / "PWNED").exists()  # loading never executes code from the file
+
+
+def test_unusable_training_images_are_skipped_with_a_reason(tmp_path, crops):
+    write_image(tmp_path / "ok.png", crops[0])
+    write_image(tmp_path / "small.png", crops[0][:10, :10])
+    write_image(tmp_path / "gray.png", crops[0][..., 0])
+    (tmp_path / "broken.png").write_bytes(b"text")
+    files = sorted(tmp_path.iterdir())
+    images, problems = load_training_images(files, crop=32)
+    assert len(images) == 1
+    assert any("smaller than" in p for p in problems)
+    assert any("channel" in p for p in problems)
+    assert any("broken.png" in p for p in problems)
+    with pytest.raises(ValueError, match="--strict"):
+        load_training_images(files, crop=32, strict=True)
+
+
+def test_presets_carry_the_reports_hyperparameters():
+    unet, cnn = train_preset("report", "unet"), train_preset("report", "cnn")
+    assert (unet.lr, unet.batch_size, unet.epochs, unet.early_stop) == (1e-4, 32, 100, 10)
+    assert (unet.plateau_factor, unet.plateau_patience) == (0.2, 5)
+    assert (cnn.lr, cnn.batch_size, cnn.epochs) == (1e-3, 32, 50)
+    assert train_preset("cpu", "unet", epochs=3, seed=None).epochs == 3
+    with pytest.raises(ValueError, match="unknown training configuration keys"):
+        TrainConfig.from_dict({"arch": "unet", "color": "blue"})
+    with pytest.raises(ValueError, match="invalid training configuration"):
+        TrainConfig(target="sharp")
+
+
+def test_train_and_denoise_from_the_command_line(tmp_path, crops, capsys):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i, c in enumerate(crops):
+        write_image(folder / f"{i}.png", c)
+    run = tmp_path / "run"
+    args = [
+        "train",
+        "--data",
+        str(folder),
+        "--arch",
+        "cnn",
+        "--epochs",
+        "2",
+        "--crop",
+        "32",
+        "--batch-size",
+        "4",
+        "--out",
+        str(run),
+    ]
+    assert main(args) == 0
+    assert "run folder" in capsys.readouterr().out
+    noisy = add_noise(crops[0], "gaussian:25", seed=0, channel_axis=-1)
+    src = write_image(tmp_path / "noisy.png", noisy)
+    assert main(["denoise", "--model", str(run), str(src), "-o", str(tmp_path / "o.png")]) == 0
+    assert (
+        main(
+            [
+                "denoise",
+                "--method",
+                f"model:{tmp_path / 'nope'}",
+                str(src),
+                "-o",
+                str(tmp_path / "p.png"),
+            ]
+        )
+        == 2
+    )
+    assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_denoise_with_model_checks_channels_and_keeps_dtype(tmp_path, crops):
+    config = TrainConfig(epochs=25, **TINY)
+    train(SyntheticPairs(crops, Gaussian(25), "noisy"), config, tmp_path / "run", progress=False)
+    noisy = add_noise(crops[1], "gaussian:25", seed=3, channel_axis=-1)
+    out = denoise_with_model(noisy, model=tmp_path / "run", channel_axis=-1, tile=16)
+    assert out.dtype == np.uint8 and out.shape == noisy.shape
+    assert psnr(out, crops[1], data_range=255) > psnr(noisy, crops[1], data_range=255)
+    with pytest.raises(ValueError, match="3-channel"):
+        denoise_with_model(noisy[..., 0], model=tmp_path / "run")
