@@ -164,9 +164,8 @@ def _summary(rows: list[dict], noises: list[str]) -> list[str]:
             diff = ratio = "–"
             if both and method != "paper":
                 diff = f"{np.mean([r['psnr'] - paper[r['image']]['psnr'] for r in both]):+.2f}"
-                ratio = f"{
-                    sum(paper[r['image']]['seconds'] for r in both)
-                    / sum(r['seconds'] for r in both):.1f}×"
+                paper_time = sum(paper[r["image"]]["seconds"] for r in both)
+                ratio = f"{paper_time / sum(r['seconds'] for r in both):.1f}×"
             lines.append(
                 f"| {noise} | {method} | {len(mine)} | {np.mean([r['psnr'] for r in mine]):.2f} "
                 f"| {np.mean([r['ssim'] for r in mine]):.3f} "
