@@ -157,3 +157,26 @@ def test_grayscale_denoising_raises_psnr(camera_crop):
     noisy = add_noise(camera_crop, "gaussian:25", seed=0)
     out = denoise_zeroshot(noisy, iterations=150, seed=0)
     assert psnr(out, camera_crop, data_range=255) > psnr(noisy, camera_crop, data_range=255) + 2
+
+
+def test_fast_preset_is_the_default_and_trains_on_crops():
+    fast = PRESETS["fast"]
+    assert fast.crop is not None and math.isinf(fast.loss_ratio)
+    assert fast.steps < PRESETS["paper"].steps
+    import inspect
+
+    assert inspect.signature(denoise_zeroshot).parameters["preset"].default == "fast"
+
+
+def test_fast_preset_raises_psnr_and_is_seeded(astronaut_crop):
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    out = denoise_zeroshot(noisy, preset="fast", iterations=300, seed=0, channel_axis=-1)
+    again = denoise_zeroshot(noisy, preset="fast", iterations=300, seed=0, channel_axis=-1)
+    np.testing.assert_array_equal(out, again)
+    before = psnr(noisy, astronaut_crop, data_range=255)
+    assert psnr(out, astronaut_crop, data_range=255) > before + 3
+
+
+def test_crop_training_works_on_images_smaller_than_the_crop():
+    image = np.random.default_rng(0).random((10, 12), dtype=np.float32)
+    assert denoise_zeroshot(image, preset="fast", iterations=3).shape == (10, 12)
