@@ -56,9 +56,8 @@ def test_a_few_epochs_lower_the_loss_and_raise_psnr(tmp_path, crops, target):
         SyntheticPairs(crops, Gaussian(25), target), config, tmp_path / "run", progress=False
     )
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert history[-1]["val_psnr"] > history[0]["val_psnr"] + 3
     noisy_psnr = 20.2  # sigma 25 on [0, 1] images: 10·log10(1/(25/255)²) ≈ 20.2 dB
-    assert history[-1]["val_psnr"] > noisy_psnr + 1
+    assert history[-1]["val_psnr"] > noisy_psnr + 3
     for name in ["config.json", "weights.pt", "best.pt", "state.pt", "history.csv", "history.png"]:
         assert (tmp_path / "run" / name).exists()
 
@@ -91,9 +90,10 @@ def test_real_pairs_need_no_clean_image(tmp_path, crops):
     assert np.isnan(history[-1]["val_psnr"]) and history[-1]["val_loss"] > 0
 
 
-def test_resume_equals_an_uninterrupted_run(tmp_path, crops):
+@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
+def test_resume_equals_an_uninterrupted_run(tmp_path, crops, schedule):
     data = SyntheticPairs(crops, Gaussian(25), "noisy")
-    config = TrainConfig(epochs=3, **TINY)
+    config = TrainConfig(epochs=3, schedule=schedule, **TINY)
     train(data, config, tmp_path / "straight", progress=False)
 
     def stop_after_first(row):
@@ -152,6 +152,15 @@ def test_unusable_training_images_are_skipped_with_a_reason(tmp_path, crops):
     assert any("broken.png" in p for p in problems)
     with pytest.raises(ValueError, match="--strict"):
         load_training_images(files, crop=32, strict=True)
+
+
+def test_cosine_schedule_ignores_validation_and_anneals(tmp_path, crops):
+    config = TrainConfig(epochs=4, schedule="cosine", **TINY)
+    history = train(
+        SyntheticPairs(crops, Gaussian(25), "noisy"), config, tmp_path / "r", progress=False
+    )
+    lrs = [h["lr"] for h in history]
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_presets_carry_the_reports_hyperparameters():

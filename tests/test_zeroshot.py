@@ -180,3 +180,23 @@ def test_fast_preset_raises_psnr_and_is_seeded(astronaut_crop):
 def test_crop_training_works_on_images_smaller_than_the_crop():
     image = np.random.default_rng(0).random((10, 12), dtype=np.float32)
     assert denoise_zeroshot(image, preset="fast", iterations=3).shape == (10, 12)
+
+
+def test_dim_16bit_data_is_denoised_in_its_own_range(camera_crop):
+    # 12-bit data in a 16-bit container: values up to 4095 of 65535.
+    clean = (camera_crop.astype(np.uint16) * 16).astype(np.uint16)
+    noisy = add_noise(clean.astype(np.float32) / 4095, "poisson:30", seed=0)
+    noisy = np.round(noisy * 4095).astype(np.uint16)
+    out = denoise_zeroshot(noisy, preset="fast", iterations=200, seed=0)
+    assert out.dtype == np.uint16 and out.max() <= 4200
+    assert psnr(out, clean, data_range=4095) > psnr(noisy, clean, data_range=4095) + 2
+
+
+def test_ordinary_images_are_not_rescaled(astronaut_crop):
+    from noise2noise.convert import image_to_tensor, tensor_to_image
+
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    config = PRESETS["fast"].with_steps(5)
+    y = image_to_tensor(noisy, channel_axis=-1)
+    direct = tensor_to_image(apply_zeroshot(fit_zeroshot(y, config), y), noisy, channel_axis=-1)
+    np.testing.assert_array_equal(denoise_zeroshot(noisy, preset=config, channel_axis=-1), direct)

@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--size",
         type=_positive_int,
-        default=256,
+        default=512,
         help="side of the centre crop (default: %(default)s)",
     )
     _add_zeroshot_options(p)

@@ -47,7 +47,7 @@ def run_demo(
     preset: str = DEFAULT_PRESET,
     iterations: int | None = None,
     seed: int = 0,
-    size: int = 256,
+    size: int = 512,
     progress: bool = False,
 ) -> DemoResult:
     """Add Gaussian noise to scikit-image's astronaut, denoise it with ZS-N2N, save PNGs.
@@ -64,7 +64,7 @@ def run_demo(
     preset, iterations, seed
         As for :func:`noise2noise.denoise_zeroshot`.
     size : int
-        Side of the centre crop taken from the 512×512 sample, to bound the run time.
+        Side of the centre crop taken from the 512×512 sample (512: the whole image).
     progress : bool
         Show a progress bar.
     """

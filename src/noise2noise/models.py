@@ -15,6 +15,12 @@ from .convert import pad_to_multiple
 __all__ = ["SimpleCNN", "UNet", "MODELS", "build_model", "count_parameters"]
 
 
+def _zero_init(conv: nn.Conv2d) -> None:
+    """Zero the last convolution of a residual network, so that it starts as the identity."""
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+
+
 class SimpleCNN(nn.Module):
     """Plain CNN: ``layers - 1`` 3×3 convolutions with LeakyReLU, then a 1×1 convolution.
 
@@ -35,7 +41,8 @@ class SimpleCNN(nn.Module):
         LeakyReLU slope.
     residual : bool
         Return ``x + net(x)`` instead of ``net(x)``: the network then learns a correction
-        and starts as the identity, which trains much faster than predicting the image.
+        and, with its last convolution zeroed, starts as the identity, which trains much
+        faster than predicting the image.
     """
 
     def __init__(
@@ -58,6 +65,8 @@ class SimpleCNN(nn.Module):
             c_in = width
         self.hidden = nn.ModuleList(convs)
         self.out = nn.Conv2d(width, channels, 1)
+        if residual:
+            _zero_init(self.out)
         self.negative_slope = negative_slope
         self.receptive_radius = layers - 1
 
@@ -118,6 +127,8 @@ class UNet(nn.Module):
             _DoubleConv(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth))
         )
         self.outc = nn.Conv2d(widths[0], channels, 1)
+        if residual:
+            _zero_init(self.outc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inp = x

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import raise_for_invalid
 from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
 from .models import SimpleCNN
 from .noise import make_generator
@@ -175,10 +176,7 @@ class ZeroShotConfig:
             "batch": self.batch >= 1,
             "tile": self.tile >= 16,
         }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{n}={getattr(self, n)!r}" for n in bad)
-            raise ValueError(f"invalid ZS-N2N configuration: {values}")
+        raise_for_invalid(self, checks, "ZS-N2N configuration")
 
     def with_steps(self, steps: int) -> ZeroShotConfig:
         """The same configuration with another number of steps (schedule scales with it)."""
@@ -356,6 +354,9 @@ def denoise_zeroshot(
 
     Notes
     -----
+    A dim image (brightest pixel below half the range, as 12-bit data stored in 16 bits)
+    is stretched to the full range for denoising and scaled back.
+
     The network (3×3 conv, 3×3 conv, 1×1 conv, 48 channels, LeakyReLU 0.2: 22,275
     parameters for RGB) predicts the noise and is trained with the residual loss plus the
     consistency loss between the two downsampled images; see :mod:`noise2noise.zeroshot`.
@@ -384,6 +385,11 @@ def denoise_zeroshot(
     h, w = y.shape[-2:]
     if h < MIN_SIZE or w < MIN_SIZE:
         raise ValueError(f"image is {w}×{h} pixels; ZS-N2N needs at least {MIN_SIZE}×{MIN_SIZE}")
-    model = fit_zeroshot(y, config, seed=seed, progress=progress)
-    out = apply_zeroshot(model, y, tta=config.tta, tile=config.tile)
+    # Dim data (e.g. 12-bit microscopy in a 16-bit container) would leave the network a
+    # sliver of [0, 1] to work in; stretch it to the full range and back. Images whose
+    # brightest pixel is above half the range are processed exactly as they are.
+    peak = float(y.max())
+    gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+    model = fit_zeroshot(y * gain, config, seed=seed, progress=progress)
+    out = apply_zeroshot(model, y * gain, tta=config.tta, tile=config.tile) / gain
     return tensor_to_image(out, image, channel_axis=channel_axis)
