@@ -17,7 +17,6 @@ Writes ``<out>.csv`` and ``<out>.md``.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import resource
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import write_results
 
 from noise2noise import add_noise, read_image, write_image
 from noise2noise.datasets import default_data_root
@@ -95,12 +95,6 @@ def main() -> None:
                 }
             )
             print(rows[-1], flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     md = [
         f"# Large images\n\nMade by `python {' '.join(sys.argv)}` ({platform.machine()}, "
         f"{os.cpu_count()} cores). Wall time of the whole `n2n denoise` command (start-up, "
@@ -112,8 +106,7 @@ def main() -> None:
         f"| {r['image']} | {r['megapixels']} | {r['preset']} | {r['seconds']} | {r['peak_mb']} |"
         for r in rows
     ]
-    out.with_suffix(".md").write_text("\n".join(md) + "\n")
-    print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.md')}")
+    write_results(args.out, rows, md)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,15 @@ Prints a table and the mean PSNR difference and time ratio of each method agains
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import write_results
 
 from noise2noise.datasets import load_image_set
 from noise2noise.evaluation import make_noisy
@@ -118,17 +117,11 @@ def main() -> None:
                     flush=True,
                 )
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     lines = _summary(rows, noises)
     command = "python " + " ".join(sys.argv)
     md = [
-        f"# ZS-N2N speed benchmark\n\nMade by `{command}` on {platform.node() or 'a'} "
-        f"machine ({platform.machine()}, {torch.get_num_threads()} torch threads), "
+        f"# ZS-N2N speed benchmark\n\nMade by `{command}` "
+        f"({platform.machine()}, {torch.get_num_threads()} torch threads), "
         f"torch {torch.__version__}.\n",
         *lines,
         "",
@@ -142,9 +135,8 @@ def main() -> None:
         f"{r['ssim']:.3f} | {r['seconds']:.1f} | {r['peak_mb']} |"
         for r in rows
     ]
-    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    write_results(args.out, rows, md)
     print("\n".join(lines))
-    print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.md')}")
 
 
 def _summary(rows: list[dict], noises: list[str]) -> list[str]:

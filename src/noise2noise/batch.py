@@ -7,6 +7,7 @@ with ``overwrite=True``, and outputs are written atomically.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -147,7 +148,9 @@ def process_files(
             results[i] = process_file(src, dst, fn, overwrite=overwrite)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        # "spawn": a forked child of a process whose OpenMP threads are running can hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
             futures = {
                 pool.submit(process_file, src, dst, fn, overwrite=overwrite): i
                 for i, (src, dst) in enumerate(pairs)
