@@ -144,7 +144,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         strict=args.strict,
     )
-    best = max(history, key=lambda h: -h["val_loss"])
+    best = min(history, key=lambda h: h["val_loss"])
     print(
         f"trained {len(history)} epochs; best validation loss {best['val_loss']:.3e} "
         f"(PSNR {best['val_psnr']:.2f} dB) at epoch {best['epoch']}"

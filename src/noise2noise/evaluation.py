@@ -273,13 +273,12 @@ def run_evaluation(
     import json
 
     from .datasets import load_image_set
-    from .methods import METHODS, NoiseAwareDenoiser
+    from .methods import NoiseAwareDenoiser, check_method
     from .noise import parse_noise
 
     noises = [parse_noise(s) for s in noise_specs]
     for name in method_names:
-        if name not in METHODS and not name.startswith("model:"):
-            raise ValueError(f"unknown method '{name}' (choose from {', '.join(METHODS)})")
+        check_method(name)
     images = load_image_set(list(image_specs), crop=crop, limit=limit, data_root=data_root)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from .zeroshot import denoise_zeroshot
 __all__ = [
     "METHODS",
     "make_denoiser",
+    "check_method",
     "options_for_noise",
     "denoise_image",
     "NoiseAwareDenoiser",
@@ -51,6 +52,23 @@ def _lookup(method: str) -> Callable[..., np.ndarray]:
         raise ValueError(f"unknown method '{method}' (choose from {', '.join(METHODS)})") from None
 
 
+def _resolve(method: str, options: dict) -> tuple[str, dict]:
+    """Split a ``"model:RUN_DIR"`` spec, check the name, keep the options the method takes."""
+    if method.startswith("model:"):
+        method, options = "model", {**options, "model": method.split(":", 1)[1]}
+    _lookup(method)
+    return method, {k: v for k, v in options.items() if k in _ACCEPTS[method] and v is not None}
+
+
+def check_method(method: str) -> None:
+    """Fail now on an unknown method name or a ``model:`` path that is not a checkpoint."""
+    method, kept = _resolve(method, {})
+    if method == "model":
+        from .training import load_checkpoint
+
+        load_checkpoint(kept["model"])  # a bad path fails now, not once per image
+
+
 def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     """A function ``image -> denoised image`` for images as read from files.
 
@@ -66,16 +84,10 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     -------
     A picklable callable (usable by worker processes).
     """
-    if method.startswith("model:"):
-        method, options = "model", {**options, "model": method.split(":", 1)[1]}
-    _lookup(method)
-    kept = {k: v for k, v in options.items() if k in _ACCEPTS[method] and v is not None}
+    check_method(method)
+    method, kept = _resolve(method, options)
     if method == "ansc" and "peak" not in kept:
         raise ValueError("method 'ansc' needs the Poisson peak: give --peak")
-    if method == "model":
-        from .training import load_checkpoint
-
-        load_checkpoint(kept.get("model", ""))  # a bad path fails now, not once per image
     return functools.partial(denoise_image, method=method, **kept)
 
 
@@ -128,4 +140,5 @@ class NoiseAwareDenoiser:
         extra = options_for_noise(self.method, noise)
         if extra is None:
             return None
-        return make_denoiser(self.method, **{**self.options, **extra})(noisy)
+        method, kept = _resolve(self.method, {**self.options, **extra})
+        return denoise_image(noisy, method, **kept)
