@@ -26,6 +26,7 @@ __all__ = [
     "CellResult",
     "noise_seed",
     "make_noisy",
+    "read_results",
     "evaluate",
     "summarise",
     "write_summary",
@@ -74,7 +75,9 @@ def make_noisy(
     return to_hwc(x), to_hwc(y)
 
 
-def _read_done(path: Path) -> list[CellResult]:
+def read_results(path: str | os.PathLike) -> list[CellResult]:
+    """The cells of a per-image results CSV (empty if the file does not exist)."""
+    path = Path(path)
     if not path.exists():
         return []
     with open(path, newline="") as f:
@@ -99,6 +102,7 @@ def evaluate(
     csv_path: str | os.PathLike,
     seed: int = 0,
     progress: bool = True,
+    on_cell: Callable[[int, int], None] | None = None,
 ) -> list[CellResult]:
     """Run every method on every noisy image, appending each result to ``csv_path``.
 
@@ -117,6 +121,8 @@ def evaluate(
         Run seed for the noise.
     progress : bool
         Show a progress bar with an ETA.
+    on_cell : callable, optional
+        Called as ``on_cell(done, total)`` after each cell computed in this call.
 
     Returns
     -------
@@ -126,7 +132,7 @@ def evaluate(
 
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    results = _read_done(csv_path)
+    results = read_results(csv_path)
     done = {(r.image, r.noise, r.method) for r in results}
     names = [NOISY, *methods]
     todo = [
@@ -135,6 +141,8 @@ def evaluate(
         for noise in noises
         if any((n[0], noise.name, m) not in done for m in names)
     ]
+    total = sum((n[0], noise.name, m) not in done for n, noise in todo for m in names)
+    computed = 0
     bar = tqdm(total=len(todo) * len(names), unit="cell", disable=None if progress else True)
     new_file = not csv_path.exists()
     with open(csv_path, "a", newline="") as f:
@@ -151,20 +159,22 @@ def evaluate(
                 start = time.perf_counter()
                 out = noisy if method == NOISY else methods[method](noisy, noise)
                 seconds = 0.0 if method == NOISY else time.perf_counter() - start
-                if out is None:
-                    continue
-                out = np.clip(out, 0.0, 1.0)
-                cell = CellResult(
-                    name,
-                    noise.name,
-                    method,
-                    psnr(out, clean),
-                    ssim(out, clean, channel_axis=-1),
-                    seconds,
-                )
-                writer.writerow(cell.row())
-                f.flush()  # an interrupted run loses at most the cell in progress
-                results.append(cell)
+                computed += 1
+                if out is not None:  # None: the method does not apply to this noise
+                    out = np.clip(out, 0.0, 1.0)
+                    cell = CellResult(
+                        name,
+                        noise.name,
+                        method,
+                        psnr(out, clean),
+                        ssim(out, clean, channel_axis=-1),
+                        seconds,
+                    )
+                    writer.writerow(cell.row())
+                    f.flush()  # an interrupted run loses at most the cell in progress
+                    results.append(cell)
+                if on_cell is not None:
+                    on_cell(computed, total)
     bar.close()
     return results
 
