@@ -387,6 +387,7 @@ def _fixed_validation(data, size: int, seed: int, batch: int):
 
 
 HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_psnr", "lr", "seconds")
+PLOT_EVERY = 60.0  # seconds between updates of history.png during a run (and at its end)
 
 
 def _write_history(run_dir: Path, history: list[dict]) -> None:
@@ -394,6 +395,11 @@ def _write_history(run_dir: Path, history: list[dict]) -> None:
         writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows(history)
+
+
+def _plot_history(run_dir: Path, history: list[dict]) -> None:
+    if not history:
+        return
     try:
         import matplotlib
 
@@ -490,6 +496,7 @@ def train(
         disable=None if progress else True,
     )
     model.train()
+    last_plot = time.perf_counter()
     for epoch in bar:
         if config.early_stop is not None and stale >= config.early_stop:
             break
@@ -536,10 +543,14 @@ def train(
             stale=stale,
         )
         _write_history(run_dir, history)
+        if time.perf_counter() - last_plot > PLOT_EVERY:  # a plot costs about half a second
+            _plot_history(run_dir, history)
+            last_plot = time.perf_counter()
         bar.set_postfix(loss=f"{row['train_loss']:.2e}", val_psnr=f"{val_psnr:.2f}")
         if on_epoch is not None:
             on_epoch(row)
     bar.close()
+    _plot_history(run_dir, history)
     return history
 
 
