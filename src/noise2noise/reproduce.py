@@ -1,0 +1,800 @@
+"""Reproduce the report: Table 1, the N2N/N2C convergence figure, the ZS-N2N sensitivity
+study and the sample figures, as cached cells that survive interruption.
+
+Nothing here denoises, trains or measures by itself: every cell is a call to the library
+(:func:`noise2noise.training.run_training`, :func:`noise2noise.evaluation.evaluate`), and
+this module only decides which cells exist, where their results live, and how the tables
+and figures are laid out. Layout of an output folder::
+
+    config.json             the budget; a re-run with another budget is refused
+    invocations.csv         every run: start, seconds, experiments, threads, command
+    environment.json        software versions and machine of the latest run
+    train/<arch>-<target>-<noise>/   one training run each (done.json when finished)
+    table1/results.csv      per image, noise and method (the cache of Table 1)
+    sensitivity/results.csv per image, noise and configuration L<depth>_r<ratio>
+    convergence/, figures/  CSVs and PNGs
+    RESULTS.md              every table and figure, made from the files above
+
+Cells are written as they finish; a re-run skips them. Two processes may work on the
+same folder if they run different experiments: a training being run by one process is
+waited for, not repeated, by the other.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .evaluation import CellResult, evaluate, make_noisy, read_results
+from .methods import NoiseAwareDenoiser
+from .metrics import format_mean_2std, mean_2std, psnr
+from .noise import parse_noise
+from .plots import plot_convergence, plot_grid, plot_sensitivity, ratio_label
+from .zeroshot import PRESETS, ZeroShotConfig
+
+__all__ = [
+    "EXPERIMENTS",
+    "Budget",
+    "BUDGETS",
+    "quick_budget",
+    "REPORT_TABLE1",
+    "Reproduction",
+    "reproduce",
+]
+
+log = logging.getLogger(__name__)
+
+EXPERIMENTS = ("train", "table1", "convergence", "sensitivity", "figures")
+TABLE1_NOISES = (
+    "gaussian:25",
+    "gaussian:50",
+    "gaussian:75",
+    "poisson:15",
+    "poisson:20",
+    "poisson:25",
+)
+# Row key, the report's label. Trained rows are "<arch>_<target>".
+TABLE1_ROWS = (
+    ("noisy", "Noise level"),
+    ("cnn_clean", "Simple CNN (clean)"),
+    ("unet_clean", "N2C (UNet)"),
+    ("cnn_noisy", "Simple CNN (noisy)"),
+    ("unet_noisy", "N2N (UNet)"),
+    ("zeroshot", "Zero-shot N2N"),
+    ("bm3d", "BM3D"),
+    ("ansc", "ANSC"),
+)
+TRAINED = (("cnn", "clean"), ("unet", "clean"), ("cnn", "noisy"), ("unet", "noisy"))
+# The report's Table 1 (mean PSNR in dB over its 50 test images), for comparison only.
+REPORT_TABLE1: dict[str, tuple[float | None, ...]] = {
+    "noisy": (20.45, 14.88, 12.01, 16.08, 17.25, 18.16),
+    "cnn_clean": (28.16, 24.45, 22.24, 25.41, 26.01, 26.50),
+    "unet_clean": (27.37, 25.05, 24.19, 25.22, 26.36, 26.36),
+    "cnn_noisy": (27.30, 23.60, 21.34, 24.66, 25.52, 25.98),
+    "unet_noisy": (27.55, 24.20, 22.54, 24.73, 25.68, 26.41),
+    "zeroshot": (28.40, 24.21, 21.50, 25.20, 26.13, 26.78),
+    "bm3d": (28.09, 24.87, 22.88, None, None, None),
+    "ansc": (None, None, None, 22.13, 22.23, 22.29),
+}
+CONVERGENCE_NOISES = ("gaussian:25", "gaussian:50")
+SENSITIVITY_NOISES = ("gaussian:25", "poisson:25")
+SENSITIVITY_LAYERS = (2, 3, 4)
+SENSITIVITY_RATIOS = (0.5, 1.0, 2.0, 10.0, math.inf)
+FIGURE_NOISES = ("gaussian:25", "poisson:25")
+
+
+# ------------------------------------------------------------------ budgets
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a reproduction computes: presets, sizes and image counts.
+
+    Parameters
+    ----------
+    train : str
+        Training preset (:data:`noise2noise.training.TRAIN_PRESETS`) for the four networks.
+    train_overrides : dict
+        Fields of that preset to change (the quick mode's few epochs).
+    zeroshot : ZeroShotConfig
+        ZS-N2N for Table 1 and the figures.
+    sensitivity : ZeroShotConfig
+        ZS-N2N for the sensitivity study; its ``layers`` and ``loss_ratio`` are varied.
+    test_set, train_set : str
+        Image sets (names or folders): the report's 50 test images, the training images.
+    test_images, sensitivity_images, train_images : int or None
+        Use only the first N images (None: all).
+    crop : int
+        Centre crop of the test images.
+    seed : int
+        Seeds the noise of every cell (see :func:`noise2noise.evaluation.noise_seed`).
+    """
+
+    train: str
+    zeroshot: ZeroShotConfig
+    sensitivity: ZeroShotConfig
+    train_overrides: dict = field(default_factory=dict)
+    test_set: str = "test50"
+    train_set: str = "bsds432"
+    test_images: int | None = None
+    sensitivity_images: int = 10
+    train_images: int | None = None
+    crop: int = 256
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))  # tuples become lists, as on reload
+
+
+BUDGETS: dict[str, Budget] = {
+    # The report's hyperparameters: its training settings, ZS-N2N with 3000 full-image
+    # steps, and the sensitivity study with the paper's 2000 full-image steps. Days on CPU.
+    "report": Budget(train="report", zeroshot=PRESETS["report"], sensitivity=PRESETS["paper"]),
+    # What finishes on 2 CPU cores: the cpu training preset, the fast ZS-N2N (our default)
+    # for Table 1, and for the sensitivity study crop training as in the fast preset with
+    # 1000 steps (the consistency term is then computed on the crops). Spelled out, so
+    # that tuning the fast preset does not silently change the study.
+    "cpu": Budget(
+        train="cpu",
+        zeroshot=PRESETS["fast"],
+        sensitivity=ZeroShotConfig(
+            steps=1000, lr=2e-3, lr_milestones=(0.5, 0.75), crop=32, batch=8
+        ),
+    ),
+}
+
+
+def quick_budget(budget: Budget) -> Budget:
+    """The same structure in minutes: 2 test images of 64×64, tiny trainings, few steps."""
+    return replace(
+        budget,
+        train_overrides={**budget.train_overrides, "epochs": 1, "crop": 32, "batch_size": 4},
+        zeroshot=replace(budget.zeroshot, steps=10, crop=budget.zeroshot.crop and 16),
+        sensitivity=replace(budget.sensitivity, steps=10, crop=budget.sensitivity.crop and 16),
+        test_images=2,
+        sensitivity_images=1,
+        train_images=8,
+        crop=64,
+    )
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _slug(noise: str) -> str:
+    return noise.replace(":", "")
+
+
+def _sensitivity_name(layers: int, ratio: float) -> str:
+    return f"L{layers}_r{'inf' if math.isinf(ratio) else f'{ratio:g}'}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _claim(path: Path, *, poll: float = 15.0):
+    """Hold ``path`` (a lock file with our pid) while a cell is computed; wait if another
+    live process holds it, take it over if its holder is gone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    waiting = False
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _pid_alive(pid):
+                if not waiting:
+                    log.info("waiting for process %d, which holds %s", pid, path.name)
+                    waiting = True
+                time.sleep(poll)
+            else:
+                path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+
+
+class _Progress:
+    """Log 'done/total, about T left' for a stage, at most once a minute (and at the end)."""
+
+    def __init__(self, stage: str, every: float = 60.0):
+        self.stage, self.every = stage, every
+        self.start = time.perf_counter()
+        self.last = self.start
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        left = (now - self.start) / done * (total - done) if done else math.nan
+        eta = f", about {_duration(left)} left" if done < total and done else ""
+        log.info("%s: %d/%d cells%s", self.stage, done, total, eta)
+
+
+def environment() -> dict:
+    """Software versions and the machine, for the record of a run."""
+    import importlib.metadata as md
+
+    import torch
+
+    versions = {"python": platform.python_version()}
+    for package in ("noise2noise", "torch", "numpy", "scikit-image", "bm3d", "opencv-python"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "versions": versions,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        },
+    }
+
+
+# ------------------------------------------------------------------ the reproduction
+
+
+class Reproduction:
+    """The cells of the report's experiments under one budget, cached in ``out``.
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (created); see the module docstring for its layout.
+    budget : Budget
+    data_root : path-like, optional
+        Where the named image sets live.
+    progress : bool
+        Progress bars (training and evaluation) in addition to the log lines.
+    """
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        budget: Budget,
+        *,
+        data_root: str | os.PathLike | None = None,
+        progress: bool = True,
+    ):
+        self.out = Path(out)
+        self.budget = budget
+        self.data_root = data_root
+        self.progress = progress
+        self._images: list | None = None
+        self.out.mkdir(parents=True, exist_ok=True)
+        config_file = self.out / "config.json"
+        current = {"budget": budget.to_dict()}
+        if config_file.exists():
+            old = json.loads(config_file.read_text())
+            if old != current:
+                changed = sorted(
+                    k
+                    for k in set(old.get("budget", {})) | set(current["budget"])
+                    if old.get("budget", {}).get(k) != current["budget"].get(k)
+                )
+                raise ValueError(
+                    f"{self.out} holds a reproduction with another budget "
+                    f"(differs in: {', '.join(changed) or 'format'}): use another --out"
+                )
+        else:
+            config_file.write_text(json.dumps(current, indent=2) + "\n")
+
+    # ---------------------------------------------------------------- cells
+
+    def test_images(self, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+        """The test set, centre-cropped (loaded once)."""
+        from .datasets import load_image_set
+
+        if self._images is None:
+            self._images = load_image_set(
+                [self.budget.test_set],
+                crop=self.budget.crop,
+                limit=self.budget.test_images,
+                data_root=self.data_root,
+            )
+        return self._images[:limit] if limit is not None else self._images
+
+    def test_count(self) -> int:
+        """How many test images the budget uses (from the file list; nothing is read)."""
+        from .datasets import image_set_paths
+
+        files, _ = image_set_paths(self.budget.test_set, self.data_root)
+        limit = self.budget.test_images
+        return len(files) if limit is None else min(limit, len(files))
+
+    def train_config(self, arch: str, target: str, noise: str):
+        from .training import train_preset
+
+        return train_preset(
+            self.budget.train, arch, target=target, noise=noise, **self.budget.train_overrides
+        )
+
+    def train_dir(self, arch: str, target: str, noise: str) -> Path:
+        return self.out / "train" / f"{arch}-{target}-{_slug(noise)}"
+
+    def trained(self, arch: str, target: str, noise: str) -> Path:
+        """The run folder of a finished training, training (or resuming) it if needed."""
+        from .training import run_training
+
+        run_dir = self.train_dir(arch, target, noise)
+        done = run_dir / "done.json"
+        finished = lambda: done.exists() and (run_dir / "best.pt").exists()  # noqa: E731
+        if finished():
+            return run_dir
+        with _claim(run_dir.with_name(run_dir.name + ".lock")):
+            if finished():  # by another process while we waited
+                return run_dir
+            if run_dir.exists() and not (run_dir / "state.pt").exists():
+                # Nothing to resume: a record without weights (weights are not kept in
+                # git) or a run stopped before its first epoch. Training is seeded, so
+                # training again makes the same network.
+                log.info("%s: no weights to resume from, training from the start", run_dir.name)
+                shutil.rmtree(run_dir)
+            log.info("training %s", run_dir.name)
+            tic = time.perf_counter()
+            history = run_training(
+                self.train_config(arch, target, noise),
+                run_dir,
+                data=self.budget.train_set,
+                data_root=self.data_root,
+                limit=self.budget.train_images,
+                resume=(run_dir / "state.pt").exists(),
+                progress=self.progress,
+            )
+            record = {
+                "epochs": len(history),
+                "train_seconds": round(sum(h["seconds"] for h in history), 1),
+                "final_val_psnr": history[-1]["val_psnr"] if history else None,
+                "this_process_seconds": round(time.perf_counter() - tic, 1),
+            }
+            done.write_text(json.dumps(record, indent=2) + "\n")
+            log.info("trained %s in %s", run_dir.name, _duration(record["train_seconds"]))
+        return run_dir
+
+    def train_all(self, noises: Sequence[str] = TABLE1_NOISES) -> None:
+        """Train the four networks of Table 1 for each noise."""
+        cells = [(a, t, n) for n in noises for a, t in TRAINED]
+        progress = _Progress("training", every=0.0)
+        for i, cell in enumerate(cells, 1):
+            self.trained(*cell)
+            progress(i, len(cells))
+
+    def _evaluate(self, experiment: str, images, noises, methods: dict) -> list[CellResult]:
+        return evaluate(
+            images,
+            [parse_noise(n) for n in noises],
+            methods,
+            csv_path=self.out / experiment / "results.csv",
+            seed=self.budget.seed,
+            progress=self.progress,
+            on_cell=_Progress(f"{experiment} {', '.join(noises)}"),
+        )
+
+    def _zeroshot(self, config: ZeroShotConfig) -> NoiseAwareDenoiser:
+        return NoiseAwareDenoiser("zeroshot", {"preset": config, "seed": self.budget.seed})
+
+    def _trained_method(self, arch: str, target: str, noise: str) -> NoiseAwareDenoiser:
+        return NoiseAwareDenoiser(f"model:{self.trained(arch, target, noise)}")
+
+    # ---------------------------------------------------------------- experiments
+
+    def table1(self) -> None:
+        """Every row of Table 1 under the six noises; methods without training first."""
+        images = self.test_images()
+        untrained = {
+            "zeroshot": self._zeroshot(self.budget.zeroshot),
+            "bm3d": NoiseAwareDenoiser("bm3d"),
+            "ansc": NoiseAwareDenoiser("ansc"),
+        }
+        self._evaluate("table1", images, TABLE1_NOISES, untrained)
+        for noise in TABLE1_NOISES:
+            methods = {f"{a}_{t}": self._trained_method(a, t, noise) for a, t in TRAINED}
+            self._evaluate("table1", images, [noise], methods)
+
+    def convergence(self) -> Path:
+        """Validation PSNR per epoch of N2N and N2C (U-Net) at sigma 25 and 50."""
+        rows, curves = [], {}
+        for noise in CONVERGENCE_NOISES:
+            curves[noise] = {}
+            for target, label in (("noisy", "N2N (noisy targets)"), ("clean", "N2C (clean)")):
+                run_dir = self.trained("unet", target, noise)
+                history = _read_history(run_dir / "history.csv")
+                curves[noise][label] = [(h["epoch"], h["val_psnr"]) for h in history]
+                rows += [{"noise": noise, "target": target, **h} for h in history]
+        folder = self.out / "convergence"
+        folder.mkdir(exist_ok=True)
+        _write_csv(folder / "convergence.csv", rows)
+        return plot_convergence(curves, folder / "convergence.png")
+
+    def sensitivity(self) -> None:
+        """ZS-N2N with L = 2, 3, 4 layers and residual/consistency ratios 0.5 ... inf."""
+        images = self.test_images(self.budget.sensitivity_images)
+        methods = {
+            _sensitivity_name(depth, ratio): self._zeroshot(
+                replace(self.budget.sensitivity, layers=depth, loss_ratio=ratio)
+            )
+            for depth in SENSITIVITY_LAYERS
+            for ratio in SENSITIVITY_RATIOS
+        }
+        self._evaluate("sensitivity", images, SENSITIVITY_NOISES, methods)
+
+    def figures(self, index: int = 0) -> None:
+        """Original / noisy / every method on one test image; ZS-N2N's downsampled pair."""
+        import torch
+
+        from .convert import image_to_tensor
+        from .zeroshot import pair_downsample
+
+        name, image = self.test_images()[index]
+        folder = self.out / "figures"
+        folder.mkdir(exist_ok=True)
+        rows = []
+        for noise_name in FIGURE_NOISES:
+            noise = parse_noise(noise_name)
+            clean, noisy = make_noisy(image, noise, seed=self.budget.seed, image_name=name)
+            methods = {
+                "zeroshot": self._zeroshot(self.budget.zeroshot),
+                "bm3d": NoiseAwareDenoiser("bm3d"),
+                "ansc": NoiseAwareDenoiser("ansc"),
+                **{f"{a}_{t}": self._trained_method(a, t, noise_name) for a, t in TRAINED},
+            }
+            panels, outputs = [("original", clean)], {}
+            for key, label in TABLE1_ROWS:
+                out = noisy if key == "noisy" else methods[key](noisy, noise)
+                if out is None:
+                    continue
+                outputs[key] = out = np.clip(out, 0.0, 1.0)
+                value = psnr(out, clean)
+                rows.append({"image": name, "noise": noise_name, "method": key, "psnr": value})
+                panels.append((f"{label}: {value:.2f} dB", out))
+            plot_grid(panels, folder / f"methods-{_slug(noise_name)}.png", columns=3)
+            if noise_name == FIGURE_NOISES[0]:
+                with torch.no_grad():
+                    d1, d2 = pair_downsample(image_to_tensor(noisy, channel_axis=-1))
+                half = [t[0].permute(1, 2, 0).numpy() for t in (d1, d2)]
+                denoised = outputs["zeroshot"]
+                plot_grid(
+                    [
+                        (f"noisy ({noise_name})", noisy),
+                        ("D1(y): diagonal", half[0]),
+                        ("D2(y): anti-diagonal", half[1]),
+                        (f"ZS-N2N: {psnr(denoised, clean):.2f} dB", denoised),
+                    ],
+                    folder / "zeroshot-pair.png",
+                    columns=4,
+                )
+        _write_csv(folder / "figures.csv", rows)
+
+    # ---------------------------------------------------------------- report
+
+    def write_report(self) -> Path:
+        """RESULTS.md from the files in the folder (cells not yet computed show as '–')."""
+        lines = ["# Reproduction of the report", ""]
+        lines += _run_section(self.out)
+        tests = self.test_count()
+        lines += _table1_section(self.out, tests)
+        lines += _convergence_section(self.out)
+        lines += _sensitivity_section(self.out, min(tests, self.budget.sensitivity_images))
+        lines += _figures_section(self.out)
+        notes = self.out / "DISCUSSION.md"
+        if notes.exists():
+            lines += ["", notes.read_text().strip(), ""]
+        path = self.out / "RESULTS.md"
+        path.write_text("\n".join(lines).rstrip() + "\n")
+        return path
+
+
+def _read_history(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return [
+            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["empty"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# ------------------------------------------------------------------ RESULTS.md sections
+
+
+def _cells(path: Path) -> dict[tuple[str, str], list[CellResult]]:
+    by_cell: dict[tuple[str, str], list[CellResult]] = {}
+    for r in read_results(path):
+        by_cell.setdefault((r.method, r.noise), []).append(r)
+    return by_cell
+
+
+def _fmt(values: list[float], expected: int, digits: int = 2) -> str:
+    if not values:
+        return "–"
+    text = format_mean_2std(values, digits)
+    return text if len(values) >= expected else f"{text} ({len(values)}/{expected})"
+
+
+def _run_section(out: Path) -> list[str]:
+    lines = ["## How these numbers were made", ""]
+    runs = out / "invocations.csv"
+    if runs.exists():
+        with open(runs, newline="") as f:
+            rows = list(csv.DictReader(f))
+        total = sum(float(r["seconds"]) for r in rows)
+        commands = list(dict.fromkeys(r["command"] for r in rows))
+        lines += ["Commands (each run resumes the cached cells of the previous ones):", ""]
+        lines += [f"    {c}" for c in commands]
+        lines += [
+            "",
+            f"Runs: {len(rows)}, {_duration(total)} of process wall time in total "
+            "(runs may overlap; see `invocations.csv` for each run's threads and time).",
+            "",
+        ]
+    env = out / "environment.json"
+    if env.exists():
+        data = json.loads(env.read_text())
+        versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items() if v)
+        m = data["machine"]
+        lines += [
+            f"Software: {versions}.",
+            "",
+            f"Machine: {m['platform']}, {m['cpu_count']} CPUs, no GPU.",
+            "",
+        ]
+    lines += ["The budget is in `config.json`.", ""]
+    return lines
+
+
+def _table1_section(out: Path, expected: int) -> list[str]:
+    path = out / "table1" / "results.csv"
+    if not path.exists():
+        return []
+    by_cell = _cells(path)
+    header = "| model | " + " | ".join(TABLE1_NOISES) + " |"
+    rule = "|---" * (len(TABLE1_NOISES) + 1) + "|"
+    ours, theirs, diff, ssim_rows = [header, rule], [header, rule], [header, rule], [header, rule]
+    for key, label in TABLE1_ROWS:
+        cells, report, deltas, ssims = [], [], [], []
+        for i, noise in enumerate(TABLE1_NOISES):
+            found = by_cell.get((key, noise), [])
+            psnrs = [c.psnr for c in found]
+            cells.append(_fmt(psnrs, expected))
+            ssims.append(_fmt([c.ssim for c in found], expected, digits=3))
+            ref = REPORT_TABLE1[key][i]
+            report.append("–" if ref is None else f"{ref:.2f}")
+            complete = len(psnrs) >= expected
+            deltas.append(
+                f"{mean_2std(psnrs)[0] - ref:+.2f}" if ref is not None and complete else "–"
+            )
+        ours.append(f"| {label} | " + " | ".join(cells) + " |")
+        theirs.append(f"| {label} | " + " | ".join(report) + " |")
+        diff.append(f"| {label} | " + " | ".join(deltas) + " |")
+        ssim_rows.append(f"| {label} | " + " | ".join(ssims) + " |")
+    return [
+        f"## Table 1: PSNR on {expected} test images",
+        "",
+        f"Ours: mean ± 2·std in dB over the test images (`table1/results.csv`; "
+        f"a cell still being computed shows its count of {expected}).",
+        "",
+        *ours,
+        "",
+        "The report's values:",
+        "",
+        *theirs,
+        "",
+        "Ours minus the report's (complete cells only):",
+        "",
+        *diff,
+        "",
+        "SSIM (ours):",
+        "",
+        *ssim_rows,
+        "",
+    ]
+
+
+def _convergence_section(out: Path) -> list[str]:
+    png = out / "convergence" / "convergence.png"
+    if not png.exists():
+        return []
+    with open(out / "convergence" / "convergence.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines = [
+        "## Figure 1: convergence of N2N and N2C (U-Net)",
+        "",
+        "Validation PSNR (held-out training images, fixed crops and noise) after each epoch "
+        "(`convergence/convergence.csv`):",
+        "",
+        "![convergence](convergence/convergence.png)",
+        "",
+        "| noise | target | epochs | final PSNR | best PSNR (epoch) |",
+        "|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["noise"], r["target"]), []).append(r)
+    for (noise, target), hist in groups.items():
+        best = max(hist, key=lambda r: float(r["val_psnr"]))
+        lines.append(
+            f"| {noise} | {target} | {len(hist)} | {float(hist[-1]['val_psnr']):.2f} | "
+            f"{float(best['val_psnr']):.2f} ({best['epoch']}) |"
+        )
+    return [*lines, ""]
+
+
+def _sensitivity_section(out: Path, expected: int) -> list[str]:
+    path = out / "sensitivity" / "results.csv"
+    if not path.exists():
+        return []
+    by_cell = _cells(path)
+    values: dict[str, dict[int, dict[float, float]]] = {}
+    lines = [
+        "## Sensitivity of ZS-N2N to depth L and the loss weight ratio",
+        "",
+        f"Mean PSNR ± 2·std over the first {expected} test images "
+        "(`sensitivity/results.csv`); ratio = weight of the residual loss over the "
+        "consistency loss, ∞ = residual loss only.",
+        "",
+    ]
+    for noise in SENSITIVITY_NOISES:
+        values[noise] = {}
+        noisy = [c.psnr for c in by_cell.get(("noisy", noise), [])]
+        lines += [
+            f"{noise} (noisy input: {_fmt(noisy, expected)}):",
+            "",
+            "| L | " + " | ".join(ratio_label(r) for r in SENSITIVITY_RATIOS) + " |",
+            "|---" * (len(SENSITIVITY_RATIOS) + 1) + "|",
+        ]
+        for depth in SENSITIVITY_LAYERS:
+            cells = []
+            for ratio in SENSITIVITY_RATIOS:
+                found = [c.psnr for c in by_cell.get((_sensitivity_name(depth, ratio), noise), [])]
+                cells.append(_fmt(found, expected))
+                if len(found) >= expected:
+                    values[noise].setdefault(depth, {})[ratio] = mean_2std(found)[0]
+            lines.append(f"| {depth} | " + " | ".join(cells) + " |")
+        lines.append("")
+    png = plot_sensitivity(values, out / "sensitivity" / "sensitivity.png")
+    return [*lines, f"![sensitivity](sensitivity/{png.name})", ""]
+
+
+def _figures_section(out: Path) -> list[str]:
+    folder = out / "figures"
+    pngs = sorted(folder.glob("*.png")) if folder.exists() else []
+    if not pngs:
+        return []
+    lines = [
+        "## Sample figures",
+        "",
+        "PSNR values in the titles are in `figures/figures.csv`.",
+        "",
+    ]
+    return [*lines, *[f"![{p.stem}](figures/{p.name})" for p in pngs], ""]
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def reproduce(
+    experiments: Sequence[str],
+    out: str | os.PathLike,
+    *,
+    preset: str = "cpu",
+    quick: bool = False,
+    data_root: str | os.PathLike | None = None,
+    progress: bool = True,
+    command: str | None = None,
+    budget: Budget | None = None,
+) -> Path:
+    """Run experiments (``"train"``, ``"table1"``, ``"convergence"``, ``"sensitivity"``,
+    ``"figures"``, ``"all"``) and write ``RESULTS.md``.
+
+    Parameters
+    ----------
+    experiments : names; ``"train"`` trains Table 1's networks only, ``"all"`` runs every
+        experiment, ``"report"`` only rewrites RESULTS.md
+    out : output folder; cells already there are skipped
+    preset : key of :data:`BUDGETS`
+    quick : a few small images and a few steps: the same structure in minutes
+    data_root : where the named image sets live
+    command : the command line, recorded in ``invocations.csv``
+    budget : use this budget instead of ``preset``/``quick`` (tests)
+
+    Returns
+    -------
+    Path of ``RESULTS.md``.
+    """
+    import torch
+
+    wanted = list(EXPERIMENTS) if "all" in experiments else list(dict.fromkeys(experiments))
+    unknown = [e for e in wanted if e not in (*EXPERIMENTS, "report")]
+    if unknown:
+        raise ValueError(
+            f"unknown experiment(s) {', '.join(unknown)} "
+            f"(choose from {', '.join(EXPERIMENTS)}, all, report)"
+        )
+    if budget is None:
+        if preset not in BUDGETS:
+            raise ValueError(f"unknown preset '{preset}' (choose from {', '.join(BUDGETS)})")
+        budget = quick_budget(BUDGETS[preset]) if quick else BUDGETS[preset]
+    repro = Reproduction(out, budget, data_root=data_root, progress=progress)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    tic = time.perf_counter()
+    steps: dict[str, Callable[[], object]] = {
+        "train": repro.train_all,
+        "table1": repro.table1,
+        "convergence": repro.convergence,
+        "sensitivity": repro.sensitivity,
+        "figures": repro.figures,
+    }
+    try:
+        for name in wanted:
+            if name in steps:
+                log.info("%s ...", name)
+                steps[name]()
+    finally:
+        _record_invocation(
+            repro.out,
+            started=started,
+            seconds=time.perf_counter() - tic,
+            experiments=wanted,
+            threads=torch.get_num_threads(),
+            command=command or " ".join(sys.argv),
+        )
+    return repro.write_report()
+
+
+def _record_invocation(out: Path, **row) -> None:
+    row["seconds"] = round(row["seconds"], 1)
+    row["experiments"] = " ".join(row["experiments"])
+    path = out / "invocations.csv"
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    (out / "environment.json").write_text(json.dumps(environment(), indent=2) + "\n")

@@ -1,0 +1,262 @@
+"""The reproduction of the report: cells, caching, tables, refusal of mixed budgets."""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from noise2noise import write_image
+from noise2noise.cli import main
+from noise2noise.reproduce import (
+    BUDGETS,
+    REPORT_TABLE1,
+    TABLE1_NOISES,
+    TABLE1_ROWS,
+    Budget,
+    Reproduction,
+    _claim,
+    _sensitivity_name,
+    quick_budget,
+    reproduce,
+)
+from noise2noise.zeroshot import PRESETS, ZeroShotConfig
+
+pytest.importorskip("bm3d")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A 2-image test set (32×32) and a 4-image training set (40×40) of real photo crops."""
+    from skimage.data import astronaut
+
+    photo = astronaut()
+    root = tmp_path_factory.mktemp("sets")
+    (root / "test").mkdir()
+    (root / "train").mkdir()
+    for i, (top, left) in enumerate([(90, 210), (300, 300)]):
+        write_image(root / "test" / f"t{i}.png", photo[top : top + 32, left : left + 32])
+    for i in range(4):
+        write_image(root / "train" / f"a{i}.png", photo[40 * i : 40 * i + 40, 100:140])
+    return root
+
+
+def tiny_budget(folders) -> Budget:
+    fast = replace(PRESETS["fast"], steps=5, crop=16)
+    return Budget(
+        train="cpu",
+        train_overrides={"epochs": 2, "crop": 16, "batch_size": 2},
+        zeroshot=fast,
+        sensitivity=fast,
+        test_set=str(folders / "test"),
+        train_set=str(folders / "train"),
+        sensitivity_images=1,
+        crop=32,
+    )
+
+
+@pytest.fixture(scope="module")
+def done(folders, tmp_path_factory):
+    """A finished tiny reproduction of every experiment (about 20 s)."""
+    out = tmp_path_factory.mktemp("repro")
+    results = reproduce(["all"], out, budget=tiny_budget(folders), progress=False, command="t")
+    return out, results
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_table1_has_every_row_under_every_noise(done):
+    out, _ = done
+    rows = read_rows(out / "table1" / "results.csv")
+    cells = {(r["image"], r["noise"], r["method"]) for r in rows}
+    assert len(cells) == len(rows)  # nothing computed twice
+    for noise in TABLE1_NOISES:
+        gaussian = noise.startswith("gaussian")
+        for key, _ in TABLE1_ROWS:
+            applies = not (key == "bm3d" and not gaussian) and not (key == "ansc" and gaussian)
+            for image in ("t0", "t1"):
+                assert ((image, noise, key) in cells) == applies, (image, noise, key)
+
+
+def test_noise_levels_and_baselines_are_wired_to_their_noise(done):
+    out, _ = done
+    rows = read_rows(out / "table1" / "results.csv")
+    value = {(r["image"], r["noise"], r["method"]): float(r["psnr"]) for r in rows}
+    for image in ("t0", "t1"):
+        # sigma 25 on 0-255: 20*log10(255/25) = 20.17 dB before clipping to [0, 1]
+        assert 20.0 < value[(image, "gaussian:25", "noisy")] < 21.5
+        assert 14.5 < value[(image, "gaussian:50", "noisy")] < 15.8
+        assert value[(image, "gaussian:25", "bm3d")] > value[(image, "gaussian:25", "noisy")] + 3
+        assert value[(image, "poisson:25", "ansc")] > value[(image, "poisson:25", "noisy")] + 3
+
+
+def test_each_noise_has_its_own_four_trained_networks(done):
+    out, _ = done
+    for noise in TABLE1_NOISES:
+        for arch, target in (
+            ("cnn", "clean"),
+            ("unet", "clean"),
+            ("cnn", "noisy"),
+            ("unet", "noisy"),
+        ):
+            run = out / "train" / f"{arch}-{target}-{noise.replace(':', '')}"
+            config = json.loads((run / "config.json").read_text())
+            assert (config["arch"], config["target"], config["noise"]) == (arch, target, noise)
+            assert json.loads((run / "done.json").read_text())["epochs"] == 2
+
+
+def test_results_md_tables_come_from_the_csv(done):
+    out, results = done
+    text = results.read_text()
+    rows = read_rows(out / "table1" / "results.csv")
+    psnrs = [
+        float(r["psnr"])
+        for r in rows
+        if r["method"] == "unet_noisy" and r["noise"] == "gaussian:50"
+    ]
+    expected = f"{np.mean(psnrs):.2f} ± {2 * np.std(psnrs):.2f}"
+    line = next(x for x in text.splitlines() if x.startswith("| N2N (UNet) | ") and "±" in x)
+    assert line.split(" | ")[2] == expected  # column 2 is gaussian:50
+    # the report's values side by side, and the difference for complete cells
+    assert f"| N2N (UNet) | {REPORT_TABLE1['unet_noisy'][0]:.2f} | 24.20 |" in text
+    delta = np.mean(psnrs) - 24.20
+    assert f"{delta:+.2f}" in text
+    for figure in (
+        "convergence/convergence.png",
+        "sensitivity/sensitivity.png",
+        "figures/methods-gaussian25.png",
+        "figures/zeroshot-pair.png",
+    ):
+        assert f"]({figure})" in text
+        assert (out / figure).stat().st_size > 1000
+    assert "    t" in text  # the command of the run
+
+
+def test_sensitivity_has_every_depth_and_ratio(done):
+    out, _ = done
+    methods = {r["method"] for r in read_rows(out / "sensitivity" / "results.csv")}
+    expected = {_sensitivity_name(d, r) for d in (2, 3, 4) for r in (0.5, 1, 2, 10, math.inf)}
+    assert methods == expected | {"noisy"}
+    assert _sensitivity_name(3, math.inf) == "L3_rinf"
+    assert _sensitivity_name(2, 0.5) == "L2_r0.5"
+
+
+def test_convergence_csv_holds_both_targets_per_epoch(done):
+    out, _ = done
+    rows = read_rows(out / "convergence" / "convergence.csv")
+    seen = {(r["noise"], r["target"], r["epoch"]) for r in rows}
+    assert seen == {
+        (n, t, e)
+        for n in ("gaussian:25", "gaussian:50")
+        for t in ("noisy", "clean")
+        for e in ("1", "2")
+    }
+
+
+def test_rerun_skips_done_cells_and_recomputes_lost_ones(done, folders, monkeypatch):
+    out, _ = done
+    csv_file = out / "table1" / "results.csv"
+    rows = read_rows(csv_file)
+
+    import noise2noise.training as training
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished training was run again")
+
+    monkeypatch.setattr(training, "run_training", no_training)
+    lost = [r for r in rows if r["method"] == "zeroshot" and r["noise"] == "poisson:20"]
+    kept = [r for r in rows if r not in lost]
+    with open(csv_file, "w", newline="") as f:  # as if interrupted before these cells
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    reproduce(["table1"], out, budget=tiny_budget(folders), progress=False)
+    again = read_rows(csv_file)
+    assert len(again) == len(rows)
+    redone = {(r["image"], r["psnr"]) for r in again[len(kept) :]}
+    assert redone == {(r["image"], r["psnr"]) for r in lost}  # seeded: the same numbers
+
+
+def test_another_budget_in_the_same_folder_is_refused(done, folders):
+    out, _ = done
+    other = replace(tiny_budget(folders), seed=1)
+    with pytest.raises(ValueError, match="another budget.*seed"):
+        Reproduction(out, other)
+
+
+def test_quick_budget_keeps_the_structure_and_shrinks_the_work():
+    for name, full in BUDGETS.items():
+        quick = quick_budget(full)
+        assert quick.train == full.train, name
+        assert quick.test_images == 2 and quick.crop == 64
+        assert quick.zeroshot.steps < full.zeroshot.steps
+        assert quick.zeroshot.loss_ratio == full.zeroshot.loss_ratio
+        assert (quick.zeroshot.crop is None) == (full.zeroshot.crop is None)
+    assert BUDGETS["report"].zeroshot == PRESETS["report"]
+    assert BUDGETS["report"].sensitivity == ZeroShotConfig()  # the paper's 2000 steps
+
+
+def test_claim_waits_for_a_live_holder_and_takes_over_a_dead_ones(tmp_path):
+    lock = tmp_path / "run.lock"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock.write_text(dead.stdout.strip())
+    with _claim(lock, poll=0.01):
+        assert lock.read_text() == str(os.getpid())
+    assert not lock.exists()
+
+    lock.write_text(str(os.getppid()))  # a live process holds it
+    timer = threading.Timer(0.3, lock.unlink)
+    timer.start()
+    tic = time.perf_counter()
+    with _claim(lock, poll=0.02):
+        waited = time.perf_counter() - tic
+    timer.join()
+    assert waited >= 0.25
+
+
+def test_reproduce_command_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "table9", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    code = main(
+        [
+            "reproduce",
+            "table1",
+            "--quick",
+            "--out",
+            str(tmp_path / "r"),
+            "--data-root",
+            str(tmp_path / "nowhere"),
+        ]
+    )
+    assert code == 2
+    assert "test50" in capsys.readouterr().err
+
+
+def test_a_training_kept_without_weights_is_trained_again_identically(done, folders):
+    out, _ = done
+    run = out / "train" / "unet-noisy-gaussian25"
+    history = (run / "history.csv").read_text()
+    for name in ("best.pt", "weights.pt", "state.pt"):  # as in a clone: weights not in git
+        (run / name).unlink()
+    repro = Reproduction(out, tiny_budget(folders), progress=False)
+    assert repro.trained("unet", "noisy", "gaussian:25") == run
+    assert (run / "best.pt").exists()
+    again = (run / "history.csv").read_text()
+    column = lambda text, i: [line.split(",")[i] for line in text.splitlines()]  # noqa: E731
+    assert column(again, 3) == column(history, 3)  # val_psnr: the same network
