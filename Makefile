@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint reproduce-quick clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The report's experiments end to end on 2 small images with a few steps (needs ../shared/data).
+reproduce-quick: install
+	rm -rf $(VENV)/reproduce-quick
+	$(BIN)/n2n reproduce all --quick --out $(VENV)/reproduce-quick
 
 lint: install
 	$(BIN)/ruff check src tests bench
