@@ -260,3 +260,29 @@ def test_a_training_kept_without_weights_is_trained_again_identically(done, fold
     again = (run / "history.csv").read_text()
     column = lambda text, i: [line.split(",")[i] for line in text.splitlines()]  # noqa: E731
     assert column(again, 3) == column(history, 3)  # val_psnr: the same network
+
+
+def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, tmp_path):
+    out, _ = done
+    rows = [
+        r
+        for r in read_rows(out / "table1" / "results.csv")
+        if r["method"] in ("zeroshot", "bm3d") and r["image"] == "t0"
+    ][:3]
+    assert len(rows) == 3
+    rows[1] = {**rows[1], "psnr": f"{float(rows[1]['psnr']) + 0.5:.4f}"}  # a wrong number
+    copy = tmp_path / "copy"
+    (copy / "table1").mkdir(parents=True)
+    (copy / "config.json").write_text((out / "config.json").read_text())
+    with open(copy / "table1" / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    checked = Reproduction(copy, tiny_budget(folders), progress=False).verify(sample=3)
+    by_method = {(r["noise"], r["method"]): r for r in checked}
+    assert len(by_method) == 3
+    wrong = (rows[1]["noise"], rows[1]["method"])
+    for key, r in by_method.items():
+        assert r["ok"] == (key != wrong), r
+    assert abs(by_method[wrong]["difference"] + 0.5) < 0.01
+    assert len(read_rows(copy / "verify.csv")) == 3

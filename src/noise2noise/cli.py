@@ -163,6 +163,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if "verify" in args.experiments:
+        from .reproduce import BUDGETS, Reproduction, quick_budget
+
+        if len(args.experiments) > 1:
+            raise ValueError("verify runs on its own: n2n reproduce verify --out DIR")
+        budget = quick_budget(BUDGETS[args.preset]) if args.quick else BUDGETS[args.preset]
+        rows = Reproduction(args.out, budget, data_root=args.data_root).verify(args.sample)
+        for r in rows:
+            print(
+                f"{r['experiment']:11s} {r['image']:10s} {r['noise']:12s} {r['method']:10s} "
+                f"cached {r['cached_psnr']:.2f}  now {r['recomputed_psnr']:.2f}  "
+                f"({r['difference']:+.3f} dB){'' if r['ok'] else '  MISMATCH'}"
+            )
+        bad = sum(not r["ok"] for r in rows)
+        print(f"{len(rows) - bad} of {len(rows)} cells reproduced within 0.1 dB")
+        return EXIT_FAILED if bad else EXIT_OK
     results = reproduce(
         args.experiments,
         args.out,
@@ -436,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
             "cell (a training, an image × noise × method) is saved as it finishes and "
             "skipped on re-run, so the work can be done in pieces and survives "
             "interruption. EXPERIMENTS: train (the 24 networks of Table 1), table1, "
-            "convergence, sensitivity, figures, all, or report (only rewrite RESULTS.md). "
+            "convergence, sensitivity, figures, all, report (only rewrite RESULTS.md), or "
+            "verify (recompute a random sample of cached cells and compare). "
             "Two processes can share one --out when they run different experiments. "
             "--preset cpu finishes on 2 CPU cores (hours, see docs/results); "
             "--preset report uses the report's hyperparameters (days on a CPU). "
@@ -446,15 +463,25 @@ def build_parser() -> argparse.ArgumentParser:
         "  n2n reproduce all --preset cpu --out docs/results/cpu\n"
         "  n2n reproduce table1 sensitivity --preset cpu --out docs/results/cpu --threads 1\n"
         "  n2n reproduce all --quick --out /tmp/quick\n"
-        "  n2n reproduce report --out docs/results/cpu    # rewrite RESULTS.md only",
+        "  n2n reproduce report --out docs/results/cpu    # rewrite RESULTS.md only\n"
+        "  n2n reproduce verify --sample 5 --out docs/results/cpu  # recompute 5 cached cells",
     )
     p.add_argument(
         "experiments",
         nargs="+",
-        choices=["train", "table1", "convergence", "sensitivity", "figures", "all", "report"],
+        choices=[
+            "train",
+            "table1",
+            "convergence",
+            "sensitivity",
+            "figures",
+            "all",
+            "report",
+            "verify",
+        ],
         metavar="EXPERIMENT",
         help="train (Table 1's networks only), table1, convergence, sensitivity, figures, "
-        "all, report",
+        "all, report, verify (recompute a sample of cached cells)",
     )
     p.add_argument(
         "--preset",
@@ -463,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="budget: cpu (2 CPU cores) or report (its hyperparameters; default: %(default)s)",
     )
     p.add_argument("--quick", action="store_true", help="a few small images, a few steps")
+    p.add_argument(
+        "--sample",
+        type=_positive_int,
+        default=5,
+        help="with verify: how many cached cells to recompute (default: %(default)s)",
+    )
     p.add_argument("--out", required=True, help="output folder (cached cells are reused)")
     p.add_argument(
         "--threads", type=_positive_int, default=None, help="CPU threads (default: torch's)"

@@ -185,6 +185,15 @@ def _sensitivity_name(layers: int, ratio: float) -> str:
     return f"L{layers}_r{'inf' if math.isinf(ratio) else f'{ratio:g}'}"
 
 
+def _parse_sensitivity_name(name: str) -> tuple[int, float]:
+    """``"L3_rinf"`` -> (3, inf)."""
+    depth, _, ratio = name.partition("_r")
+    try:
+        return int(depth.removeprefix("L")), float(ratio)
+    except ValueError:
+        raise ValueError(f"not a sensitivity configuration: '{name}'") from None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -413,10 +422,21 @@ class Reproduction:
             on_cell=_Progress(f"{experiment} {', '.join(noises)}"),
         )
 
-    def _zeroshot(self, config: ZeroShotConfig) -> NoiseAwareDenoiser:
-        return NoiseAwareDenoiser("zeroshot", {"preset": config, "seed": self.budget.seed})
-
-    def _trained_method(self, arch: str, target: str, noise: str) -> NoiseAwareDenoiser:
+    def method(self, experiment: str, key: str, noise: str) -> NoiseAwareDenoiser:
+        """The denoiser behind a row of an experiment's CSV (trains a network if needed)."""
+        if experiment == "sensitivity":
+            depth, ratio = _parse_sensitivity_name(key)
+            config = replace(self.budget.sensitivity, layers=depth, loss_ratio=ratio)
+            return NoiseAwareDenoiser("zeroshot", {"preset": config, "seed": self.budget.seed})
+        if key == "zeroshot":
+            return NoiseAwareDenoiser(
+                "zeroshot", {"preset": self.budget.zeroshot, "seed": self.budget.seed}
+            )
+        if key in ("bm3d", "ansc"):
+            return NoiseAwareDenoiser(key)
+        arch, _, target = key.partition("_")
+        if (arch, target) not in TRAINED:
+            raise ValueError(f"no method '{key}' in {experiment}")
         return NoiseAwareDenoiser(f"model:{self.trained(arch, target, noise)}")
 
     # ---------------------------------------------------------------- experiments
@@ -424,14 +444,10 @@ class Reproduction:
     def table1(self) -> None:
         """Every row of Table 1 under the six noises; methods without training first."""
         images = self.test_images()
-        untrained = {
-            "zeroshot": self._zeroshot(self.budget.zeroshot),
-            "bm3d": NoiseAwareDenoiser("bm3d"),
-            "ansc": NoiseAwareDenoiser("ansc"),
-        }
+        untrained = {k: self.method("table1", k, "") for k in ("zeroshot", "bm3d", "ansc")}
         self._evaluate("table1", images, TABLE1_NOISES, untrained)
         for noise in TABLE1_NOISES:
-            methods = {f"{a}_{t}": self._trained_method(a, t, noise) for a, t in TRAINED}
+            methods = {f"{a}_{t}": self.method("table1", f"{a}_{t}", noise) for a, t in TRAINED}
             self._evaluate("table1", images, [noise], methods)
 
     def convergence(self) -> Path:
@@ -452,13 +468,8 @@ class Reproduction:
     def sensitivity(self) -> None:
         """ZS-N2N with L = 2, 3, 4 layers and residual/consistency ratios 0.5 ... inf."""
         images = self.test_images(self.budget.sensitivity_images)
-        methods = {
-            _sensitivity_name(depth, ratio): self._zeroshot(
-                replace(self.budget.sensitivity, layers=depth, loss_ratio=ratio)
-            )
-            for depth in SENSITIVITY_LAYERS
-            for ratio in SENSITIVITY_RATIOS
-        }
+        names = [_sensitivity_name(d, r) for d in SENSITIVITY_LAYERS for r in SENSITIVITY_RATIOS]
+        methods = {name: self.method("sensitivity", name, "") for name in names}
         self._evaluate("sensitivity", images, SENSITIVITY_NOISES, methods)
 
     def figures(self, index: int = 0) -> None:
@@ -475,15 +486,13 @@ class Reproduction:
         for noise_name in FIGURE_NOISES:
             noise = parse_noise(noise_name)
             clean, noisy = make_noisy(image, noise, seed=self.budget.seed, image_name=name)
-            methods = {
-                "zeroshot": self._zeroshot(self.budget.zeroshot),
-                "bm3d": NoiseAwareDenoiser("bm3d"),
-                "ansc": NoiseAwareDenoiser("ansc"),
-                **{f"{a}_{t}": self._trained_method(a, t, noise_name) for a, t in TRAINED},
-            }
             panels, outputs = [("original", clean)], {}
             for key, label in TABLE1_ROWS:
-                out = noisy if key == "noisy" else methods[key](noisy, noise)
+                out = (
+                    noisy
+                    if key == "noisy"
+                    else self.method("table1", key, noise_name)(noisy, noise)
+                )
                 if out is None:
                     continue
                 outputs[key] = out = np.clip(out, 0.0, 1.0)
@@ -507,6 +516,50 @@ class Reproduction:
                     columns=4,
                 )
         _write_csv(folder / "figures.csv", rows)
+
+    def verify(self, sample: int = 5, *, seed: int = 0, tolerance: float = 0.1) -> list[dict]:
+        """Recompute a random sample of the cached cells and compare PSNR with the CSVs.
+
+        Networks whose weights are missing (they are not kept in git) are trained again
+        first. Writes ``verify.csv``; a row's ``ok`` says whether the recomputed PSNR is
+        within ``tolerance`` dB of the cached one.
+        """
+        import random
+
+        from .evaluation import NOISY
+
+        cells = [
+            (experiment, cell)
+            for experiment in ("table1", "sensitivity")
+            for cell in read_results(self.out / experiment / "results.csv")
+            if cell.method != NOISY
+        ]
+        if not cells:
+            raise ValueError(f"{self.out}: no cached cells to verify")
+        images = dict(self.test_images())
+        rows = []
+        for experiment, cell in random.Random(seed).sample(cells, min(sample, len(cells))):
+            noise = parse_noise(cell.noise)
+            clean, noisy = make_noisy(
+                images[cell.image], noise, seed=self.budget.seed, image_name=cell.image
+            )
+            out = self.method(experiment, cell.method, cell.noise)(noisy, noise)
+            value = psnr(np.clip(out, 0.0, 1.0), clean)
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "image": cell.image,
+                    "noise": cell.noise,
+                    "method": cell.method,
+                    "cached_psnr": cell.psnr,
+                    "recomputed_psnr": round(value, 4),
+                    "difference": round(value - cell.psnr, 4),
+                    "ok": abs(value - cell.psnr) <= tolerance,
+                }
+            )
+            log.info("verify: %s", " ".join(f"{k}={v}" for k, v in rows[-1].items()))
+        _write_csv(self.out / "verify.csv", rows)
+        return rows
 
     # ---------------------------------------------------------------- report
 
