@@ -140,6 +140,9 @@ def test_results_md_tables_come_from_the_csv(done):
         assert f"]({figure})" in text
         assert (out / figure).stat().st_size > 1000
     assert "    t" in text  # the command of the run
+    record = json.loads(next((out / "runs").glob("*.json")).read_text())
+    assert record["finished"] and record["command"] == "t"
+    assert "Computation recorded in the cells: train " in text
 
 
 def test_sensitivity_has_every_depth_and_ratio(done):

@@ -7,7 +7,7 @@ this module only decides which cells exist, where their results live, and how th
 and figures are laid out. Layout of an output folder::
 
     config.json             the budget; a re-run with another budget is refused
-    invocations.csv         every run: start, seconds, experiments, threads, command
+    runs/<start>-<pid>.json every run: start, seconds, experiments, threads, command
     environment.json        software versions and machine of the latest run
     train/<arch>-<target>-<noise>/   one training run each (done.json when finished)
     table1/results.csv      per image, noise and method (the cache of Table 1)
@@ -612,20 +612,49 @@ def _fmt(values: list[float], expected: int, digits: int = 2) -> str:
     return text if len(values) >= expected else f"{text} ({len(values)}/{expected})"
 
 
+def _compute_seconds(out: Path) -> dict[str, float]:
+    """Seconds of computation recorded in the cells themselves, per experiment.
+
+    Training: the epochs' times in each ``history.csv``; evaluations: the per-cell times.
+    Unlike process wall time, this survives interrupted and overlapping runs.
+    """
+    seconds = {
+        "train": sum(
+            h["seconds"] for f in sorted(out.glob("train/*/history.csv")) for h in _read_history(f)
+        )
+    }
+    for experiment in ("table1", "sensitivity"):
+        seconds[experiment] = sum(c.seconds for c in read_results(out / experiment / "results.csv"))
+    return {k: v for k, v in seconds.items() if v}
+
+
+def _run_records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+
+
 def _run_section(out: Path) -> list[str]:
     lines = ["## How these numbers were made", ""]
-    runs = out / "invocations.csv"
-    if runs.exists():
-        with open(runs, newline="") as f:
-            rows = list(csv.DictReader(f))
-        total = sum(float(r["seconds"]) for r in rows)
-        commands = list(dict.fromkeys(r["command"] for r in rows))
+    records = _run_records(out)
+    if records:
+        commands = list(dict.fromkeys(r["command"] for r in records))
         lines += ["Commands (each run resumes the cached cells of the previous ones):", ""]
         lines += [f"    {c}" for c in commands]
+        total = sum(r["seconds"] for r in records)
+        threads = sorted({r["threads"] for r in records})
         lines += [
             "",
-            f"Runs: {len(rows)}, {_duration(total)} of process wall time in total "
-            "(runs may overlap; see `invocations.csv` for each run's threads and time).",
+            f"Runs: {len(records)} processes ({', '.join(map(str, threads))} thread(s) each), "
+            f"{_duration(total)} of process wall time in total; runs may overlap "
+            "(`runs/*.json`: start, time, experiments, command of each).",
+            "",
+        ]
+    compute = _compute_seconds(out)
+    if compute:
+        parts = ", ".join(f"{k} {_duration(v)}" for k, v in compute.items())
+        lines += [
+            f"Computation recorded in the cells: {parts}; {_duration(sum(compute.values()))} "
+            "in total (training epochs from `train/*/history.csv`, evaluation cells from "
+            "the `seconds` column of the results).",
             "",
         ]
     env = out / "environment.json"
@@ -795,7 +824,7 @@ def reproduce(
     preset : key of :data:`BUDGETS`
     quick : a few small images and a few steps: the same structure in minutes
     data_root : where the named image sets live
-    command : the command line, recorded in ``invocations.csv``
+    command : the command line, recorded in ``runs/``
     budget : use this budget instead of ``preset``/``quick`` (tests)
 
     Returns
@@ -816,8 +845,6 @@ def reproduce(
             raise ValueError(f"unknown preset '{preset}' (choose from {', '.join(BUDGETS)})")
         budget = quick_budget(BUDGETS[preset]) if quick else BUDGETS[preset]
     repro = Reproduction(out, budget, data_root=data_root, progress=progress)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    tic = time.perf_counter()
     steps: dict[str, Callable[[], object]] = {
         "train": repro.train_all,
         "table1": repro.table1,
@@ -825,31 +852,57 @@ def reproduce(
         "sensitivity": repro.sensitivity,
         "figures": repro.figures,
     }
-    try:
-        for name in wanted:
-            if name in steps:
-                log.info("%s ...", name)
-                steps[name]()
-    finally:
-        _record_invocation(
+    work = [name for name in wanted if name in steps]
+    if work:  # rewriting RESULTS.md alone is not a run
+        record = _RunRecord(
             repro.out,
-            started=started,
-            seconds=time.perf_counter() - tic,
-            experiments=wanted,
+            experiments=work,
             threads=torch.get_num_threads(),
             command=command or " ".join(sys.argv),
         )
+        try:
+            for name in work:
+                log.info("%s ...", name)
+                steps[name]()
+        finally:
+            record.close()
     return repro.write_report()
 
 
-def _record_invocation(out: Path, **row) -> None:
-    row["seconds"] = round(row["seconds"], 1)
-    row["experiments"] = " ".join(row["experiments"])
-    path = out / "invocations.csv"
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-    (out / "environment.json").write_text(json.dumps(environment(), indent=2) + "\n")
+class _RunRecord:
+    """``runs/<start>-<pid>.json``: what a process ran and for how long, rewritten every
+    minute, so that a run that is killed still leaves its time behind."""
+
+    def __init__(self, out: Path, **info):
+        import threading
+
+        started = datetime.now(timezone.utc)
+        self.info = {"started": started.isoformat(timespec="seconds"), **info}
+        folder = out / "runs"
+        folder.mkdir(exist_ok=True)
+        self.path = folder / f"{started:%Y%m%dT%H%M%S}-{os.getpid()}.json"
+        self.tic = time.perf_counter()
+        self._stop = threading.Event()
+        self._write(finished=False)
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+        (out / "environment.json").write_text(json.dumps(environment(), indent=2) + "\n")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(60.0):
+            self._write(finished=False)
+
+    def _write(self, *, finished: bool) -> None:
+        record = {
+            **self.info,
+            "seconds": round(time.perf_counter() - self.tic, 1),
+            "finished": finished,
+        }
+        tmp = self.path.with_suffix(".partial")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(tmp, self.path)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._write(finished=True)
