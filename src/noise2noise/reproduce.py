@@ -245,8 +245,8 @@ def _duration(seconds: float) -> str:
 class _Progress:
     """Log 'done/total, about T left' for a stage, at most once a minute (and at the end)."""
 
-    def __init__(self, stage: str, every: float = 60.0):
-        self.stage, self.every = stage, every
+    def __init__(self, stage: str, every: float = 60.0, unit: str = "cells"):
+        self.stage, self.every, self.unit = stage, every, unit
         self.start = time.perf_counter()
         self.last = self.start
 
@@ -257,7 +257,7 @@ class _Progress:
         self.last = now
         left = (now - self.start) / done * (total - done) if done else math.nan
         eta = f", about {_duration(left)} left" if done < total and done else ""
-        log.info("%s: %d/%d cells%s", self.stage, done, total, eta)
+        log.info("%s: %d/%d %s%s", self.stage, done, total, self.unit, eta)
 
 
 def environment() -> dict:
@@ -364,17 +364,20 @@ class Reproduction:
     def train_dir(self, arch: str, target: str, noise: str) -> Path:
         return self.out / "train" / f"{arch}-{target}-{_slug(noise)}"
 
+    def is_trained(self, arch: str, target: str, noise: str) -> bool:
+        run_dir = self.train_dir(arch, target, noise)
+        return (run_dir / "done.json").exists() and (run_dir / "best.pt").exists()
+
     def trained(self, arch: str, target: str, noise: str) -> Path:
         """The run folder of a finished training, training (or resuming) it if needed."""
         from .training import run_training
 
         run_dir = self.train_dir(arch, target, noise)
         done = run_dir / "done.json"
-        finished = lambda: done.exists() and (run_dir / "best.pt").exists()  # noqa: E731
-        if finished():
+        if self.is_trained(arch, target, noise):
             return run_dir
         with _claim(run_dir.with_name(run_dir.name + ".lock")):
-            if finished():  # by another process while we waited
+            if self.is_trained(arch, target, noise):  # by another process while we waited
                 return run_dir
             if run_dir.exists() and not (run_dir / "state.pt").exists():
                 # Nothing to resume: a record without weights (weights are not kept in
@@ -406,10 +409,12 @@ class Reproduction:
     def train_all(self, noises: Sequence[str] = TABLE1_NOISES) -> None:
         """Train the four networks of Table 1 for each noise."""
         cells = [(a, t, n) for n in noises for a, t in TRAINED]
-        progress = _Progress("training", every=0.0)
-        for i, cell in enumerate(cells, 1):
+        todo = [cell for cell in cells if not self.is_trained(*cell)]
+        log.info("training: %d of %d networks to train", len(todo), len(cells))
+        progress = _Progress("training", every=0.0, unit="networks")
+        for i, cell in enumerate(todo, 1):
             self.trained(*cell)
-            progress(i, len(cells))
+            progress(i, len(todo))
 
     def _evaluate(self, experiment: str, images, noises, methods: dict) -> list[CellResult]:
         return evaluate(
