@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from _common import write_results
 
+from noise2noise.batch import die_with_parent
 from noise2noise.datasets import load_image_set
 from noise2noise.evaluation import make_noisy
 from noise2noise.methods import NoiseAwareDenoiser
@@ -95,7 +96,9 @@ def main() -> None:
                 if label == "paper" and args.paper_limit is not None and index >= args.paper_limit:
                     continue
                 # A fresh single-use process per cell: its own timing and peak memory.
-                with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
+                with ProcessPoolExecutor(
+                    max_workers=1, max_tasks_per_child=1, initializer=die_with_parent
+                ) as pool:
                     out, seconds, peak = pool.submit(
                         _run_cell, method, options, noisy, noise_spec
                     ).result()

@@ -1,5 +1,7 @@
 """The n2n command as a user meets it: files, folders, bad input, help."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,36 @@ def test_denoise_with_bm3d_and_ansc(tmp_path, photo, capsys):
         )
         == 0
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_a_killed_parent():
+    import signal
+    import subprocess
+    import time
+
+    child = (
+        "from noise2noise.batch import die_with_parent; die_with_parent(); "
+        "print('ready', flush=True); import time; time.sleep(60)"
+    )
+    parent = (
+        "import subprocess, sys, time; "
+        f"c = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=subprocess.PIPE, "
+        "text=True); c.stdout.readline(); print(c.pid, flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    worker = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"
+
+    deadline = time.time() + 10
+    while alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)

@@ -100,9 +100,29 @@ def process_file(
     return FileResult(source, target, time.perf_counter() - start)
 
 
+def die_with_parent() -> None:
+    """Have the kernel end this process when its parent dies (Linux; elsewhere nothing).
+
+    A worker process otherwise outlives a parent that is killed (not interrupted) and keeps
+    a core busy until its task is done.
+    """
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _init_worker() -> None:
     import torch
 
+    die_with_parent()
     torch.set_num_threads(1)  # one single-threaded worker per core beats shared threads
 
 
