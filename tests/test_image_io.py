@@ -6,9 +6,12 @@ from PIL import Image
 from noise2noise.image_io import (
     ImageFileError,
     apply_to_colour,
+    is_stack,
     list_images,
     read_image,
+    read_stack,
     write_image,
+    write_stack,
 )
 
 RNG = np.random.default_rng(0)
@@ -193,3 +196,37 @@ def test_apply_to_colour_passes_alpha_through():
     assert seen == {"shape": (5, 5, 3), "axis": -1}
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
     np.testing.assert_array_equal(out[..., :3], 255 - rgba[..., :3])
+
+
+def test_tiff_stack_planes_and_round_trip(tmp_path):
+    zyx = _image((5, 20, 24), np.uint16)
+    tifffile.imwrite(tmp_path / "z.tif", zyx, photometric="minisblack", metadata={"axes": "ZYX"})
+    zcyx = _image((3, 2, 20, 24), np.uint16)  # ImageJ hyperstack: z-slices × 2 channels
+    tifffile.imwrite(tmp_path / "zc.tif", zcyx, imagej=True, metadata={"axes": "ZCYX"})
+    for name, array, axes in (("z.tif", zyx, "ZYX"), ("zc.tif", zcyx, "ZCYX")):
+        assert is_stack(tmp_path / name)
+        planes, layout = read_stack(tmp_path / name)
+        assert planes.shape == (array.size // (20 * 24), 20, 24)
+        assert np.array_equal(planes[1], array.reshape(-1, 20, 24)[1])
+        assert layout.axes == axes
+        out = write_stack(tmp_path / f"out-{name}", planes, layout)
+        with tifffile.TiffFile(out) as tif:
+            assert tif.series[0].axes == axes
+            assert np.array_equal(tif.asarray(), array)
+        with pytest.raises(ImageFileError, match="already exists"):
+            write_stack(out, planes, layout)
+
+
+def test_a_stack_is_not_read_as_one_image(tmp_path):
+    z = _image((3, 20, 24), np.uint16)
+    tifffile.imwrite(tmp_path / "z.tif", z, photometric="minisblack", metadata={"axes": "ZYX"})
+    with pytest.raises(ImageFileError, match="TIFF stack of 3 planes"):
+        read_image(tmp_path / "z.tif")
+
+
+@pytest.mark.parametrize("shape", [(17, 23), (17, 23, 3), (16, 9, 2), (17, 23, 4)])
+def test_single_images_are_not_stacks(tmp_path, shape):
+    path = write_image(tmp_path / "one.tif", _image(shape, np.uint16))
+    assert not is_stack(path)
+    assert read_image(path).shape == shape
+    assert not is_stack(write_image(tmp_path / "one.png", _image(shape, np.uint8)))

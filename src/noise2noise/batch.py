@@ -17,7 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .image_io import IMAGE_EXTENSIONS, ImageFileError, list_images, read_image, write_image
+from .image_io import (
+    IMAGE_EXTENSIONS,
+    ImageFileError,
+    is_stack,
+    list_images,
+    read_image,
+    read_stack,
+    write_image,
+    write_stack,
+)
 
 __all__ = ["FileResult", "plan_outputs", "process_file", "process_files"]
 
@@ -82,6 +91,27 @@ def plan_outputs(
     return pairs
 
 
+@dataclass(frozen=True)
+class NoiseAdder:
+    """``image -> noisy image`` for files; each plane of a stack gets its own noise."""
+
+    noise: object
+    seed: int = 0
+    takes_plane = True  # process_file passes the plane index of a stack
+
+    def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
+        from .image_io import apply_to_colour
+        from .noise import add_noise
+
+        return apply_to_colour(add_noise, image, noise=self.noise, seed=self.seed + 7919 * plane)
+
+
+def _plane_progress(planes: np.ndarray, source: Path):
+    from tqdm.auto import tqdm
+
+    return tqdm(planes, desc=source.name, unit="plane", leave=False, disable=None)
+
+
 def process_file(
     source: Path, target: Path, fn: Callable[[np.ndarray], np.ndarray], *, overwrite: bool = False
 ) -> FileResult:
@@ -90,9 +120,22 @@ def process_file(
     try:
         if target.exists() and not overwrite:
             raise ImageFileError(target, "already exists (use --overwrite to replace it)")
-        image = read_image(source)
-        result = fn(image)
-        write_image(target, result, overwrite=overwrite)
+        if is_stack(source):  # z-stacks, time series, channels: each plane on its own
+            planes, layout = read_stack(source)
+            if target.suffix.lower() not in (".tif", ".tiff"):
+                raise ImageFileError(target, "a TIFF stack can only be written as .tif/.tiff")
+            per_plane = getattr(fn, "takes_plane", False)
+            result = np.stack(
+                [
+                    fn(plane, plane=i) if per_plane else fn(plane)
+                    for i, plane in enumerate(_plane_progress(planes, source))
+                ]
+            )
+            write_stack(target, result, layout, overwrite=overwrite)
+        else:
+            image = read_image(source)
+            result = fn(image)
+            write_image(target, result, overwrite=overwrite)
     except ImageFileError as exc:
         return FileResult(source, target, time.perf_counter() - start, str(exc))
     except (ValueError, TypeError, MemoryError) as exc:  # the method refused this image

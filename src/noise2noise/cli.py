@@ -7,7 +7,6 @@ file and the problem, with a non-zero exit status and no traceback.
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import sys
@@ -82,13 +81,12 @@ def _report(results, seconds: float) -> int:
 
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
-    from .batch import plan_outputs, process_files
-    from .image_io import apply_to_colour
-    from .noise import Gaussian, Poisson, add_noise
+    from .batch import NoiseAdder, plan_outputs, process_files
+    from .noise import Gaussian, Poisson
 
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
     pairs = plan_outputs(args.inputs, args.output)
-    fn = functools.partial(apply_to_colour, add_noise, noise=model, seed=args.seed)
+    fn = NoiseAdder(model, args.seed)
     results = process_files(pairs, fn, overwrite=args.overwrite, workers=1)
     return _report(results, sum(r.seconds for r in results))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,10 @@ __all__ = [
     "split_alpha",
     "merge_alpha",
     "apply_to_colour",
+    "StackLayout",
+    "is_stack",
+    "read_stack",
+    "write_stack",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -166,18 +171,7 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(result)
 
 
-def _read_tiff(path: Path) -> np.ndarray:
-    import tifffile
-
-    array = tifffile.imread(path)
-    if array.size == 0:
-        raise ValueError("no image data in TIFF")
-    if array.ndim == 3 and array.shape[0] in (1, 2, 3, 4) and array.shape[2] > 4:
-        array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] > 4):
-        raise ImageFileError(
-            path, f"array of shape {array.shape}: multi-page TIFF stacks are not supported"
-        )
+def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
     if array.dtype == np.float64 or array.dtype == np.float16:
         array = array.astype(np.float32)
     if array.dtype not in (np.uint8, np.uint16, np.float32):
@@ -185,6 +179,122 @@ def _read_tiff(path: Path) -> np.ndarray:
             path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
         )
     return array
+
+
+def _tiff_axes(path: Path) -> tuple[str, tuple[int, ...], bool]:
+    """(axes, shape, is ImageJ) of a TIFF's first series, length-1 axes dropped."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        kept = [(a, n) for a, n in zip(series.axes, series.shape, strict=True) if n > 1]
+        return "".join(a for a, _ in kept), tuple(n for _, n in kept), tif.is_imagej
+
+
+_SINGLE_IMAGE_AXES = ("YX", "YXS", "SYX")
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    axes, shape, _ = _tiff_axes(path)
+    if axes not in _SINGLE_IMAGE_AXES or (axes != "YX" and min(shape[0], shape[-1]) > 4):
+        if axes.endswith(("YX", "YXS")) and len(shape) > 2:
+            planes = int(np.prod(shape[: axes.index("Y")]))
+            raise ImageFileError(
+                path,
+                f"a TIFF stack of {planes} planes (axes {axes}): n2n denoise and n2n add-noise "
+                "process stacks plane by plane; in Python use read_stack",
+            )
+        raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
+    array = tifffile.imread(path).reshape(shape)
+    if array.size == 0:
+        raise ValueError("no image data in TIFF")
+    if axes == "SYX":
+        array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
+    return _check_sample_type(path, array)
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """How the planes of a TIFF stack were arranged, to write them back the same way."""
+
+    axes: str
+    shape: tuple[int, ...]
+    imagej: bool
+
+
+def is_stack(path: str | os.PathLike) -> bool:
+    """True for a TIFF holding several planes (z-slices, time points, channels...)."""
+    path = Path(path)
+    if path.suffix.lower() not in _TIFF or not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        axes, shape, _ = _tiff_axes(path)
+    except Exception:  # unreadable files are read_image's to report
+        return False
+    return axes.endswith(("YX", "YXS")) and axes not in _SINGLE_IMAGE_AXES and len(shape) > 2
+
+
+def read_stack(path: str | os.PathLike) -> tuple[np.ndarray, StackLayout]:
+    """Read a TIFF stack as planes: (N, H, W) or (N, H, W, S) with S colour samples.
+
+    Every axis before Y and X (Z, time, channel, ...) is flattened into N, so each plane
+    is one grayscale or colour image; :func:`write_stack` restores the original axes.
+
+    Returns
+    -------
+    (planes, layout)
+    """
+    import tifffile
+
+    path = Path(path)
+    try:
+        axes, shape, imagej = _tiff_axes(path)
+        array = tifffile.imread(path).reshape(shape)
+    except Exception as exc:
+        raise ImageFileError(path, f"not a readable TIFF ({_reason(exc)})") from exc
+    if not axes.endswith(("YX", "YXS")):
+        raise ImageFileError(path, f"TIFF with axes {axes} is not a stack of images")
+    plane_axes = 3 if axes.endswith("S") else 2
+    planes = array.reshape((-1, *shape[len(shape) - plane_axes :]))
+    return _check_sample_type(path, planes), StackLayout(axes, shape, imagej)
+
+
+def write_stack(
+    path: str | os.PathLike, planes: np.ndarray, layout: StackLayout, *, overwrite: bool = False
+) -> Path:
+    """Write planes from :func:`read_stack` (same count and size) as a TIFF with the
+    original axes, atomically."""
+    path = Path(path)
+    if path.suffix.lower() not in _TIFF:
+        raise ImageFileError(path, "a TIFF stack can only be written as .tif/.tiff")
+    if path.exists() and not overwrite:
+        raise ImageFileError(path, "already exists (use --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise ImageFileError(path, f"folder {path.parent} does not exist")
+    import tifffile
+
+    array = np.asarray(planes).reshape(layout.shape)
+    colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        if layout.imagej and array.dtype != np.float32:
+            tifffile.imwrite(tmp, array, imagej=True, metadata={"axes": layout.axes})
+        else:
+            tifffile.imwrite(
+                tmp,
+                array,
+                photometric="rgb" if colour else "minisblack",
+                metadata={"axes": layout.axes},
+            )
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, Exception):
+            raise ImageFileError(path, f"could not write ({_reason(exc)})") from exc
+        raise
+    return path
 
 
 # --------------------------------------------------------------------------- writing
@@ -238,7 +348,8 @@ def _write_tiff(path: Path, image: np.ndarray) -> None:
     import tifffile
 
     colour = image.ndim == 3 and image.shape[2] in (3, 4)
-    extras = {"extrasamples": ["unassalpha"]} if colour and image.shape[2] == 4 else {}
+    alpha = image.ndim == 3 and image.shape[2] in (2, 4)
+    extras = {"extrasamples": ["unassalpha"]} if alpha else {}
     tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)
 
 
