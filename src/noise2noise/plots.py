@@ -25,6 +25,23 @@ def _pyplot():
     return plt
 
 
+def _panel_row(count: int):
+    """A figure with one 4.5-inch-wide panel per item, side by side: (figure, axes)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, max(1, count), figsize=(4.5 * max(1, count), 3.4))
+    return fig, list(np.atleast_1d(axes))
+
+
+def _finish(fig, path: str | os.PathLike, legend_axes=()) -> Path:
+    for ax in legend_axes:
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return Path(path)
+
+
 def ratio_label(ratio: float) -> str:
     """``0.5``, ``1``, ..., ``∞`` for the residual/consistency weight ratio."""
     return "∞" if math.isinf(ratio) else f"{ratio:g}"
@@ -41,20 +58,14 @@ def plot_convergence(
     curves : {noise name: {label: [(epoch, psnr), ...]}}
     path : the PNG to write
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, max(1, len(curves)), figsize=(4.5 * max(1, len(curves)), 3.4))
-    for ax, (noise, lines) in zip(np.atleast_1d(axes), curves.items(), strict=False):
+    fig, axes = _panel_row(len(curves))
+    for ax, (noise, lines) in zip(axes, curves.items(), strict=False):
         for label, points in lines.items():
             if points:
                 epochs, values = zip(*points, strict=True)
                 ax.plot(epochs, values, label=label)
         ax.set(title=noise, xlabel="epoch", ylabel="validation PSNR (dB)")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path, axes[: len(curves)])
 
 
 def plot_sensitivity(
@@ -68,21 +79,15 @@ def plot_sensitivity(
     values : {noise name: {layers: {ratio: mean psnr}}}; missing cells are left out
     path : the PNG to write
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, max(1, len(values)), figsize=(4.5 * max(1, len(values)), 3.4))
-    for ax, (noise, by_depth) in zip(np.atleast_1d(axes), values.items(), strict=False):
+    fig, axes = _panel_row(len(values))
+    for ax, (noise, by_depth) in zip(axes, values.items(), strict=False):
         ratios = sorted({r for row in by_depth.values() for r in row})
         for depth, row in sorted(by_depth.items()):
             xs = [i for i, r in enumerate(ratios) if r in row]
             ax.plot(xs, [row[ratios[i]] for i in xs], marker="o", label=f"L = {depth}")
         ax.set_xticks(range(len(ratios)), [ratio_label(r) for r in ratios])
         ax.set(title=noise, xlabel="residual / consistency weight", ylabel="mean PSNR (dB)")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path, axes[: len(values)])
 
 
 def plot_grid(
@@ -105,7 +110,4 @@ def plot_grid(
             image = image[:, :, 0]
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, path)
