@@ -289,3 +289,28 @@ def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, t
         assert r["ok"] == (key != wrong), r
     assert abs(by_method[wrong]["difference"] + 0.5) < 0.01
     assert len(read_rows(copy / "verify.csv")) == 3
+
+
+def test_a_clone_without_weights_rebuilds_its_report_without_training(
+    done, folders, tmp_path, monkeypatch
+):
+    import shutil
+
+    import noise2noise.training as training
+
+    out, results = done
+    clone = tmp_path / "clone"
+    shutil.copytree(out, clone, ignore=shutil.ignore_patterns("*.pt"))  # as git keeps it
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached cell caused a training")
+
+    monkeypatch.setattr(training, "run_training", no_training)
+    again = reproduce(
+        ["table1", "convergence", "sensitivity", "figures"],
+        clone,
+        budget=tiny_budget(folders),
+        progress=False,
+    )
+    table = lambda text: text[text.index("## Table 1") : text.index("## Figure 1")]  # noqa: E731
+    assert table(again.read_text()) == table(results.read_text())

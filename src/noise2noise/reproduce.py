@@ -427,8 +427,12 @@ class Reproduction:
             on_cell=_Progress(f"{experiment} {', '.join(noises)}"),
         )
 
-    def method(self, experiment: str, key: str, noise: str) -> NoiseAwareDenoiser:
-        """The denoiser behind a row of an experiment's CSV (trains a network if needed)."""
+    def method(self, experiment: str, key: str, noise: str) -> Callable:
+        """The denoiser ``(noisy, noise) -> image`` behind a row of an experiment's CSV.
+
+        A trained network is trained (or its missing weights trained again) only when the
+        denoiser is first called, so cached cells never cause a training.
+        """
         if experiment == "sensitivity":
             depth, ratio = _parse_sensitivity_name(key)
             config = replace(self.budget.sensitivity, layers=depth, loss_ratio=ratio)
@@ -442,7 +446,7 @@ class Reproduction:
         arch, _, target = key.partition("_")
         if (arch, target) not in TRAINED:
             raise ValueError(f"no method '{key}' in {experiment}")
-        return NoiseAwareDenoiser(f"model:{self.trained(arch, target, noise)}")
+        return _TrainedDenoiser(self, arch, target, noise)
 
     # ---------------------------------------------------------------- experiments
 
@@ -461,7 +465,9 @@ class Reproduction:
         for noise in CONVERGENCE_NOISES:
             curves[noise] = {}
             for target, label in (("noisy", "N2N (noisy targets)"), ("clean", "N2C (clean)")):
-                run_dir = self.trained("unet", target, noise)
+                run_dir = self.train_dir("unet", target, noise)
+                if not (run_dir / "done.json").exists():  # its history is all we need
+                    self.trained("unet", target, noise)
                 history = _read_history(run_dir / "history.csv")
                 curves[noise][label] = [(h["epoch"], h["val_psnr"]) for h in history]
                 rows += [{"noise": noise, "target": target, **h} for h in history]
@@ -486,6 +492,9 @@ class Reproduction:
 
         name, image = self.test_images()[index]
         folder = self.out / "figures"
+        if (folder / "figures.csv").exists():
+            log.info("figures: already made (delete %s to make them again)", folder)
+            return
         folder.mkdir(exist_ok=True)
         rows = []
         for noise_name in FIGURE_NOISES:
@@ -583,6 +592,19 @@ class Reproduction:
         path = self.out / "RESULTS.md"
         path.write_text("\n".join(lines).rstrip() + "\n")
         return path
+
+
+class _TrainedDenoiser:
+    """A trained network as an evaluation method, trained on first use only."""
+
+    def __init__(self, repro: Reproduction, arch: str, target: str, noise: str):
+        self.repro, self.cell = repro, (arch, target, noise)
+        self._denoiser: NoiseAwareDenoiser | None = None
+
+    def __call__(self, noisy: np.ndarray, noise) -> np.ndarray | None:
+        if self._denoiser is None:
+            self._denoiser = NoiseAwareDenoiser(f"model:{self.repro.trained(*self.cell)}")
+        return self._denoiser(noisy, noise)
 
 
 def _read_history(path: Path) -> list[dict]:
