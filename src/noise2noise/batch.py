@@ -24,6 +24,7 @@ from .image_io import (
     list_images,
     read_image,
     read_stack,
+    require_tiff_target,
     write_image,
     write_stack,
 )
@@ -122,8 +123,7 @@ def process_file(
             raise ImageFileError(target, "already exists (use --overwrite to replace it)")
         if is_stack(source):  # z-stacks, time series, channels: each plane on its own
             planes, layout = read_stack(source)
-            if target.suffix.lower() not in (".tif", ".tiff"):
-                raise ImageFileError(target, "a TIFF stack can only be written as .tif/.tiff")
+            require_tiff_target(target)
             per_plane = getattr(fn, "takes_plane", False)
             result = np.stack(
                 [

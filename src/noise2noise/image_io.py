@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,34 +268,25 @@ def write_stack(
     """Write planes from :func:`read_stack` (same count and size) as a TIFF with the
     original axes, atomically."""
     path = Path(path)
-    if path.suffix.lower() not in _TIFF:
-        raise ImageFileError(path, "a TIFF stack can only be written as .tif/.tiff")
-    if path.exists() and not overwrite:
-        raise ImageFileError(path, "already exists (use --overwrite to replace it)")
-    if not path.parent.is_dir():
-        raise ImageFileError(path, f"folder {path.parent} does not exist")
+    require_tiff_target(path)
     import tifffile
 
     array = np.asarray(planes).reshape(layout.shape)
     colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
-    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        if layout.imagej and array.dtype != np.float32:
-            tifffile.imwrite(tmp, array, imagej=True, metadata={"axes": layout.axes})
-        else:
-            tifffile.imwrite(
-                tmp,
-                array,
-                photometric="rgb" if colour else "minisblack",
-                metadata={"axes": layout.axes},
-            )
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception):
-            raise ImageFileError(path, f"could not write ({_reason(exc)})") from exc
-        raise
-    return path
+    if layout.imagej and array.dtype != np.float32:
+        options = {"imagej": True, "metadata": {"axes": layout.axes}}
+    else:
+        options = {
+            "photometric": "rgb" if colour else "minisblack",
+            "metadata": {"axes": layout.axes},
+        }
+    return _write_atomically(path, lambda tmp: tifffile.imwrite(tmp, array, **options), overwrite)
+
+
+def require_tiff_target(path: str | os.PathLike) -> None:
+    """Fail unless ``path`` can hold a stack (before the work of making one)."""
+    if Path(path).suffix.lower() not in _TIFF:
+        raise ImageFileError(path, "a TIFF stack can only be written as .tif/.tiff")
 
 
 # --------------------------------------------------------------------------- writing
@@ -324,17 +316,21 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool =
         raise ImageFileError(
             path, f"cannot write format '{ext or path.name}' (supported: {_supported()})"
         )
+    image = np.asarray(image)
+    if ext in _TIFF:
+        return _write_atomically(path, lambda tmp: _write_tiff(tmp, image), overwrite)
+    return _write_atomically(path, lambda tmp: _write_raster(tmp, image, ext), overwrite)
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool) -> Path:
+    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``."""
     if path.exists() and not overwrite:
         raise ImageFileError(path, "already exists (use --overwrite to replace it)")
     if not path.parent.is_dir():
         raise ImageFileError(path, f"folder {path.parent} does not exist")
-    image = np.asarray(image)
-    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{ext}")
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
-        if ext in _TIFF:
-            _write_tiff(tmp, image)
-        else:
-            _write_raster(tmp, image, ext)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
