@@ -23,9 +23,9 @@ from noise2noise.reproduce import (
     Budget,
     Reproduction,
     _claim,
-    _sensitivity_name,
     quick_budget,
     reproduce,
+    sensitivity_name,
 )
 from noise2noise.zeroshot import PRESETS, ZeroShotConfig
 
@@ -148,10 +148,10 @@ def test_results_md_tables_come_from_the_csv(done):
 def test_sensitivity_has_every_depth_and_ratio(done):
     out, _ = done
     methods = {r["method"] for r in read_rows(out / "sensitivity" / "results.csv")}
-    expected = {_sensitivity_name(d, r) for d in (2, 3, 4) for r in (0.5, 1, 2, 10, math.inf)}
+    expected = {sensitivity_name(d, r) for d in (2, 3, 4) for r in (0.5, 1, 2, 10, math.inf)}
     assert methods == expected | {"noisy"}
-    assert _sensitivity_name(3, math.inf) == "L3_rinf"
-    assert _sensitivity_name(2, 0.5) == "L2_r0.5"
+    assert sensitivity_name(3, math.inf) == "L3_rinf"
+    assert sensitivity_name(2, 0.5) == "L2_r0.5"
 
 
 def test_convergence_csv_holds_both_targets_per_epoch(done):

@@ -14,6 +14,7 @@ and figures are laid out. Layout of an output folder::
     sensitivity/results.csv per image, noise and configuration L<depth>_r<ratio>
     convergence/, figures/  CSVs and PNGs
     RESULTS.md              every table and figure, made from the files above
+                            (by :mod:`noise2noise.results_md`)
 
 Cells are written as they finish; a re-run skips them. Two processes may work on the
 same folder if they run different experiments: a training being run by one process is
@@ -41,9 +42,10 @@ import numpy as np
 
 from .evaluation import CellResult, evaluate, make_noisy, read_results
 from .methods import NoiseAwareDenoiser
-from .metrics import format_mean_2std, mean_2std, psnr
+from .metrics import psnr
 from .noise import parse_noise
-from .plots import plot_convergence, plot_grid, plot_sensitivity, ratio_label
+from .plots import plot_convergence, plot_grid
+from .training import read_history
 from .zeroshot import PRESETS, ZeroShotConfig
 
 __all__ = [
@@ -181,11 +183,11 @@ def _slug(noise: str) -> str:
     return noise.replace(":", "")
 
 
-def _sensitivity_name(layers: int, ratio: float) -> str:
+def sensitivity_name(layers: int, ratio: float) -> str:
     return f"L{layers}_r{'inf' if math.isinf(ratio) else f'{ratio:g}'}"
 
 
-def _parse_sensitivity_name(name: str) -> tuple[int, float]:
+def _parsesensitivity_name(name: str) -> tuple[int, float]:
     """``"L3_rinf"`` -> (3, inf)."""
     depth, _, ratio = name.partition("_r")
     try:
@@ -235,7 +237,8 @@ def _claim(path: Path, *, poll: float = 15.0):
         path.unlink(missing_ok=True)
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``"1 h 05 min"`` or ``"3 min 07 s"``."""
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
@@ -256,7 +259,7 @@ class _Progress:
             return
         self.last = now
         left = (now - self.start) / done * (total - done) if done else math.nan
-        eta = f", about {_duration(left)} left" if done < total and done else ""
+        eta = f", about {format_duration(left)} left" if done < total and done else ""
         log.info("%s: %d/%d %s%s", self.stage, done, total, self.unit, eta)
 
 
@@ -403,7 +406,7 @@ class Reproduction:
                 "this_process_seconds": round(time.perf_counter() - tic, 1),
             }
             done.write_text(json.dumps(record, indent=2) + "\n")
-            log.info("trained %s in %s", run_dir.name, _duration(record["train_seconds"]))
+            log.info("trained %s in %s", run_dir.name, format_duration(record["train_seconds"]))
         return run_dir
 
     def train_all(self, noises: Sequence[str] = TABLE1_NOISES) -> None:
@@ -434,7 +437,7 @@ class Reproduction:
         denoiser is first called, so cached cells never cause a training.
         """
         if experiment == "sensitivity":
-            depth, ratio = _parse_sensitivity_name(key)
+            depth, ratio = _parsesensitivity_name(key)
             config = replace(self.budget.sensitivity, layers=depth, loss_ratio=ratio)
             return NoiseAwareDenoiser("zeroshot", {"preset": config, "seed": self.budget.seed})
         if key == "zeroshot":
@@ -468,7 +471,7 @@ class Reproduction:
                 run_dir = self.train_dir("unet", target, noise)
                 if not (run_dir / "done.json").exists():  # its history is all we need
                     self.trained("unet", target, noise)
-                history = _read_history(run_dir / "history.csv")
+                history = read_history(run_dir / "history.csv")
                 curves[noise][label] = [(h["epoch"], h["val_psnr"]) for h in history]
                 rows += [{"noise": noise, "target": target, **h} for h in history]
         folder = self.out / "convergence"
@@ -479,7 +482,7 @@ class Reproduction:
     def sensitivity(self) -> None:
         """ZS-N2N with L = 2, 3, 4 layers and residual/consistency ratios 0.5 ... inf."""
         images = self.test_images(self.budget.sensitivity_images)
-        names = [_sensitivity_name(d, r) for d in SENSITIVITY_LAYERS for r in SENSITIVITY_RATIOS]
+        names = [sensitivity_name(d, r) for d in SENSITIVITY_LAYERS for r in SENSITIVITY_RATIOS]
         methods = {name: self.method("sensitivity", name, "") for name in names}
         self._evaluate("sensitivity", images, SENSITIVITY_NOISES, methods)
 
@@ -579,19 +582,10 @@ class Reproduction:
 
     def write_report(self) -> Path:
         """RESULTS.md from the files in the folder (cells not yet computed show as '–')."""
-        lines = ["# Reproduction of the report", ""]
-        lines += _run_section(self.out)
+        from .results_md import write_results_md
+
         tests = self.test_count()
-        lines += _table1_section(self.out, tests)
-        lines += _convergence_section(self.out)
-        lines += _sensitivity_section(self.out, min(tests, self.budget.sensitivity_images))
-        lines += _figures_section(self.out)
-        notes = self.out / "DISCUSSION.md"
-        if notes.exists():
-            lines += ["", notes.read_text().strip(), ""]
-        path = self.out / "RESULTS.md"
-        path.write_text("\n".join(lines).rstrip() + "\n")
-        return path
+        return write_results_md(self.out, tests, min(tests, self.budget.sensitivity_images))
 
 
 class _TrainedDenoiser:
@@ -607,223 +601,11 @@ class _TrainedDenoiser:
         return self._denoiser(noisy, noise)
 
 
-def _read_history(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return [
-            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
-            for row in csv.DictReader(f)
-        ]
-
-
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["empty"])
         writer.writeheader()
         writer.writerows(rows)
-
-
-# ------------------------------------------------------------------ RESULTS.md sections
-
-
-def _cells(path: Path) -> dict[tuple[str, str], list[CellResult]]:
-    by_cell: dict[tuple[str, str], list[CellResult]] = {}
-    for r in read_results(path):
-        by_cell.setdefault((r.method, r.noise), []).append(r)
-    return by_cell
-
-
-def _fmt(values: list[float], expected: int, digits: int = 2) -> str:
-    if not values:
-        return "–"
-    text = format_mean_2std(values, digits)
-    return text if len(values) >= expected else f"{text} ({len(values)}/{expected})"
-
-
-def _compute_seconds(out: Path) -> dict[str, float]:
-    """Seconds of computation recorded in the cells themselves, per experiment.
-
-    Training: the epochs' times in each ``history.csv``; evaluations: the per-cell times.
-    Unlike process wall time, this survives interrupted and overlapping runs.
-    """
-    seconds = {
-        "train": sum(
-            h["seconds"] for f in sorted(out.glob("train/*/history.csv")) for h in _read_history(f)
-        )
-    }
-    for experiment in ("table1", "sensitivity"):
-        seconds[experiment] = sum(c.seconds for c in read_results(out / experiment / "results.csv"))
-    return {k: v for k, v in seconds.items() if v}
-
-
-def _run_records(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
-
-
-def _run_section(out: Path) -> list[str]:
-    lines = ["## How these numbers were made", ""]
-    records = _run_records(out)
-    if records:
-        commands = list(dict.fromkeys(r["command"] for r in records))
-        lines += ["Commands (each run resumes the cached cells of the previous ones):", ""]
-        lines += [f"    {c}" for c in commands]
-        total = sum(r["seconds"] for r in records)
-        threads = sorted({r["threads"] for r in records})
-        lines += [
-            "",
-            f"Runs: {len(records)} processes ({', '.join(map(str, threads))} thread(s) each), "
-            f"{_duration(total)} of process wall time in total; runs may overlap "
-            "(`runs/*.json`: start, time, experiments, command of each).",
-            "",
-        ]
-    compute = _compute_seconds(out)
-    if compute:
-        parts = ", ".join(f"{k} {_duration(v)}" for k, v in compute.items())
-        lines += [
-            f"Computation recorded in the cells: {parts}; {_duration(sum(compute.values()))} "
-            "in total (training epochs from `train/*/history.csv`, evaluation cells from "
-            "the `seconds` column of the results).",
-            "",
-        ]
-    env = out / "environment.json"
-    if env.exists():
-        data = json.loads(env.read_text())
-        versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items() if v)
-        m = data["machine"]
-        lines += [
-            f"Software: {versions}.",
-            "",
-            f"Machine: {m['platform']}, {m['cpu_count']} CPUs, no GPU.",
-            "",
-        ]
-    lines += ["The budget is in `config.json`.", ""]
-    return lines
-
-
-def _table1_section(out: Path, expected: int) -> list[str]:
-    path = out / "table1" / "results.csv"
-    if not path.exists():
-        return []
-    by_cell = _cells(path)
-    header = "| model | " + " | ".join(TABLE1_NOISES) + " |"
-    rule = "|---" * (len(TABLE1_NOISES) + 1) + "|"
-    ours, theirs, diff, ssim_rows = [header, rule], [header, rule], [header, rule], [header, rule]
-    for key, label in TABLE1_ROWS:
-        cells, report, deltas, ssims = [], [], [], []
-        for i, noise in enumerate(TABLE1_NOISES):
-            found = by_cell.get((key, noise), [])
-            psnrs = [c.psnr for c in found]
-            cells.append(_fmt(psnrs, expected))
-            ssims.append(_fmt([c.ssim for c in found], expected, digits=3))
-            ref = REPORT_TABLE1[key][i]
-            report.append("–" if ref is None else f"{ref:.2f}")
-            complete = len(psnrs) >= expected
-            deltas.append(
-                f"{mean_2std(psnrs)[0] - ref:+.2f}" if ref is not None and complete else "–"
-            )
-        ours.append(f"| {label} | " + " | ".join(cells) + " |")
-        theirs.append(f"| {label} | " + " | ".join(report) + " |")
-        diff.append(f"| {label} | " + " | ".join(deltas) + " |")
-        ssim_rows.append(f"| {label} | " + " | ".join(ssims) + " |")
-    return [
-        f"## Table 1: PSNR on {expected} test images",
-        "",
-        f"Ours: mean ± 2·std in dB over the test images (`table1/results.csv`; "
-        f"a cell still being computed shows its count of {expected}).",
-        "",
-        *ours,
-        "",
-        "The report's values:",
-        "",
-        *theirs,
-        "",
-        "Ours minus the report's (complete cells only):",
-        "",
-        *diff,
-        "",
-        "SSIM (ours):",
-        "",
-        *ssim_rows,
-        "",
-    ]
-
-
-def _convergence_section(out: Path) -> list[str]:
-    png = out / "convergence" / "convergence.png"
-    if not png.exists():
-        return []
-    with open(out / "convergence" / "convergence.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    lines = [
-        "## Figure 1: convergence of N2N and N2C (U-Net)",
-        "",
-        "Validation PSNR (held-out training images, fixed crops and noise) after each epoch "
-        "(`convergence/convergence.csv`):",
-        "",
-        "![convergence](convergence/convergence.png)",
-        "",
-        "| noise | target | epochs | final PSNR | best PSNR (epoch) |",
-        "|---|---|---|---|---|",
-    ]
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["noise"], r["target"]), []).append(r)
-    for (noise, target), hist in groups.items():
-        best = max(hist, key=lambda r: float(r["val_psnr"]))
-        lines.append(
-            f"| {noise} | {target} | {len(hist)} | {float(hist[-1]['val_psnr']):.2f} | "
-            f"{float(best['val_psnr']):.2f} ({best['epoch']}) |"
-        )
-    return [*lines, ""]
-
-
-def _sensitivity_section(out: Path, expected: int) -> list[str]:
-    path = out / "sensitivity" / "results.csv"
-    if not path.exists():
-        return []
-    by_cell = _cells(path)
-    values: dict[str, dict[int, dict[float, float]]] = {}
-    lines = [
-        "## Sensitivity of ZS-N2N to depth L and the loss weight ratio",
-        "",
-        f"Mean PSNR ± 2·std over the first {expected} test images "
-        "(`sensitivity/results.csv`); ratio = weight of the residual loss over the "
-        "consistency loss, ∞ = residual loss only.",
-        "",
-    ]
-    for noise in SENSITIVITY_NOISES:
-        values[noise] = {}
-        noisy = [c.psnr for c in by_cell.get(("noisy", noise), [])]
-        lines += [
-            f"{noise} (noisy input: {_fmt(noisy, expected)}):",
-            "",
-            "| L | " + " | ".join(ratio_label(r) for r in SENSITIVITY_RATIOS) + " |",
-            "|---" * (len(SENSITIVITY_RATIOS) + 1) + "|",
-        ]
-        for depth in SENSITIVITY_LAYERS:
-            cells = []
-            for ratio in SENSITIVITY_RATIOS:
-                found = [c.psnr for c in by_cell.get((_sensitivity_name(depth, ratio), noise), [])]
-                cells.append(_fmt(found, expected))
-                if len(found) >= expected:
-                    values[noise].setdefault(depth, {})[ratio] = mean_2std(found)[0]
-            lines.append(f"| {depth} | " + " | ".join(cells) + " |")
-        lines.append("")
-    png = plot_sensitivity(values, out / "sensitivity" / "sensitivity.png")
-    return [*lines, f"![sensitivity](sensitivity/{png.name})", ""]
-
-
-def _figures_section(out: Path) -> list[str]:
-    folder = out / "figures"
-    pngs = sorted(folder.glob("*.png")) if folder.exists() else []
-    if not pngs:
-        return []
-    lines = [
-        "## Sample figures",
-        "",
-        "PSNR values in the titles are in `figures/figures.csv`.",
-        "",
-    ]
-    return [*lines, *[f"![{p.stem}](figures/{p.name})" for p in pngs], ""]
 
 
 # ------------------------------------------------------------------ entry point

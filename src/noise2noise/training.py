@@ -47,6 +47,7 @@ __all__ = [
     "load_training_images",
     "run_training",
     "denoise_with_model",
+    "read_history",
 ]
 
 log = logging.getLogger(__name__)
@@ -395,6 +396,15 @@ def _write_history(run_dir: Path, history: list[dict]) -> None:
         writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows(history)
+
+
+def read_history(path: str | os.PathLike) -> list[dict]:
+    """The rows of a run's ``history.csv`` (epoch as int, the rest as float)."""
+    with open(path, newline="") as f:
+        return [
+            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
 
 
 def _plot_history(run_dir: Path, history: list[dict]) -> None:
