@@ -162,11 +162,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if "verify" in args.experiments:
-        from .reproduce import BUDGETS, Reproduction, quick_budget
+        from .reproduce import Reproduction, budget_for
 
         if len(args.experiments) > 1:
             raise ValueError("verify runs on its own: n2n reproduce verify --out DIR")
-        budget = quick_budget(BUDGETS[args.preset]) if args.quick else BUDGETS[args.preset]
+        budget = budget_for(args.preset, quick=args.quick)
         rows = Reproduction(args.out, budget, data_root=args.data_root).verify(args.sample)
         for r in rows:
             print(

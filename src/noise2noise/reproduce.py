@@ -53,6 +53,7 @@ __all__ = [
     "Budget",
     "BUDGETS",
     "quick_budget",
+    "budget_for",
     "REPORT_TABLE1",
     "Reproduction",
     "reproduce",
@@ -174,6 +175,13 @@ def quick_budget(budget: Budget) -> Budget:
         train_images=8,
         crop=64,
     )
+
+
+def budget_for(preset: str, *, quick: bool = False) -> Budget:
+    """The budget of a preset name (``"cpu"``, ``"report"``), or its quick version."""
+    if preset not in BUDGETS:
+        raise ValueError(f"unknown preset '{preset}' (choose from {', '.join(BUDGETS)})")
+    return quick_budget(BUDGETS[preset]) if quick else BUDGETS[preset]
 
 
 # ------------------------------------------------------------------ helpers
@@ -650,9 +658,7 @@ def reproduce(
             f"(choose from {', '.join(EXPERIMENTS)}, all, report)"
         )
     if budget is None:
-        if preset not in BUDGETS:
-            raise ValueError(f"unknown preset '{preset}' (choose from {', '.join(BUDGETS)})")
-        budget = quick_budget(BUDGETS[preset]) if quick else BUDGETS[preset]
+        budget = budget_for(preset, quick=quick)
     repro = Reproduction(out, budget, data_root=data_root, progress=progress)
     steps: dict[str, Callable[[], object]] = {
         "train": repro.train_all,
