@@ -314,3 +314,14 @@ def test_a_clone_without_weights_rebuilds_its_report_without_training(
     )
     table = lambda text: text[text.index("## Table 1") : text.index("## Figure 1")]  # noqa: E731
     assert table(again.read_text()) == table(results.read_text())
+
+
+def test_a_folder_from_before_a_new_setting_still_matches(folders, tmp_path):
+    budget = tiny_budget(folders)
+    Reproduction(tmp_path, budget)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    del stored["budget"]["zeroshot"]["valid_loss"]  # written by a version without it
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    Reproduction(tmp_path, budget)  # the missing field takes its default: same budget
+    with pytest.raises(ValueError, match="another budget.*zeroshot"):
+        Reproduction(tmp_path, replace(budget, zeroshot=replace(budget.zeroshot, valid_loss=True)))

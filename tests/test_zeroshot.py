@@ -200,3 +200,23 @@ def test_ordinary_images_are_not_rescaled(astronaut_crop):
     y = image_to_tensor(noisy, channel_axis=-1)
     direct = tensor_to_image(apply_zeroshot(fit_zeroshot(y, config), y), noisy, channel_axis=-1)
     np.testing.assert_array_equal(denoise_zeroshot(noisy, preset=config, channel_axis=-1), direct)
+
+
+def test_loss_margin_leaves_the_crop_border_out():
+    from noise2noise.zeroshot import zeroshot_loss
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.full((1, 3, 16, 16), 0.5)
+    y[..., :2, :] = torch.rand(1, 3, 2, 16, generator=g)  # the two half-images differ
+    y[..., :, -2:] = torch.rand(1, 3, 16, 2, generator=g)  # only at the border
+    no_noise = lambda t: torch.zeros_like(t)  # noqa: E731
+    assert zeroshot_loss(no_noise, y, ratio=math.inf) > 1e-3
+    assert zeroshot_loss(no_noise, y, ratio=math.inf, margin=2) == 0
+    assert zeroshot_loss(no_noise, y, ratio=1.0, margin=2) == 0
+
+
+def test_valid_loss_trains_on_crops():
+    config = ZeroShotConfig(steps=5, crop=16, batch=2, valid_loss=True, loss_ratio=1.0)
+    y = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(0))
+    out = apply_zeroshot(fit_zeroshot(y, config), y)
+    assert out.shape == y.shape and torch.isfinite(out).all()

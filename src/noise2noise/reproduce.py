@@ -142,6 +142,16 @@ class Budget:
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))  # tuples become lists, as on reload
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Budget:
+        """The inverse of :meth:`to_dict`; fields added since default to their defaults."""
+        data = dict(data)
+        for key in ("zeroshot", "sensitivity"):
+            fields_ = dict(data[key])
+            fields_["lr_milestones"] = tuple(fields_.get("lr_milestones", ()))
+            data[key] = ZeroShotConfig(**fields_)
+        return cls(**data)
+
 
 _FAST_V01 = ZeroShotConfig(
     steps=1500, lr=2e-3, lr_milestones=(0.5, 0.75), crop=32, batch=8, loss_ratio=math.inf
@@ -329,6 +339,10 @@ class Reproduction:
         current = {"budget": budget.to_dict()}
         if config_file.exists():
             old = json.loads(config_file.read_text())
+            try:  # read through the dataclasses, so that fields added since default
+                old = {"budget": Budget.from_dict(old["budget"]).to_dict()}
+            except (KeyError, TypeError, ValueError):
+                pass  # a folder of another version or tool: reported as different below
             if old != current:
                 changed = sorted(
                     k

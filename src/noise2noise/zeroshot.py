@@ -101,18 +101,25 @@ def consistency_loss(
     return 0.5 * (F.mse_loss(y1 - noise1, denoised1) + F.mse_loss(y2 - noise2, denoised2))
 
 
-def zeroshot_loss(model: torch.nn.Module, y: torch.Tensor, *, ratio: float = 1.0) -> torch.Tensor:
+def zeroshot_loss(
+    model: torch.nn.Module, y: torch.Tensor, *, ratio: float = 1.0, margin: int = 0
+) -> torch.Tensor:
     """Training loss for noisy images ``y`` (B, C, H, W), H and W even.
 
     ``residual + consistency / ratio`` (eq. 3 of the paper with ratio 1); ``ratio=inf``
     drops the consistency term, which also skips the full-resolution forward pass.
+    ``margin`` leaves that many half-resolution pixels at each border out of the loss:
+    on crops, predictions there depend on the zero padding of the convolutions, which
+    the whole image at inference only has at its own border.
     """
     y1, y2 = pair_downsample(y)  # (B, C, H/2, W/2) each
     noise1, noise2 = model(torch.cat([y1, y2])).chunk(2)  # one pass for both halves
-    loss = residual_loss(y1, y2, noise1, noise2)
+    inner = (lambda t: t[..., margin:-margin, margin:-margin]) if margin else (lambda t: t)
+    loss = residual_loss(*map(inner, (y1, y2, noise1, noise2)))
     if math.isfinite(ratio):
         denoised1, denoised2 = pair_downsample(y - model(y))
-        loss = loss + consistency_loss(y1, y2, noise1, noise2, denoised1, denoised2) / ratio
+        halves = map(inner, (y1, y2, noise1, noise2, denoised1, denoised2))
+        loss = loss + consistency_loss(*halves) / ratio
     return loss
 
 
@@ -149,6 +156,9 @@ class ZeroShotConfig:
         Average the output over the 8 flips/rotations of the image.
     tile : int
         Inference tile size; memory is bounded by the tile, the result is unchanged.
+    valid_loss : bool
+        With ``crop``: leave the pixels whose prediction depends on the zero padding at
+        the crop's border out of the loss (the network's receptive radius).
     """
 
     steps: int = 2000
@@ -162,6 +172,7 @@ class ZeroShotConfig:
     batch: int = 1
     tta: bool = False
     tile: int = 1024
+    valid_loss: bool = False
 
     def __post_init__(self):
         checks = {
@@ -271,7 +282,8 @@ def fit_zeroshot(
     model.train()
     for _ in steps:
         batch = y if config.crop is None else _random_crops(y, config.crop, config.batch, generator)
-        loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
+        margin = model.receptive_radius if config.valid_loss and config.crop else 0
+        loss = zeroshot_loss(model, batch, ratio=config.loss_ratio, margin=margin)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
