@@ -53,6 +53,13 @@ def _settings(config: ZeroShotConfig) -> str:
     return json.dumps(asdict(config), sort_keys=True)
 
 
+def _normalised(settings: str) -> str:
+    """Settings written by an older version, with the fields added since at their defaults."""
+    fields = json.loads(settings)
+    fields["lr_milestones"] = tuple(fields["lr_milestones"])
+    return _settings(ZeroShotConfig(**fields))
+
+
 def _init_worker() -> None:
     die_with_parent()
     torch.set_num_threads(1)
@@ -91,7 +98,7 @@ def main() -> None:
     done = []
     if csv_path.exists():
         with open(csv_path, newline="") as f:
-            done = list(csv.DictReader(f))
+            done = [{**r, "settings": _normalised(r["settings"])} for r in csv.DictReader(f)]
     have = {(r["settings"], r["image"], r["noise"]) for r in done}
 
     todo = []
