@@ -144,8 +144,15 @@ def _summary(rows, configs, image_names, noises, reference, out) -> None:
     for r in rows:
         table[(r["settings"], r["image"], r["noise"])] = (float(r["psnr"]), float(r["seconds"]))
     ref = _settings(configs[reference])
+    import shlex
+    import sys
+
     lines = [
-        f"Tuning on {len(image_names)} bsds432 crops (256×256), vs '{reference}':",
+        f"Tuning on {len(image_names)} bsds432 crops (256×256), vs '{reference}'. Made by:",
+        "",
+        "    python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "",
+        "(cells cached in the CSV beside this file may come from earlier runs of the script)",
         "",
         "| config | noise | PSNR | vs reference | seconds/image |",
         "|---|---|---|---|---|",
