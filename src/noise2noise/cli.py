@@ -236,6 +236,14 @@ def _add_zeroshot_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_data_root(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding the named sets (default: $N2N_DATA_ROOT or ../shared/data)",
+    )
+
+
 def _wrap(text: str) -> str:
     return textwrap.fill(text, width=78)
 
@@ -375,11 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=_positive_int, default=None, help="override the preset")
     p.add_argument("--limit", type=_positive_int, default=None, help="use the first N images")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
-    p.add_argument(
-        "--data-root",
-        default=None,
-        help="folder holding the named sets (default: $N2N_DATA_ROOT or ../shared/data)",
-    )
+    _add_data_root(p)
     p.add_argument(
         "--strict",
         action="store_true",
@@ -430,11 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="centre crop size, 0 for whole images (default: %(default)s)",
     )
     p.add_argument("--limit", type=_positive_int, default=None, help="use the first N images")
-    p.add_argument(
-        "--data-root",
-        default=None,
-        help="folder holding the named sets (default: $N2N_DATA_ROOT or ../shared/data)",
-    )
+    _add_data_root(p)
     p.add_argument("--out", required=True, help="results folder")
     _add_zeroshot_options(p)
     p.set_defaults(func=_cmd_eval)
@@ -498,11 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threads", type=_positive_int, default=None, help="CPU threads (default: torch's)"
     )
-    p.add_argument(
-        "--data-root",
-        default=None,
-        help="folder holding the named sets (default: $N2N_DATA_ROOT or ../shared/data)",
-    )
+    _add_data_root(p)
     p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser(
