@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -220,3 +221,30 @@ def test_valid_loss_trains_on_crops():
     y = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(0))
     out = apply_zeroshot(fit_zeroshot(y, config), y)
     assert out.shape == y.shape and torch.isfinite(out).all()
+
+
+def test_training_crops_keep_out_of_held_out_crops():
+    from noise2noise.zeroshot import _crop_offsets, _random_crops
+
+    h, w = 96, 128
+    coords = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w)  # pixel -> index
+    g = torch.Generator().manual_seed(0)
+    held = _crop_offsets(coords, 16, 4, g)
+    crops = _random_crops(coords, 16, 64, g, avoid=held)
+    tops, lefts = crops[:, 0, 0, 0] // w, crops[:, 0, 0, 0] % w
+    for t, s in zip(tops.long().tolist(), lefts.long().tolist(), strict=True):
+        assert t % 2 == 0 and s % 2 == 0
+        assert all(abs(t - ht) >= 16 or abs(s - hs) >= 16 for ht, hs in held.tolist())
+
+
+def test_select_best_keeps_weights_from_before_training_went_wrong(astronaut_crop):
+    clean = torch.from_numpy(astronaut_crop).permute(2, 0, 1)[None].float() / 255
+    noisy = torch.from_numpy(add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1))
+    noisy = noisy.permute(2, 0, 1)[None].float() / 255
+    unstable = ZeroShotConfig(  # a learning rate that makes training blow up
+        steps=120, lr=0.1, lr_milestones=(), crop=32, batch=8, loss_ratio=math.inf
+    )
+    plain = psnr(apply_zeroshot(fit_zeroshot(noisy, unstable), noisy), clean)
+    guarded = replace(unstable, select_best=True)
+    best = psnr(apply_zeroshot(fit_zeroshot(noisy, guarded), noisy), clean)
+    assert best > plain + 2

@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 MIN_SIZE = 8  # smaller images leave the 2×-downsampled pair too little to learn from
+HELD_OUT_CROPS = 4  # with select_best: crops kept out of training to judge the weights
 
 
 # ------------------------------------------------------------------ the paper's equations
@@ -159,6 +160,10 @@ class ZeroShotConfig:
     valid_loss : bool
         With ``crop``: leave the pixels whose prediction depends on the zero padding at
         the crop's border out of the loss (the network's receptive radius).
+    select_best : bool
+        With ``crop``: keep a few crops out of training and return the weights with the
+        lowest residual loss on them (checked 30 times), a stopping rule that needs no
+        clean image.
     """
 
     steps: int = 2000
@@ -173,6 +178,7 @@ class ZeroShotConfig:
     tta: bool = False
     tile: int = 1024
     valid_loss: bool = False
+    select_best: bool = False
 
     def __post_init__(self):
         checks = {
@@ -230,15 +236,49 @@ def get_preset(preset: str | ZeroShotConfig) -> ZeroShotConfig:
 # ------------------------------------------------------------------ training and inference
 
 
-def _random_crops(
+def _crop_offsets(
     y: torch.Tensor, size: int, count: int, generator: torch.Generator
 ) -> torch.Tensor:
-    """``count`` crops of ``y`` (1, C, H, W), at even offsets so D1/D2 pair the same pixels."""
+    """(count, 2) random even (top, left) offsets of ``size`` crops in ``y`` (…, H, W)."""
     h, w = y.shape[-2:]
-    ch, cw = min(size, h), min(size, w)
-    tops = 2 * torch.randint(0, (h - ch) // 2 + 1, (count,), generator=generator)
-    lefts = 2 * torch.randint(0, (w - cw) // 2 + 1, (count,), generator=generator)
-    return torch.cat([y[..., t : t + ch, s : s + cw] for t, s in zip(tops, lefts, strict=True)])
+    tops = 2 * torch.randint(0, (h - min(size, h)) // 2 + 1, (count,), generator=generator)
+    lefts = 2 * torch.randint(0, (w - min(size, w)) // 2 + 1, (count,), generator=generator)
+    return torch.stack([tops, lefts], dim=1)
+
+
+def _cut(y: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    ch, cw = min(size, y.shape[-2]), min(size, y.shape[-1])
+    return torch.cat([y[..., t : t + ch, s : s + cw] for t, s in offsets.tolist()])
+
+
+def _random_crops(
+    y: torch.Tensor,
+    size: int,
+    count: int,
+    generator: torch.Generator,
+    avoid: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``count`` crops of ``y`` (1, C, H, W), at even offsets so D1/D2 pair the same pixels.
+
+    With ``avoid`` ((K, 2) offsets of held-out crops of the same size), crops that overlap
+    a held-out one are drawn again (of four candidates per crop, the first that do not).
+    """
+    if avoid is None or len(avoid) == 0:
+        return _cut(y, _crop_offsets(y, size, count, generator), size)
+    candidates = _crop_offsets(y, size, 4 * count, generator)
+    gap = (candidates[:, None, :] - avoid[None, :, :]).abs()
+    free = ~((gap < size).all(dim=2)).any(dim=1)
+    order = torch.cat([candidates[free], candidates[~free]])  # overlaps only as a last resort
+    return _cut(y, order[:count], size)
+
+
+@torch.no_grad()
+def _heldout_loss(model: SimpleCNN, crops: torch.Tensor) -> float:
+    """The residual loss (eq. 1) on held-out crops: a noisy-target estimate of the error."""
+    model.eval()
+    loss = float(zeroshot_loss(model, crops, ratio=math.inf))
+    model.train()
+    return loss
 
 
 def fit_zeroshot(
@@ -279,15 +319,29 @@ def fit_zeroshot(
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="ZS-N2N", unit="step", leave=False, disable=None)
+    held_out, best = None, (math.inf, None)
+    if config.select_best and config.crop is not None:
+        held_out = _crop_offsets(y, config.crop, HELD_OUT_CROPS, generator)
+        held_out_crops = _cut(y, held_out, config.crop)
+        every = max(1, config.steps // 30)
     model.train()
-    for _ in steps:
-        batch = y if config.crop is None else _random_crops(y, config.crop, config.batch, generator)
+    for step in steps:
+        if config.crop is None:
+            batch = y
+        else:
+            batch = _random_crops(y, config.crop, config.batch, generator, avoid=held_out)
         margin = model.receptive_radius if config.valid_loss and config.crop else 0
         loss = zeroshot_loss(model, batch, ratio=config.loss_ratio, margin=margin)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
+        if held_out is not None and ((step + 1) % every == 0 or step + 1 == config.steps):
+            value = _heldout_loss(model, held_out_crops)
+            if value < best[0]:
+                best = (value, {k: v.clone() for k, v in model.state_dict().items()})
+    if best[1] is not None:
+        model.load_state_dict(best[1])
     return model.eval()
 
 
