@@ -192,21 +192,29 @@ def _tiff_axes(path: Path) -> tuple[str, tuple[int, ...], bool]:
         return "".join(a for a, _ in kept), tuple(n for _, n in kept), tif.is_imagej
 
 
-_SINGLE_IMAGE_AXES = ("YX", "YXS", "SYX")
+def _tiff_kind(axes: str, shape: tuple[int, ...]) -> str:
+    """``"image"`` (gray, or up to 4 samples per pixel, interleaved or planar), ``"stack"``
+    (planes along other axes before Y and X) or ``"unsupported"``: the one classification
+    that :func:`read_image` and :func:`is_stack` share."""
+    samples = {"YX": 1, "YXS": shape[-1], "SYX": shape[0]}.get(axes)
+    if samples is not None:
+        return "image" if samples <= 4 else "unsupported"
+    return "stack" if axes.endswith(("YX", "YXS")) else "unsupported"
 
 
 def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
     axes, shape, _ = _tiff_axes(path)
-    if axes not in _SINGLE_IMAGE_AXES or (axes != "YX" and min(shape[0], shape[-1]) > 4):
-        if axes.endswith(("YX", "YXS")) and len(shape) > 2:
-            planes = int(np.prod(shape[: axes.index("Y")]))
-            raise ImageFileError(
-                path,
-                f"a TIFF stack of {planes} planes (axes {axes}): n2n denoise and n2n add-noise "
-                "process stacks plane by plane; in Python use read_stack",
-            )
+    kind = _tiff_kind(axes, shape)
+    if kind == "stack":
+        planes = int(np.prod(shape[: axes.index("Y")]))
+        raise ImageFileError(
+            path,
+            f"a TIFF stack of {planes} planes (axes {axes}): n2n denoise and n2n add-noise "
+            "process stacks plane by plane; in Python use read_stack",
+        )
+    if kind == "unsupported":
         raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
     array = tifffile.imread(path).reshape(shape)
     if array.size == 0:
@@ -234,7 +242,7 @@ def is_stack(path: str | os.PathLike) -> bool:
         axes, shape, _ = _tiff_axes(path)
     except Exception:  # unreadable files are read_image's to report
         return False
-    return axes.endswith(("YX", "YXS")) and axes not in _SINGLE_IMAGE_AXES and len(shape) > 2
+    return _tiff_kind(axes, shape) == "stack"
 
 
 def read_stack(path: str | os.PathLike) -> tuple[np.ndarray, StackLayout]:
@@ -255,7 +263,7 @@ def read_stack(path: str | os.PathLike) -> tuple[np.ndarray, StackLayout]:
         array = tifffile.imread(path).reshape(shape)
     except Exception as exc:
         raise ImageFileError(path, f"not a readable TIFF ({_reason(exc)})") from exc
-    if not axes.endswith(("YX", "YXS")):
+    if not axes.endswith(("YX", "YXS")):  # a single image reads as a stack of one plane
         raise ImageFileError(path, f"TIFF with axes {axes} is not a stack of images")
     plane_axes = 3 if axes.endswith("S") else 2
     planes = array.reshape((-1, *shape[len(shape) - plane_axes :]))
