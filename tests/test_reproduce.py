@@ -20,6 +20,7 @@ from noise2noise.reproduce import (
     REPORT_TABLE1,
     TABLE1_NOISES,
     TABLE1_ROWS,
+    TRAINED,
     Budget,
     Reproduction,
     _claim,
@@ -325,3 +326,23 @@ def test_a_folder_from_before_a_new_setting_still_matches(folders, tmp_path):
     Reproduction(tmp_path, budget)  # the missing field takes its default: same budget
     with pytest.raises(ValueError, match="another budget.*zeroshot"):
         Reproduction(tmp_path, replace(budget, zeroshot=replace(budget.zeroshot, valid_loss=True)))
+
+
+def test_train_all_puts_off_a_network_another_process_is_training(folders, tmp_path):
+    repro = Reproduction(tmp_path, tiny_budget(folders), progress=False)
+    busy = repro.train_dir("cnn", "clean", "gaussian:25")
+    busy.parent.mkdir(parents=True, exist_ok=True)
+    lock = busy.with_name(busy.name + ".lock")
+    lock.write_text(str(os.getppid()))  # a live process is training the first network
+    order = []
+
+    def trained(arch, target, noise):
+        order.append((arch, target))
+        if (arch, target) == ("cnn", "clean"):
+            assert len(order) == 4  # only once nothing else is left to train
+        return repro.train_dir(arch, target, noise)
+
+    repro.trained = trained
+    repro.train_all(["gaussian:25"])
+    assert order[-1] == ("cnn", "clean")
+    assert sorted(order) == sorted(TRAINED)

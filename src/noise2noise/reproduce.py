@@ -214,6 +214,14 @@ def _parsesensitivity_name(name: str) -> tuple[int, float]:
         raise ValueError(f"not a sensitivity configuration: '{name}'") from None
 
 
+def _holder(path: Path) -> int:
+    """The pid written in lock file ``path``, 0 if there is none or it cannot be read."""
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -234,10 +242,7 @@ def _claim(path: Path, *, poll: float = 15.0):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            try:
-                pid = int(path.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
+            pid = _holder(path)
             if pid and _pid_alive(pid):
                 if not waiting:
                     log.info("waiting for process %d, which holds %s", pid, path.name)
@@ -431,15 +436,30 @@ class Reproduction:
             log.info("trained %s in %s", run_dir.name, format_duration(record["train_seconds"]))
         return run_dir
 
+    def in_training_elsewhere(self, arch: str, target: str, noise: str) -> bool:
+        """Whether another live process holds the lock of this network's training."""
+        run_dir = self.train_dir(arch, target, noise)
+        pid = _holder(run_dir.with_name(run_dir.name + ".lock"))
+        return bool(pid) and pid != os.getpid() and _pid_alive(pid)
+
     def train_all(self, noises: Sequence[str] = TABLE1_NOISES) -> None:
-        """Train the four networks of Table 1 for each noise."""
+        """Train the four networks of Table 1 for each noise.
+
+        A network that another process is training is put off until the others are done,
+        so two processes running ``train`` share the networks instead of one waiting.
+        """
         cells = [(a, t, n) for n in noises for a, t in TRAINED]
         todo = [cell for cell in cells if not self.is_trained(*cell)]
         log.info("training: %d of %d networks to train", len(todo), len(cells))
         progress = _Progress("training", every=0.0, unit="networks")
-        for i, cell in enumerate(todo, 1):
+        total, done = len(todo), 0
+        while todo:
+            free = [cell for cell in todo if not self.in_training_elsewhere(*cell)]
+            cell = free[0] if free else todo[0]  # all taken: wait for the first
             self.trained(*cell)
-            progress(i, len(todo))
+            todo.remove(cell)
+            done += 1
+            progress(done, total)
 
     def _evaluate(self, experiment: str, images, noises, methods: dict) -> list[CellResult]:
         return evaluate(
