@@ -424,8 +424,10 @@ def denoise_zeroshot(
     is stretched to the full range for denoising and scaled back.
 
     The network (3×3 conv, 3×3 conv, 1×1 conv, 48 channels, LeakyReLU 0.2: 22,275
-    parameters for RGB) predicts the noise and is trained with the residual loss plus the
-    consistency loss between the two downsampled images; see :mod:`noise2noise.zeroshot`.
+    parameters for RGB) predicts the noise. The ``paper`` preset trains it on the whole image
+    with the residual loss plus the consistency loss between the two downsampled images; the
+    default ``fast`` preset uses the residual loss alone on random crops, so its cost does
+    not grow with the image size. See :mod:`noise2noise.zeroshot`.
 
     References
     ----------
