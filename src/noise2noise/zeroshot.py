@@ -211,11 +211,12 @@ PRESETS: dict[str, ZeroShotConfig] = {
     # Ours, tuned on 256×256 crops of bsds432 training images (never on test images):
     # the paper's network, but each step sees 8 random 32×32 crops instead of the whole
     # image, so a step costs the same for any image size, and the residual loss alone
-    # (ratio inf), which skips the full-resolution pass. On the tuning crops this beat
-    # the paper preset (29.30 vs 28.98 dB at sigma 25) where crops with the consistency
-    # term fell short of it; see the README for the benchmark on test images.
+    # (ratio inf), which skips the full-resolution pass. The paper's lr 1e-3 beat 2e-3
+    # (version 0.1) at all three tuned noises: +0.07 dB at Gaussian 25, +0.37 at Gaussian
+    # 50, +0.20 at Poisson 25 (bench/results/zeroshot_tune*.md); see the README for the
+    # benchmark on test images.
     "fast": ZeroShotConfig(
-        steps=1500, lr=2e-3, lr_milestones=(0.5, 0.75), crop=32, batch=8, loss_ratio=math.inf
+        steps=1500, lr=1e-3, lr_milestones=(0.5, 0.75), crop=32, batch=8, loss_ratio=math.inf
     ),
 }
 DEFAULT_PRESET = "fast"
