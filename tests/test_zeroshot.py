@@ -237,6 +237,32 @@ def test_training_crops_keep_out_of_held_out_crops():
         assert all(abs(t - ht) >= 16 or abs(s - hs) >= 16 for ht, hs in held.tolist())
 
 
+def test_odd_offsets_draw_crops_from_all_four_blockings():
+    from noise2noise.zeroshot import _random_crops
+
+    h, w = 64, 64
+    coords = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w)  # pixel -> index
+    starts = {
+        stride: _random_crops(coords, 16, 200, torch.Generator().manual_seed(0), stride=stride)[
+            :, 0, 0, 0
+        ].long()
+        for stride in (1, 2)
+    }
+    parity = lambda first: {(int(i) // w % 2, int(i) % w % 2) for i in first}  # noqa: E731
+    assert parity(starts[2]) == {(0, 0)}  # the default: the whole image's pixel pairs
+    assert parity(starts[1]) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_odd_offsets_training_is_seeded_and_denoises(astronaut_crop):
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    config = replace(PRESETS["fast"], steps=200, odd_offsets=True)
+    out = denoise_zeroshot(noisy, preset=config, seed=0, channel_axis=-1)
+    again = denoise_zeroshot(noisy, preset=config, seed=0, channel_axis=-1)
+    np.testing.assert_array_equal(out, again)
+    before = psnr(noisy, astronaut_crop, data_range=255)
+    assert psnr(out, astronaut_crop, data_range=255) > before + 3
+
+
 def test_select_best_keeps_weights_from_before_training_went_wrong(astronaut_crop):
     clean = torch.from_numpy(astronaut_crop).permute(2, 0, 1)[None].float() / 255
     noisy = torch.from_numpy(add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1))

@@ -164,6 +164,10 @@ class ZeroShotConfig:
         With ``crop``: keep a few crops out of training and return the weights with the
         lowest residual loss on them (checked 30 times), a stopping rule that needs no
         clean image.
+    odd_offsets : bool
+        With ``crop``: crops may also start at odd coordinates, so the downsampler pairs
+        the pixels of all four 2×2 blockings of the image instead of the one the whole
+        image has: four times as many distinct half-image pairs to learn from.
     """
 
     steps: int = 2000
@@ -179,6 +183,7 @@ class ZeroShotConfig:
     tile: int = 1024
     valid_loss: bool = False
     select_best: bool = False
+    odd_offsets: bool = False
 
     def __post_init__(self):
         checks = {
@@ -238,12 +243,17 @@ def get_preset(preset: str | ZeroShotConfig) -> ZeroShotConfig:
 
 
 def _crop_offsets(
-    y: torch.Tensor, size: int, count: int, generator: torch.Generator
+    y: torch.Tensor, size: int, count: int, generator: torch.Generator, *, stride: int = 2
 ) -> torch.Tensor:
-    """(count, 2) random even (top, left) offsets of ``size`` crops in ``y`` (…, H, W)."""
+    """(count, 2) random (top, left) offsets of ``size`` crops in ``y`` (…, H, W), multiples
+    of ``stride`` (2: the pixel pairs of the whole image's downsampling)."""
     h, w = y.shape[-2:]
-    tops = 2 * torch.randint(0, (h - min(size, h)) // 2 + 1, (count,), generator=generator)
-    lefts = 2 * torch.randint(0, (w - min(size, w)) // 2 + 1, (count,), generator=generator)
+    tops = stride * torch.randint(
+        0, (h - min(size, h)) // stride + 1, (count,), generator=generator
+    )
+    lefts = stride * torch.randint(
+        0, (w - min(size, w)) // stride + 1, (count,), generator=generator
+    )
     return torch.stack([tops, lefts], dim=1)
 
 
@@ -258,15 +268,17 @@ def _random_crops(
     count: int,
     generator: torch.Generator,
     avoid: torch.Tensor | None = None,
+    stride: int = 2,
 ) -> torch.Tensor:
-    """``count`` crops of ``y`` (1, C, H, W), at even offsets so D1/D2 pair the same pixels.
+    """``count`` crops of ``y`` (1, C, H, W), at offsets that are multiples of ``stride``
+    (2: even, so D1/D2 pair the same pixels as on the whole image).
 
     With ``avoid`` ((K, 2) offsets of held-out crops of the same size), crops that overlap
     a held-out one are drawn again (of four candidates per crop, the first that do not).
     """
     if avoid is None or len(avoid) == 0:
-        return _cut(y, _crop_offsets(y, size, count, generator), size)
-    candidates = _crop_offsets(y, size, 4 * count, generator)
+        return _cut(y, _crop_offsets(y, size, count, generator, stride=stride), size)
+    candidates = _crop_offsets(y, size, 4 * count, generator, stride=stride)
     gap = (candidates[:, None, :] - avoid[None, :, :]).abs()
     free = ~((gap < size).all(dim=2)).any(dim=1)
     order = torch.cat([candidates[free], candidates[~free]])  # overlaps only as a last resort
@@ -325,12 +337,15 @@ def fit_zeroshot(
         held_out = _crop_offsets(y, config.crop, HELD_OUT_CROPS, generator)
         held_out_crops = _cut(y, held_out, config.crop)
         every = max(1, config.steps // 30)
+    stride = 1 if config.odd_offsets else 2
     model.train()
     for step in steps:
         if config.crop is None:
             batch = y
         else:
-            batch = _random_crops(y, config.crop, config.batch, generator, avoid=held_out)
+            batch = _random_crops(
+                y, config.crop, config.batch, generator, avoid=held_out, stride=stride
+            )
         margin = model.receptive_radius if config.valid_loss and config.crop else 0
         loss = zeroshot_loss(model, batch, ratio=config.loss_ratio, margin=margin)
         optimizer.zero_grad(set_to_none=True)
