@@ -69,7 +69,7 @@ def _run(config: ZeroShotConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[
     x = torch.from_numpy(clean).permute(2, 0, 1)[None]
     y = torch.from_numpy(noisy).permute(2, 0, 1)[None]
     start = time.perf_counter()
-    out = apply_zeroshot(fit_zeroshot(y, config), y, tta=config.tta)
+    out = apply_zeroshot(fit_zeroshot(y, config), y, tta=config.tta, tta_budget=config.tta_budget)
     return psnr(out, x), time.perf_counter() - start
 
 

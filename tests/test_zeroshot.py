@@ -14,6 +14,7 @@ from noise2noise.zeroshot import (
     fit_zeroshot,
     pair_downsample,
     residual_loss,
+    tta_transforms,
     zeroshot_loss,
 )
 
@@ -121,6 +122,26 @@ def test_tiled_inference_equals_full_image():
     )
 
 
+def test_tta_budget_picks_fewer_transforms_for_larger_images():
+    assert tta_transforms(4000 * 3000, None) == 8
+    assert tta_transforms(768 * 512, 24.0) == 8  # 0.39 MP × 8 = 3.1
+    assert tta_transforms(2000 * 2000, 24.0) == 4  # 4 MP × 8 = 32 > 24
+    assert tta_transforms(4000 * 3000, 24.0) == 2
+    assert tta_transforms(5000 * 5000, 24.0) == 1
+
+
+def test_tta_budget_limits_the_averaging():
+    y = torch.rand(1, 3, 40, 52, generator=torch.Generator().manual_seed(3))
+    model = fit_zeroshot(y, PRESETS["paper"].with_steps(3))
+    plain = apply_zeroshot(model, y)
+    full = apply_zeroshot(model, y, tta=True)
+    # 40×52 pixels = 0.00208 MP: a budget of 0.005 allows 2 transforms, 0.001 none.
+    two = apply_zeroshot(model, y, tta=True, tta_budget=0.005)
+    torch.testing.assert_close(apply_zeroshot(model, y, tta=True, tta_budget=0.001), plain)
+    assert not torch.allclose(two, plain) and not torch.allclose(two, full)
+    torch.testing.assert_close(apply_zeroshot(model, y, tta=True, tta_budget=1.0), full)
+
+
 def test_same_seed_same_output_other_seed_different(camera_crop):
     a = denoise_zeroshot(camera_crop, iterations=5, seed=0)
     b = denoise_zeroshot(camera_crop, iterations=5, seed=0)
@@ -199,7 +220,8 @@ def test_ordinary_images_are_not_rescaled(astronaut_crop):
     noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
     config = PRESETS["fast"].with_steps(5)
     y = image_to_tensor(noisy, channel_axis=-1)
-    direct = tensor_to_image(apply_zeroshot(fit_zeroshot(y, config), y), noisy, channel_axis=-1)
+    out = apply_zeroshot(fit_zeroshot(y, config), y, tta=config.tta, tta_budget=config.tta_budget)
+    direct = tensor_to_image(out, noisy, channel_axis=-1)
     np.testing.assert_array_equal(denoise_zeroshot(noisy, preset=config, channel_axis=-1), direct)
 
 

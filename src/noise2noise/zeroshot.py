@@ -40,6 +40,7 @@ __all__ = [
     "get_preset",
     "fit_zeroshot",
     "apply_zeroshot",
+    "tta_transforms",
     "denoise_zeroshot",
     "MIN_SIZE",
 ]
@@ -155,6 +156,10 @@ class ZeroShotConfig:
         Crops per step (ignored without ``crop``).
     tta : bool
         Average the output over the 8 flips/rotations of the image.
+    tta_budget : float or None
+        With ``tta``: the megapixels × transforms that averaging may spend, so that it
+        stays cheap on large images. An image of P megapixels gets the most of 8, 4 or 2
+        transforms with P × n ≤ ``tta_budget``, else none (None: always 8).
     tile : int
         Inference tile size; memory is bounded by the tile, the result is unchanged.
     valid_loss : bool
@@ -180,6 +185,7 @@ class ZeroShotConfig:
     crop: int | None = None
     batch: int = 1
     tta: bool = False
+    tta_budget: float | None = None
     tile: int = 1024
     valid_loss: bool = False
     select_best: bool = False
@@ -197,6 +203,7 @@ class ZeroShotConfig:
             "crop": self.crop is None or (self.crop >= MIN_SIZE and self.crop % 2 == 0),
             "batch": self.batch >= 1,
             "tile": self.tile >= 16,
+            "tta_budget": self.tta_budget is None or self.tta_budget > 0,
         }
         raise_for_invalid(self, checks, "ZS-N2N configuration")
 
@@ -213,15 +220,26 @@ PRESETS: dict[str, ZeroShotConfig] = {
     "paper": ZeroShotConfig(),
     # The report, section 3.2: 3000 steps, lr halved every 1000 steps.
     "report": ZeroShotConfig(steps=3000, lr_milestones=(1 / 3, 2 / 3)),
-    # Ours, tuned on 256×256 crops of bsds432 training images (never on test images):
-    # the paper's network, but each step sees 8 random 32×32 crops instead of the whole
-    # image, so a step costs the same for any image size, and the residual loss alone
-    # (ratio inf), which skips the full-resolution pass. The paper's lr 1e-3 beat 2e-3
-    # (version 0.1) at all three tuned noises: +0.07 dB at Gaussian 25, +0.37 at Gaussian
-    # 50, +0.20 at Poisson 25 (bench/results/zeroshot_tune*.md); see the README for the
+    # Ours, tuned on 256×256 crops of bsds432 training images (never on test images;
+    # bench/results/zeroshot_tune*.md): the paper's network, but each step sees 8 random
+    # 32×32 crops instead of the whole image, so a step costs the same for any image size,
+    # and the residual loss alone (ratio inf), which skips the full-resolution pass. The
+    # paper's lr 1e-3 beat 2e-3 (version 0.1) at all three tuned noises (+0.07 dB at
+    # Gaussian 25, +0.37 at Gaussian 50, +0.20 at Poisson 25). On top of that, crops at
+    # odd offsets plus averaging over the 8 flips/rotations gained +0.31, +0.47 and +0.36;
+    # the averaging is cut to 4, 2 or 1 transforms on images above 3 megapixels so that it
+    # costs at most ~24 megapixel-passes (a 12 MP photo gets 2). See the README for the
     # benchmark on test images.
     "fast": ZeroShotConfig(
-        steps=1500, lr=1e-3, lr_milestones=(0.5, 0.75), crop=32, batch=8, loss_ratio=math.inf
+        steps=1500,
+        lr=1e-3,
+        lr_milestones=(0.5, 0.75),
+        crop=32,
+        batch=8,
+        loss_ratio=math.inf,
+        odd_offsets=True,
+        tta=True,
+        tta_budget=24.0,
     ),
 }
 DEFAULT_PRESET = "fast"
@@ -361,6 +379,22 @@ def fit_zeroshot(
     return model.eval()
 
 
+# The 8 flips/rotations in the order TTA takes them: identity first, and the first 2 and
+# first 4 already mix flips with rotations.
+_TTA_ORDER = (0, 5, 2, 7, 1, 4, 3, 6)
+
+
+def tta_transforms(pixels: int, budget: float | None) -> int:
+    """How many of the 8 flips/rotations TTA averages for an image of ``pixels`` pixels.
+
+    The most of 8, 4, 2 whose total (megapixels × transforms) fits ``budget``, else 1
+    (no averaging); None means no limit.
+    """
+    if budget is None:
+        return 8
+    return next((n for n in (8, 4, 2) if n * pixels / 1e6 <= budget), 1)
+
+
 def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
     """The k-th of the 8 flips/rotations of (B, C, H, W), or its inverse."""
     if not inverse:
@@ -372,7 +406,12 @@ def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
 
 @torch.no_grad()
 def apply_zeroshot(
-    model: SimpleCNN, noisy: torch.Tensor, *, tta: bool = False, tile: int = 1024
+    model: SimpleCNN,
+    noisy: torch.Tensor,
+    *,
+    tta: bool = False,
+    tta_budget: float | None = None,
+    tile: int = 1024,
 ) -> torch.Tensor:
     """Denoise with a trained ZS-N2N network: ``clip(y − f(y), 0, 1)`` (eq. 4).
 
@@ -384,6 +423,8 @@ def apply_zeroshot(
         (B, C, H, W) in [0, 1], any size.
     tta : bool
         Average the predicted noise over the 8 flips/rotations.
+    tta_budget : float or None
+        Limit on megapixels × transforms; see :func:`tta_transforms`.
     tile : int
         Process in tiles of this size (exact: the margin covers the receptive field).
 
@@ -392,11 +433,13 @@ def apply_zeroshot(
     Tensor (B, C, H, W) in [0, 1].
     """
 
+    n = tta_transforms(noisy[..., 0, :, :].numel(), tta_budget) if tta else 1
+
     def predict_noise(y: torch.Tensor) -> torch.Tensor:
-        if not tta:
+        if n == 1:
             return model(y)
-        total = sum(_dihedral(model(_dihedral(y, k)), k, inverse=True) for k in range(8))
-        return total / 8
+        ks = _TTA_ORDER[:n]
+        return sum(_dihedral(model(_dihedral(y, k)), k, inverse=True) for k in ks) / n
 
     noise = apply_tiled(predict_noise, noisy, tile=tile, margin=model.receptive_radius)
     return (noisy - noise).clamp(0.0, 1.0)
@@ -475,5 +518,7 @@ def denoise_zeroshot(
     peak = float(y.max())
     gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
     model = fit_zeroshot(y * gain, config, seed=seed, progress=progress)
-    out = apply_zeroshot(model, y * gain, tta=config.tta, tile=config.tile) / gain
-    return tensor_to_image(out, image, channel_axis=channel_axis)
+    out = apply_zeroshot(
+        model, y * gain, tta=config.tta, tta_budget=config.tta_budget, tile=config.tile
+    )
+    return tensor_to_image(out / gain, image, channel_axis=channel_axis)
