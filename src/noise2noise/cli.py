@@ -220,7 +220,8 @@ def _add_zeroshot_options(p: argparse.ArgumentParser) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default=DEFAULT_PRESET,
-        help="ZS-N2N settings: 'fast' trains on small crops (seconds, any image size); "
+        help="ZS-N2N settings: 'fast' trains on small crops and averages the output over "
+        "flips/rotations (seconds, any image size); "
         "'paper' is Mansour & Heckel's (2000 full-image steps); 'report' the report's "
         "(3000 steps) (default: %(default)s)",
     )
