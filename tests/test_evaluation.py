@@ -1,4 +1,5 @@
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -89,6 +90,39 @@ def test_interrupted_run_keeps_finished_cells(tmp_path, images):
         ("astro", "m"),
         ("gray", "noisy"),
     ]
+
+
+def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images):
+    """Two processes filling one CSV: a cell whose lock a live process holds is skipped,
+    and a cell another process finished after this one read the CSV is not redone."""
+    csv_path = tmp_path / "r.csv"
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    (locks / "astro-gaussian25.lock").write_text(str(os.getppid()))  # alive, not us
+    calls = []
+
+    def blur(noisy, noise):
+        calls.append(noise.name)
+        if len(calls) == 1:  # meanwhile another process finishes gray at sigma 25
+            with open(csv_path, "a") as f:
+                f.write("gray,gaussian:25,noisy,1,0.1,0\ngray,gaussian:25,blur,30,0.9,1\n")
+        return _box_blur(noisy, noise)
+
+    results = evaluate(
+        images,
+        [Gaussian(25), Poisson(20)],
+        {"blur": blur},
+        csv_path=csv_path,
+        progress=False,
+        shared=True,
+    )
+    cells = sorted((r.image, r.noise, r.method) for r in results)
+    assert ("astro", "gaussian:25", "blur") not in cells  # left to its holder
+    assert calls == ["poisson:20", "poisson:20"]  # astro and gray, Poisson only
+    assert len(cells) == len(set(cells)) == 6  # gray g25 from the other process, once
+    assert ("gray", "gaussian:25", "blur") in cells
+    assert (locks / "astro-gaussian25.lock").exists()  # not ours to remove
+    assert sorted(p.name for p in locks.iterdir()) == ["astro-gaussian25.lock"]
 
 
 def test_methods_that_do_not_apply_are_left_out(tmp_path, images):

@@ -13,12 +13,14 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .convert import image_to_tensor
+from .locks import try_claim
 from .metrics import format_mean_2std, mean_2std, psnr, ssim
 from .noise import Gaussian, Poisson
 
@@ -103,6 +105,7 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
     on_cell: Callable[[int, int], None] | None = None,
+    shared: bool = False,
 ) -> list[CellResult]:
     """Run every method on every noisy image, appending each result to ``csv_path``.
 
@@ -123,10 +126,14 @@ def evaluate(
         Show a progress bar with an ETA.
     on_cell : callable, optional
         Called as ``on_cell(done, total)`` after each cell computed in this call.
+    shared : bool
+        Let several processes fill the same CSV at once: each (image, noise) is claimed
+        with a lock file in ``<csv folder>/locks/``, one that another live process holds
+        is left to it, and the CSV is read again before each claimed one is computed.
 
     Returns
     -------
-    All results in the CSV after the run, earlier ones included.
+    All results in the CSV after the run, earlier ones and other processes' included.
     """
     from tqdm.auto import tqdm
 
@@ -144,39 +151,48 @@ def evaluate(
     total = sum((n[0], noise.name, m) not in done for n, noise in todo for m in names)
     computed = 0
     bar = tqdm(total=len(todo) * len(names), unit="cell", disable=None if progress else True)
-    new_file = not csv_path.exists()
+    try:  # "x": of two processes starting together, one writes the header
+        with open(csv_path, "x", newline="") as f:
+            csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+    except FileExistsError:
+        pass
     with open(csv_path, "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new_file:
-            writer.writeheader()
         for (name, image), noise in todo:
-            clean, noisy = make_noisy(image, noise, seed=seed, image_name=name)
-            for method in names:
-                bar.update()
-                if (name, noise.name, method) in done:
+            lock = csv_path.parent / "locks" / f"{name}-{noise.name.replace(':', '')}.lock"
+            with try_claim(lock) if shared else nullcontext(True) as ours:
+                if not ours:  # another process is computing this one
+                    bar.update(len(names))
                     continue
-                bar.set_postfix_str(f"{name} {noise.name} {method}")
-                start = time.perf_counter()
-                out = noisy if method == NOISY else methods[method](noisy, noise)
-                seconds = 0.0 if method == NOISY else time.perf_counter() - start
-                computed += 1
-                if out is not None:  # None: the method does not apply to this noise
-                    out = np.clip(out, 0.0, 1.0)
-                    cell = CellResult(
-                        name,
-                        noise.name,
-                        method,
-                        psnr(out, clean),
-                        ssim(out, clean, channel_axis=-1),
-                        seconds,
-                    )
-                    writer.writerow(cell.row())
-                    f.flush()  # an interrupted run loses at most the cell in progress
-                    results.append(cell)
-                if on_cell is not None:
-                    on_cell(computed, total)
+                if shared:  # it may have been computed since we read the CSV
+                    done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
+                clean, noisy = make_noisy(image, noise, seed=seed, image_name=name)
+                for method in names:
+                    bar.update()
+                    if (name, noise.name, method) in done:
+                        continue
+                    bar.set_postfix_str(f"{name} {noise.name} {method}")
+                    start = time.perf_counter()
+                    out = noisy if method == NOISY else methods[method](noisy, noise)
+                    seconds = 0.0 if method == NOISY else time.perf_counter() - start
+                    computed += 1
+                    if out is not None:  # None: the method does not apply to this noise
+                        out = np.clip(out, 0.0, 1.0)
+                        cell = CellResult(
+                            name,
+                            noise.name,
+                            method,
+                            psnr(out, clean),
+                            ssim(out, clean, channel_axis=-1),
+                            seconds,
+                        )
+                        writer.writerow(cell.row())
+                        f.flush()  # an interrupted run loses at most the cell in progress
+                        results.append(cell)
+                    if on_cell is not None:
+                        on_cell(computed, total)
     bar.close()
-    return results
+    return read_results(csv_path) if shared else results
 
 
 def summarise(results: Sequence[CellResult]) -> list[dict]:

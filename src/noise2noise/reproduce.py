@@ -16,9 +16,10 @@ and figures are laid out. Layout of an output folder::
     RESULTS.md              every table and figure, made from the files above
                             (by :mod:`noise2noise.results_md`)
 
-Cells are written as they finish; a re-run skips them. Two processes may work on the
-same folder if they run different experiments: a training being run by one process is
-waited for, not repeated, by the other.
+Cells are written as they finish; a re-run skips them. Several processes may work on the
+same folder, with the same experiments or different ones: lock files (:mod:`noise2noise.locks`)
+give each network and each (image, noise) cell to one process, and a process that needs a
+network another one is training waits for it instead of training it again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluation import CellResult, evaluate, make_noisy, read_results
+from .locks import claim, held_elsewhere
 from .methods import NoiseAwareDenoiser
 from .metrics import psnr
 from .noise import parse_noise
@@ -214,52 +215,6 @@ def _parsesensitivity_name(name: str) -> tuple[int, float]:
         raise ValueError(f"not a sensitivity configuration: '{name}'") from None
 
 
-def _holder(path: Path) -> int:
-    """The pid written in lock file ``path``, 0 if there is none or it cannot be read."""
-    try:
-        return int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def _claim(path: Path, *, poll: float = 15.0):
-    """Hold ``path`` (a lock file with our pid) while a cell is computed; wait if another
-    live process holds it, take it over if its holder is gone."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    waiting = False
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            pid = _holder(path)
-            if pid and _pid_alive(pid):
-                if not waiting:
-                    log.info("waiting for process %d, which holds %s", pid, path.name)
-                    waiting = True
-                time.sleep(poll)
-            else:
-                path.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
-        break
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-
-
 def format_duration(seconds: float) -> str:
     """``"1 h 05 min"`` or ``"3 min 07 s"``."""
     seconds = int(round(seconds))
@@ -406,7 +361,7 @@ class Reproduction:
         done = run_dir / "done.json"
         if self.is_trained(arch, target, noise):
             return run_dir
-        with _claim(run_dir.with_name(run_dir.name + ".lock")):
+        with claim(run_dir.with_name(run_dir.name + ".lock")):
             if self.is_trained(arch, target, noise):  # by another process while we waited
                 return run_dir
             if run_dir.exists() and not (run_dir / "state.pt").exists():
@@ -439,14 +394,14 @@ class Reproduction:
     def in_training_elsewhere(self, arch: str, target: str, noise: str) -> bool:
         """Whether another live process holds the lock of this network's training."""
         run_dir = self.train_dir(arch, target, noise)
-        pid = _holder(run_dir.with_name(run_dir.name + ".lock"))
-        return bool(pid) and pid != os.getpid() and _pid_alive(pid)
+        return held_elsewhere(run_dir.with_name(run_dir.name + ".lock"))
 
     def train_all(self, noises: Sequence[str] = TABLE1_NOISES) -> None:
         """Train the four networks of Table 1 for each noise.
 
-        A network that another process is training is put off until the others are done,
-        so two processes running ``train`` share the networks instead of one waiting.
+        A network that another live process is training is left to it (an experiment
+        that needs it waits for it then), so several processes running ``train`` share
+        the networks and none of them idles; it is trained here if its process stops.
         """
         cells = [(a, t, n) for n in noises for a, t in TRAINED]
         todo = [cell for cell in cells if not self.is_trained(*cell)]
@@ -455,9 +410,12 @@ class Reproduction:
         total, done = len(todo), 0
         while todo:
             free = [cell for cell in todo if not self.in_training_elsewhere(*cell)]
-            cell = free[0] if free else todo[0]  # all taken: wait for the first
-            self.trained(*cell)
-            todo.remove(cell)
+            if not free:
+                names = ", ".join(self.train_dir(*cell).name for cell in todo)
+                log.info("training: leaving %s to the processes training them", names)
+                break
+            self.trained(*free[0])
+            todo.remove(free[0])
             done += 1
             progress(done, total)
 
@@ -470,6 +428,7 @@ class Reproduction:
             seed=self.budget.seed,
             progress=self.progress,
             on_cell=_Progress(f"{experiment} {', '.join(noises)}"),
+            shared=True,
         )
 
     def method(self, experiment: str, key: str, noise: str) -> Callable:
