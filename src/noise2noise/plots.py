@@ -35,7 +35,8 @@ def _panel_row(count: int):
 def _finish(fig, path: str | os.PathLike, legend_axes=()) -> Path:
     for ax in legend_axes:
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # a panel with no complete line yet
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     _pyplot().close(fig)
