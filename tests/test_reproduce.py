@@ -23,6 +23,7 @@ from noise2noise.reproduce import (
     reproduce,
     sensitivity_name,
 )
+from noise2noise.results_md import write_results_md
 from noise2noise.zeroshot import PRESETS, ZeroShotConfig
 
 pytest.importorskip("bm3d")
@@ -262,6 +263,9 @@ def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, t
         assert r["ok"] == (key != wrong), r
     assert abs(by_method[wrong]["difference"] + 0.5) < 0.01
     assert len(read_rows(copy / "verify.csv")) == 3
+    report = write_results_md(copy, tests=2, sensitivity_tests=2).read_text()
+    assert "2 of 3 randomly drawn cells recomputed within 0.1 dB" in report
+    assert f"| {rows[1]['psnr']} |" in report  # the wrong number is shown, not hidden
 
 
 def test_a_clone_without_weights_rebuilds_its_report_without_training(

@@ -38,6 +38,7 @@ def write_results_md(out: Path, tests: int, sensitivity_tests: int) -> Path:
     lines += _convergence_section(out)
     lines += _sensitivity_section(out, sensitivity_tests)
     lines += _figures_section(out)
+    lines += _verify_section(out)
     notes = out / "DISCUSSION.md"
     if notes.exists():
         lines += ["", notes.read_text().strip(), ""]
@@ -245,3 +246,31 @@ def _figures_section(out: Path) -> list[str]:
         "",
     ]
     return [*lines, *[f"![{p.stem}](figures/{p.name})" for p in pngs], ""]
+
+
+def _verify_section(out: Path) -> list[str]:
+    path = out / "verify.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    ok = sum(r["ok"] == "True" for r in rows)
+    lines = [
+        "## Re-running a sample of the cells",
+        "",
+        f"    n2n reproduce verify --sample {len(rows)} --out {out.as_posix()}",
+        "",
+        f"{ok} of {len(rows)} randomly drawn cells recomputed within 0.1 dB of the cached "
+        "PSNR (`verify.csv`):",
+        "",
+        "| experiment | image | noise | method | cached | recomputed | difference |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        difference = float(r["difference"]) if abs(float(r["difference"])) >= 5e-5 else 0.0
+        lines.append(
+            f"| {r['experiment']} | {r['image']} | {r['noise']} | {r['method']} | "
+            f"{float(r['cached_psnr']):.4f} | {float(r['recomputed_psnr']):.4f} | "
+            f"{difference:+.4f} |"
+        )
+    return [*lines, ""]
