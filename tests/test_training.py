@@ -79,6 +79,33 @@ def test_input_and_target_noise_are_independent(crops):
     assert abs(corr) < 0.02
 
 
+def test_unclipped_targets_keep_their_noise_zero_mean():
+    dark = [np.full((48, 48, 3), 5, np.uint8)] * 4  # 5/255: clipping at 0 matters at sigma 75
+    noise = Gaussian(75)
+    draws = {}
+    for clip in (True, False):
+        data = SyntheticPairs(dark, noise, "noisy", Gaussian(75, clip=clip))
+        draws[clip] = data.draw([0, 1, 2, 3], 48, torch.Generator().manual_seed(0))
+    (x, clipped, c), (x_raw, raw, _) = draws[True], draws[False]
+    torch.testing.assert_close(x, x_raw, rtol=0, atol=0)  # the input is the same, clipped
+    assert x.min() >= 0 and raw.min() < 0
+    # E[clip(x + n)] at x = 5/255, sigma = 75/255 is about 0.13: the clipped target is biased
+    assert float((clipped - c).mean()) > 0.08
+    assert abs(float((raw - c).mean())) < 0.01
+
+
+def test_unclipped_target_from_the_command_line(tmp_path, crops):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i, c in enumerate(crops):
+        write_image(folder / f"{i}.png", c)
+    common = ["train", "--arch", "cnn", "--epochs", "1", "--crop", "32", "--unclipped-target"]
+    assert main([*common, "--data", str(folder), "--out", str(tmp_path / "run")]) == 0
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["config"].clip_target is False
+    pairs = ["--pairs", str(folder), str(folder), "--out", str(tmp_path / "pairs")]
+    assert main([*common, *pairs]) == 2  # real pairs cannot be unclipped
+
+
 def test_real_pairs_need_no_clean_image(tmp_path, crops):
     first = [add_noise(c, "gaussian:25", seed=i, channel_axis=-1) for i, c in enumerate(crops)]
     second = [

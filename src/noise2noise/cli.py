@@ -130,6 +130,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_size=args.batch_size,
         crop=args.crop,
+        clip_target=False if args.unclipped_target else None,
     )
     history = run_training(
         config,
@@ -384,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=_positive_int, default=None, help="override the preset")
     p.add_argument("--limit", type=_positive_int, default=None, help="use the first N images")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
+    p.add_argument(
+        "--unclipped-target",
+        action="store_true",
+        help="with --data and --target noisy: keep the target's values outside [0, 1], so "
+        "its noise stays zero-mean (clipping biases Noise2Noise; see bench/clipping_bias.py)",
+    )
     _add_data_root(p)
     p.add_argument(
         "--strict",

@@ -90,6 +90,11 @@ class TrainConfig:
         The network learns a correction added to its input (``x + f(x)``) instead of the
         image itself; off in the report's setting, on in the CPU budget, where it reaches
         a useful model in far fewer steps.
+    clip_target : bool
+        Clip the synthetic noisy target to [0, 1] like the input, as a saved image would be
+        (default). Clipping makes the target's noise non-zero-mean near black and white,
+        which biases Noise2Noise; False keeps the raw values, so the target is unbiased
+        (synthetic noise only: real pairs are what they are).
     seed : int
         Seeds initialisation, the split, crops and noise.
     """
@@ -109,6 +114,7 @@ class TrainConfig:
     width: int = 64
     depth: int = 4
     residual: bool = False
+    clip_target: bool = True
     seed: int = 0
 
     def __post_init__(self):
@@ -225,13 +231,21 @@ class SyntheticPairs:
     """Training pairs made from clean images: input = noisy 1, target = noisy 2 or clean.
 
     Every draw makes two independent noise realisations, so a crop never meets the same
-    noise twice.
+    noise twice. ``target_noise`` (default: ``noise``) makes the noisy target, e.g. the
+    same noise without clipping.
     """
 
-    def __init__(self, images: Sequence[np.ndarray], noise: Gaussian | Poisson, target: str):
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        noise: Gaussian | Poisson,
+        target: str,
+        target_noise: Gaussian | Poisson | None = None,
+    ):
         self.images = [_as_hwc(i) for i in images]
         self.noise = noise
         self.target = target
+        self.target_noise = noise if target_noise is None else target_noise
 
     def __len__(self) -> int:
         return len(self.images)
@@ -244,7 +258,7 @@ class SyntheticPairs:
         """(inputs, targets, clean), each (B, C, size, size)."""
         clean = torch.stack([_random_crop_flip([self.images[i]], size, g)[0] for i in indices])
         noisy_in = self.noise(clean, generator=g)
-        target = self.noise(clean, generator=g) if self.target == "noisy" else clean
+        target = self.target_noise(clean, generator=g) if self.target == "noisy" else clean
         return noisy_in, target, clean
 
 
@@ -297,7 +311,8 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[list[int], list[i
 def subset(data, indices: Sequence[int]):
     """The same kind of dataset restricted to ``indices``."""
     if isinstance(data, SyntheticPairs):
-        return SyntheticPairs([data.images[i] for i in indices], data.noise, data.target)
+        images = [data.images[i] for i in indices]
+        return SyntheticPairs(images, data.noise, data.target, data.target_noise)
     clean = [data.clean[i] for i in indices] if data.clean else None
     return RealPairs(
         [data.pairs[i][0] for i in indices], [data.pairs[i][1] for i in indices], clean
@@ -644,10 +659,14 @@ def run_training(
         images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)
         if not images:
             raise ValueError(f"{data}: no usable training images")
-        dataset = SyntheticPairs(images, parse_noise(config.noise), config.target)
+        noise = parse_noise(config.noise)
+        target_noise = parse_noise(config.noise, clip=config.clip_target)
+        dataset = SyntheticPairs(images, noise, config.target, target_noise)
     else:
         if config.target != "noisy":
             raise ValueError("noisy pairs have no clean target: use --target noisy")
+        if not config.clip_target:
+            raise ValueError("unclipped targets need synthetic noise (--data), not real pairs")
         folder_a, folder_b = map(Path, pairs)
         names = [p.name for p in list_images(folder_a)][:limit]
         missing = [n for n in names if not (folder_b / n).is_file()]
