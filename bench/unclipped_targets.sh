@@ -30,4 +30,35 @@ for noise in $NOISES; do
   "$N2N" eval --images test50 --noise "$noise" \
     --methods "model:$RUNS/unet_noisy_unclipped_$s" --out "$OUT/eval_$s"
 done
-cat "$OUT"/eval_*/summary.md
+# One table: the reproduction's N2C and N2N U-Net rows beside N2N with unclipped targets.
+"${N2N%/n2n}/python" - "$OUT" $NOISES <<'PY'
+import csv, sys
+from pathlib import Path
+from noise2noise.metrics import format_mean_2std
+
+out, noises = Path(sys.argv[1]), sys.argv[2:]
+def psnr(path, method):
+    with open(path, newline="") as f:
+        return {(r["image"], r["noise"]): float(r["psnr"]) for r in csv.DictReader(f)
+                if r["method"] == method}
+table1 = Path("docs/results/cpu/table1/results.csv")
+lines = [
+    "U-Net, `cpu` preset, 50 test images: PSNR mean ± 2·std (dB). N2C and N2N (clipped "
+    f"targets) from `{table1}`, N2N (unclipped targets) from `eval_*/results.csv`.", "",
+    "    N2N_DATA_ROOT=../shared/data NOISES=\"" + " ".join(noises)
+    + "\" bash bench/unclipped_targets.sh", "",
+    "| noise | N2C | N2N, clipped targets | N2N, unclipped targets | unclipped − N2C |",
+    "|---|---|---|---|---|",
+]
+for noise in noises:
+    slug = noise[0] + noise.split(":")[1]
+    rows = [psnr(table1, m) for m in ("unet_clean", "unet_noisy")]
+    rows.append(psnr(out / f"eval_{slug}" / "results.csv", f"model:runs/unet_noisy_unclipped_{slug}"))
+    keys = sorted(k for k in rows[2] if k[1] == noise)
+    assert keys and all(k in r for r in rows for k in keys), noise
+    cells = [format_mean_2std([r[k] for k in keys]) for r in rows]
+    gap = sum(rows[2][k] - rows[0][k] for k in keys) / len(keys)
+    lines.append(f"| {noise} | " + " | ".join(cells) + f" | {gap:+.2f} |")
+(out / "summary.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
