@@ -25,7 +25,6 @@ errors can be correlated).
 from __future__ import annotations
 
 import argparse
-import csv
 
 import numpy as np
 from _common import write_results
@@ -33,6 +32,7 @@ from scipy import stats
 
 from noise2noise.convert import as_float
 from noise2noise.datasets import load_image_set
+from noise2noise.evaluation import read_results
 from noise2noise.noise import Gaussian, parse_noise
 
 NOISES = ["gaussian:25", "gaussian:50", "gaussian:75", "poisson:15", "poisson:20", "poisson:25"]
@@ -61,12 +61,6 @@ def _clipped_mean_of_levels(x: np.ndarray, noise) -> np.ndarray:
     return (np.minimum(k / peak, 1.0)[:, None] * pmf).sum(axis=0) + tail
 
 
-def _table1_psnr(path: str) -> dict[tuple[str, str, str], float]:
-    """{(image, noise, method): psnr} from a reproduction's table1 CSV."""
-    with open(path, newline="") as f:
-        return {(r["image"], r["noise"], r["method"]): float(r["psnr"]) for r in csv.DictReader(f)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", default="test50", help="image set name or folder")
@@ -77,9 +71,15 @@ def main() -> None:
     args = parser.parse_args()
 
     images = load_image_set([args.images], data_root=args.data_root)
-    table1 = _table1_psnr(args.table1) if args.table1 else None
+    table1 = (
+        {(c.image, c.noise, c.method): c.psnr for c in read_results(args.table1)}
+        if args.table1
+        else None
+    )
     pairs = [("cnn", "Simple CNN"), ("unet", "U-Net")] if table1 else []
-    command = "python bench/clipping_bias.py --images test50 --data-root ../shared/data"
+    command = f"python bench/clipping_bias.py --images {args.images}"
+    if args.data_root:
+        command += f" --data-root {args.data_root}"
     if args.table1:
         command += f" --table1 {args.table1}"
     header = "| noise | mean PSNR (dB) | min PSNR (dB) | pixels moved > 1/255 |"

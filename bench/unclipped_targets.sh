@@ -32,15 +32,14 @@ for noise in $NOISES; do
 done
 # One table: the reproduction's N2C and N2N U-Net rows beside N2N with unclipped targets.
 "${N2N%/n2n}/python" - "$OUT" $NOISES <<'PY'
-import csv, sys
+import sys
 from pathlib import Path
+from noise2noise.evaluation import read_results
 from noise2noise.metrics import format_mean_2std
 
 out, noises = Path(sys.argv[1]), sys.argv[2:]
 def psnr(path, method):
-    with open(path, newline="") as f:
-        return {(r["image"], r["noise"]): float(r["psnr"]) for r in csv.DictReader(f)
-                if r["method"] == method}
+    return {(c.image, c.noise): c.psnr for c in read_results(path) if c.method == method}
 table1 = Path("docs/results/cpu/table1/results.csv")
 lines = [
     "U-Net, `cpu` preset, 50 test images: PSNR mean ± 2·std (dB). N2C and N2N (clipped "

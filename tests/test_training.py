@@ -45,6 +45,15 @@ def crops():
     ][:8]
 
 
+@pytest.fixture
+def clean_folder(tmp_path, crops):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i, c in enumerate(crops):
+        write_image(folder / f"{i}.png", c)
+    return folder
+
+
 def _weights(run_dir, name="weights.pt"):
     return load_checkpoint(run_dir / name)["model"]
 
@@ -94,11 +103,8 @@ def test_unclipped_targets_keep_their_noise_zero_mean():
     assert abs(float((raw - c).mean())) < 0.01
 
 
-def test_unclipped_target_from_the_command_line(tmp_path, crops):
-    folder = tmp_path / "clean"
-    folder.mkdir()
-    for i, c in enumerate(crops):
-        write_image(folder / f"{i}.png", c)
+def test_unclipped_target_from_the_command_line(tmp_path, clean_folder):
+    folder = clean_folder
     common = ["train", "--arch", "cnn", "--epochs", "1", "--crop", "32", "--unclipped-target"]
     assert main([*common, "--data", str(folder), "--out", str(tmp_path / "run")]) == 0
     assert load_checkpoint(tmp_path / "run" / "best.pt")["config"].clip_target is False
@@ -202,11 +208,8 @@ def test_presets_carry_the_reports_hyperparameters():
         TrainConfig(target="sharp")
 
 
-def test_train_and_denoise_from_the_command_line(tmp_path, crops, capsys):
-    folder = tmp_path / "clean"
-    folder.mkdir()
-    for i, c in enumerate(crops):
-        write_image(folder / f"{i}.png", c)
+def test_train_and_denoise_from_the_command_line(tmp_path, crops, clean_folder, capsys):
+    folder = clean_folder
     run = tmp_path / "run"
     args = [
         "train",
