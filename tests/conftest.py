@@ -36,3 +36,20 @@ def camera_crop() -> np.ndarray:
     from skimage.data import camera
 
     return np.ascontiguousarray(camera()[100:164, 200:264])
+
+
+def _devices() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+@pytest.fixture(params=_devices())
+def device(request) -> str:
+    """Every device this machine has: the CPU always, CUDA and MPS where present, so the
+    same tests check the GPU path when run on a GPU machine (bench/gpu_job.sh)."""
+    return request.param

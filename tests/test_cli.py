@@ -8,7 +8,7 @@ import pytest
 from noise2noise import read_image, write_image
 from noise2noise.cli import build_parser, main
 
-FAST = ["--iterations", "3"]
+FAST = ["--method", "zeroshot", "--iterations", "3"]
 
 
 @pytest.fixture
@@ -192,7 +192,10 @@ def test_denoise_a_tiff_stack_plane_by_plane(tmp_path, camera_crop, capsys):
     stack = tmp_path / "stack.tif"
     tifffile.imwrite(stack, noisy, photometric="minisblack", metadata={"axes": "ZYX"})
     out = tmp_path / "clean.tif"
-    assert main(["denoise", str(stack), "-o", str(out), "--iterations", "100"]) == 0
+    assert (
+        main(["denoise", str(stack), "-o", str(out), "--method", "zeroshot", "--iterations", "100"])
+        == 0
+    )
     with tifffile.TiffFile(out) as tif:
         assert tif.series[0].axes == "ZYX"
         result = tif.asarray()

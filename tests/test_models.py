@@ -17,7 +17,7 @@ def test_residual_networks_start_as_the_identity():
 
 
 def test_name_table_and_errors():
-    assert set(MODELS) == {"cnn", "unet"}
+    assert set(MODELS) == {"cnn", "unet", "resunet"}
     assert isinstance(build_model("unet", 3, width=4, depth=1), UNet)
     with pytest.raises(ValueError, match="choose from"):
         build_model("resnet", 3)

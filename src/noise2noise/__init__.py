@@ -1,24 +1,28 @@
 """noise2noise: image denoising when no clean image exists.
 
 Numpy in, numpy out (H×W or H×W×C; uint8, uint16 or float in [0, 1]), dtype and shape
-preserved. Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
+preserved. :func:`denoise` uses the pretrained network shipped inside the package. Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
 :mod:`noise2noise.models`, :mod:`noise2noise.noise`, :mod:`noise2noise.metrics`,
 :mod:`noise2noise.training`.
 """
 
 from .baselines import denoise_ansc, denoise_bm3d, estimate_sigma
 from .evaluation import evaluate, run_evaluation
+from .errors import N2NError
 from .image_io import ImageFileError, read_image, write_image
 from .methods import METHODS, denoise_image
 from .metrics import mean_2std, psnr, ssim
 from .models import MODELS, SimpleCNN, UNet
 from .noise import NOISE_MODELS, Gaussian, Poisson, add_noise, parse_noise
+from .pretrained import PRETRAINED, denoise
 from .training import TrainConfig, denoise_with_model, run_training, train
 from .zeroshot import PRESETS, ZeroShotConfig, denoise_zeroshot, pair_downsample
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "denoise",
+    "PRETRAINED",
     "denoise_zeroshot",
     "denoise_bm3d",
     "denoise_ansc",
@@ -32,6 +36,7 @@ __all__ = [
     "read_image",
     "write_image",
     "ImageFileError",
+    "N2NError",
     "Gaussian",
     "Poisson",
     "NOISE_MODELS",

@@ -40,31 +40,53 @@ def _positive_float(text: str) -> float:
 # ------------------------------------------------------------------ denoise
 
 
+def _device(args: argparse.Namespace):
+    """The torch device of ``--device`` (the commands say which one they used)."""
+    from .runtime import resolve_device
+
+    return resolve_device(args.device)
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
+    from .runtime import DEVICE_HELP
+
+    p.add_argument(
+        "--device",
+        default="auto",
+        help=f"where to compute: {DEVICE_HELP} (default: %(default)s)",
+    )
+
+
 def _cmd_denoise(args: argparse.Namespace) -> int:
     from .batch import plan_outputs, process_files
     from .methods import make_denoiser
 
     pairs = plan_outputs(args.inputs, args.output)
+    device = _device(args)
+    method = f"model:{args.model}" if args.model else args.method
     fn = make_denoiser(
-        f"model:{args.model}" if args.model else args.method,
+        method,
         preset=args.preset,
         iterations=args.iterations,
         seed=args.seed,
         progress=len(pairs) == 1,
         sigma=args.sigma,
         peak=args.peak,
+        device=str(device),
     )
-    workers = args.workers or min(len(pairs), os.cpu_count() or 1)
+    # One GPU serves the images one after another; on the CPU, one worker per core.
+    cores = 1 if device.type != "cpu" else os.cpu_count() or 1
+    workers = args.workers or min(len(pairs), cores)
     start = time.perf_counter()
     results = process_files(pairs, fn, overwrite=args.overwrite, workers=workers)
-    return _report(results, time.perf_counter() - start)
+    return _report(results, time.perf_counter() - start, where=f", {method} on {device}")
 
 
-def _report(results, seconds: float) -> int:
+def _report(results, seconds: float, where: str = "") -> int:
     failed = [r for r in results if not r.ok]
     for r in results:
         if r.ok and len(results) == 1:
-            print(f"wrote {r.target} ({r.seconds:.1f} s)")
+            print(f"wrote {r.target} ({r.seconds:.1f} s{where})")
     for r in failed:
         print(f"n2n: error: {r.error}", file=sys.stderr)
     if len(results) > 1:
@@ -72,7 +94,7 @@ def _report(results, seconds: float) -> int:
         rate = done / seconds * 60 if seconds > 0 else float("inf")
         print(
             f"{done} of {len(results)} images denoised in {seconds:.1f} s "
-            f"({rate:.1f} images/min); {len(failed)} failed"
+            f"({rate:.1f} images/min{where}); {len(failed)} failed"
         )
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -119,11 +141,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .training import run_training, train_preset
+    from .training import TRAIN_PRESETS, run_training, train_preset
 
     config = train_preset(
         args.preset,
-        args.arch,
+        args.arch or next(iter(TRAIN_PRESETS[args.preset])),
         target=args.target,
         noise=args.noise,
         epochs=args.epochs,
@@ -131,7 +153,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         crop=args.crop,
         clip_target=False if args.unclipped_target else None,
+        steps_per_epoch=args.steps_per_epoch,
+        grayscale=True if args.grayscale else None,
+        lr=args.lr,
     )
+    device = _device(args)
     history = run_training(
         config,
         args.out,
@@ -142,6 +168,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         limit=args.limit,
         resume=args.resume,
         strict=args.strict,
+        device=device,
     )
     best = min(history, key=lambda h: h["val_loss"])
     print(
@@ -149,6 +176,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"(PSNR {best['val_psnr']:.2f} dB) at epoch {best['epoch']}"
     )
     print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
+    print(f"trained on {device}")
     return EXIT_OK
 
 
@@ -214,13 +242,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ parser
 
 
-def _add_zeroshot_options(p: argparse.ArgumentParser) -> None:
+def _add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = False) -> None:
+    """--preset, --iterations, --seed; with ``only_if_given`` they default to None, so a
+    method that does not use them can tell that they were given."""
     from .zeroshot import DEFAULT_PRESET, PRESETS
+
+    default_preset = None if only_if_given else DEFAULT_PRESET
 
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        default=DEFAULT_PRESET,
+        default=default_preset,
         help="ZS-N2N settings: 'fast' trains on small crops and averages the output over "
         "flips/rotations (seconds, any image size); "
         "'paper' is Mansour & Heckel's (2000 full-image steps); 'report' the report's "
@@ -234,7 +266,10 @@ def _add_zeroshot_options(p: argparse.ArgumentParser) -> None:
         help="training steps, overriding the preset (its learning-rate schedule scales)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="random seed; same seed, same output (default: 0)"
+        "--seed",
+        type=int,
+        default=None if only_if_given else 0,
+        help="random seed; same seed, same output (default: 0)",
     )
 
 
@@ -251,6 +286,9 @@ def _wrap(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .models import MODELS
+    from .training import TRAIN_PRESETS
+
     parser = argparse.ArgumentParser(
         prog="n2n",
         description="Remove noise from images without clean training data.",
@@ -266,27 +304,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "denoise",
         formatter_class=_Formatter,
-        help="denoise image files or folders with Zero-Shot Noise2Noise",
+        help="denoise image files or folders (pretrained network by default)",
         description=_wrap(
-            "Denoise each image on its own with Zero-Shot Noise2Noise (no training "
-            "data needed). PNG, JPEG, BMP, TIFF; 8 or 16 bit; gray, RGB or RGBA (alpha is "
-            "kept as is). The output keeps the input's size, channels and bit depth."
+            "Denoise images. The default method is the pretrained Noise2Noise network "
+            "shipped with the package (no download, no noise level to give): for "
+            "Gaussian- or Poisson-like noise, microscopy and scans. For a photo from a "
+            "camera (noise correlated between pixels, colour blotches) use --method real; "
+            "for noise unlike both, --method zeroshot trains a small network on the image "
+            "itself (ZS-N2N, seconds to minutes). PNG, JPEG, BMP, TIFF; 8 or 16 bit; gray, "
+            "RGB or RGBA (alpha is kept as is). The output keeps the input's size, channels "
+            "and bit depth."
         ),
         epilog="examples:\n  n2n denoise photo.png -o clean.png\n"
-        "  n2n denoise photo.png -o clean.tif --preset paper --seed 1\n"
+        "  n2n denoise camera_shot.jpg -o clean.jpg --method real\n"
+        "  n2n denoise photo.png -o clean.tif --method zeroshot --preset paper --seed 1\n"
+        "  n2n denoise photo.png -o clean.png --method bm3d --sigma 25\n"
         "  n2n denoise scans/ more.png -o denoised/ --workers 2\n\n"
         "With a folder or several inputs, OUTPUT is a folder and each result keeps its "
         "file name. Inputs are never overwritten; existing outputs only with --overwrite.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument("-o", "--output", required=True, help="output file, or folder")
-    _add_zeroshot_options(p)
     p.add_argument(
         "--method",
-        default="zeroshot",
-        help="zeroshot (ZS-N2N, default), bm3d (Gaussian noise), ansc (Poisson noise), "
-        "or model:RUN_DIR (a network trained with 'n2n train')",
+        default="pretrained",
+        help="pretrained (default: the shipped network, synthetic-like noise), real (the "
+        "shipped network for camera photos), zeroshot (ZS-N2N: trains on the image), "
+        "bm3d (Gaussian noise), ansc (Poisson noise), or model:RUN_DIR (a network "
+        "trained with 'n2n train')",
     )
+    _add_zeroshot_options(p, only_if_given=True)
+    _add_device(p)
     p.add_argument("--model", metavar="RUN_DIR", help="same as --method model:RUN_DIR")
     p.add_argument(
         "--sigma",
@@ -348,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  n2n train --data bsds432 --noise gaussian:25 --arch unet --preset cpu --out runs/n2n\n"
         "  n2n train --data bsds432 --noise gaussian:25 --target clean --out runs/n2c\n"
         "  n2n train --pairs shots_a/ shots_b/ --arch unet --out runs/real\n"
+        "  n2n train --data bsds432 --preset blind --device cuda --out runs/blind\n"
         "  n2n train ... --out runs/n2n --resume",
     )
     source = p.add_mutually_exclusive_group(required=True)
@@ -371,16 +420,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="noisy = Noise2Noise (default), clean = Noise2Clean",
     )
     p.add_argument(
-        "--arch", choices=["unet", "cnn"], default="unet", help="network (default: %(default)s)"
+        "--arch",
+        choices=sorted(MODELS),
+        default=None,
+        help="network (default: the preset's; unet for cpu and report, resunet for blind and real)",
     )
     p.add_argument(
         "--preset",
-        choices=["cpu", "report"],
+        choices=sorted(TRAIN_PRESETS),
         default="cpu",
-        help="cpu: about 10 minutes on 2 cores; report: the report's "
-        "hyperparameters (default: %(default)s)",
+        help="cpu: about 10 minutes on 2 cores; report: the report's hyperparameters; "
+        "blind: the shipped pretrained model (noise drawn per crop over a range, 8-bit "
+        "inputs, unclipped noisy targets; made for a GPU); real: as blind with half of the "
+        "crops in synthetic camera noise (default: %(default)s)",
     )
     p.add_argument("--epochs", type=_positive_int, default=None, help="override the preset")
+    p.add_argument(
+        "--steps-per-epoch",
+        type=_positive_int,
+        default=None,
+        help="override the preset: optimiser steps per epoch (batches drawn with replacement)",
+    )
+    p.add_argument(
+        "--grayscale",
+        action="store_true",
+        help="train on the luminance of the images (a one-channel model)",
+    )
+    p.add_argument("--lr", type=_positive_float, default=None, help="override the preset")
     p.add_argument("--batch-size", type=_positive_int, default=None, help="override the preset")
     p.add_argument("--crop", type=_positive_int, default=None, help="override the preset")
     p.add_argument("--limit", type=_positive_int, default=None, help="use the first N images")
@@ -399,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--out", required=True, help="run folder")
+    _add_device(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(

@@ -17,6 +17,7 @@ __all__ = [
     "image_to_tensor",
     "tensor_to_image",
     "pad_to_multiple",
+    "luminance",
 ]
 
 _INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
@@ -106,3 +107,12 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
         mode = "reflect" if ph < h and pw < w else "replicate"
         x = F.pad(x, (0, pw, 0, ph), mode=mode)
     return x, (h, w)
+
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights of Pillow's "L" mode
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """The luminance of an H×W×3 image as an H×W image of the same dtype (BT.601 weights)."""
+    gray = as_float(image) @ np.asarray(LUMA, dtype=np.float32)
+    return from_float(gray, image.dtype)

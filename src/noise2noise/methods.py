@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .baselines import denoise_ansc, denoise_bm3d
+from .errors import N2NError
 from .image_io import apply_to_colour
 from .noise import Gaussian, Poisson
+from .pretrained import denoise
 from .training import denoise_with_model
 from .zeroshot import denoise_zeroshot
 
@@ -30,19 +32,26 @@ __all__ = [
 ]
 
 METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "pretrained": denoise,  # the shipped blind model (synthetic-like noise): no options
+    "real": functools.partial(denoise, model="real"),  # the shipped real-photo model
     "zeroshot": denoise_zeroshot,  # options: preset, iterations, seed
     "bm3d": denoise_bm3d,  # options: sigma (0-255 scale; estimated when None)
     "ansc": denoise_ansc,  # options: peak (required), inverse
     "model": denoise_with_model,  # options: model (a run folder of 'n2n train')
 }
+DEFAULT_METHOD = "pretrained"
 
 # Which options each method accepts, so that one set of command-line flags can serve all.
 _ACCEPTS: dict[str, tuple[str, ...]] = {
-    "zeroshot": ("preset", "iterations", "seed", "progress"),
+    "pretrained": ("device",),
+    "real": ("device",),
+    "zeroshot": ("preset", "iterations", "seed", "progress", "device"),
     "bm3d": ("sigma",),
     "ansc": ("peak", "inverse"),
-    "model": ("model",),
+    "model": ("model", "device"),
 }
+# Run-time settings: passed to the methods that use them, ignored by the others.
+_RUNTIME = ("progress", "device")
 
 
 def _lookup(method: str) -> Callable[..., np.ndarray]:
@@ -77,14 +86,21 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     method : str
         A key of :data:`METHODS`, or ``"model:RUN_DIR"`` for a trained network.
     **options
-        Options for the method; those it does not accept and ``None`` values are dropped,
-        so a caller can pass every flag it has.
+        Options for the method; ``None`` values are dropped, so a caller can pass every
+        flag it has. A non-None option the method does not use is an error, except the
+        run-time settings ``progress`` and ``device``, which only some methods use.
 
     Returns
     -------
     A picklable callable (usable by worker processes).
     """
     check_method(method)
+    name = "model" if method.startswith("model:") else method
+    unused = [k for k, v in options.items() if v is not None and k not in _ACCEPTS[name]]
+    unused = [k for k in unused if k not in _RUNTIME]
+    if unused:
+        takes = ", ".join(_ACCEPTS[name]) or "no options"
+        raise N2NError(f"method '{name}' does not use {', '.join(unused)} (it takes: {takes})")
     method, kept = _resolve(method, options)
     if method == "ansc" and "peak" not in kept:
         raise ValueError("method 'ansc' needs the Poisson peak: give --peak")

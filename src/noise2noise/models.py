@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from .convert import pad_to_multiple
 
-__all__ = ["SimpleCNN", "UNet", "MODELS", "build_model", "count_parameters"]
+__all__ = ["SimpleCNN", "UNet", "ResUNet", "MODELS", "build_model", "count_parameters"]
 
 
 def _zero_init(conv: nn.Conv2d) -> None:
@@ -145,7 +145,84 @@ class UNet(nn.Module):
         return inp + y if self.residual else y
 
 
-MODELS: dict[str, type[nn.Module]] = {"cnn": SimpleCNN, "unet": UNet}
+class _ResBlock(nn.Module):
+    """3×3 conv, ReLU, 3×3 conv, plus the input (no normalisation, as in DRUNet)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class ResUNet(nn.Module):
+    """Blind residual U-Net: the network of the shipped pretrained denoisers.
+
+    The image is first folded 2×2 into channels (pixel unshuffle, as FFDNet does), so the
+    finest level already works at half resolution: a quarter of the cost of a full-resolution
+    first level, and a receptive field twice as wide. Each level has ``blocks`` residual
+    blocks (conv-ReLU-conv plus input, no normalisation) in the encoder and in the decoder;
+    levels are linked by 2×2 strided convolutions down and 2×2 transposed convolutions up,
+    and skip connections are added rather than concatenated (Zhang et al. 2021, DRUNet).
+    The output is ``x + f(x)`` with the last convolution zeroed, so training starts at the
+    identity. No noise level is given to it: it is blind.
+
+    Parameters
+    ----------
+    channels : int
+        Image channels C.
+    width : int
+        Channels of the first level (doubled at each level down).
+    depth : int
+        Number of down-sampling steps after the 2×2 fold.
+    blocks : int
+        Residual blocks per level and side (the bottom level has ``blocks`` in all).
+    """
+
+    def __init__(self, channels: int = 3, *, width: int = 48, depth: int = 2, blocks: int = 2):
+        super().__init__()
+        if depth < 1 or blocks < 1:
+            raise ValueError(f"ResUNet needs depth >= 1 and blocks >= 1, got {depth}, {blocks}")
+        widths = [width * 2**i for i in range(depth + 1)]
+        self.depth = depth
+        self.head = nn.Conv2d(4 * channels, widths[0], 3, padding=1)
+        self.enc = nn.ModuleList(
+            nn.Sequential(*(_ResBlock(widths[i]) for _ in range(blocks))) for i in range(depth)
+        )
+        self.down = nn.ModuleList(
+            nn.Conv2d(widths[i], widths[i + 1], 2, stride=2) for i in range(depth)
+        )
+        self.body = nn.Sequential(*(_ResBlock(widths[depth]) for _ in range(blocks)))
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
+            for i in reversed(range(depth))
+        )
+        self.dec = nn.ModuleList(
+            nn.Sequential(*(_ResBlock(widths[i]) for _ in range(blocks)))
+            for i in reversed(range(depth))
+        )
+        self.tail = nn.Conv2d(widths[0], 4 * channels, 3, padding=1)
+        _zero_init(self.tail)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inp = x
+        x, (h, w) = pad_to_multiple(x, 2 ** (self.depth + 1))
+        y = self.head(F.pixel_unshuffle(x, 2))  # (B, width, H/2, W/2)
+        skips = []
+        for block, down in zip(self.enc, self.down, strict=True):
+            y = block(y)
+            skips.append(y)
+            y = down(y)  # halves H and W, doubles the width
+        y = self.body(y)
+        for up, block in zip(self.up, self.dec, strict=True):
+            y = block(up(y) + skips.pop())  # back to the skip's size and width
+        y = F.pixel_shuffle(self.tail(y), 2)[..., :h, :w]  # (B, C, H, W)
+        return inp + y
+
+
+MODELS: dict[str, type[nn.Module]] = {"cnn": SimpleCNN, "unet": UNet, "resunet": ResUNet}
 
 
 def build_model(arch: str, channels: int, **options) -> nn.Module:

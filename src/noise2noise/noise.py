@@ -7,14 +7,27 @@ the same seed always gives the same noise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .camera import CameraParams, camera_noise, sample_camera_params
 from .convert import image_to_tensor, tensor_to_image
 
-__all__ = ["Gaussian", "Poisson", "NOISE_MODELS", "parse_noise", "add_noise", "make_generator"]
+__all__ = [
+    "Gaussian",
+    "Poisson",
+    "NOISE_MODELS",
+    "parse_noise",
+    "add_noise",
+    "make_generator",
+    "NoiseMixture",
+    "parse_training_noise",
+    "as_mixture",
+    "quantise",
+]
 
 
 def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
@@ -117,6 +130,130 @@ def parse_noise(spec: str, *, clip: bool = True) -> Gaussian | Poisson:
     except ValueError:
         raise ValueError(f"bad noise level in '{spec}': '{value}' is not a number") from None
     return cls(level, clip=clip)
+
+
+MIXTURE_KINDS = ("gaussian", "poisson", "camera")
+
+
+@dataclass(frozen=True)
+class MixtureDraw:
+    """The noise parameters drawn for a batch: a component index and a level per image
+    (Gaussian sigma or Poisson peak; unused for camera noise), and camera parameters."""
+
+    kind: torch.Tensor
+    level: torch.Tensor
+    camera: CameraParams
+
+
+@dataclass(frozen=True)
+class NoiseMixture:
+    """Noise of a random kind and level per image, for training blind denoisers.
+
+    Written as components separated by ``|``, each picked with equal probability per
+    image: ``gaussian:LO-HI`` (sigma uniform in [LO, HI] on the 0-255 scale, LO may be 0),
+    ``poisson:LO-HI`` (peak log-uniform in [LO, HI]), single values (``gaussian:25``) and
+    ``camera`` (synthetic camera noise, :mod:`noise2noise.camera`). A component listed twice
+    is drawn twice as often: ``camera|gaussian:0-75|camera|poisson:5-120`` is half camera.
+
+    A Noise2Noise pair draws the parameters once (:meth:`sample`) and applies them twice
+    with independent noise (:meth:`apply`), so input and target carry the same kind and
+    level of noise.
+    """
+
+    spec: str
+    components: tuple[tuple[str, float, float], ...]
+
+    def sample(self, count: int, generator: torch.Generator) -> MixtureDraw:
+        """Kinds and levels for ``count`` images, on the generator's device."""
+        dev = generator.device
+        kind = torch.randint(0, len(self.components), (count,), generator=generator, device=dev)
+        u = torch.rand(count, generator=generator, device=dev, dtype=torch.float64)
+        table = torch.tensor([c[1:] for c in self.components], dtype=torch.float64, device=dev)
+        lo, hi = table[kind, 0], table[kind, 1]
+        poisson = torch.tensor([c[0] == "poisson" for c in self.components], device=dev)[kind]
+        # Poisson peaks are drawn log-uniformly: noise strength goes as 1/sqrt(peak).
+        log_lo, log_hi = lo.clamp(min=1e-12).log(), hi.clamp(min=1e-12).log()
+        level = torch.where(poisson, (log_lo + u * (log_hi - log_lo)).exp(), lo + u * (hi - lo))
+        return MixtureDraw(kind, level.float(), sample_camera_params(count, generator))
+
+    def apply(
+        self,
+        clean: torch.Tensor,
+        draw: MixtureDraw,
+        *,
+        generator: torch.Generator | None = None,
+        clip: bool = True,
+    ) -> torch.Tensor:
+        """Noisy version of ``clean`` (B, C, H, W) in [0, 1] with the drawn parameters.
+
+        ``generator`` and ``draw`` must live on ``clean``'s device. Each kind in the
+        mixture is computed for the whole batch and selected per image, so nothing waits
+        for the device (no data-dependent shapes). Camera noise needs C = 3.
+        """
+        dev = clean.device
+        level = draw.level[:, None, None, None]
+        kind = draw.kind[:, None, None, None]
+        out = clean
+        for name in sorted({c[0] for c in self.components}):
+            if name == "gaussian":
+                n = torch.randn(clean.shape, generator=generator, device=dev, dtype=clean.dtype)
+                y = clean + level / 255.0 * n
+            elif name == "poisson":
+                peak = level.clamp(min=1e-3)
+                y = torch.poisson(peak * clean.clamp(min=0.0), generator=generator) / peak
+            else:
+                y = camera_noise(clean, draw.camera, generator=generator, clip=False)
+            chosen = [i for i, c in enumerate(self.components) if c[0] == name]
+            mask = torch.isin(kind, torch.tensor(chosen, device=dev))
+            out = torch.where(mask, y, out)
+        return out.clamp(0.0, 1.0) if clip else out
+
+
+def _parse_component(part: str, spec: str) -> tuple[str, float, float]:
+    name, _, value = part.strip().partition(":")
+    name = name.strip().lower()
+    if name not in MIXTURE_KINDS:
+        raise ValueError(
+            f"bad noise '{spec}': '{part}' is not gaussian:LO-HI, poisson:LO-HI or camera"
+        )
+    if name == "camera":
+        if value:
+            raise ValueError(f"bad noise '{spec}': camera takes no level")
+        return name, 0.0, 0.0
+    try:
+        bounds = [float(v) for v in value.split("-")]
+    except ValueError:
+        raise ValueError(f"bad noise level in '{spec}': '{value}' is not LO-HI") from None
+    lo, hi = bounds[0], bounds[-1]
+    finite = all(math.isfinite(b) for b in bounds)
+    if len(bounds) > 2 or not finite or lo > hi or lo < 0 or (name == "poisson" and lo <= 0):
+        raise ValueError(
+            f"bad noise level in '{spec}': '{value}' (need 0 <= LO <= HI, finite; "
+            "a Poisson peak > 0)"
+        )
+    return name, lo, hi
+
+
+def parse_training_noise(spec: str) -> Gaussian | Poisson | NoiseMixture:
+    """A fixed noise (``"gaussian:25"``) or a :class:`NoiseMixture` (``"gaussian:0-75|camera"``)."""
+    name, _, value = spec.partition(":")
+    if "|" not in spec and "-" not in value and name.strip().lower() != "camera":
+        return parse_noise(spec)
+    parts = tuple(_parse_component(p, spec) for p in spec.split("|"))
+    return NoiseMixture(spec, parts)
+
+
+def as_mixture(spec: str) -> NoiseMixture:
+    """Any training noise spec as a :class:`NoiseMixture` (a fixed noise: one component)."""
+    noise = parse_training_noise(spec)
+    if isinstance(noise, NoiseMixture):
+        return noise
+    return NoiseMixture(spec, (_parse_component(spec, spec),))
+
+
+def quantise(x: torch.Tensor, levels: int = 255) -> torch.Tensor:
+    """Round values in [0, 1] to ``levels`` steps, as an 8-bit image file stores them."""
+    return torch.round(x * levels) / levels
 
 
 def add_noise(

@@ -28,10 +28,20 @@ import torch
 import torch.nn.functional as F
 
 from .config import raise_for_invalid
-from .convert import as_float
+from .convert import as_float, luminance
 from .metrics import psnr
 from .models import MODELS, build_model
-from .noise import Gaussian, Poisson, make_generator, parse_noise
+from .noise import (
+    Gaussian,
+    NoiseMixture,
+    Poisson,
+    as_mixture,
+    make_generator,
+    parse_noise,
+    parse_training_noise,
+    quantise,
+)
+from .runtime import autocast, resolve_device
 
 __all__ = [
     "TrainConfig",
@@ -86,6 +96,8 @@ class TrainConfig:
         Share of the images held out for validation (fixed crops, fixed noise).
     width, depth : int
         Network size: hidden channels (U-Net: of the first level) and U-Net levels.
+    blocks : int
+        Residual blocks per level (``resunet`` only).
     residual : bool
         The network learns a correction added to its input (``x + f(x)``) instead of the
         image itself; off in the report's setting, on in the CPU budget, where it reaches
@@ -95,8 +107,18 @@ class TrainConfig:
         (default). Clipping makes the target's noise non-zero-mean near black and white,
         which biases Noise2Noise; False keeps the raw values, so the target is unbiased
         (synthetic noise only: real pairs are what they are).
+    steps_per_epoch : int or None
+        Optimiser steps per epoch, each on a batch of images drawn with replacement; None
+        (default) makes an epoch one crop from every training image.
+    quantise_input : bool
+        Round the noisy input to 8 bits, as a stored image is.
+    grayscale : bool
+        Train on the luminance of the images (BT.601), for a one-channel model.
     seed : int
         Seeds initialisation, the split, crops and noise.
+
+    ``noise`` may also be a mixture (``"gaussian:0-75|poisson:5-120"``, see
+    :class:`~noise2noise.noise.NoiseMixture`): every crop then gets its own kind and level.
     """
 
     arch: str = "unet"
@@ -115,6 +137,10 @@ class TrainConfig:
     depth: int = 4
     residual: bool = False
     clip_target: bool = True
+    blocks: int = 2
+    steps_per_epoch: int | None = None
+    quantise_input: bool = False
+    grayscale: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -132,9 +158,11 @@ class TrainConfig:
             "val_fraction": 0 < self.val_fraction < 1,
             "width": self.width >= 1,
             "depth": self.depth >= 1,
+            "blocks": self.blocks >= 1,
+            "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
         }
         raise_for_invalid(self, checks, "training configuration")
-        parse_noise(self.noise)  # fails early on a bad spec
+        parse_training_noise(self.noise)  # fails early on a bad spec
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -145,10 +173,14 @@ class TrainConfig:
         return cls(**data)
 
     def model_options(self) -> dict:
+        if self.arch == "resunet":
+            return {"width": self.width, "depth": self.depth, "blocks": self.blocks}
         if self.arch == "unet":
             return {"width": self.width, "depth": self.depth, "residual": self.residual}
         return {"width": self.width, "residual": self.residual}
 
+
+LR_BLIND = 5e-4
 
 _CPU_UNET = TrainConfig(
     arch="unet",
@@ -161,6 +193,29 @@ _CPU_UNET = TrainConfig(
     width=16,
     depth=3,
     residual=True,
+)
+
+# The shipped blind denoisers (docs/models.md): a residual U-Net trained Noise2Noise-style
+# (noisy targets only) on noise drawn per crop over a range, so one network serves every
+# level without being told it; 8-bit clipped inputs as stored images are, unclipped
+# targets so that the target noise is zero-mean. Sized for a GPU: 20k steps of 48 crops.
+_BLIND = TrainConfig(
+    arch="resunet",
+    target="noisy",
+    noise="gaussian:0-75|poisson:5-120",
+    epochs=40,
+    steps_per_epoch=500,
+    batch_size=48,
+    lr=LR_BLIND,
+    crop=128,
+    early_stop=None,
+    schedule="cosine",
+    val_fraction=0.05,
+    width=48,
+    depth=2,
+    blocks=2,
+    clip_target=False,
+    quantise_input=True,
 )
 
 # The report's hyperparameters (appendix A.5) and a budget that trains on 2 CPU cores.
@@ -184,6 +239,9 @@ TRAIN_PRESETS: dict[str, dict[str, TrainConfig]] = {
     # that learns a residual correction from an identity start, a higher learning rate
     # annealed on a fixed schedule, so that N2N and N2C get exactly the same steps.
     "cpu": {"unet": _CPU_UNET, "cnn": replace(_CPU_UNET, arch="cnn", width=48)},
+    "blind": {"resunet": _BLIND},
+    # Half of the crops carry synthetic camera noise (noise2noise.camera), for real photos.
+    "real": {"resunet": replace(_BLIND, noise="camera|gaussian:0-75|camera|poisson:5-120")},
 }
 
 
@@ -254,6 +312,10 @@ class SyntheticPairs:
     def channels(self) -> int:
         return self.images[0].shape[2]
 
+    def subset(self, indices: Sequence[int]) -> SyntheticPairs:
+        images = [self.images[i] for i in indices]
+        return SyntheticPairs(images, self.noise, self.target, self.target_noise)
+
     def draw(self, indices: Sequence[int], size: int, g: torch.Generator):
         """(inputs, targets, clean), each (B, C, size, size)."""
         clean = torch.stack([_random_crop_flip([self.images[i]], size, g)[0] for i in indices])
@@ -288,6 +350,12 @@ class RealPairs:
     def channels(self) -> int:
         return self.pairs[0][0].shape[2]
 
+    def subset(self, indices: Sequence[int]) -> RealPairs:
+        clean = [self.clean[i] for i in indices] if self.clean else None
+        return RealPairs(
+            [self.pairs[i][0] for i in indices], [self.pairs[i][1] for i in indices], clean
+        )
+
     def draw(self, indices: Sequence[int], size: int, g: torch.Generator):
         inputs, targets, cleans = [], [], []
         for i in indices:
@@ -308,15 +376,108 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[list[int], list[i
     return sorted(order[n_val:]), sorted(order[:n_val])
 
 
+class MixturePairs:
+    """Pairs from clean images with noise of a random kind and level per crop, made where
+    the images are: on a GPU the whole set sits in device memory and every batch is cut,
+    flipped and noised there, so the optimiser never waits for the CPU.
+
+    The input is clipped to [0, 1] and, with ``quantise_input``, rounded to 8 bits, as a
+    stored image is; the noisy target is an independent draw with the same kind and level,
+    unclipped unless ``clip_target``, so its noise is zero-mean and the Noise2Noise argument
+    holds exactly (Lehtinen et al. 2018, eq. 2).
+    """
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray] | None,
+        noise: NoiseMixture,
+        target: str,
+        *,
+        clip_target: bool = False,
+        quantise_input: bool = True,
+        _stack: tuple[torch.Tensor, torch.Tensor, float] | None = None,
+    ):
+        self.noise, self.target = noise, target
+        self.clip_target, self.quantise_input = clip_target, quantise_input
+        if _stack is not None:
+            self.pixels, self.sizes, self.scale = _stack
+            return
+        hwc = [_as_hwc(i) for i in images]
+        # Portrait images are turned to landscape so that one padded array holds all.
+        hwc = [np.swapaxes(i, 0, 1) if i.shape[0] > i.shape[1] else i for i in hwc]
+        self.scale = 255.0 if hwc[0].dtype == np.uint8 else 65535.0
+        dtype = torch.uint8 if self.scale == 255.0 else torch.int32
+        h = max(i.shape[0] for i in hwc)
+        w = max(i.shape[1] for i in hwc)
+        self.pixels = torch.zeros((len(hwc), hwc[0].shape[2], h, w), dtype=dtype)
+        for k, image in enumerate(hwc):
+            if image.dtype not in (np.uint8, np.uint16):
+                image = np.rint(np.clip(image, 0, 1) * self.scale)
+            values = torch.from_numpy(np.ascontiguousarray(image).astype(np.int64))
+            self.pixels[k, :, : image.shape[0], : image.shape[1]] = values.permute(2, 0, 1)
+        self.sizes = torch.tensor([i.shape[:2] for i in hwc])  # (N, 2) true H, W
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    @property
+    def channels(self) -> int:
+        return self.pixels.shape[1]
+
+    def _with(self, pixels: torch.Tensor, sizes: torch.Tensor) -> MixturePairs:
+        return MixturePairs(
+            None,
+            self.noise,
+            self.target,
+            clip_target=self.clip_target,
+            quantise_input=self.quantise_input,
+            _stack=(pixels, sizes, self.scale),
+        )
+
+    def subset(self, indices: Sequence[int]) -> MixturePairs:
+        index = torch.as_tensor(list(indices), dtype=torch.long)
+        return self._with(self.pixels[index.to(self.pixels.device)], self.sizes[index])
+
+    def to(self, device: torch.device) -> MixturePairs:
+        return self._with(self.pixels.to(device), self.sizes)
+
+    def draw(self, indices: Sequence[int], size: int, g: torch.Generator):
+        """(inputs, targets, clean), each (B, C, size, size), on the images' device.
+
+        ``g`` (a CPU generator) seeds a generator on the device that draws the crop
+        positions, flips, noise levels and noise there, so a GPU never waits for the host.
+        """
+        dev = self.pixels.device
+        index = torch.as_tensor(list(indices), dtype=torch.long)
+        if dev.type == "cuda":
+            index = index.pin_memory()
+        index = index.to(dev, non_blocking=True)
+        dg = torch.Generator(device=dev).manual_seed(int(torch.randint(2**62, (1,), generator=g)))
+        count = len(indices)
+        sizes = self.sizes.to(dev, non_blocking=True)[index]  # (B, 2)
+        corner = (torch.rand(count, 2, generator=dg, device=dev) * (sizes - size + 1)).long()
+        flips = torch.rand(count, 3, generator=dg, device=dev) < 0.5  # rows, columns, transpose
+        steps = torch.arange(size, device=dev)
+        rows = corner[:, :1] + torch.where(flips[:, :1], steps.flip(0), steps)  # (B, size)
+        cols = corner[:, 1:] + torch.where(flips[:, 1:2], steps.flip(0), steps)
+        crops = self.pixels[index[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+        clean = crops.permute(0, 3, 1, 2).float() / self.scale  # (B, C, size, size)
+        transpose = flips[:, 2, None, None, None]
+        clean = torch.where(transpose, clean.transpose(-1, -2), clean).contiguous()
+        params = self.noise.sample(count, dg)
+        noisy_in = self.noise.apply(clean, params, generator=dg, clip=True)
+        if self.quantise_input:
+            noisy_in = quantise(noisy_in)
+        if self.target == "noisy":
+            target = self.noise.apply(clean, params, generator=dg, clip=self.clip_target)
+        else:
+            target = clean
+        return noisy_in, target, clean
+
+
 def subset(data, indices: Sequence[int]):
-    """The same kind of dataset restricted to ``indices``."""
-    if isinstance(data, SyntheticPairs):
-        images = [data.images[i] for i in indices]
-        return SyntheticPairs(images, data.noise, data.target, data.target_noise)
-    clean = [data.clean[i] for i in indices] if data.clean else None
-    return RealPairs(
-        [data.pairs[i][0] for i in indices], [data.pairs[i][1] for i in indices], clean
-    )
+    """The same kind of pair source restricted to ``indices``."""
+    return data.subset(indices)
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -382,15 +543,17 @@ def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
 
 
 @torch.no_grad()
-def _validate(model, val_set) -> tuple[float, float]:
+def _validate(model, val_set, device: torch.device) -> tuple[float, float]:
     """(mean loss against the targets, mean PSNR against clean or NaN)."""
     model.eval()
     losses, psnrs = [], []
     for x, t, c in val_set:
-        out = model(x)
+        with autocast(device):
+            out = model(x.to(device)).float()
+        t = t.to(device)
         losses.append(float(F.mse_loss(out, t)))
         if c is not None:
-            psnrs.extend(psnr(o.clamp(0, 1), r) for o, r in zip(out, c, strict=True))
+            psnrs.extend(psnr(o.clamp(0, 1), r) for o, r in zip(out.cpu(), c.cpu(), strict=True))
     model.train()
     return float(np.mean(losses)), float(np.mean(psnrs)) if psnrs else math.nan
 
@@ -453,6 +616,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> list[dict]:
     """Train ``config.arch`` on ``data`` with MSE loss; the one loop for N2N and N2C.
 
@@ -469,6 +633,11 @@ def train(
         Progress bar with epoch, loss, validation PSNR and ETA.
     on_epoch : callable, optional
         Called with each epoch's history row (used by tests to interrupt a run).
+    device : str or torch.device, optional
+        Where to train (run-time setting, not part of the configuration: a run may resume
+        on another device); None picks CUDA, then MPS, then the CPU. On CUDA the forward
+        and backward passes run in bf16 autocast with channels-last tensors, and a pair
+        source that can (:class:`MixturePairs`) moves its images to the GPU.
 
     Returns
     -------
@@ -486,13 +655,19 @@ def train(
     if len(data) < 2:
         raise ValueError("training needs at least 2 images (one is held out for validation)")
 
+    device = resolve_device(device)
     train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
     train_data, val_data = subset(data, train_idx), subset(data, val_idx)
+    if hasattr(train_data, "to"):
+        train_data, val_data = train_data.to(device), val_data.to(device)
     val_set = _fixed_validation(val_data, config.crop, config.seed, config.batch_size)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config.arch, data.channels, **config.model_options())
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     if config.schedule == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -527,23 +702,32 @@ def train(
             break
         tic = time.perf_counter()
         g = _epoch_generator(config.seed, epoch)
-        order = torch.randperm(len(train_data), generator=g).tolist()
-        losses = []
+        if config.steps_per_epoch is None:
+            order = torch.randperm(len(train_data), generator=g).tolist()
+        else:
+            draws = (config.steps_per_epoch * config.batch_size,)
+            order = torch.randint(len(train_data), draws, generator=g).tolist()
+        # Losses stay on the device until the epoch ends: no host synchronisation per step.
+        loss_sum, steps = torch.zeros((), dtype=torch.float64, device=device), 0
         for i in range(0, len(order), config.batch_size):
             x, target, _ = train_data.draw(order[i : i + config.batch_size], config.crop, g)
-            loss = F.mse_loss(model(x), target)
+            x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            with autocast(device):
+                out = model(x)
+            loss = F.mse_loss(out.float(), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(loss.item())
-        val_loss, val_psnr = _validate(model, val_set)
+            loss_sum += loss.detach()
+            steps += 1
+        val_loss, val_psnr = _validate(model, val_set, device)
         if config.schedule == "plateau":
             scheduler.step(val_loss)
         else:
             scheduler.step()
         row = {
             "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)),
+            "train_loss": float(loss_sum) / steps,
             "val_loss": val_loss,
             "val_psnr": val_psnr,
             "lr": optimizer.param_groups[0]["lr"],
@@ -631,6 +815,7 @@ def run_training(
     resume: bool = False,
     strict: bool = False,
     progress: bool = True,
+    device: str | torch.device | None = None,
 ) -> list[dict]:
     """Train from a folder (or set name) of clean images, or from two folders of noisy pairs.
 
@@ -643,7 +828,7 @@ def run_training(
     clean : folder of clean references for ``pairs`` (PSNR reporting only)
     data_root : where named sets live
     limit : use only the first N images
-    resume, strict, progress : see :func:`train` and :func:`load_training_images`
+    resume, strict, progress, device : see :func:`train` and :func:`load_training_images`
 
     Returns
     -------
@@ -659,9 +844,20 @@ def run_training(
         images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)
         if not images:
             raise ValueError(f"{data}: no usable training images")
-        noise = parse_noise(config.noise)
-        target_noise = parse_noise(config.noise, clip=config.clip_target)
-        dataset = SyntheticPairs(images, noise, config.target, target_noise)
+        if config.grayscale:
+            images = [luminance(i) if i.shape[2] == 3 else i for i in images]
+        if config.quantise_input or isinstance(parse_training_noise(config.noise), NoiseMixture):
+            dataset = MixturePairs(
+                images,
+                as_mixture(config.noise),
+                config.target,
+                clip_target=config.clip_target,
+                quantise_input=config.quantise_input,
+            )
+        else:
+            noise = parse_noise(config.noise)
+            target_noise = parse_noise(config.noise, clip=config.clip_target)
+            dataset = SyntheticPairs(images, noise, config.target, target_noise)
     else:
         if config.target != "noisy":
             raise ValueError("noisy pairs have no clean target: use --target noisy")
@@ -678,7 +874,7 @@ def run_training(
             for d in folders
         ]
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
-    return train(dataset, config, run_dir, resume=resume, progress=progress)
+    return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
 
 
 _MODEL_CACHE: dict[tuple[str, float], tuple[torch.nn.Module, TrainConfig]] = {}
@@ -690,6 +886,7 @@ def denoise_with_model(
     model: str | os.PathLike,
     channel_axis: int | None = None,
     tile: int = 512,
+    device: str | torch.device | None = "cpu",
 ) -> np.ndarray:
     """Denoise with a network trained by :func:`train` (N2N or N2C), tiled for large images.
 
@@ -703,6 +900,8 @@ def denoise_with_model(
     channel_axis : int or None
     tile : int
         Tile side; each tile gets 32 pixels of context on every side.
+    device : str or torch.device
+        Where to run the network (``"cpu"``, ``"cuda"``, ``"mps"``, ``"auto"``).
 
     Returns
     -------
@@ -723,6 +922,9 @@ def denoise_with_model(
         raise ValueError(
             f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"
         )
+    dev = resolve_device(device)
+    net = net.to(dev)
     with torch.no_grad():
-        out = apply_tiled(net, x, tile=tile, margin=32).clamp(0.0, 1.0)
+        out = apply_tiled(lambda t: net(t.to(dev)).cpu(), x, tile=tile, margin=32)
+    out = out.clamp(0.0, 1.0)
     return tensor_to_image(out, image, channel_axis=channel_axis)

@@ -28,6 +28,7 @@ from .config import raise_for_invalid
 from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
 from .models import SimpleCNN
 from .noise import make_generator
+from .runtime import resolve_device
 from .tiling import apply_tiled
 
 __all__ = [
@@ -318,6 +319,7 @@ def fit_zeroshot(
     *,
     seed: int = 0,
     progress: bool = False,
+    device: torch.device | str | None = "cpu",
 ) -> SimpleCNN:
     """Train the ZS-N2N network on one noisy image.
 
@@ -331,16 +333,22 @@ def fit_zeroshot(
         Seeds the network initialisation and the crop positions.
     progress : bool
         Show a progress bar over the steps.
+    device : torch.device or str
+        Where to train (run-time setting); crops and initialisation come from CPU
+        generators, so the seed means the same on every device.
 
     Returns
     -------
-    The trained :class:`~noise2noise.models.SimpleCNN`, in eval mode; it predicts the noise.
+    The trained :class:`~noise2noise.models.SimpleCNN`, in eval mode, on ``device``; it
+    predicts the noise.
     """
     config = get_preset(config)
-    y, _ = pad_to_multiple(noisy, 2)
+    device = resolve_device(device)
+    y, _ = pad_to_multiple(noisy.to(device), 2)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
         torch.manual_seed(seed)
         model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
+    model.to(device)
     generator = make_generator(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
@@ -453,6 +461,7 @@ def denoise_zeroshot(
     seed: int = 0,
     channel_axis: int | None = None,
     progress: bool = False,
+    device: torch.device | str | None = "cpu",
 ) -> np.ndarray:
     """Denoise one image with Zero-Shot Noise2Noise; no training data needed.
 
@@ -472,6 +481,10 @@ def denoise_zeroshot(
         Axis of the channels; None for a 2-D grayscale image.
     progress : bool
         Show a progress bar.
+    device : torch.device or str
+        ``"cpu"`` (default), ``"cuda"``, ``"mps"`` or ``"auto"``: where to train and apply
+        the network. The same seed gives the same crops and initialisation on every device;
+        results agree up to floating-point rounding.
 
     Returns
     -------
@@ -517,7 +530,8 @@ def denoise_zeroshot(
     # brightest pixel is above half the range are processed exactly as they are.
     peak = float(y.max())
     gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
-    model = fit_zeroshot(y * gain, config, seed=seed, progress=progress)
+    model = fit_zeroshot(y * gain, config, seed=seed, progress=progress, device=device)
+    y = y.to(next(model.parameters()).device)
     out = apply_zeroshot(
         model, y * gain, tta=config.tta, tta_budget=config.tta_budget, tile=config.tile
     )

@@ -1,0 +1,187 @@
+"""GPU checks: CPU-GPU agreement and timings of every method that runs on a device.
+
+For one noisy image (a bsds432 training image, Gaussian sigma 25, seeded), on the CPU and
+on the GPU: the pretrained model (given weights), ZS-N2N `fast` and `paper`; their PSNR
+on each device, the largest pixel difference between the two, and the seconds (after a
+warm-up, device synchronised). Then one epoch of each training preset on the GPU, as steps
+per second, and the whole `cpu` preset U-Net training. Writes Markdown and JSON.
+
+    python bench/gpu_check.py --data ../shared/data/bsds432 --weights src/noise2noise/weights \
+        --out bench/results/gpu_check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from noise2noise import add_noise, psnr, read_image
+from noise2noise.datasets import center_crop
+from noise2noise.image_io import list_images
+from noise2noise.pretrained import denoise
+from noise2noise.zeroshot import denoise_zeroshot
+
+
+def timed(fn, device: str):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    tic = time.perf_counter()
+    out = fn()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return out, time.perf_counter() - tic
+
+
+def compare(name: str, fn, clean, devices, rows, warm: bool = True) -> None:
+    outs = {}
+    for dev in devices:
+        if warm:
+            fn(dev)
+        out, seconds = timed(lambda d=dev: fn(d), dev)
+        outs[dev] = out
+        rows.append(
+            {
+                "method": name,
+                "device": dev,
+                "psnr": round(psnr(out, clean, data_range=255), 3),
+                "seconds": round(seconds, 3),
+            }
+        )
+        print(rows[-1], flush=True)
+    if len(outs) == 2:
+        a, b = (outs[d].astype(np.int16) for d in devices)
+        rows[-1]["max_abs_diff_vs_cpu"] = int(np.abs(a - b).max())
+        rows[-1]["psnr_diff_vs_cpu"] = round(rows[-1]["psnr"] - rows[-2]["psnr"], 3)
+
+
+def train_rate(preset: str, data: str, out: Path, device: str, extra: list[str]) -> dict:
+    run = out / f"train-{preset}"
+    cmd = [
+        sys.executable, "-m", "noise2noise.cli", "train", "--data", data,
+        "--preset", preset, "--device", device, "--out", str(run), *extra,
+    ]  # fmt: skip
+    tic = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - tic
+    if proc.returncode != 0:
+        return {"preset": preset, "error": proc.stderr.strip().splitlines()[-1:]}
+    config = json.loads((run / "config.json").read_text())
+    history = (run / "history.csv").read_text().splitlines()[1:]
+    seconds = [float(line.split(",")[5]) for line in history]
+    images = len(list_images(data))
+    val = max(1, round(images * config["val_fraction"]))
+    steps = config["steps_per_epoch"] or -(-(images - val) // config["batch_size"])
+    last_psnr = float(history[-1].split(",")[3])
+    return {
+        "preset": preset,
+        "command": "n2n " + " ".join(cmd[3:]),
+        "epochs": len(seconds),
+        "steps_per_epoch": steps,
+        "steps_per_second": round(steps / min(seconds), 1),
+        "wall_seconds": round(wall, 1),
+        "val_psnr": round(last_psnr, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--paper-steps", type=int, default=None, help="tests: fewer ZS-N2N steps")
+    ap.add_argument("--train-extra", default="", help="tests: e.g. '--epochs 1 --limit 8'")
+    ap.add_argument("--skip-cpu-paper", action="store_true")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    devices = ["cpu", args.device] if args.device != "cpu" else ["cpu"]
+
+    clean = center_crop(read_image(list_images(args.data)[0]), 256)
+    noisy = add_noise(clean, "gaussian:25", seed=0, channel_axis=-1)
+    full = read_image(list_images(args.data)[1])
+    full_noisy = add_noise(full, "gaussian:25", seed=0, channel_axis=-1)
+    rows: list[dict] = [{"method": "noisy", "psnr": round(psnr(noisy, clean, data_range=255), 3)}]
+
+    compare(
+        "pretrained blind (256x256)",
+        lambda d: denoise(noisy, channel_axis=-1, device=d),
+        clean, devices, rows,
+    )  # fmt: skip
+    compare(
+        f"pretrained blind ({full.shape[1]}x{full.shape[0]})",
+        lambda d: denoise(full_noisy, channel_axis=-1, device=d),
+        full, devices, rows,
+    )  # fmt: skip
+    compare(
+        "zeroshot fast",
+        lambda d: denoise_zeroshot(noisy, channel_axis=-1, device=d, seed=0),
+        clean, devices, rows, warm=False,
+    )  # fmt: skip
+    paper_devices = devices[1:] if args.skip_cpu_paper and len(devices) > 1 else devices
+    compare(
+        "zeroshot paper",
+        lambda d: denoise_zeroshot(
+            noisy, channel_axis=-1, device=d, seed=0, preset="paper", iterations=args.paper_steps
+        ),
+        clean, paper_devices, rows, warm=False,
+    )  # fmt: skip
+
+    training: list[dict] = []
+    write(args.out, rows, training)  # the method rows stand even if training times out
+    extra = args.train_extra.split()
+    for preset, more in (("cpu", []), ("report", ["--epochs", "1"])):
+        training.append(train_rate(preset, args.data, args.out, args.device, more + extra))
+        print(training[-1], flush=True)
+        write(args.out, rows, training)
+    print((args.out / "gpu_check.md").read_text(), flush=True)
+
+
+def write(out: Path, rows: list[dict], training: list[dict]) -> None:
+    info = {
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+        "cpu_threads": torch.get_num_threads(),
+    }
+    (out / "gpu_check.json").write_text(
+        json.dumps({"info": info, "methods": rows, "training": training}, indent=2) + "\n"
+    )
+    lines = [
+        "# GPU check",
+        "",
+        f"Device: {info['device']}; torch {info['torch']}; CPU rows with "
+        f"{info['cpu_threads']} threads on the GPU machine's CPU (not the 2-core reference).",
+        "",
+        "```sh",
+        "python " + " ".join(sys.argv),
+        "```",
+        "",
+        "| method | device | PSNR | seconds | PSNR − CPU | max |Δ| vs CPU (8-bit levels) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r.get('device', '')} | {r['psnr']:.2f} | "
+            f"{r.get('seconds', '')} | {r.get('psnr_diff_vs_cpu', '')} | "
+            f"{r.get('max_abs_diff_vs_cpu', '')} |"
+        )
+    lines += ["", "| training preset | steps/s | steps per epoch | epochs | wall s | command |"]
+    lines.append("|---|---|---|---|---|---|")
+    for t in training:
+        if "error" in t:
+            lines.append(f"| {t['preset']} | error: {t['error']} | | | | |")
+            continue
+        lines.append(
+            f"| {t['preset']} | {t['steps_per_second']} | {t['steps_per_epoch']} | "
+            f"{t['epochs']} | {t['wall_seconds']} | `{t['command']}` |"
+        )
+    (out / "gpu_check.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

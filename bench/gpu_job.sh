@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole GPU job of this round, in one command for the lent GPU machine (no network;
+# PyTorch preinstalled there, so it runs from the source tree):
+#   1. trains the three shipped models at once (bench/train_pretrained.py, BUDGET seconds),
+#   2. CPU-GPU agreement and timings with the fresh weights (bench/gpu_check.py),
+#   3. the device-generic tests on the GPU (tests/test_devices.py).
+# Copy the training images into a git-ignored folder of the checkout first:
+#   mkdir -p .gpu-data && cp -r ../shared/data/bsds432 .gpu-data/
+# then, on the GPU machine, from the repository root:
+#   OUT=/some/dir BUDGET=330 bash bench/gpu_job.sh
+# Results land in $OUT (8 files): the weights (*.pt), train_summary.json, runs.tar.gz
+# (configs, histories, logs), gpu_check.md/json and log.txt.
+set -uo pipefail
+export PYTHONPATH=src PYTHONUNBUFFERED=1
+OUT=${OUT:?set OUT}
+DATA=${DATA:-.gpu-data/bsds432}
+BUDGET=${BUDGET:-330}
+PY=${PY:-python3}
+WORK=${WORK:-/tmp/gpujob}
+mkdir -p "$OUT" "$WORK"
+log="$OUT/log.txt"
+{ date; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; } | tee "$log"
+
+# TRAIN_ARGS and CHECK_ARGS (shell words, quotes allowed) shrink the job for a CPU dry run.
+eval timeout $((BUDGET + 200)) $PY bench/train_pretrained.py --data "$DATA" --out "$WORK" \
+  --budget "$BUDGET" --device cuda "${TRAIN_ARGS:-}" 2>&1 | tee -a "$log"
+cp "$WORK"/*.pt "$WORK"/train_summary.json "$OUT"/ 2>>"$log"
+(cd "$WORK" && tar czf "$OUT/runs.tar.gz" runs/*/config.json runs/*/history.csv logs \
+  probe/*/history.csv) 2>>"$log"
+
+# The checks use the weights just trained.
+cp "$WORK"/*.pt src/noise2noise/weights/ 2>>"$log"
+eval timeout 120 $PY bench/gpu_check.py --data "$DATA" --out "$WORK/check" --device cuda \
+  --skip-cpu-paper "${CHECK_ARGS:-}" 2>&1 | tee -a "$log"
+cp "$WORK/check/gpu_check.md" "$WORK/check/gpu_check.json" "$OUT"/ 2>>"$log"
+timeout 60 $PY -m pytest -q -p no:cacheprovider tests/test_devices.py 2>&1 | tee -a "$log"
+date | tee -a "$log"

@@ -1,0 +1,11 @@
+"""The project's own error class: a problem the user can fix (a bad file, argument or
+configuration). The command line prints these as one line; any other exception is a bug
+and keeps its traceback."""
+
+from __future__ import annotations
+
+__all__ = ["N2NError"]
+
+
+class N2NError(ValueError):
+    """A user error: bad input, bad option, missing device. Subclasses name the kind."""

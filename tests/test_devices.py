@@ -1,0 +1,96 @@
+"""Device-generic behaviour: every test runs on the CPU here and also on a GPU when one
+is present (the ``device`` fixture), through the run-time device setting."""
+
+import numpy as np
+import pytest
+import torch
+
+from noise2noise import add_noise, denoise_zeroshot, psnr
+from noise2noise.errors import N2NError
+from noise2noise.noise import as_mixture
+from noise2noise.runtime import resolve_device
+from noise2noise.training import MixturePairs, TrainConfig, load_checkpoint, train
+
+
+def test_auto_picks_a_present_device():
+    dev = resolve_device("auto")
+    assert dev.type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        assert dev.type != "cuda"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_missing_cuda_is_one_line_error():
+    with pytest.raises(N2NError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(N2NError, match="unknown device"):
+        resolve_device("gpu0")
+
+
+def test_noise_is_the_same_whatever_the_device(astronaut_crop, device):
+    # add_noise draws on the CPU, so a seed means one noisy image on every machine.
+    a = add_noise(astronaut_crop, "poisson:20", seed=3, channel_axis=-1)
+    b = add_noise(astronaut_crop, "poisson:20", seed=3, channel_axis=-1)
+    assert np.array_equal(a, b)
+
+
+def test_zeroshot_on_device_agrees_with_cpu(astronaut_crop, device):
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    here = denoise_zeroshot(noisy, iterations=30, seed=0, channel_axis=-1, device=device)
+    cpu = denoise_zeroshot(noisy, iterations=30, seed=0, channel_axis=-1, device="cpu")
+    assert here.shape == noisy.shape and here.dtype == noisy.dtype
+    # Same crops and initialisation: the results differ only by floating-point rounding.
+    gap = abs(
+        psnr(here, astronaut_crop, data_range=255) - psnr(cpu, astronaut_crop, data_range=255)
+    )
+    assert gap < 0.1
+
+
+def _tiny_images(n=4, size=40):
+    rng = np.random.default_rng(0)
+    base = np.linspace(0, 255, size, dtype=np.float32)
+    return [
+        np.clip(base[None, :, None] + rng.normal(0, 20, (size, size, 3)), 0, 255).astype(np.uint8)
+        for _ in range(n)
+    ]
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(epochs):
+    def hook(row):
+        if row["epoch"] == epochs:
+            raise _Stop
+
+    return hook
+
+
+def test_training_started_on_device_resumes_on_the_cpu(tmp_path, device):
+    data = MixturePairs(_tiny_images(), as_mixture("gaussian:0-50|poisson:5-100"), "noisy")
+    config = TrainConfig(
+        arch="resunet", width=8, depth=1, blocks=1, crop=16, batch_size=4, epochs=3,
+        steps_per_epoch=3, early_stop=None, schedule="cosine", lr=1e-3, val_fraction=0.25,
+        noise="gaussian:0-50|poisson:5-100", clip_target=False, quantise_input=True,
+    )  # fmt: skip
+    with pytest.raises(_Stop):
+        train(
+            data, config, tmp_path / "run", progress=False, device=device, on_epoch=_stop_after(2)
+        )
+    # The device is not part of the configuration: the run continues on the CPU.
+    history = train(data, config, tmp_path / "run", resume=True, progress=False, device="cpu")
+    assert len(history) == 3 and all(np.isfinite(h["train_loss"]) for h in history)
+    assert load_checkpoint(tmp_path / "run" / "weights.pt")["epoch"] == 3
+
+
+def test_mixture_pairs_draw_on_device(device):
+    data = MixturePairs(_tiny_images(), as_mixture("gaussian:10-50|camera"), "noisy").to(
+        torch.device(device)
+    )
+    x, t, c = data.draw([0, 1, 2, 3, 0, 1], 16, torch.Generator().manual_seed(0))
+    assert x.device.type == device and x.shape == (6, 3, 16, 16)
+    assert float(x.min()) >= 0 and float(x.max()) <= 1
+    # 8-bit input, unclipped target.
+    assert torch.equal(x, torch.round(x * 255) / 255)
+    assert not torch.equal(x, t)
