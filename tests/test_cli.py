@@ -111,7 +111,8 @@ def test_add_noise_needs_exactly_one_level(tmp_path, photo):
 
 
 def test_demo_writes_its_images_and_reports_psnr(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--size", "64", "--iterations", "30"]) == 0
+    assert main(["demo", "--out", str(tmp_path / "zs"), "--size", "64", *FAST]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--size", "64"]) == 0
     out = capsys.readouterr().out
     assert "PSNR noisy" in out and "PSNR denoised" in out
     for name in ["clean", "noisy", "denoised", "comparison"]:
@@ -227,3 +228,29 @@ def test_add_noise_gives_each_plane_of_a_stack_its_own_noise(tmp_path, camera_cr
         == 0
     )
     assert np.array_equal(read_image(tmp_path / "one-noisy.png"), noisy[0])
+
+
+def test_default_method_is_the_pretrained_model(tmp_path, astronaut_crop, capsys):
+    from noise2noise import add_noise, psnr
+
+    noisy = write_image(
+        tmp_path / "noisy.png", add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    )
+    out = tmp_path / "clean.png"
+    assert main(["denoise", str(noisy), "-o", str(out)]) == 0
+    assert "pretrained on cpu" in capsys.readouterr().out
+    assert psnr(read_image(out), astronaut_crop, data_range=255) > 28
+
+
+def test_options_a_method_does_not_use_are_refused(tmp_path, photo, capsys):
+    code = main(["denoise", str(photo), "-o", str(tmp_path / "o.png"), "--sigma", "25"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "does not use sigma" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_missing_gpu_is_a_one_line_error(tmp_path, photo, capsys):
+    code = main(["denoise", str(photo), "-o", str(tmp_path / "o.png"), "--device", "cuda"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "no CUDA GPU" in err and len(err.splitlines()) == 1

@@ -23,3 +23,14 @@ def test_name_table_and_errors():
         build_model("resnet", 3)
     with pytest.raises(ValueError):
         UNet(3, depth=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 32, 32), (2, 1, 17, 23), (1, 3, 9, 40)])
+def test_resunet_any_size_keeps_shape_and_starts_as_the_identity(shape):
+    from noise2noise.models import ResUNet
+
+    net = ResUNet(shape[1], width=8, depth=2, blocks=1).eval()
+    x = torch.rand(shape)
+    torch.testing.assert_close(net(x), x)  # zeroed last convolution: the identity
+    with pytest.raises(ValueError):
+        ResUNet(3, depth=0)

@@ -1,14 +1,15 @@
 """noise2noise: image denoising when no clean image exists.
 
 Numpy in, numpy out (H×W or H×W×C; uint8, uint16 or float in [0, 1]), dtype and shape
-preserved. :func:`denoise` uses the pretrained network shipped inside the package. Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
+preserved. :func:`denoise` uses the pretrained network shipped inside the package.
+Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
 :mod:`noise2noise.models`, :mod:`noise2noise.noise`, :mod:`noise2noise.metrics`,
 :mod:`noise2noise.training`.
 """
 
 from .baselines import denoise_ansc, denoise_bm3d, estimate_sigma
-from .evaluation import evaluate, run_evaluation
 from .errors import N2NError
+from .evaluation import evaluate, run_evaluation
 from .image_io import ImageFileError, read_image, write_image
 from .methods import METHODS, denoise_image
 from .metrics import mean_2std, psnr, ssim

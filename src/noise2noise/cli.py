@@ -224,9 +224,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    print(f"denoising scikit-image's astronaut ({args.size}×{args.size}, Gaussian sigma=25)...")
+    print(
+        f"denoising scikit-image's astronaut ({args.size}×{args.size}, Gaussian sigma=25) "
+        f"with {args.method}..."
+    )
     result = run_demo(
         args.out,
+        method=args.method,
         preset=args.preset,
         iterations=args.iterations,
         seed=args.seed,
@@ -583,7 +587,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the built-in example (no files needed)",
         description=_wrap(
             "Add Gaussian noise (sigma 25, fixed seed) to scikit-image's bundled "
-            "astronaut photo, denoise it with ZS-N2N, write clean/noisy/denoised/comparison "
+            "astronaut photo, denoise it (the pretrained model unless --method says "
+            "otherwise), write clean/noisy/denoised/comparison "
             "PNGs and print the PSNR before and after."
         ),
         epilog="example:\n  n2n demo --out demo-output",
@@ -595,7 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=512,
         help="side of the centre crop (default: %(default)s)",
     )
-    _add_zeroshot_options(p)
+    p.add_argument(
+        "--method",
+        default="pretrained",
+        help="pretrained (default), real, zeroshot, bm3d: as for 'n2n denoise'",
+    )
+    _add_zeroshot_options(p, only_if_given=True)
     p.set_defaults(func=_cmd_demo)
     return parser
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from .image_io import write_image
+from .methods import DEFAULT_METHOD, make_denoiser
 from .metrics import psnr
 from .noise import Gaussian, add_noise
-from .zeroshot import DEFAULT_PRESET, denoise_zeroshot
 
 __all__ = ["DemoResult", "run_demo", "side_by_side"]
 
@@ -44,13 +44,14 @@ def run_demo(
     folder: str | os.PathLike = "demo-output",
     *,
     sigma: float = 25.0,
-    preset: str = DEFAULT_PRESET,
+    method: str = DEFAULT_METHOD,
+    preset: str | None = None,
     iterations: int | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     size: int = 512,
     progress: bool = False,
 ) -> DemoResult:
-    """Add Gaussian noise to scikit-image's astronaut, denoise it with ZS-N2N, save PNGs.
+    """Add Gaussian noise to scikit-image's astronaut, denoise it, save PNGs.
 
     Writes ``clean.png``, ``noisy.png``, ``denoised.png`` and ``comparison.png``
     (clean | noisy | denoised) into ``folder``, replacing the demo's own earlier outputs.
@@ -61,8 +62,11 @@ def run_demo(
         Output folder (created).
     sigma : float
         Gaussian noise level on the 0-255 scale.
+    method : str
+        A method of :data:`noise2noise.METHODS`; the default is the shipped pretrained model.
     preset, iterations, seed
-        As for :func:`noise2noise.denoise_zeroshot`.
+        For ``method="zeroshot"``: as for :func:`noise2noise.denoise_zeroshot` (the seed
+        of the noise is ``seed`` or 0).
     size : int
         Side of the centre crop taken from the 512×512 sample (512: the whole image).
     progress : bool
@@ -76,11 +80,10 @@ def run_demo(
     top = (clean.shape[0] - size) // 2
     left = (clean.shape[1] - size) // 2
     clean = np.ascontiguousarray(clean[top : top + size, left : left + size])
-    noisy = add_noise(clean, Gaussian(sigma), seed=seed, channel_axis=-1)
+    noisy = add_noise(clean, Gaussian(sigma), seed=seed or 0, channel_axis=-1)
+    fn = make_denoiser(method, preset=preset, iterations=iterations, seed=seed, progress=progress)
     start = time.perf_counter()
-    denoised = denoise_zeroshot(
-        noisy, preset=preset, iterations=iterations, seed=seed, channel_axis=-1, progress=progress
-    )
+    denoised = fn(noisy)
     seconds = time.perf_counter() - start
     for name, image in [("clean", clean), ("noisy", noisy), ("denoised", denoised)]:
         write_image(folder / f"{name}.png", image, overwrite=True)

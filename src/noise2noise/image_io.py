@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import N2NError
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageFileError",
@@ -39,7 +41,7 @@ _TIFF = (".tif", ".tiff")
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp")
 
 
-class ImageFileError(ValueError):
+class ImageFileError(N2NError):
     """A file that cannot be read or written as an image; the message names the file."""
 
     def __init__(self, path: str | os.PathLike, problem: str):

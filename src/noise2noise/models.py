@@ -187,6 +187,7 @@ class ResUNet(nn.Module):
             raise ValueError(f"ResUNet needs depth >= 1 and blocks >= 1, got {depth}, {blocks}")
         widths = [width * 2**i for i in range(depth + 1)]
         self.depth = depth
+        self.channels = channels
         self.head = nn.Conv2d(4 * channels, widths[0], 3, padding=1)
         self.enc = nn.ModuleList(
             nn.Sequential(*(_ResBlock(widths[i]) for _ in range(blocks))) for i in range(depth)

@@ -51,6 +51,9 @@ def _check_range(x: torch.Tensor, name: str) -> None:
         )
 
 
+MAX_PEAK = 1e9
+
+
 @dataclass(frozen=True)
 class Gaussian:
     """Additive white Gaussian noise: ``y = x + sigma/255 * n``, n ~ N(0, 1).
@@ -67,8 +70,10 @@ class Gaussian:
     clip: bool = True
 
     def __post_init__(self):
-        if not self.sigma > 0:
-            raise ValueError(f"Gaussian sigma must be > 0 (0-255 scale), got {self.sigma}")
+        if not 0 < self.sigma < math.inf:
+            raise ValueError(
+                f"Gaussian sigma must be > 0 and finite (0-255 scale), got {self.sigma}"
+            )
 
     @property
     def name(self) -> str:
@@ -98,8 +103,10 @@ class Poisson:
     clip: bool = True
 
     def __post_init__(self):
-        if not self.peak > 0:
-            raise ValueError(f"Poisson peak must be > 0, got {self.peak}")
+        # Above MAX_PEAK the noise is far below one 16-bit level, and float64 counts
+        # lose their meaning: such a peak is a typo, not an experiment.
+        if not 0 < self.peak <= MAX_PEAK:
+            raise ValueError(f"Poisson peak must be in (0, {MAX_PEAK:g}], got {self.peak}")
 
     @property
     def name(self) -> str:
@@ -129,7 +136,10 @@ def parse_noise(spec: str, *, clip: bool = True) -> Gaussian | Poisson:
         level = float(value)
     except ValueError:
         raise ValueError(f"bad noise level in '{spec}': '{value}' is not a number") from None
-    return cls(level, clip=clip)
+    try:
+        return cls(level, clip=clip)
+    except ValueError as exc:
+        raise ValueError(f"bad noise '{spec}': {exc}") from None
 
 
 MIXTURE_KINDS = ("gaussian", "poisson", "camera")

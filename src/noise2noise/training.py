@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .config import raise_for_invalid
 from .convert import as_float, luminance
+from .errors import N2NError
 from .metrics import psnr
 from .models import MODELS, build_model
 from .noise import (
@@ -483,7 +484,7 @@ def subset(data, indices: Sequence[int]):
 # ------------------------------------------------------------------ checkpoints
 
 
-class CheckpointError(ValueError):
+class CheckpointError(N2NError):
     """A file that is not a checkpoint of this project."""
 
 
@@ -917,7 +918,9 @@ def denoise_with_model(
         _MODEL_CACHE[key] = load_model(path)
     net, _ = _MODEL_CACHE[key]
     x = image_to_tensor(image, channel_axis=channel_axis)
-    expected = next(net.parameters()).shape[1]  # input channels of the first convolution
+    # Image channels: the input channels of the first convolution, unless the network
+    # folds pixels into channels first (ResUNet) and says its channel count itself.
+    expected = getattr(net, "channels", next(net.parameters()).shape[1])
     if x.shape[1] != expected:
         raise ValueError(
             f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"

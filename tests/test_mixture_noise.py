@@ -1,0 +1,69 @@
+"""Noise mixtures and synthetic camera noise for training blind denoisers."""
+
+import numpy as np
+import pytest
+import torch
+
+from noise2noise.camera import camera_noise, demosaic, mosaic, sample_camera_params
+from noise2noise.noise import Gaussian, NoiseMixture, as_mixture, parse_training_noise
+from noise2noise.training import TRAIN_PRESETS, MixturePairs
+
+
+def test_parse_fixed_and_mixed_specs():
+    assert parse_training_noise("gaussian:25") == Gaussian(25)
+    mix = parse_training_noise("gaussian:0-75|poisson:5-120|camera")
+    assert isinstance(mix, NoiseMixture)
+    assert mix.components == (("gaussian", 0, 75), ("poisson", 5, 120), ("camera", 0, 0))
+    assert as_mixture("poisson:20").components == (("poisson", 20, 20),)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["gaussian:75-0", "poisson:0-10", "gaussian:1-2-3", "gaussian:inf", "camera:3", "salt:1-2"],
+)
+def test_bad_mixtures_are_refused(bad):
+    with pytest.raises(ValueError, match="bad noise"):
+        parse_training_noise(bad)
+
+
+def test_levels_stay_in_their_ranges():
+    mix = as_mixture("gaussian:10-20|poisson:5-120")
+    draw = mix.sample(4000, torch.Generator().manual_seed(0))
+    sigma, peak = draw.level[draw.kind == 0], draw.level[draw.kind == 1]
+    assert 10 <= float(sigma.min()) and float(sigma.max()) <= 20
+    assert 5 <= float(peak.min()) and float(peak.max()) <= 120
+    # Peaks are log-uniform: the median is the geometric mean of the bounds (24.5).
+    assert 20 < float(peak.median()) < 30
+    assert 0.45 < float((draw.kind == 0).float().mean()) < 0.55
+
+
+def test_mosaic_then_demosaic_keeps_flat_colour():
+    flat = torch.tensor([0.2, 0.5, 0.7])[None, :, None, None].expand(1, 3, 8, 8)
+    torch.testing.assert_close(demosaic(mosaic(flat)), flat.contiguous())
+
+
+def test_camera_noise_is_zero_mean_correlated_and_keeps_the_image():
+    clean = torch.full((64, 3, 32, 32), 0.5)
+    params = sample_camera_params(64, torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(1)
+    noisy = camera_noise(clean, params, generator=g, clip=False)
+    n = (noisy - clean).numpy()
+    assert abs(n.mean()) < 0.2 * n.std()
+    # Demosaicing spreads each sensor pixel's noise to its neighbours: neighbouring
+    # pixels are correlated, unlike white Gaussian noise.
+    corr = np.corrcoef(n[..., :, :-1].ravel(), n[..., :, 1:].ravel())[0, 1]
+    assert corr > 0.2
+    assert float(noisy.std()) > 0
+
+
+def test_blind_preset_trains_on_noisy_targets_only():
+    config = TRAIN_PRESETS["blind"]["resunet"]
+    assert config.target == "noisy" and not config.clip_target and config.quantise_input
+    # Near black, the clipped 8-bit input is biased upwards while the unclipped noisy target
+    # stays zero-mean around the clean image: the Noise2Noise argument holds.
+    dark = [np.full((40, 40, 3), 3, np.uint8) for _ in range(2)]
+    pairs = MixturePairs(dark, as_mixture(config.noise), config.target, clip_target=False)
+    x, target, clean = pairs.draw([0, 1] * 32, 32, torch.Generator().manual_seed(0))
+    assert not torch.equal(target, clean)
+    assert abs(float((target - clean).mean())) < 0.01
+    assert float((x - clean).mean()) > 0.02

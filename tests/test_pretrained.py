@@ -1,0 +1,89 @@
+"""The pretrained networks shipped inside the package."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from noise2noise import N2NError, add_noise, denoise, psnr
+from noise2noise import pretrained as pt
+from noise2noise.methods import denoise_image, make_denoiser
+
+
+def test_weights_are_package_data():
+    for name, model in pt.PRETRAINED.items():
+        for channels in model.files:
+            path = pt.weights_path(name, channels)
+            assert path.is_file() and path.stat().st_size < 10_000_000
+
+
+@pytest.mark.parametrize("noise", ["gaussian:25", "gaussian:50", "poisson:15"])
+def test_blind_model_removes_noise_it_is_not_told(astronaut_crop, noise):
+    noisy = add_noise(astronaut_crop, noise, seed=0, channel_axis=-1)
+    out = denoise(noisy, channel_axis=-1)
+    assert out.shape == noisy.shape and out.dtype == np.uint8
+    gain = psnr(out, astronaut_crop, data_range=255) - psnr(noisy, astronaut_crop, data_range=255)
+    assert gain > 5
+
+
+def test_grayscale_and_16_bit_and_dim(camera_crop):
+    clean16 = camera_crop.astype(np.uint16) * 64  # 14-bit data in 16 bits: dim
+    noisy = add_noise(clean16, "gaussian:6", seed=0)
+    out = denoise(noisy)
+    assert out.dtype == np.uint16 and out.shape == camera_crop.shape
+    assert psnr(out, clean16, data_range=65535) > psnr(noisy, clean16, data_range=65535) + 4
+
+
+def test_rgba_keeps_alpha_and_other_channel_counts(astronaut_crop):
+    alpha = np.full(astronaut_crop.shape[:2], 200, np.uint8)
+    rgba = np.dstack([add_noise(astronaut_crop, "gaussian:25", seed=1, channel_axis=-1), alpha])
+    out = denoise_image(rgba, "pretrained")
+    assert np.array_equal(out[..., 3], alpha)
+    two = denoise(rgba[..., :2], channel_axis=-1)  # 2 channels: one by one, gray model
+    assert two.shape == rgba[..., :2].shape
+
+
+def test_large_images_go_through_tiles(astronaut_crop):
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    whole = denoise(noisy, channel_axis=-1)
+    tiled = denoise(noisy, channel_axis=-1, tile=24)
+    # The 64-pixel margin covers the receptive field in practice: at most one grey level.
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_real_procedure_is_pixel_shuffle_then_refine(astronaut_crop):
+    import torch
+
+    x = torch.rand(1, 3, 13, 18)
+    torch.testing.assert_close(pt.pixel_shuffle_apply(lambda t: t, x, 2), x)
+    noisy = add_noise(astronaut_crop, "gaussian:15", seed=0, channel_axis=-1)
+    real = denoise(noisy, channel_axis=-1, model="real")
+    assert psnr(real, astronaut_crop, data_range=255) > psnr(noisy, astronaut_crop, data_range=255)
+    assert not np.array_equal(real, denoise(noisy, channel_axis=-1))
+
+
+def test_unknown_model_and_unused_options():
+    with pytest.raises(N2NError, match="unknown pretrained model"):
+        pt.weights_path("best", 3)
+    with pytest.raises(N2NError, match="does not use sigma"):
+        make_denoiser("pretrained", sigma=25)
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_malicious_file_in_place_of_the_weights_is_refused(tmp_path, monkeypatch):
+    marker = tmp_path / "executed"
+    evil = tmp_path / "blind_rgb.pt"
+    evil.write_bytes(pickle.dumps(_Evil(str(marker))))
+    monkeypatch.setattr(pt, "weights_path", lambda name, channels: evil)
+    pt._load.cache_clear()
+    with pytest.raises(N2NError, match="not a noise2noise checkpoint"):
+        denoise(np.zeros((16, 16, 3), np.uint8), channel_axis=-1)
+    assert not marker.exists()
+    pt._load.cache_clear()
