@@ -16,3 +16,10 @@ def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> Non
         writer.writerows(rows)
     out.with_suffix(".md").write_text("\n".join(markdown) + "\n")
     print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.md')}")
+
+
+def method_args(args) -> list[str]:
+    """`n2n denoise` options for the method (the preset only for ZS-N2N)."""
+    if args.method == "zeroshot":
+        return ["--method", "zeroshot", "--preset", args.preset]
+    return ["--method", args.method]

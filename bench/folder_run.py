@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_results
+from _common import method_args, write_results
 
 from noise2noise import add_noise, read_image, write_image
 from noise2noise.datasets import default_data_root, image_set_paths
@@ -33,7 +33,10 @@ def main() -> None:
     )
     parser.add_argument("--images", default="kodak24")
     parser.add_argument("--limit", type=int, default=12)
-    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--preset", default="fast", help="ZS-N2N preset (method zeroshot)")
+    parser.add_argument(
+        "--method", default="zeroshot", help="zeroshot (default), pretrained, real, ..."
+    )
     parser.add_argument("--data-root", type=Path, default=default_data_root())
     parser.add_argument("--out", default="bench/results/folder_run")
     args = parser.parse_args()
@@ -49,7 +52,7 @@ def main() -> None:
             write_image(src / f"{path.stem}.png", noisy)
         for label, extra in (("1 worker", ["--workers", "1"]), ("default (1 per core)", [])):
             dst = Path(tmp) / f"out-{len(rows)}"
-            command = [n2n, "denoise", str(src), "-o", str(dst), "--preset", args.preset]
+            command = [n2n, "denoise", str(src), "-o", str(dst), *method_args(args)]
             start = time.perf_counter()
             subprocess.run(command + extra, check=True, stdout=subprocess.DEVNULL)
             seconds = time.perf_counter() - start
@@ -59,7 +62,7 @@ def main() -> None:
                 {
                     "workers": label,
                     "images": len(paths),
-                    "preset": args.preset,
+                    "preset": args.preset if args.method == "zeroshot" else args.method,
                     "seconds": round(seconds, 1),
                     "images_per_minute": round(len(paths) / seconds * 60, 2),
                 }

@@ -14,12 +14,14 @@ No method was tuned on these images.
         --figure docs/figures/rni15.png
 
 Writes ``<out>.csv`` (per image and method), ``<out>.md`` (means, and margins on the
-images every method ran on) and the figure.
+images every method ran on) and the figure; ``<out>.partial.csv`` keeps the cells done so
+far, so an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
@@ -54,14 +56,27 @@ def methods(args, k: int) -> dict:
     return fns
 
 
+FIELDS = ["image", "method", "psnr", "ssim", "seconds"]
+
+
 def evaluate(args) -> list[dict]:
+    """Every cell, appended to ``<out>.partial.csv`` as it is done (a re-run resumes)."""
     root = Path(args.data_root) if args.data_root else default_data_root()
     noisy_files = [f for f in list_images(root / "polyu_canon") if "_real" in f.stem]
-    rows = []
+    partial = args.out.with_suffix(".partial.csv")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    rows = list(csv.DictReader(open(partial))) if partial.exists() else []
+    for r in rows:
+        r.update({k: float(r[k]) for k in ("psnr", "ssim", "seconds")})
+    done = {(r["image"], r["method"]) for r in rows}
+    if not partial.exists():
+        partial.write_text(",".join(FIELDS) + "\n")
     for k, f in enumerate(noisy_files[: args.limit]):
         noisy = read_image(f)
         ref = read_image(f.with_name(f.name.replace("_real", "_mean")))
         for name, fn in methods(args, k).items():
+            if (f.stem.replace("_real", ""), name) in done:
+                continue
             tic = time.perf_counter()
             out = fn(noisy)
             seconds = time.perf_counter() - tic if name != "noisy" else 0.0
@@ -74,6 +89,8 @@ def evaluate(args) -> list[dict]:
                     "seconds": round(seconds, 2),
                 }
             )
+            with open(partial, "a", newline="") as out:
+                csv.DictWriter(out, fieldnames=FIELDS).writerow(rows[-1])
             print(rows[-1], flush=True)
     return rows
 

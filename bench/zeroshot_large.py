@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import write_results
+from _common import method_args, write_results
 
 from noise2noise import add_noise, read_image, write_image
 from noise2noise.datasets import default_data_root
@@ -55,7 +55,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--preset", default="fast", help="ZS-N2N preset (method zeroshot)")
+    parser.add_argument(
+        "--method", default="zeroshot", help="zeroshot (default), pretrained, real, ..."
+    )
     parser.add_argument("--data-root", type=Path, default=default_data_root())
     parser.add_argument("--out", default="bench/results/zeroshot_large")
     args = parser.parse_args()
@@ -82,14 +85,12 @@ def main() -> None:
             src = write_image(Path(tmp) / "noisy.png", noisy, overwrite=True)
             dst = Path(tmp) / "out.png"
             dst.unlink(missing_ok=True)
-            seconds, peak = _run(
-                [n2n, "denoise", str(src), "-o", str(dst), "--preset", args.preset]
-            )
+            seconds, peak = _run([n2n, "denoise", str(src), "-o", str(dst), *method_args(args)])
             rows.append(
                 {
                     "image": label,
                     "megapixels": round(clean.shape[0] * clean.shape[1] / 1e6, 2),
-                    "preset": args.preset,
+                    "preset": args.preset if args.method == "zeroshot" else args.method,
                     "seconds": round(seconds, 1),
                     "peak_mb": round(peak),
                 }

@@ -47,6 +47,8 @@ def _methods(args) -> list[tuple[str, str, dict]]:
     chosen = [
         ("fast", "zeroshot", {"preset": "fast", "seed": args.seed}),
         ("paper", "zeroshot", {"preset": "paper", "seed": args.seed}),
+        ("pretrained", "pretrained", {}),
+        ("real", "real", {}),
     ]
     try:
         import bm3d  # noqa: F401

@@ -129,7 +129,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         seed=args.seed,
         data_root=args.data_root,
-        method_options={"preset": args.preset, "iterations": args.iterations, "seed": args.seed},
+        method_options={
+            "preset": args.preset,
+            "iterations": args.iterations,
+            "seed": args.seed,
+        },
+        device=str(_device(args)),
         command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
     )
     print(summary.read_text())
@@ -484,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
             "test50 (the report's 50 test images), kodak24, cbsd68, bsds432."
         ),
         epilog="examples:\n  n2n eval --images test50 --noise gaussian:25 --noise poisson:25 "
-        "--methods zeroshot,bm3d,ansc --out results/\n"
+        "--methods pretrained,zeroshot,bm3d,ansc --out results/\n"
         "  n2n eval --images my_clean/ --noise gaussian:50 --methods bm3d --crop 0 --out r/",
     )
     p.add_argument(
@@ -502,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--methods",
-        default="zeroshot,bm3d,ansc",
+        default="pretrained,zeroshot,bm3d,ansc",
         help="comma-separated methods (default: %(default)s); bm3d runs on Gaussian "
         "noise with the true sigma, ansc on Poisson noise with the true peak",
     )
@@ -516,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_root(p)
     p.add_argument("--out", required=True, help="results folder")
     _add_zeroshot_options(p)
+    _add_device(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser(

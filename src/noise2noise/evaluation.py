@@ -279,6 +279,7 @@ def run_evaluation(
     method_options: dict | None = None,
     command: str | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> tuple[list[CellResult], Path]:
     """Load images, evaluate methods under each noise, write per-image CSV and summaries.
 
@@ -291,6 +292,8 @@ def run_evaluation(
     crop, limit, seed, data_root : see :func:`noise2noise.datasets.load_image_set`
     method_options : options for the methods (e.g. ``preset`` for ZS-N2N)
     command : the command line, recorded in the summary
+    device : where the methods that can run on a device do (run-time setting: not written
+        into ``config.json``, so a folder started on the CPU continues on a GPU)
 
     Returns
     -------
@@ -328,7 +331,10 @@ def run_evaluation(
                 "use another --out folder"
             )
     config_file.write_text(json.dumps(config, indent=2) + "\n")
-    methods = {m: NoiseAwareDenoiser(m, dict(method_options or {})) for m in method_names}
+    runtime = {"device": device} if device is not None else {}
+    methods = {
+        m: NoiseAwareDenoiser(m, {**(method_options or {}), **runtime}) for m in method_names
+    }
     results = evaluate(
         images, noises, methods, csv_path=out_dir / "results.csv", seed=seed, progress=progress
     )

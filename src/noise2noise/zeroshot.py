@@ -30,6 +30,7 @@ from .models import SimpleCNN
 from .noise import make_generator
 from .runtime import resolve_device
 from .tiling import apply_tiled
+from .tta import _dihedral, average_dihedral, tta_transforms  # noqa: F401 (re-exported)
 
 __all__ = [
     "pair_downsample",
@@ -387,31 +388,6 @@ def fit_zeroshot(
     return model.eval()
 
 
-# The 8 flips/rotations in the order TTA takes them: identity first, and the first 2 and
-# first 4 already mix flips with rotations.
-_TTA_ORDER = (0, 5, 2, 7, 1, 4, 3, 6)
-
-
-def tta_transforms(pixels: int, budget: float | None) -> int:
-    """How many of the 8 flips/rotations TTA averages for an image of ``pixels`` pixels.
-
-    The most of 8, 4, 2 whose total (megapixels × transforms) fits ``budget``, else 1
-    (no averaging); None means no limit.
-    """
-    if budget is None:
-        return 8
-    return next((n for n in (8, 4, 2) if n * pixels / 1e6 <= budget), 1)
-
-
-def _dihedral(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
-    """The k-th of the 8 flips/rotations of (B, C, H, W), or its inverse."""
-    if not inverse:
-        x = torch.flip(x, (-1,)) if k >= 4 else x
-        return torch.rot90(x, k % 4, (-2, -1))
-    x = torch.rot90(x, -(k % 4), (-2, -1))
-    return torch.flip(x, (-1,)) if k >= 4 else x
-
-
 @torch.no_grad()
 def apply_zeroshot(
     model: SimpleCNN,
@@ -444,10 +420,7 @@ def apply_zeroshot(
     n = tta_transforms(noisy[..., 0, :, :].numel(), tta_budget) if tta else 1
 
     def predict_noise(y: torch.Tensor) -> torch.Tensor:
-        if n == 1:
-            return model(y)
-        ks = _TTA_ORDER[:n]
-        return sum(_dihedral(model(_dihedral(y, k)), k, inverse=True) for k in ks) / n
+        return average_dihedral(model, y, n)
 
     noise = apply_tiled(predict_noise, noisy, tile=tile, margin=model.receptive_radius)
     return (noisy - noise).clamp(0.0, 1.0)
