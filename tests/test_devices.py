@@ -94,3 +94,19 @@ def test_mixture_pairs_draw_on_device(device):
     # 8-bit input, unclipped target.
     assert torch.equal(x, torch.round(x * 255) / 255)
     assert not torch.equal(x, t)
+
+
+def test_an_evaluation_started_on_a_device_continues_on_the_cpu(tmp_path, astronaut_crop, device):
+    from noise2noise import write_image
+    from noise2noise.evaluation import run_evaluation
+
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    write_image(folder / "a.png", astronaut_crop)
+    out = tmp_path / "eval"
+    args = ([str(folder)], ["gaussian:25"], ["pretrained"], out)
+    first, _ = run_evaluation(*args, crop=None, progress=False, device=device)
+    assert "device" not in (out / "config.json").read_text()
+    again, _ = run_evaluation(*args, crop=None, progress=False, device="cpu")  # resumes
+    assert [c.psnr for c in again] == pytest.approx([c.psnr for c in first], abs=1e-3)
+    assert {c.method for c in again} == {"noisy", "pretrained"}

@@ -201,7 +201,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         if len(args.experiments) > 1:
             raise ValueError("verify runs on its own: n2n reproduce verify --out DIR")
         budget = budget_for(args.preset, quick=args.quick)
-        rows = Reproduction(args.out, budget, data_root=args.data_root).verify(args.sample)
+        repro = Reproduction(args.out, budget, data_root=args.data_root, device=str(_device(args)))
+        rows = repro.verify(args.sample)
         for r in rows:
             print(
                 f"{r['experiment']:11s} {r['image']:10s} {r['noise']:12s} {r['method']:10s} "
@@ -214,6 +215,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     results = reproduce(
         args.experiments,
         args.out,
+        device=str(_device(args)),
         preset=args.preset,
         quick=args.quick,
         data_root=args.data_root,
@@ -547,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  n2n reproduce all --preset cpu --out docs/results/cpu\n"
         "  n2n reproduce table1 sensitivity --preset cpu --out docs/results/cpu --threads 1\n"
         "  n2n reproduce all --quick --out /tmp/quick\n"
+        "  n2n reproduce all --preset report --device cuda --out docs/results/report\n"
         "  n2n reproduce report --out docs/results/cpu    # rewrite RESULTS.md only\n"
         "  n2n reproduce verify --sample 5 --out docs/results/cpu  # recompute 5 cached cells",
     )
@@ -585,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_int, default=None, help="CPU threads (default: torch's)"
     )
     _add_data_root(p)
+    _add_device(p)
     p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser(

@@ -281,6 +281,8 @@ class Reproduction:
         Where the named image sets live.
     progress : bool
         Progress bars (training and evaluation) in addition to the log lines.
+    device : str, optional
+        Where training and the methods that can use a device run.
     """
 
     def __init__(
@@ -290,9 +292,13 @@ class Reproduction:
         *,
         data_root: str | os.PathLike | None = None,
         progress: bool = True,
+        device: str | None = None,
     ):
         self.out = Path(out)
         self.budget = budget
+        # Run-time setting, not part of config.json: a folder started on the CPU can be
+        # continued on a GPU and back; None leaves every method on its default (the CPU).
+        self.runtime = {"device": device} if device is not None else {}
         self.data_root = data_root
         self.progress = progress
         self._images: list | None = None
@@ -382,6 +388,7 @@ class Reproduction:
                 limit=self.budget.train_images,
                 resume=(run_dir / "state.pt").exists(),
                 progress=self.progress,
+                device=self.runtime.get("device", "cpu"),
             )
             record = {
                 "epochs": len(history),
@@ -442,13 +449,13 @@ class Reproduction:
         if experiment == "sensitivity":
             depth, ratio = _parsesensitivity_name(key)
             config = replace(self.budget.sensitivity, layers=depth, loss_ratio=ratio)
-            return NoiseAwareDenoiser("zeroshot", {"preset": config, "seed": self.budget.seed})
+            options = {"preset": config, "seed": self.budget.seed, **self.runtime}
+            return NoiseAwareDenoiser("zeroshot", options)
         if key == "zeroshot":
-            return NoiseAwareDenoiser(
-                "zeroshot", {"preset": self.budget.zeroshot, "seed": self.budget.seed}
-            )
+            options = {"preset": self.budget.zeroshot, "seed": self.budget.seed, **self.runtime}
+            return NoiseAwareDenoiser("zeroshot", options)
         if key in ("bm3d", "ansc", "pretrained"):
-            return NoiseAwareDenoiser(key)
+            return NoiseAwareDenoiser(key, dict(self.runtime))
         arch, _, target = key.partition("_")
         if (arch, target) not in TRAINED:
             raise ValueError(f"no method '{key}' in {experiment}")
@@ -602,7 +609,8 @@ class _TrainedDenoiser:
 
     def __call__(self, noisy: np.ndarray, noise) -> np.ndarray | None:
         if self._denoiser is None:
-            self._denoiser = NoiseAwareDenoiser(f"model:{self.repro.trained(*self.cell)}")
+            run = self.repro.trained(*self.cell)
+            self._denoiser = NoiseAwareDenoiser(f"model:{run}", dict(self.repro.runtime))
         return self._denoiser(noisy, noise)
 
 
@@ -626,6 +634,7 @@ def reproduce(
     progress: bool = True,
     command: str | None = None,
     budget: Budget | None = None,
+    device: str | None = None,
 ) -> Path:
     """Run experiments (``"train"``, ``"table1"``, ``"convergence"``, ``"sensitivity"``,
     ``"figures"``, ``"all"``) and write ``RESULTS.md``.
@@ -640,6 +649,8 @@ def reproduce(
     data_root : where the named image sets live
     command : the command line, recorded in ``runs/``
     budget : use this budget instead of ``preset``/``quick`` (tests)
+    device : where training and device-capable methods run (not part of the results'
+        configuration; see :class:`Reproduction`)
 
     Returns
     -------
@@ -656,7 +667,7 @@ def reproduce(
         )
     if budget is None:
         budget = budget_for(preset, quick=quick)
-    repro = Reproduction(out, budget, data_root=data_root, progress=progress)
+    repro = Reproduction(out, budget, data_root=data_root, progress=progress, device=device)
     steps: dict[str, Callable[[], object]] = {
         "train": repro.train_all,
         "table1": repro.table1,
