@@ -254,3 +254,23 @@ def test_missing_gpu_is_a_one_line_error(tmp_path, photo, capsys):
     code = main(["denoise", str(photo), "-o", str(tmp_path / "o.png"), "--device", "cuda"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no CUDA GPU" in err and len(err.splitlines()) == 1
+
+
+def test_unsupported_output_format_is_refused_before_any_work(tmp_path, photo, capsys):
+    target = tmp_path / "newdir" / "out.xyz"
+    assert main(["denoise", str(photo), "-o", str(target)]) == 2
+    assert "cannot write format" in capsys.readouterr().err
+    assert not (tmp_path / "newdir").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["add-noise", "x.png", "-o", "y.png", "--poisson", "inf"],
+        ["add-noise", "x.png", "-o", "y.png", "--gaussian", "nan"],
+        ["eval", "--images", "x", "--crop", "-5", "--out", "r"],
+    ],
+)
+def test_absurd_numbers_are_refused_at_parse_time(argv):
+    with pytest.raises(SystemExit):
+        main(argv)

@@ -77,6 +77,11 @@ def plan_outputs(
             sources.append(item)  # missing or bad files are reported per file
     single_file = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not output.is_dir()
     if single_file:
+        if output.suffix.lower() not in IMAGE_EXTENSIONS:  # said now, not after the work
+            raise ValueError(
+                f"{output}: cannot write format '{output.suffix}' "
+                f"(supported: {', '.join(IMAGE_EXTENSIONS)})"
+            )
         pairs = [(sources[0], output)]
     else:
         if output.exists() and not output.is_dir():

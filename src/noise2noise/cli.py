@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import textwrap
@@ -32,8 +33,15 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
+    return value
+
+
+def _crop_size(text: str) -> int:
+    value = int(text)
+    if value != 0 and value < 8:
+        raise argparse.ArgumentTypeError(f"must be 0 (whole images) or at least 8, got {text}")
     return value
 
 
@@ -515,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--crop",
-        type=int,
+        type=_crop_size,
         default=256,
         help="centre crop size, 0 for whole images (default: %(default)s)",
     )
