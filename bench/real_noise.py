@@ -106,8 +106,8 @@ def summary(rows: list[dict]) -> list[str]:
         "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "```",
         "",
-        "Mean over the images each method ran on; 'same images' columns compare with "
-        "`real` and `pretrained` on exactly those images.",
+        "Mean over the images each method ran on; 'PSNR − noisy' and 'real − method' are "
+        "taken over exactly those images.",
         "",
         "| method | images | PSNR | SSIM | seconds | PSNR − noisy | real − method (same images) |",
         "|---|---|---|---|---|---|---|",
