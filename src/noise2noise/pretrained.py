@@ -170,8 +170,8 @@ def denoise(
     peak = float(x.max())
     gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
     # The networks were trained on clipped 8-bit inputs: float data outside [0, 1]
-    # (unclipped synthetic noise) is clipped first, which measured +0.29 dB at Gaussian 25
-    # on 6 test images against feeding it as is; the output is in [0, 1] either way.
+    # (unclipped synthetic noise, the `float` rows of bench/results/pretrained.md) is
+    # clipped first, which did better than feeding it as is; the output is in [0, 1] anyway.
     x = x.clamp(0.0, 1.0 / gain)
     stride = PRETRAINED[model].pixel_shuffle if model in PRETRAINED else 1
     n = tta_transforms(x.shape[-2] * x.shape[-1], TTA_BUDGET, most=TTA_MOST) if tta else 1
