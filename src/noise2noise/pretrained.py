@@ -66,8 +66,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
 DEFAULT_MODEL = "blind"
 TILE, MARGIN = 512, 64  # the margin covers the network's receptive field in practice
 # Flip/rotation averaging: 4 transforms up to 3 megapixels, 2 up to 6, none above, so a
-# 12-megapixel photo stays within a minute on 2 cores. +0.15 dB at Gaussian 25 on 6 Kodak
-# images with 4 transforms, +0.10 with 2 (measured with TTA off and on; README).
+# 12-megapixel photo stays within a minute on 2 cores (gain per count:
+# bench/results/pretrained_tta.md).
 TTA_BUDGET, TTA_MOST = 12.0, 4
 
 
