@@ -33,7 +33,7 @@ from _common import write_results
 from noise2noise import denoise, denoise_ansc, denoise_bm3d, denoise_zeroshot
 from noise2noise.datasets import load_image_set
 from noise2noise.evaluation import NOISY, evaluate, read_results
-from noise2noise.noise import Gaussian, Poisson, parse_noise
+from noise2noise.noise import Gaussian, Poisson, parse_noise, quantise
 
 NOISES = ("gaussian:15", "gaussian:25", "gaussian:50", "poisson:15", "poisson:25")
 
@@ -49,7 +49,7 @@ class Stored:
         return self.noise.name
 
     def __call__(self, x, *, generator):
-        return (self.noise(x, generator=generator) * 255).round() / 255
+        return quantise(self.noise(x, generator=generator))
 
 
 def methods_for(with_zeroshot: bool) -> dict:

@@ -96,8 +96,11 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     """
     check_method(method)
     name = "model" if method.startswith("model:") else method
-    unused = [k for k, v in options.items() if v is not None and k not in _ACCEPTS[name]]
-    unused = [k for k in unused if k not in _RUNTIME]
+    unused = [
+        k
+        for k, v in options.items()
+        if v is not None and k not in _ACCEPTS[name] and k not in _RUNTIME
+    ]
     if unused:
         takes = ", ".join(_ACCEPTS[name]) or "no options"
         raise N2NError(f"method '{name}' does not use {', '.join(unused)} (it takes: {takes})")

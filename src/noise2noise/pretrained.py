@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +23,6 @@ import torch.nn.functional as F
 
 from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError
-from .models import build_model
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
 from .tta import average_dihedral, tta_transforms
@@ -81,13 +80,9 @@ def weights_path(name: str, channels: int) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> torch.nn.Module:
-    from .training import load_checkpoint
+    from .training import load_model
 
-    payload = load_checkpoint(path)
-    config = payload["config"]
-    net = build_model(config.arch, payload["channels"], **config.model_options())
-    net.load_state_dict({k: v.float() for k, v in payload["model"].items()})
-    return net.eval()
+    return load_model(path)[0]  # half-precision weights are copied into float32 parameters
 
 
 def load_pretrained(name: str = DEFAULT_MODEL, channels: int = 3) -> torch.nn.Module:
@@ -173,14 +168,11 @@ def denoise(
     # (unclipped synthetic noise, the `float` rows of bench/results/pretrained.md) is
     # clipped first, which did better than feeding it as is; the output is in [0, 1] anyway.
     x = x.clamp(0.0, 1.0 / gain)
-    stride = PRETRAINED[model].pixel_shuffle if model in PRETRAINED else 1
+    net = load_pretrained(model, 3 if channels == 3 else 1)  # else gray, channel by channel
+    stride = PRETRAINED[model].pixel_shuffle
     n = tta_transforms(x.shape[-2] * x.shape[-1], TTA_BUDGET, most=TTA_MOST) if tta else 1
-    if channels == 3:
-        out = _run(load_pretrained(model, 3), x * gain, dev, tile, stride, n)
-    else:  # grayscale, or channel by channel
-        net = load_pretrained(model, 1)
-        planes = [_run(net, x[:, c : c + 1] * gain, dev, tile, stride, n) for c in range(channels)]
-        out = torch.cat(planes, dim=1)
+    planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
+    out = torch.cat([_run(net, p * gain, dev, tile, stride, n) for p in planes], dim=1)
     return tensor_to_image(out / gain, image, channel_axis=channel_axis)
 
 
@@ -238,20 +230,10 @@ def export_weights(checkpoint: str | Path, target: str | Path) -> Path:
 
     The configuration travels with them, so the file alone rebuilds the network.
     """
-    from .training import CHECKPOINT_FORMAT, load_checkpoint
+    from .training import load_checkpoint, load_model, save_checkpoint
 
     payload = load_checkpoint(checkpoint)
-    half = {k: v.half() if v.is_floating_point() else v for k, v in payload["model"].items()}
+    net, config = load_model(checkpoint)
     target = Path(target)
-    torch.save(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "version": 1,
-            "config": asdict(payload["config"]),
-            "channels": payload["channels"],
-            "model": half,
-            "epoch": payload.get("epoch"),
-        },
-        target,
-    )
+    save_checkpoint(target, net.half(), config, payload["channels"], epoch=payload.get("epoch"))
     return target

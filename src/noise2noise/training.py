@@ -181,8 +181,6 @@ class TrainConfig:
         return {"width": self.width, "residual": self.residual}
 
 
-LR_BLIND = 5e-4
-
 _CPU_UNET = TrainConfig(
     arch="unet",
     lr=2e-3,
@@ -207,7 +205,7 @@ _BLIND = TrainConfig(
     epochs=40,
     steps_per_epoch=500,
     batch_size=48,
-    lr=LR_BLIND,
+    lr=5e-4,
     crop=128,
     early_stop=None,
     schedule="cosine",
@@ -476,11 +474,6 @@ class MixturePairs:
         return noisy_in, target, clean
 
 
-def subset(data, indices: Sequence[int]):
-    """The same kind of pair source restricted to ``indices``."""
-    return data.subset(indices)
-
-
 # ------------------------------------------------------------------ checkpoints
 
 
@@ -658,7 +651,7 @@ def train(
 
     device = resolve_device(device)
     train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
-    train_data, val_data = subset(data, train_idx), subset(data, val_idx)
+    train_data, val_data = data.subset(train_idx), data.subset(val_idx)
     if hasattr(train_data, "to"):
         train_data, val_data = train_data.to(device), val_data.to(device)
     val_set = _fixed_validation(val_data, config.crop, config.seed, config.batch_size)
@@ -847,7 +840,8 @@ def run_training(
             raise ValueError(f"{data}: no usable training images")
         if config.grayscale:
             images = [luminance(i) if i.shape[2] == 3 else i for i in images]
-        if config.quantise_input or isinstance(parse_training_noise(config.noise), NoiseMixture):
+        noise = parse_training_noise(config.noise)
+        if config.quantise_input or isinstance(noise, NoiseMixture):
             dataset = MixturePairs(
                 images,
                 as_mixture(config.noise),
@@ -856,7 +850,6 @@ def run_training(
                 quantise_input=config.quantise_input,
             )
         else:
-            noise = parse_noise(config.noise)
             target_noise = parse_noise(config.noise, clip=config.clip_target)
             dataset = SyntheticPairs(images, noise, config.target, target_noise)
     else:
