@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import raise_for_invalid
+from .config import check_types, raise_for_invalid
 from .convert import as_float, luminance
 from .errors import N2NError
 from .metrics import psnr
@@ -66,6 +66,9 @@ CHECKPOINT_FORMAT = "noise2noise-checkpoint"
 
 
 # ------------------------------------------------------------------ configuration
+
+
+MAX_WIDTH, MAX_DEPTH = 1024, 8  # bounds of the network size fields
 
 
 @dataclass(frozen=True)
@@ -145,22 +148,26 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_types(self, "training configuration")
         checks = {
             "arch": self.arch in MODELS,
             "target": self.target in ("noisy", "clean"),
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
-            "crop": self.crop >= 16,
+            "epochs": 1 <= self.epochs <= 1_000_000,
+            "batch_size": 1 <= self.batch_size <= 4096,
+            "lr": 0 < self.lr < math.inf,
+            "crop": 16 <= self.crop <= 4096,
             "early_stop": self.early_stop is None or self.early_stop >= 1,
             "schedule": self.schedule in ("plateau", "cosine"),
             "plateau_patience": self.plateau_patience >= 0,
             "plateau_factor": 0 < self.plateau_factor < 1,
             "val_fraction": 0 < self.val_fraction < 1,
-            "width": self.width >= 1,
-            "depth": self.depth >= 1,
-            "blocks": self.blocks >= 1,
-            "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+            # Upper bounds far above any useful network, so that a tampered checkpoint
+            # cannot ask for a 100-gigabyte model.
+            "width": 1 <= self.width <= MAX_WIDTH,
+            "depth": 1 <= self.depth <= MAX_DEPTH,
+            "blocks": 1 <= self.blocks <= 16,
+            "steps_per_epoch": self.steps_per_epoch is None
+            or 1 <= self.steps_per_epoch <= 1_000_000,
         }
         raise_for_invalid(self, checks, "training configuration")
         parse_training_noise(self.noise)  # fails early on a bad spec
@@ -516,16 +523,72 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors alike
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a noise2noise checkpoint ({first[:120]})") from exc
+        raise CheckpointError(
+            f"{path}: not a noise2noise checkpoint ({_load_reason(exc)})"
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a noise2noise checkpoint")
-    payload["config"] = TrainConfig.from_dict(payload["config"])
+    payload["config"] = _checked_config(path, payload)
+    _check_state(path, payload)
     return payload
 
 
+def _load_reason(exc: Exception) -> str:
+    """Why ``torch.load`` refused a file, in a few words and never cut mid-word."""
+    text = str(exc).strip()
+    if "Weights only load failed" in text or "weights_only" in text:
+        return "it holds Python objects besides weights, which are not loaded (they could run code)"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 120 else first[:120].rsplit(" ", 1)[0] + " ..."
+
+
+def _checked_config(path: Path, payload: dict) -> TrainConfig:
+    """The checkpoint's configuration, checked as strictly as one given to ``n2n train``."""
+    config, channels = payload.get("config"), payload.get("channels")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: the checkpoint has no training configuration")
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels not in (1, 3):
+        raise CheckpointError(f"{path}: bad field 'channels' ({channels!r}; 1 or 3)")
+    try:
+        return TrainConfig.from_dict(config)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: bad configuration in the checkpoint ({exc})") from None
+
+
+def _check_state(path: Path, payload: dict) -> None:
+    """The weights must have exactly the names and shapes of the network the
+    configuration describes; it is built on the ``meta`` device, which allocates nothing."""
+    state = payload.get("model")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise CheckpointError(f"{path}: the checkpoint's weights are not a state dict")
+    config = payload["config"]
+    with torch.device("meta"):
+        expected = build_model(config.arch, payload["channels"], **config.model_options())
+    shapes = {k: tuple(v.shape) for k, v in expected.state_dict().items()}
+    missing = sorted(set(shapes) - set(state))
+    extra = sorted(set(state) - set(shapes))
+    if missing or extra:
+        name, kind = (missing[0], "missing") if missing else (extra[0], "unexpected")
+        raise CheckpointError(
+            f"{path}: weights do not match the {config.arch} the configuration describes "
+            f"({kind} tensor '{name}')"
+        )
+    for key, shape in shapes.items():
+        if tuple(state[key].shape) != shape:
+            raise CheckpointError(
+                f"{path}: weights do not match the {config.arch} the configuration describes "
+                f"(tensor '{key}' has shape {tuple(state[key].shape)}, expected {shape})"
+            )
+        if state[key].is_floating_point() and not torch.isfinite(state[key]).all():
+            raise CheckpointError(f"{path}: tensor '{key}' holds NaN or infinite values")
+
+
 def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
-    """The trained network (eval mode) and its configuration from a run folder or file."""
+    """The trained network (eval mode) and its configuration from a run folder or file.
+
+    The checkpoint is checked (:func:`load_checkpoint`) before the network is built."""
     payload = load_checkpoint(path)
     config = payload["config"]
     model = build_model(config.arch, payload["channels"], **config.model_options())

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import raise_for_invalid
+from .config import check_types, raise_for_invalid
 from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
 from .models import SimpleCNN
 from .noise import make_generator
@@ -194,6 +194,7 @@ class ZeroShotConfig:
     odd_offsets: bool = False
 
     def __post_init__(self):
+        check_types(self, "ZS-N2N configuration")
         checks = {
             "steps": self.steps >= 1,
             "lr": self.lr > 0,
