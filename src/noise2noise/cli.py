@@ -10,6 +10,7 @@ import argparse
 import logging
 import math
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -38,11 +39,41 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _sigma_255(text: str) -> float:
+    from .noise import MAX_SIGMA
+
+    value = _positive_float(text)
+    if value > MAX_SIGMA:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_SIGMA:g} on the 0-255 scale, got {text}"
+        )
+    return value
+
+
+def _peak_count(text: str) -> float:
+    from .noise import MAX_PEAK
+
+    value = _positive_float(text)
+    if value > MAX_PEAK:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PEAK:g}, got {text}")
+    return value
+
+
 def _crop_size(text: str) -> int:
     value = int(text)
     if value != 0 and value < 8:
         raise argparse.ArgumentTypeError(f"must be 0 (whole images) or at least 8, got {text}")
     return value
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (cancel, stop workers, clean up) but exiting 143."""
+
+    exit_code = 143
+
+
+def _terminated(signum, frame) -> None:
+    raise _Terminated()
 
 
 # ------------------------------------------------------------------ denoise
@@ -65,8 +96,25 @@ def _add_device(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_files(args: argparse.Namespace, pairs, fn, workers: int):
+    """Process file pairs with the limits, resume and overwrite flags of ``args``."""
+    from .batch import process_files
+    from .memory import Limits, available_memory, per_worker
+
+    limits = Limits(args.max_megapixels, per_worker(available_memory(), workers))
+    return process_files(
+        pairs,
+        fn,
+        overwrite=args.overwrite,
+        skip_existing=args.skip_existing,
+        workers=workers,
+        isolate=len(pairs) > 1,  # a file that crashes its process fails alone
+        limits=limits,
+    )
+
+
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from .batch import plan_outputs, process_files
+    from .batch import plan_outputs
     from .methods import make_denoiser
 
     pairs = plan_outputs(args.inputs, args.output)
@@ -86,39 +134,61 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     cores = 1 if device.type != "cpu" else os.cpu_count() or 1
     workers = args.workers or min(len(pairs), cores)
     start = time.perf_counter()
-    results = process_files(pairs, fn, overwrite=args.overwrite, workers=workers)
+    results = _run_files(args, pairs, fn, workers)
     return _report(results, time.perf_counter() - start, where=f", {method} on {device}")
 
 
-def _report(results, seconds: float, where: str = "") -> int:
+def _report(results, seconds: float, where: str = "", verb: str = "denoised") -> int:
     failed = [r for r in results if not r.ok]
+    skipped = [r for r in results if r.skipped]
     for r in results:
-        if r.ok and len(results) == 1:
+        for note in r.notes:
+            print(f"n2n: note: {r.source.name}: {note}", file=sys.stderr)
+        if r.ok and not r.skipped and len(results) == 1:
             print(f"wrote {r.target} ({r.seconds:.1f} s{where})")
     for r in failed:
         print(f"n2n: error: {r.error}", file=sys.stderr)
-    if len(results) > 1:
-        done = len(results) - len(failed)
+    if len(results) > 1 or skipped:
+        done = len(results) - len(failed) - len(skipped)
         rate = done / seconds * 60 if seconds > 0 else float("inf")
+        kept = f", {len(skipped)} skipped (output exists)" if skipped else ""
         print(
-            f"{done} of {len(results)} images denoised in {seconds:.1f} s "
-            f"({rate:.1f} images/min{where}); {len(failed)} failed"
+            f"{done} of {len(results)} images {verb} in {seconds:.1f} s "
+            f"({rate:.1f} images/min{where}); {len(failed)} failed{kept}"
         )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _report_interrupt(exc) -> int:
+    """After Ctrl-C or SIGTERM: what was finished, and how to continue."""
+    from .batch import RunInterrupted
+
+    if isinstance(exc, RunInterrupted):
+        done = sum(1 for r in exc.results if r.ok and not r.skipped)
+        print(
+            f"n2n: interrupted: {done} of {exc.total} images finished; the rest were "
+            "cancelled and no partial output is left (run again with --skip-existing to "
+            "continue)",
+            file=sys.stderr,
+        )
+    else:
+        print("n2n: interrupted", file=sys.stderr)
+    return getattr(exc, "exit_code", 130)
 
 
 # ------------------------------------------------------------------ add-noise
 
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
-    from .batch import NoiseAdder, plan_outputs, process_files
+    from .batch import NoiseAdder, plan_outputs
     from .noise import Gaussian, Poisson
 
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
     pairs = plan_outputs(args.inputs, args.output)
     fn = NoiseAdder(model, args.seed)
-    results = process_files(pairs, fn, overwrite=args.overwrite, workers=1)
-    return _report(results, sum(r.seconds for r in results))
+    start = time.perf_counter()
+    results = _run_files(args, pairs, fn, workers=1)
+    return _report(results, time.perf_counter() - start, verb="written")
 
 
 # ------------------------------------------------------------------ eval
@@ -292,6 +362,24 @@ def _add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = F
     )
 
 
+def _add_file_run_options(p: argparse.ArgumentParser) -> None:
+    from .image_io import DEFAULT_MAX_MEGAPIXELS
+
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave outputs that already exist (continue an interrupted folder run)",
+    )
+    p.add_argument(
+        "--max-megapixels",
+        type=_positive_float,
+        default=DEFAULT_MAX_MEGAPIXELS,
+        help="refuse images larger than this, before decoding them (default: %(default)g); "
+        "images that would need more memory than is free are refused too",
+    )
+
+
 def _add_data_root(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-root",
@@ -361,8 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="bm3d: noise sigma on the 0-255 scale (estimated from each image if omitted)",
     )
-    p.add_argument("--peak", type=_positive_float, default=None, help="ansc: Poisson peak count")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--peak", type=_peak_count, default=None, help="ansc: Poisson peak count")
+    _add_file_run_options(p)
     p.add_argument(
         "--workers",
         type=_positive_int,
@@ -387,15 +475,15 @@ def build_parser() -> argparse.ArgumentParser:
     level = p.add_mutually_exclusive_group(required=True)
     level.add_argument(
         "--gaussian",
-        type=_positive_float,
+        type=_sigma_255,
         metavar="SIGMA",
         help="Gaussian noise, sigma on the 0-255 scale",
     )
     level.add_argument(
-        "--poisson", type=_positive_float, metavar="PEAK", help="Poisson noise at this peak count"
+        "--poisson", type=_peak_count, metavar="PEAK", help="Poisson noise at this peak count"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_file_run_options(p)
     p.set_defaults(func=_cmd_add_noise)
 
     p = sub.add_parser(
@@ -638,14 +726,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not package_log.handlers:
         package_log.addHandler(handler)
         package_log.setLevel(logging.INFO)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        print("n2n: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through _terminated
+        return _report_interrupt(exc)
     except (ValueError, OSError, ImportError) as exc:
         print(f"n2n: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,20 @@ never leaves a half-written image behind.
 
 Pillow reads and writes most formats, but not 16-bit colour PNG; OpenCV handles those,
 and tifffile handles TIFF in every depth.
+
+Size is checked before any pixel is decoded: :func:`read_header` reads only the header
+(size, channels, depth, pages), and :func:`read_image` refuses an image above
+``max_megapixels`` instead of letting a small file that declares a huge image (a
+"decompression bomb") take the machine's memory. A change of format or depth on the way in
+(1-bit, CMYK, palette) is said with a :class:`ConversionWarning`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +30,12 @@ from .errors import N2NError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "DEFAULT_MAX_MEGAPIXELS",
     "ImageFileError",
+    "ConversionWarning",
+    "ImageHeader",
+    "read_header",
+    "check_size",
     "read_image",
     "write_image",
     "list_images",
@@ -39,6 +51,9 @@ __all__ = [
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 _TIFF = (".tif", ".tiff")
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp")
+# Far above any camera (a 100-megapixel sensor) or slide scan we expect, and still a bound:
+# the memory check of n2n denoise (noise2noise.memory) is usually the tighter one.
+DEFAULT_MAX_MEGAPIXELS = 1000.0
 
 
 class ImageFileError(N2NError):
@@ -50,29 +65,51 @@ class ImageFileError(N2NError):
         super().__init__(f"{self.path}: {problem}")
 
 
-# --------------------------------------------------------------------------- reading
+class ConversionWarning(UserWarning):
+    """The data change format or depth on the way in or out (1-bit read as 8-bit, CMYK as
+    RGB, float stored as 16-bit PNG...): never silent, but not an error either."""
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file into an array.
+# --------------------------------------------------------------------------- headers
 
-    Parameters
-    ----------
-    path : path-like
-        A PNG, JPEG, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
 
-    Returns
-    -------
-    ndarray
-        H×W or H×W×C, dtype uint8, uint16 or float32. Palette images become RGB (RGBA
-        when the palette has transparency); EXIF orientation is applied.
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file holds, read without decoding its pixels.
 
-    Raises
-    ------
-    ImageFileError
-        Missing, empty, truncated, corrupt or unsupported files, with the reason.
+    ``channels`` and ``dtype`` are those :func:`read_image` (or :func:`read_stack`) will
+    return; ``planes`` > 1 for a TIFF stack.
     """
-    path = Path(path)
+
+    path: Path
+    width: int
+    height: int
+    channels: int
+    dtype: np.dtype
+    planes: int = 1
+
+    @property
+    def megapixels(self) -> float:
+        """Pixels of one plane, in millions."""
+        return self.width * self.height / 1e6
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the decoded array (all planes)."""
+        return self.width * self.height * self.channels * self.planes * self.dtype.itemsize
+
+    def describe(self) -> str:
+        """For messages: ``"20000×20000, 3 channels of uint16 (400 MP)"``."""
+        planes = f", {self.planes} planes" if self.planes > 1 else ""
+        return (
+            f"{self.width}×{self.height}, {self.channels} channel"
+            f"{'s' if self.channels != 1 else ''} of {self.dtype}{planes} "
+            f"({self.megapixels:.0f} MP)"
+        )
+
+
+def _check_file(path: Path) -> str:
+    """The lower-case extension of an image file that exists and is not empty."""
     if not path.exists():
         raise ImageFileError(path, "no such file")
     if path.is_dir():
@@ -84,6 +121,132 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         )
     if path.stat().st_size == 0:
         raise ImageFileError(path, "empty file")
+    return ext
+
+
+def read_header(path: str | os.PathLike) -> ImageHeader:
+    """Size, channels, sample type and planes of an image file, without decoding pixels.
+
+    Raises
+    ------
+    ImageFileError
+        As :func:`read_image` for missing, empty, corrupt or unsupported files.
+    """
+    path = Path(path)
+    ext = _check_file(path)
+    try:
+        if ext in _TIFF:
+            layout = _tiff_layout(path)
+            return _header_from_tiff(path, layout)
+        return _pillow_header(path)
+    except ImageFileError:
+        raise
+    except Exception as exc:  # every decoder has its own exception types
+        raise ImageFileError(path, f"not a readable image ({_reason(exc)})") from exc
+
+
+@contextlib.contextmanager
+def _own_size_check() -> Iterator[None]:
+    """Pillow without its decompression-bomb check: ours (:func:`check_size`) has run,
+    with a limit the user can set and a message that names the file."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+# Pillow mode -> (channels, dtype) of the array read_image makes of it.
+_PILLOW_MODES = {
+    "1": (1, np.uint8),
+    "L": (1, np.uint8),
+    "P": (3, np.uint8),
+    "LA": (2, np.uint8),
+    "La": (2, np.uint8),
+    "PA": (4, np.uint8),
+    "RGB": (3, np.uint8),
+    "RGBA": (4, np.uint8),
+    "RGBa": (4, np.uint8),
+    "RGBX": (3, np.uint8),
+    "CMYK": (3, np.uint8),
+    "YCbCr": (3, np.uint8),
+    "LAB": (3, np.uint8),
+    "HSV": (3, np.uint8),
+    "I": (1, np.uint16),
+    "F": (1, np.float32),
+}
+
+
+def _pillow_header(path: Path) -> ImageHeader:
+    from PIL import Image
+
+    with _own_size_check(), Image.open(path) as im:
+        width, height = im.size
+        if im.format == "PNG" and _is_16bit_colour_png(path):
+            channels, dtype = (4 if _png_colour_type(path) == 6 else 3), np.uint16
+        elif im.mode.startswith("I;16"):
+            channels, dtype = 1, np.uint16
+        elif im.mode in _PILLOW_MODES:
+            channels, dtype = _PILLOW_MODES[im.mode]
+            if im.mode == "P" and "transparency" in im.info:
+                channels = 4
+        else:
+            raise ImageFileError(path, f"unsupported image mode {im.mode}")
+        if im.format == "PNG" and getattr(im, "n_frames", 1) > 1:
+            raise ImageFileError(
+                path,
+                f"an animated PNG of {im.n_frames} frames: n2n processes still images; "
+                "save the frames as a multi-page TIFF to process them as a stack",
+            )
+        orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
+    if orientation in (5, 6, 7, 8):  # EXIF rotation by 90 degrees swaps the sides
+        width, height = height, width
+    return ImageHeader(path, width, height, channels, np.dtype(dtype))
+
+
+def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
+    """Refuse an image larger than ``max_megapixels`` per plane (None: no limit)."""
+    if max_megapixels is not None and header.megapixels > max_megapixels:
+        raise ImageFileError(
+            header.path,
+            f"{header.describe()} is larger than the limit of {max_megapixels:g} megapixels "
+            "(max_megapixels; n2n: --max-megapixels)",
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(
+    path: str | os.PathLike, *, max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS
+) -> np.ndarray:
+    """Read an image file into an array.
+
+    Parameters
+    ----------
+    path : path-like
+        A PNG, JPEG, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
+    max_megapixels : float or None
+        Refuse, before decoding, an image with more pixels than this (None: no limit).
+
+    Returns
+    -------
+    ndarray
+        H×W or H×W×C, dtype uint8, uint16 or float32. Palette images become RGB (RGBA
+        when the palette has transparency); EXIF orientation is applied.
+
+    Raises
+    ------
+    ImageFileError
+        Missing, empty, truncated, corrupt or unsupported files, animated PNGs, and
+        images above ``max_megapixels``, with the reason.
+    """
+    path = Path(path)
+    ext = _check_file(path)
+    check_size(read_header(path), max_megapixels)
     try:
         image = _read_tiff(path) if ext in _TIFF else _read_with_pillow(path)
     except ImageFileError:
@@ -107,7 +270,7 @@ def _reason(exc: Exception) -> str:
 def _read_with_pillow(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps
 
-    with Image.open(path) as im:
+    with _own_size_check(), Image.open(path) as im:
         if im.format == "PNG" and _is_16bit_colour_png(path):
             orientation = im.getexif().get(0x0112, 1)
             return _apply_orientation(_read_16bit_colour_png(path), orientation)
@@ -116,8 +279,21 @@ def _read_with_pillow(path: Path) -> np.ndarray:
         return _pillow_to_array(im)
 
 
+_CONVERSIONS = {
+    "1": "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)",
+    "P": "a palette image is read as RGB (the output is RGB)",
+    "PA": "a palette image is read as RGBA (the output is RGBA)",
+    "CMYK": "a CMYK image is read as RGB (the output is RGB)",
+    "YCbCr": "a YCbCr image is read as RGB (the output is RGB)",
+    "LAB": "a Lab image is read as RGB (the output is RGB)",
+    "HSV": "an HSV image is read as RGB (the output is RGB)",
+}
+
+
 def _pillow_to_array(im) -> np.ndarray:
     mode = im.mode
+    if mode in _CONVERSIONS:
+        warnings.warn(_CONVERSIONS[mode], ConversionWarning, stacklevel=4)
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif mode == "PA":
@@ -146,6 +322,11 @@ def _is_16bit_colour_png(path: Path) -> bool:
         header = f.read(26)
     # IHDR follows the 8-byte signature; bit depth at byte 24, colour type at 25.
     return len(header) == 26 and header[24] == 16 and header[25] in (2, 6)
+
+
+def _png_colour_type(path: Path) -> int:
+    with open(path, "rb") as f:
+        return f.read(26)[25]
 
 
 def _read_16bit_colour_png(path: Path) -> np.ndarray:
@@ -184,14 +365,49 @@ def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _tiff_axes(path: Path) -> tuple[str, tuple[int, ...], bool]:
-    """(axes, shape, is ImageJ) of a TIFF's first series, length-1 axes dropped."""
+@dataclass(frozen=True)
+class _TiffLayout:
+    """A TIFF's pages as one array: axes and shape with length-1 axes dropped, sample type,
+    how many series of equal pages it holds (a writer that appends page by page makes one
+    series per page), and whether it is an ImageJ file."""
+
+    axes: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    series: int
+    imagej: bool
+
+
+def _tiff_layout(path: Path) -> _TiffLayout:
+    """The layout of all of a TIFF's image pages, read from the headers only.
+
+    Series after the first with the first's shape and type are more planes of the same
+    stack; reduced-resolution pages (thumbnails) are skipped; any other page is refused
+    rather than silently dropped.
+    """
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
-        kept = [(a, n) for a, n in zip(series.axes, series.shape, strict=True) if n > 1]
-        return "".join(a for a, _ in kept), tuple(n for _, n in kept), tif.is_imagej
+        first = tif.series[0]
+        same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
+        other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
+        if other:
+            raise ImageFileError(
+                path,
+                f"a TIFF whose pages differ in size or type ({first.shape} {first.dtype} and "
+                f"{other[0].shape} {other[0].dtype}): not supported",
+            )
+        axes, shape = first.axes, tuple(first.shape)
+        if len(same) > 1:
+            axes, shape = "I" + axes, (len(same), *shape)
+        kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n > 1]
+        return _TiffLayout(
+            "".join(a for a, _ in kept),
+            tuple(n for _, n in kept),
+            np.dtype(first.dtype),
+            len(same),
+            tif.is_imagej,
+        )
 
 
 def _tiff_kind(axes: str, shape: tuple[int, ...]) -> str:
@@ -204,10 +420,32 @@ def _tiff_kind(axes: str, shape: tuple[int, ...]) -> str:
     return "stack" if axes.endswith(("YX", "YXS")) else "unsupported"
 
 
-def _read_tiff(path: Path) -> np.ndarray:
+def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
+    axes, shape = layout.axes, layout.shape
+    if "Y" not in axes or "X" not in axes:
+        raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
+    height, width = shape[axes.index("Y")], shape[axes.index("X")]
+    channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
+    planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
+    dtype = np.float32 if layout.dtype.kind == "f" else layout.dtype
+    return ImageHeader(path, width, height, channels, np.dtype(dtype), planes)
+
+
+def _read_tiff_array(path: Path, layout: _TiffLayout) -> np.ndarray:
+    """All planes of the TIFF (every series of equal pages), shaped as ``layout``."""
     import tifffile
 
-    axes, shape, _ = _tiff_axes(path)
+    with tifffile.TiffFile(path) as tif:
+        if layout.series == 1:
+            array = tif.series[0].asarray()
+        else:
+            array = np.stack([s.asarray() for s in tif.series[: layout.series]])
+    return array.reshape(layout.shape)
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    layout = _tiff_layout(path)
+    axes, shape = layout.axes, layout.shape
     kind = _tiff_kind(axes, shape)
     if kind == "stack":
         planes = int(np.prod(shape[: axes.index("Y")]))
@@ -218,7 +456,7 @@ def _read_tiff(path: Path) -> np.ndarray:
         )
     if kind == "unsupported":
         raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
-    array = tifffile.imread(path).reshape(shape)
+    array = _read_tiff_array(path, layout)
     if array.size == 0:
         raise ValueError("no image data in TIFF")
     if axes == "SYX":
@@ -241,28 +479,33 @@ def is_stack(path: str | os.PathLike) -> bool:
     if path.suffix.lower() not in _TIFF or not path.is_file() or path.stat().st_size == 0:
         return False
     try:
-        axes, shape, _ = _tiff_axes(path)
+        layout = _tiff_layout(path)
     except Exception:  # unreadable files are read_image's to report
         return False
-    return _tiff_kind(axes, shape) == "stack"
+    return _tiff_kind(layout.axes, layout.shape) == "stack"
 
 
-def read_stack(path: str | os.PathLike) -> tuple[np.ndarray, StackLayout]:
+def read_stack(
+    path: str | os.PathLike, *, max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS
+) -> tuple[np.ndarray, StackLayout]:
     """Read a TIFF stack as planes: (N, H, W) or (N, H, W, S) with S colour samples.
 
     Every axis before Y and X (Z, time, channel, ...) is flattened into N, so each plane
     is one grayscale or colour image; :func:`write_stack` restores the original axes.
+    Pages written one by one (one series each) are planes of the stack too.
 
     Returns
     -------
     (planes, layout)
     """
-    import tifffile
-
     path = Path(path)
+    check_size(read_header(path), max_megapixels)
     try:
-        axes, shape, imagej = _tiff_axes(path)
-        array = tifffile.imread(path).reshape(shape)
+        tiff = _tiff_layout(path)
+        axes, shape, imagej = tiff.axes, tiff.shape, tiff.imagej
+        array = _read_tiff_array(path, tiff)
+    except ImageFileError:
+        raise
     except Exception as exc:
         raise ImageFileError(path, f"not a readable TIFF ({_reason(exc)})") from exc
     if not axes.endswith(("YX", "YXS")):  # a single image reads as a stack of one plane
@@ -363,12 +606,21 @@ def _write_raster(path: Path, image: np.ndarray, ext: str) -> None:
     from .convert import as_float, from_float
 
     if image.dtype.kind == "f":
-        image = from_float(as_float(image), np.uint8 if ext in _EIGHT_BIT_ONLY else np.uint16)
+        depth = 8 if ext in _EIGHT_BIT_ONLY else 16
+        warnings.warn(
+            f"{path.suffix} stores integers: float data written as {depth}-bit "
+            "(write .tif to keep float)",
+            ConversionWarning,
+            stacklevel=3,
+        )
+        image = from_float(as_float(image), np.uint8 if depth == 8 else np.uint16)
     if ext in _EIGHT_BIT_ONLY and image.dtype == np.uint16:
-        warnings.warn(f"{path.suffix} stores 8 bits: reducing 16-bit data", stacklevel=3)
+        warnings.warn(
+            f"{path.suffix} stores 8 bits: reducing 16-bit data", ConversionWarning, stacklevel=3
+        )
         image = from_float(as_float(image), np.uint8)
     if ext in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] in (2, 4):
-        warnings.warn("JPEG has no alpha channel: alpha dropped", stacklevel=3)
+        warnings.warn("JPEG has no alpha channel: alpha dropped", ConversionWarning, stacklevel=3)
         image = image[:, :, :-1]
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
@@ -384,6 +636,7 @@ def _write_16bit_colour_png(path: Path, image: np.ndarray) -> None:
     import cv2
 
     if image.shape[2] == 2:  # PNG has no 16-bit gray+alpha writer here: store as RGBA
+        warnings.warn("16-bit gray+alpha is stored as RGBA in PNG", ConversionWarning, stacklevel=4)
         image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], 2)
     code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, data = cv2.imencode(".png", cv2.cvtColor(image, code))

@@ -9,6 +9,7 @@ channel through untouched.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from .baselines import denoise_ansc, denoise_bm3d
 from .errors import N2NError
-from .image_io import apply_to_colour
+from .image_io import ConversionWarning, apply_to_colour
 from .noise import Gaussian, Poisson
 from .pretrained import denoise
 from .training import denoise_with_model
@@ -24,6 +25,10 @@ from .zeroshot import denoise_zeroshot
 
 __all__ = [
     "METHODS",
+    "REGISTRY",
+    "Method",
+    "FileDenoiser",
+    "check_finite",
     "make_denoiser",
     "check_method",
     "options_for_noise",
@@ -31,25 +36,42 @@ __all__ = [
     "NoiseAwareDenoiser",
 ]
 
-METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "pretrained": denoise,  # the shipped blind model (synthetic-like noise): no options
-    "real": functools.partial(denoise, model="real"),  # the shipped real-photo model
-    "zeroshot": denoise_zeroshot,  # options: preset, iterations, seed
-    "bm3d": denoise_bm3d,  # options: sigma (0-255 scale; estimated when None)
-    "ansc": denoise_ansc,  # options: peak (required), inverse
-    "model": denoise_with_model,  # options: model (a run folder of 'n2n train')
-}
-DEFAULT_METHOD = "pretrained"
 
-# Which options each method accepts, so that one set of command-line flags can serve all.
-_ACCEPTS: dict[str, tuple[str, ...]] = {
-    "pretrained": ("device",),
-    "real": ("device",),
-    "zeroshot": ("preset", "iterations", "seed", "progress", "device"),
-    "bm3d": ("sigma",),
-    "ansc": ("peak", "inverse"),
-    "model": ("model", "device"),
+@dataclass(frozen=True)
+class Method:
+    """One denoising method: its function, the options it takes, and its memory cost.
+
+    ``bytes_per_value`` is its peak memory per pixel and channel beyond the fixed cost of
+    the process (``bench/results/memory_per_pixel.md``, rounded up), which the memory
+    budget of file runs uses (:mod:`noise2noise.memory`).
+    """
+
+    function: Callable[..., np.ndarray]
+    options: tuple[str, ...]
+    bytes_per_value: float
+
+
+# bytes_per_value: the largest measured over gray/RGB/16-bit (bench/results/
+# memory_per_pixel.md and a first run of it: pretrained 92, real 199, zeroshot 166,
+# bm3d 583) with headroom;
+# `model` is tiled like `pretrained` without flip averaging.
+REGISTRY: dict[str, Method] = {
+    # the shipped blind model (synthetic-like noise): no options
+    "pretrained": Method(denoise, ("device",), 128),
+    # the shipped real-photo model
+    "real": Method(functools.partial(denoise, model="real"), ("device",), 256),
+    "zeroshot": Method(
+        denoise_zeroshot, ("preset", "iterations", "seed", "progress", "device"), 256
+    ),
+    # sigma on the 0-255 scale, estimated when None
+    "bm3d": Method(denoise_bm3d, ("sigma",), 768),
+    # peak required; the Poisson data stay as they are
+    "ansc": Method(denoise_ansc, ("peak", "inverse"), 768),
+    # a run folder of 'n2n train'
+    "model": Method(denoise_with_model, ("model", "device"), 128),
 }
+METHODS: dict[str, Callable[..., np.ndarray]] = {k: m.function for k, m in REGISTRY.items()}
+DEFAULT_METHOD = "pretrained"
 # Run-time settings: passed to the methods that use them, ignored by the others.
 _RUNTIME = ("progress", "device")
 
@@ -66,7 +88,9 @@ def _resolve(method: str, options: dict) -> tuple[str, dict]:
     if method.startswith("model:"):
         method, options = "model", {**options, "model": method.split(":", 1)[1]}
     _lookup(method)
-    return method, {k: v for k, v in options.items() if k in _ACCEPTS[method] and v is not None}
+    return method, {
+        k: v for k, v in options.items() if k in REGISTRY[method].options and v is not None
+    }
 
 
 def check_method(method: str) -> None:
@@ -99,15 +123,73 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     unused = [
         k
         for k, v in options.items()
-        if v is not None and k not in _ACCEPTS[name] and k not in _RUNTIME
+        if v is not None and k not in REGISTRY[name].options and k not in _RUNTIME
     ]
     if unused:
-        takes = ", ".join(_ACCEPTS[name]) or "no options"
+        takes = ", ".join(REGISTRY[name].options) or "no options"
         raise N2NError(f"method '{name}' does not use {', '.join(unused)} (it takes: {takes})")
     method, kept = _resolve(method, options)
     if method == "ansc" and "peak" not in kept:
         raise ValueError("method 'ansc' needs the Poisson peak: give --peak")
-    return functools.partial(denoise_image, method=method, **kept)
+    return FileDenoiser(method, kept)
+
+
+@dataclass(frozen=True)
+class FileDenoiser:
+    """``image -> denoised image`` for an image as read from a file, made by
+    :func:`make_denoiser`; picklable, so worker processes can run it.
+
+    Before the method runs, the data are checked so that nothing wrong comes out silently:
+    NaN or infinite values are an error, and float data outside [0, 1] (a TIFF in
+    physical units) are scaled into [0, 1] and back, with a
+    :class:`~noise2noise.image_io.ConversionWarning` saying so, rather than clipped. Methods
+    told the noise level (BM3D's sigma is scaled with the data; ANSC's Poisson data are
+    left as they are).
+    """
+
+    method: str
+    options: dict
+
+    @property
+    def bytes_per_value(self) -> float:
+        """Peak memory per pixel and channel (the memory budget's estimate)."""
+        return REGISTRY[self.method].bytes_per_value
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        check_finite(image)
+        options = dict(self.options)
+        lo, hi = 0.0, 1.0
+        if image.dtype.kind == "f" and self.method != "ansc":
+            lo, hi = min(float(image.min()), 0.0), max(float(image.max()), 1.0)
+        if (lo, hi) == (0.0, 1.0):
+            return denoise_image(image, self.method, **options)
+        warnings.warn(
+            f"float values span [{lo:.4g}, {hi:.4g}]: scaled into [0, 1] for denoising and back",
+            ConversionWarning,
+            stacklevel=2,
+        )
+        if options.get("sigma") is not None:
+            options["sigma"] = options["sigma"] / (hi - lo)
+        scaled = ((image - lo) / (hi - lo)).astype(image.dtype)
+        out = denoise_image(scaled, self.method, **options)
+        return (out * (hi - lo) + lo).astype(image.dtype)
+
+
+def check_finite(image: np.ndarray) -> None:
+    """Refuse NaN and infinite values, which a network would spread over the whole image.
+
+    Raises
+    ------
+    N2NError
+        Saying how many values are not finite.
+    """
+    if image.dtype.kind == "f":
+        bad = int(image.size - np.count_nonzero(np.isfinite(image)))
+        if bad:
+            raise N2NError(
+                f"{bad} of {image.size} values are NaN or infinite; replace them (for "
+                "example with the local median) before denoising"
+            )
 
 
 def options_for_noise(method: str, noise: Gaussian | Poisson) -> dict | None:

@@ -52,6 +52,8 @@ def _check_range(x: torch.Tensor, name: str) -> None:
 
 
 MAX_PEAK = 1e9
+# Above this (0-255 scale) nothing of the image is left: such a sigma is a typo.
+MAX_SIGMA = 1000.0
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,9 @@ class Gaussian:
     clip: bool = True
 
     def __post_init__(self):
-        if not 0 < self.sigma < math.inf:
+        if not 0 < self.sigma <= MAX_SIGMA:
             raise ValueError(
-                f"Gaussian sigma must be > 0 and finite (0-255 scale), got {self.sigma}"
+                f"Gaussian sigma must be in (0, {MAX_SIGMA:g}] (0-255 scale), got {self.sigma}"
             )
 
     @property

@@ -1,0 +1,451 @@
+"""Hostile and huge inputs, built on the fly (the bombs are a few kilobytes), run through
+the real command line in a subprocess under a memory cap (``ulimit -v`` through
+``resource.setrlimit``), the way a user or an attacker would: every case must end in one
+line or a correct output, never a traceback, never memory beyond the cap, never a silent
+change of content, format or page count, and nothing left behind."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+from PIL import Image
+
+from noise2noise.batch import plan_outputs, process_files
+from noise2noise.image_io import read_image, write_image
+from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
+
+MEMORY_CAP = 3 * 2**30  # virtual memory: Python, torch and the model need about 0.8 GB
+RUN = """
+import resource, sys
+cap = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+from noise2noise.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def n2n(
+    *args, cap: int = MEMORY_CAP, cwd=None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``n2n ARGS`` in a fresh process under a memory cap."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", RUN, str(cap), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """The run failed with a short message and no traceback; return stderr."""
+    assert proc.returncode in (1, 2), proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "n2n: error:" in proc.stderr or "error: argument" in proc.stderr, proc.stderr
+    return proc.stderr
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if "partial" in p.name)
+
+
+# --------------------------------------------------------------- building the bombs
+
+
+def tiff_tile_bomb(path: Path, width: int, height: int, tile: int = 1024) -> Path:
+    """A tiled 8-bit TIFF declaring width×height pixels whose tiles all point at one
+    small deflate block of zeros (a few kilobytes on disk)."""
+    block = zlib.compress(bytes(tile * tile), 9)
+    tiles = -(-width // tile) * -(-height // tile)
+    entries = [
+        (256, 4, 1, width),  # ImageWidth
+        (257, 4, 1, height),  # ImageLength
+        (258, 3, 1, 8),  # BitsPerSample
+        (259, 3, 1, 8),  # Compression: deflate
+        (262, 3, 1, 1),  # Photometric: min-is-black
+        (277, 3, 1, 1),  # SamplesPerPixel
+        (322, 3, 1, tile),  # TileWidth
+        (323, 3, 1, tile),  # TileLength
+        (324, 4, tiles, None),  # TileOffsets
+        (325, 4, tiles, None),  # TileByteCounts
+    ]
+    ifd_offset = 8
+    ifd_size = 2 + 12 * len(entries) + 4
+    offsets_at = ifd_offset + ifd_size
+    counts_at = offsets_at + 4 * tiles
+    data_at = counts_at + 4 * tiles
+    out = bytearray(b"II*\x00" + struct.pack("<I", ifd_offset))
+    out += struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        if tag == 324:
+            value = offsets_at
+        elif tag == 325:
+            value = counts_at
+        if kind == 3 and count == 1:
+            out += struct.pack("<HHIHH", tag, kind, count, value, 0)
+        else:
+            out += struct.pack("<HHII", tag, kind, count, value)
+    out += struct.pack("<I", 0)
+    out += struct.pack(f"<{tiles}I", *([data_at] * tiles))
+    out += struct.pack(f"<{tiles}I", *([len(block)] * tiles))
+    out += block
+    path.write_bytes(bytes(out))
+    return path
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def png_zero_bomb(path: Path, side: int, depth: int = 16) -> Path:
+    """A valid grayscale PNG of side×side zeros at ``depth`` bits (compresses ~1000:1)."""
+    row = bytes(1 + side * depth // 8)  # filter byte + samples
+    z = zlib.compressobj(9)
+    body = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, depth, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_crop) -> Path:
+    return write_image(tmp_path / "photo.png", astronaut_crop)
+
+
+# --------------------------------------------------------------- 1. no size limit
+
+
+@pytest.mark.parametrize("side", [20000, 60000])
+def test_tiff_tile_bomb_is_refused_before_decoding(tmp_path, side):
+    bomb = tiff_tile_bomb(tmp_path / "bomb.tif", side, side)
+    assert bomb.stat().st_size < 200_000
+    start = time.perf_counter()
+    proc = n2n("denoise", bomb, "-o", tmp_path / "out.png")
+    err = one_line_error(proc)
+    assert "bomb.tif" in err and f"{side}×{side}" in err
+    assert time.perf_counter() - start < 60
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_png_zero_bomb_is_refused_under_a_memory_cap(tmp_path):
+    bomb = png_zero_bomb(tmp_path / "zeros.png", 12000)
+    assert bomb.stat().st_size < 1_000_000
+    err = one_line_error(n2n("denoise", bomb, "-o", tmp_path / "out.png"))
+    assert "zeros.png" in err and "memory" in err
+
+
+def test_max_megapixels_is_ours_and_said_in_one_line(tmp_path, photo):
+    err = one_line_error(
+        n2n("denoise", photo, "-o", tmp_path / "o.png", "--max-megapixels", "0.001")
+    )
+    assert "limit of 0.001 megapixels" in err
+
+
+def test_a_large_legitimate_png_is_not_refused_by_pillows_own_limit(tmp_path):
+    # 180 megapixels is above Pillow's decompression-bomb error (178 MP); the header read
+    # must pass it to our own limit, which allows it.
+    from noise2noise.image_io import read_header
+
+    header = read_header(png_zero_bomb(tmp_path / "big.png", 13500, depth=8))
+    assert (header.width, header.height, header.channels) == (13500, 13500, 1)
+
+
+# --------------------------------------------------------------- 2. one file ends a run
+
+
+def test_a_bomb_in_a_folder_is_one_files_error(tmp_path, astronaut_crop):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "a.png", astronaut_crop[:64, :64])
+    tiff_tile_bomb(folder / "b.tif", 20000, 20000)
+    write_image(folder / "c.png", astronaut_crop[:64, :64])
+    proc = n2n("denoise", folder, "-o", tmp_path / "out", "--workers", "1", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"]
+    assert "2 of 3 images denoised" in proc.stdout
+
+
+@dataclasses.dataclass(frozen=True)
+class KillsItsProcessOnWhite:
+    """A method that crashes its worker (as the kernel's OOM killer would) on a white
+    image and halves every other image."""
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if image.min() == 255:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return image // 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_that_dies_is_one_files_error(tmp_path, workers):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abcde":
+        write_image(folder / f"{name}.png", np.full((8, 8), 200 if name != "c" else 255, np.uint8))
+    pairs = plan_outputs([folder], tmp_path / "out")
+    results = process_files(pairs, KillsItsProcessOnWhite(), workers=workers, isolate=True)
+    errors = {r.source.name: r.error for r in results if not r.ok}
+    assert list(errors) == ["c.png"], errors
+    assert "worker process died" in errors["c.png"]
+    for name in "abde":
+        np.testing.assert_array_equal(read_image(tmp_path / "out" / f"{name}.png"), 100)
+    assert leftovers(tmp_path / "out") == []
+
+
+# --------------------------------------------------------------- 3. tampered checkpoints
+
+
+def _checkpoint(tmp_path: Path, **changes) -> Path:
+    config = TrainConfig(arch="unet", width=8, depth=2, epochs=1, crop=32)
+    net = torch.nn.Module()
+    path = tmp_path / "good.pt"
+    from noise2noise.models import build_model
+
+    net = build_model("unet", 3, **config.model_options())
+    save_checkpoint(path, net, config, 3)
+    payload = torch.load(path, weights_only=True)
+    for key, value in changes.items():
+        if key.startswith("config."):
+            payload["config"][key[7:]] = value
+        elif value is None:
+            del payload[key]
+        else:
+            payload[key] = value
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+    return bad
+
+
+TAMPERED = {
+    "no config": {"config": None},
+    "config is a list": {"config": [1, 2]},
+    "string width": {"config.width": "wide"},
+    "width 1e9": {"config.width": 10**9},
+    "depth 60": {"config.depth": 60},
+    "bool epochs": {"config.epochs": True},
+    "unknown arch": {"config.arch": "transformer"},
+    "7 channels": {"channels": 7},
+    "garbage weights": {"model": {"x": torch.zeros(3)}},
+    "weights not a dict": {"model": [1, 2, 3]},
+    "wrong shapes": {"config.width": 16},
+    "NaN weights": {"model": "nan"},
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_tampered_checkpoint_is_one_line_naming_file_and_field(tmp_path, photo, case):
+    changes = dict(TAMPERED[case])
+    if changes.get("model") == "nan":
+        state = load_checkpoint(_checkpoint(tmp_path))["model"]
+        state[next(iter(state))].fill_(float("nan"))
+        changes["model"] = state
+    bad = _checkpoint(tmp_path, **changes)
+    err = one_line_error(n2n("denoise", photo, "-o", tmp_path / "o.png", "--model", bad))
+    assert "bad.pt" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_a_pickle_checkpoint_message_is_whole(tmp_path, photo):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch pwned",))
+
+    bad = tmp_path / "evil.pt"
+    torch.save({"format": "noise2noise-checkpoint", "x": Evil()}, bad)
+    err = one_line_error(
+        n2n("denoise", photo, "-o", tmp_path / "o.png", "--model", bad, cwd=tmp_path)
+    )
+    assert not (tmp_path / "pwned").exists()
+    assert err.strip().endswith(")") and "could run code" in err
+
+
+# --------------------------------------------------------------- 4. absurd arguments
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["add-noise", "{photo}", "-o", "{tmp}/o.png", "--poisson", "inf"],
+        ["add-noise", "{photo}", "-o", "{tmp}/o.png", "--poisson", "1e30"],
+        ["add-noise", "{photo}", "-o", "{tmp}/o.png", "--gaussian", "nan"],
+        ["add-noise", "{photo}", "-o", "{tmp}/o.png", "--gaussian", "1e30"],
+        ["denoise", "{photo}", "-o", "{tmp}/o.png", "--max-megapixels", "-1"],
+        ["train", "--data", "{tmp}", "--noise", "poisson:inf", "--out", "{tmp}/run"],
+        ["eval", "--images", "{photo}", "--crop", "-5", "--out", "{tmp}/ev"],
+    ],
+)
+def test_absurd_arguments_are_one_line_and_leave_nothing(tmp_path, photo, args):
+    args = [a.format(photo=photo, tmp=tmp_path) for a in args]
+    before = sorted(tmp_path.iterdir())
+    one_line_error(n2n(*args))
+    assert sorted(tmp_path.iterdir()) == before
+
+
+# --------------------------------------------------------------- 5. interrupts
+
+
+def _folder_of(tmp_path: Path, image: np.ndarray, count: int) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(count):
+        write_image(folder / f"img{i:02d}.png", np.roll(image, i, axis=1))
+    return folder
+
+
+def _start(args: list) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    code = "import sys; from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+
+
+def _wait_for_output(folder: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if folder.is_dir() and any(p.suffix == ".png" for p in folder.iterdir()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("no output appeared")
+
+
+@pytest.mark.parametrize("how, code", [("SIGINT to the group", 130), ("SIGTERM", 143)])
+def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astronaut_crop, how, code):
+    folder = _folder_of(tmp_path, astronaut_crop, 40)
+    out = tmp_path / "out"
+    proc = _start(["denoise", folder, "-o", out, "--workers", "2"])
+    _wait_for_output(out, proc)
+    if how == "SIGTERM":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert leftovers(out) == [] and all(not n.startswith(".") for n in written)
+    assert 1 <= len(written) < 40
+    for name in written:
+        read_image(out / name)  # whole, readable images only
+    # Continue where it stopped.
+    proc = n2n("denoise", folder, "-o", out, "--skip-existing", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{len(written)} skipped" in proc.stdout
+    assert len(list(out.iterdir())) == 40
+
+
+def test_sigterm_before_any_output_leaves_no_folder(tmp_path, astronaut_crop):
+    folder = _folder_of(tmp_path, astronaut_crop, 4)
+    out = tmp_path / "new" / "out"
+    proc = _start(["denoise", folder, "-o", out, "--workers", "2"])
+    deadline = time.time() + 60
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert not (tmp_path / "new").exists()
+
+
+# --------------------------------------------------------------- 6. silent wrong output
+
+
+def test_nan_in_float_input_is_an_error(tmp_path):
+    image = np.random.default_rng(0).random((32, 32), dtype=np.float32)
+    image[5:10, 5:10] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", image)
+    err = one_line_error(n2n("denoise", tmp_path / "nan.tif", "-o", tmp_path / "o.tif"))
+    assert "25 of 1024 values are NaN" in err
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_float_data_outside_0_1_is_scaled_and_back_with_a_note(tmp_path):
+    clean = np.linspace(-500, 500, 64 * 64, dtype=np.float32).reshape(64, 64)
+    noisy = clean + np.random.default_rng(0).normal(0, 50, clean.shape).astype(np.float32)
+    tifffile.imwrite(tmp_path / "units.tif", noisy)
+    proc = n2n("denoise", tmp_path / "units.tif", "-o", tmp_path / "o.tif")
+    assert proc.returncode == 0, proc.stderr
+    assert "scaled into [0, 1]" in proc.stderr
+    out = tifffile.imread(tmp_path / "o.tif")
+    assert out.dtype == np.float32 and out.min() < -300 and out.max() > 300
+    assert np.abs(out - clean).mean() < np.abs(noisy - clean).mean() / 2
+
+
+def test_every_page_of_a_tiff_written_page_by_page_is_denoised(tmp_path):
+    rng = np.random.default_rng(0)
+    pages = [rng.integers(0, 256, (24, 32), dtype=np.uint8) for _ in range(3)]
+    path = tmp_path / "pages.tif"
+    for page in pages:
+        tifffile.imwrite(path, page, append=True)
+    proc = n2n("denoise", path, "-o", tmp_path / "o.tif")
+    assert proc.returncode == 0, proc.stderr
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert len(tif.pages) == 3
+        out = tif.asarray()
+    assert out.shape == (3, 24, 32)
+
+
+def test_animated_png_is_refused_not_cut_to_one_frame(tmp_path):
+    frames = [Image.fromarray(np.full((16, 16), v, np.uint8)) for v in (0, 128, 255)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    err = one_line_error(n2n("denoise", tmp_path / "anim.png", "-o", tmp_path / "o.png"))
+    assert "animated PNG of 3 frames" in err
+
+
+@pytest.mark.parametrize(
+    "mode, ext, said",
+    [("1", ".png", "1-bit image is read as 8-bit"), ("CMYK", ".jpg", "CMYK image is read as RGB")],
+)
+def test_a_change_of_format_or_depth_is_said(tmp_path, mode, ext, said):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).convert(mode).save(
+        tmp_path / f"in{ext}"
+    )
+    proc = n2n("denoise", tmp_path / f"in{ext}", "-o", tmp_path / f"o{ext}")
+    assert proc.returncode == 0, proc.stderr
+    assert said in proc.stderr and "note:" in proc.stderr
+
+
+# --------------------------------------------------------------- 7. leftovers
+
+
+def test_failed_single_file_run_leaves_no_new_folder(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    one_line_error(n2n("denoise", tmp_path / "broken.png", "-o", tmp_path / "new" / "o.png"))
+    assert not (tmp_path / "new").exists()
+
+
+def test_unsupported_output_extension_leaves_no_new_folder(tmp_path, photo):
+    one_line_error(n2n("denoise", photo, "-o", tmp_path / "new" / "o.xyz"))
+    assert not (tmp_path / "new").exists()
