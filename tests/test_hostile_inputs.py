@@ -449,3 +449,16 @@ def test_failed_single_file_run_leaves_no_new_folder(tmp_path):
 def test_unsupported_output_extension_leaves_no_new_folder(tmp_path, photo):
     one_line_error(n2n("denoise", photo, "-o", tmp_path / "new" / "o.xyz"))
     assert not (tmp_path / "new").exists()
+
+
+def test_failed_evaluation_leaves_no_config_behind(tmp_path, photo, monkeypatch):
+    import noise2noise.evaluation as evaluation
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the first cell failed")
+
+    monkeypatch.setattr(evaluation, "evaluate", fails)
+    out = tmp_path / "ev"
+    with pytest.raises(RuntimeError):
+        evaluation.run_evaluation([str(photo.parent)], ["gaussian:25"], ["bm3d"], out)
+    assert not out.exists()

@@ -310,6 +310,7 @@ def run_evaluation(
         check_method(name)
     images = load_image_set(list(image_specs), crop=crop, limit=limit, data_root=data_root)
     out_dir = Path(out_dir)
+    new_dir = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     config = {
         "images": list(image_specs),
@@ -330,13 +331,21 @@ def run_evaluation(
                 f"{out_dir} holds results made with other {', '.join(changed)}: "
                 "use another --out folder"
             )
+    new_config = not config_file.exists()
     config_file.write_text(json.dumps(config, indent=2) + "\n")
     runtime = {"device": device} if device is not None else {}
     methods = {
         m: NoiseAwareDenoiser(m, {**(method_options or {}), **runtime}) for m in method_names
     }
-    results = evaluate(
-        images, noises, methods, csv_path=out_dir / "results.csv", seed=seed, progress=progress
-    )
+    csv_path = out_dir / "results.csv"
+    try:
+        results = evaluate(images, noises, methods, csv_path=csv_path, seed=seed, progress=progress)
+    except BaseException:
+        # Nothing measured: leave nothing behind, so a corrected re-run starts afresh.
+        if new_config and not csv_path.exists():
+            config_file.unlink(missing_ok=True)
+            if new_dir and not any(out_dir.iterdir()):
+                out_dir.rmdir()
+        raise
     _, md = write_summary(results, out_dir, command=command)
     return results, md

@@ -213,7 +213,7 @@ def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
         raise ImageFileError(
             header.path,
             f"{header.describe()} is larger than the limit of {max_megapixels:g} megapixels "
-            "(max_megapixels; n2n: --max-megapixels)",
+            "(set by max_megapixels, n2n --max-megapixels)",
         )
 
 
