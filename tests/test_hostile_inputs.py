@@ -462,3 +462,15 @@ def test_failed_evaluation_leaves_no_config_behind(tmp_path, photo, monkeypatch)
     with pytest.raises(RuntimeError):
         evaluation.run_evaluation([str(photo.parent)], ["gaussian:25"], ["bm3d"], out)
     assert not out.exists()
+
+
+def test_an_animated_gif_named_png_is_refused_too(tmp_path):
+    frames = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (0, 100, 200)]
+    frames[0].save(tmp_path / "g.png", format="GIF", save_all=True, append_images=frames[1:])
+    err = one_line_error(n2n("denoise", tmp_path / "g.png", "-o", tmp_path / "o.png"))
+    assert "GIF file of 3 frames" in err
+
+
+def test_an_output_folder_that_cannot_be_made_is_said_before_any_work(tmp_path, photo):
+    err = one_line_error(n2n("denoise", photo, "-o", tmp_path / "photo.png" / "o.png"))
+    assert "is a file" in err

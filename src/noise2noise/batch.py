@@ -125,7 +125,20 @@ def plan_outputs(
     for _, dst in pairs:
         if dst.resolve() in resolved_inputs:
             raise ValueError(f"{dst}: output would overwrite an input; choose another output")
+    for folder in dict.fromkeys(dst.parent for _, dst in pairs):
+        _check_writable(folder)
     return pairs
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail now, not after the work, when ``folder`` cannot be made or written."""
+    existing = next((f for f in (folder, *folder.parents) if f.exists()), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        raise ValueError(f"{folder}: cannot create it, {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{folder}: no permission to write in {existing}")
 
 
 @dataclass(frozen=True)

@@ -195,10 +195,13 @@ def _pillow_header(path: Path) -> ImageHeader:
                 channels = 4
         else:
             raise ImageFileError(path, f"unsupported image mode {im.mode}")
-        if im.format == "PNG" and getattr(im, "n_frames", 1) > 1:
+        # Several frames (APNG, a GIF or multi-page TIFF under another name) would lose
+        # all but the first: refused. A camera JPEG's extra pictures (MPO) are previews.
+        if im.format != "MPO" and getattr(im, "n_frames", 1) > 1:
+            kind = "an animated PNG" if im.format == "PNG" else f"a {im.format} file"
             raise ImageFileError(
                 path,
-                f"an animated PNG of {im.n_frames} frames: n2n processes still images; "
+                f"{kind} of {im.n_frames} frames: n2n processes still images; "
                 "save the frames as a multi-page TIFF to process them as a stack",
             )
         orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
