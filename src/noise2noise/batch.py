@@ -46,6 +46,7 @@ __all__ = [
     "process_file",
     "process_files",
     "complete_output",
+    "remove_partials",
 ]
 
 
@@ -344,7 +345,7 @@ def process_files(
     except KeyboardInterrupt as exc:
         if bar is not None:
             bar.close()
-        _remove_partials([pairs[i][1] for i in todo if i not in results])
+        remove_partials([pairs[i][1] for i in todo if i not in results])
         _remove_empty(created)
         finished = [results[i] for i in sorted(results)]
         code = getattr(exc, "exit_code", 130)  # 143 for SIGTERM
@@ -371,7 +372,7 @@ def _remove_empty(folders: list[Path]) -> None:
             pass
 
 
-def _remove_partials(targets: list[Path]) -> None:
+def remove_partials(targets: list[Path]) -> None:
     """Delete the temporary files of outputs whose writer was stopped mid-write."""
     for target in targets:
         for tmp in target.parent.glob(f".{target.stem}.partial-*{target.suffix}"):

@@ -117,6 +117,8 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     from .batch import plan_outputs
     from .methods import make_denoiser
 
+    if _is_zarr_job(args):
+        return _denoise_array(args)
     pairs = plan_outputs(args.inputs, args.output)
     device = _device(args)
     method = f"model:{args.model}" if args.model else args.method
@@ -130,12 +132,81 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         peak=args.peak,
         device=str(device),
     )
-    # One GPU serves the images one after another; on the CPU, one worker per core.
-    cores = 1 if device.type != "cpu" else os.cpu_count() or 1
-    workers = args.workers or min(len(pairs), cores)
     start = time.perf_counter()
-    results = _run_files(args, pairs, fn, workers)
-    return _report(results, time.perf_counter() - start, where=f", {method} on {device}")
+    if args.scheduler:
+        results = _run_files_on_cluster(args, pairs, fn)
+        where = f", {method} on {args.scheduler}"
+    else:
+        # One GPU serves the images one after another; on the CPU, one worker per core.
+        cores = 1 if device.type != "cpu" else os.cpu_count() or 1
+        workers = args.workers or min(len(pairs), cores)
+        results = _run_files(args, pairs, fn, workers)
+        where = f", {method} on {device}"
+    return _report(results, time.perf_counter() - start, where=where)
+
+
+def _is_zarr_job(args: argparse.Namespace) -> bool:
+    from pathlib import Path
+
+    paths = [*map(Path, args.inputs), Path(args.output)]
+    return any(p.suffix.lower() == ".zarr" for p in paths)
+
+
+def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
+    from .distributed import close_client, connect, process_files_dask
+    from .memory import Limits
+
+    client = connect(args.scheduler, worker_memory=args.worker_memory)
+    try:
+        return process_files_dask(
+            pairs,
+            fn,
+            client,
+            overwrite=args.overwrite,
+            skip_existing=args.skip_existing,
+            limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
+        )
+    finally:
+        close_client(client)
+
+
+def _denoise_array(args: argparse.Namespace) -> int:
+    """``n2n denoise big.zarr -o out.zarr``: chunk by chunk, on a cluster or here."""
+    from pathlib import Path
+
+    from .distributed import close_client, connect, denoise_zarr
+
+    if len(args.inputs) != 1:
+        raise ValueError("a zarr run takes one input array")
+    given = [
+        f"--{k}" for k in ("sigma", "peak", "model", "iterations") if getattr(args, k) is not None
+    ]
+    if given:
+        raise ValueError(f"{', '.join(given)} cannot be used for a chunked zarr run")
+    client = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
+    try:
+        summary = denoise_zarr(
+            Path(args.inputs[0]),
+            Path(args.output),
+            args.method,
+            client=client,
+            axes=args.axes,
+            chunk=args.chunk,
+            overlap=args.overlap,
+            preset=args.preset,
+            seed=args.seed or 0,
+            resume=args.resume or args.skip_existing,
+            overwrite=args.overwrite,
+        )
+    finally:
+        if client is not None:
+            close_client(client)
+    print(
+        f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
+        f"{summary['seconds']:.1f} s ({args.method}, overlap {summary['overlap']} px"
+        f"{', ' + str(summary['skipped']) + ' already done' if summary['skipped'] else ''})"
+    )
+    return EXIT_OK
 
 
 def _report(results, seconds: float, where: str = "", verb: str = "denoised") -> int:
@@ -426,7 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  n2n denoise camera_shot.jpg -o clean.jpg --method real\n"
         "  n2n denoise photo.png -o clean.tif --method zeroshot --preset paper --seed 1\n"
         "  n2n denoise photo.png -o clean.png --method bm3d --sigma 25\n"
-        "  n2n denoise scans/ more.png -o denoised/ --workers 2\n\n"
+        "  n2n denoise scans/ more.png -o denoised/ --workers 2\n"
+        "  n2n denoise scans/ -o denoised/ --scheduler local:4\n"
+        "  n2n denoise volume.ome.zarr -o clean.ome.zarr --scheduler tcp://head:8786\n\n"
         "With a folder or several inputs, OUTPUT is a folder and each result keeps its "
         "file name. Inputs are never overwritten; existing outputs only with --overwrite.",
     )
@@ -456,6 +529,42 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         help="parallel processes for several images (default: one per core)",
+    )
+    dask = p.add_argument_group(
+        "clusters and arrays larger than memory (pip install 'noise2noise[distributed]')"
+    )
+    dask.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for "
+        "N local worker processes; one task per file, or per chunk of a zarr array",
+    )
+    dask.add_argument(
+        "--worker-memory",
+        metavar="SIZE",
+        help="with --scheduler local:N: memory limit of each worker (e.g. 2GB)",
+    )
+    dask.add_argument(
+        "--resume",
+        action="store_true",
+        help="zarr output: keep the chunks an interrupted run finished",
+    )
+    dask.add_argument(
+        "--axes",
+        help="zarr input: one letter per dimension, Y and X, C for channels, others "
+        "(T, Z...) processed plane by plane (default: OME-Zarr's axes, else guessed)",
+    )
+    dask.add_argument(
+        "--chunk",
+        type=_positive_int,
+        default=1024,
+        help="zarr: side of the chunks each task denoises (default: %(default)s)",
+    )
+    dask.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        help="zarr: pixels of context around each chunk (default: the method's own)",
     )
     p.set_defaults(func=_cmd_denoise)
 

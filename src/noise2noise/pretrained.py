@@ -111,7 +111,8 @@ def denoise(
     model: str = DEFAULT_MODEL,
     device: str | torch.device | None = "cpu",
     tile: int = TILE,
-    tta: bool = True,
+    tta: bool | int = True,
+    peak: float | None = None,
 ) -> np.ndarray:
     """Denoise an image with a shipped pretrained network: no training, no noise level.
 
@@ -130,9 +131,13 @@ def denoise(
         ``"cpu"`` (default), ``"cuda"``, ``"mps"`` or ``"auto"``.
     tile : int
         Tile side in pixels (each tile gets 64 pixels of context on every side).
-    tta : bool
+    tta : bool or int
         Average over flips/rotations: 4 of them up to 3 megapixels, 2 up to 6, none above
-        (each costs one more pass of the network).
+        (each costs one more pass of the network); an int gives the count (1, 2, 4 or 8).
+    peak : float or None
+        The brightest value of the whole image in [0, 1] units, when ``image`` is a part
+        of it (chunked processing), so that every part is scaled alike; None: this
+        image's own.
 
     Returns
     -------
@@ -162,7 +167,7 @@ def denoise(
     x = image_to_tensor(image, channel_axis=channel_axis)  # (1, C, H, W)
     dev = resolve_device(device)
     channels = x.shape[1]
-    peak = float(x.max())
+    peak = float(x.max()) if peak is None else peak
     gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
     # The networks were trained on clipped 8-bit inputs: float data outside [0, 1]
     # (unclipped synthetic noise, the `float` rows of bench/results/pretrained.md) is
@@ -170,10 +175,15 @@ def denoise(
     x = x.clamp(0.0, 1.0 / gain)
     net = load_pretrained(model, 3 if channels == 3 else 1)  # else gray, channel by channel
     stride = PRETRAINED[model].pixel_shuffle
-    n = tta_transforms(x.shape[-2] * x.shape[-1], TTA_BUDGET, most=TTA_MOST) if tta else 1
+    n = transforms_for(x.shape[-2] * x.shape[-1]) if tta is True else max(int(tta), 1)
     planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
     out = torch.cat([_run(net, p * gain, dev, tile, stride, n) for p in planes], dim=1)
     return tensor_to_image(out / gain, image, channel_axis=channel_axis)
+
+
+def transforms_for(pixels: int) -> int:
+    """How many flips/rotations :func:`denoise` averages for an image of ``pixels``."""
+    return tta_transforms(pixels, TTA_BUDGET, most=TTA_MOST)
 
 
 def pixel_shuffle_apply(

@@ -397,6 +397,7 @@ def apply_zeroshot(
     tta: bool = False,
     tta_budget: float | None = None,
     tile: int = 1024,
+    transforms: int | None = None,
 ) -> torch.Tensor:
     """Denoise with a trained ZS-N2N network: ``clip(y − f(y), 0, 1)`` (eq. 4).
 
@@ -412,13 +413,17 @@ def apply_zeroshot(
         Limit on megapixels × transforms; see :func:`tta_transforms`.
     tile : int
         Process in tiles of this size (exact: the margin covers the receptive field).
+    transforms : int or None
+        With ``tta``: this many flips/rotations whatever the size (for the chunks of a
+        larger image, which must all get the count of the whole).
 
     Returns
     -------
     Tensor (B, C, H, W) in [0, 1].
     """
-
     n = tta_transforms(noisy[..., 0, :, :].numel(), tta_budget) if tta else 1
+    if tta and transforms is not None:
+        n = transforms
 
     def predict_noise(y: torch.Tensor) -> torch.Tensor:
         return average_dihedral(model, y, n)

@@ -1,0 +1,222 @@
+"""Denoising arrays larger than memory, chunk by chunk with an overlap (Dask).
+
+:func:`denoise_dask` takes a ``dask.array.Array`` and returns one (lazy in, lazy out):
+every chunk is denoised with ``overlap`` pixels of its neighbours around it
+(``dask.array.map_overlap``) and cropped back, so a worker holds one chunk, not the array.
+Axes other than Y, X and channels (time, z, ...) are processed plane by plane.
+
+What must be the same for every chunk is decided once for the whole array: the count of
+flip/rotation averages (by the size of a whole plane), the dim-image stretch (by the
+brightest value of the whole array), and for ZS-N2N the network itself, trained once on
+random crops drawn from the whole array and then applied to every chunk. How close the
+result is to denoising the whole image at once is measured in
+``bench/results/distributed.md`` (ZS-N2N: exact up to rounding, its receptive field is 2
+pixels; the pretrained network: its receptive field is larger than the overlap, as it is
+larger than the tile margin of whole-image processing).
+
+Dask is optional (``pip install noise2noise[distributed]``); it is imported only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .convert import as_float, image_to_tensor, tensor_to_image
+from .errors import N2NError
+from .image_io import apply_to_colour
+from .pretrained import MARGIN, PRETRAINED, transforms_for
+from .pretrained import denoise as denoise_pretrained
+from .tta import tta_transforms
+from .zeroshot import DEFAULT_PRESET, apply_zeroshot, fit_zeroshot, get_preset
+
+__all__ = ["denoise_dask", "ChunkPlan", "plan_axes", "CHUNKED_METHODS"]
+
+CHUNKED_METHODS = ("pretrained", "real", "zeroshot")
+DEFAULT_CHUNK = 1024  # pixels per side of a chunk (even, for the real model's 2×2 shuffle)
+
+
+def _dask():
+    try:
+        import dask.array as da  # optional dependency: the [distributed] extra
+    except ImportError:
+        raise N2NError(
+            "chunked processing needs Dask: pip install 'noise2noise[distributed]'"
+        ) from None
+    return da
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Where the image axes of an array are: ``axes`` has one letter per dimension,
+    Y and X required, C for channels (at most 4), anything else a plane axis."""
+
+    axes: str
+
+    def __post_init__(self):
+        axes = self.axes
+        if axes.count("Y") != 1 or axes.count("X") != 1 or axes.count("C") > 1:
+            raise N2NError(f"axes '{axes}' must name Y and X once, and C at most once")
+
+    def order(self) -> list[int]:
+        """Dimensions reordered as (planes..., Y, X[, C])."""
+        planes = [i for i, a in enumerate(self.axes) if a not in "YXC"]
+        tail = [self.axes.index("Y"), self.axes.index("X")]
+        if "C" in self.axes:
+            tail.append(self.axes.index("C"))
+        return planes + tail
+
+
+def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
+    """The axes of an array: given, or guessed (YX; YXC with 1-4 trailing channels;
+    otherwise planes then YX)."""
+    if axes is not None:
+        axes = axes.upper()
+        if len(axes) != len(shape):
+            raise N2NError(f"axes '{axes}' do not fit an array of {len(shape)} dimensions")
+        plan = ChunkPlan(axes)
+    elif len(shape) == 2:
+        plan = ChunkPlan("YX")
+    elif len(shape) == 3 and shape[-1] <= 4:
+        plan = ChunkPlan("YXC")
+    elif len(shape) >= 2:
+        plan = ChunkPlan("P" * (len(shape) - 2) + "YX")
+    else:
+        raise N2NError(f"an array of shape {shape} is not an image")
+    if "C" in plan.axes and shape[plan.axes.index("C")] > 4:
+        raise N2NError(f"{shape[plan.axes.index('C')]} channels: at most 4 are supported")
+    return plan
+
+
+def _overlap(method: str, model=None) -> int:
+    if method == "zeroshot":
+        return int(model.receptive_radius)
+    stride = PRETRAINED["real" if method == "real" else "blind"].pixel_shuffle
+    return MARGIN * (stride + 1) if stride > 1 else MARGIN
+
+
+def _training_image(x, channels: bool, size: int, seed: int) -> np.ndarray:
+    """A 2×2 mosaic of random crops of ``size``/2 pixels from the whole array (planes
+    first, then Y, X[, C]): ZS-N2N's training image, read without loading the array."""
+    rng = np.random.default_rng(seed)
+    n_lead = x.ndim - (3 if channels else 2)
+    planes, (h, w) = x.shape[:n_lead], x.shape[n_lead : n_lead + 2]
+    half = min(size // 2, h, w)
+    half -= half % 2
+    tiles = []
+    for _ in range(4):
+        index = tuple(int(rng.integers(n)) for n in planes)
+        top, left = int(rng.integers(h - half + 1)), int(rng.integers(w - half + 1))
+        region = index + (slice(top, top + half), slice(left, left + half))
+        tiles.append(np.asarray(x[region]))
+    rows = [np.concatenate(tiles[:2], axis=1), np.concatenate(tiles[2:], axis=1)]
+    return np.concatenate(rows, axis=0)
+
+
+def _block_function(method: str, channels: bool, peak: float, transforms: int, model, device):
+    """The function applied to each overlapping block of shape (1..., Y, X[, C])."""
+
+    def one_plane(image: np.ndarray) -> np.ndarray:
+        axis = -1 if channels else None
+        if method == "zeroshot":
+            y = image_to_tensor(image, channel_axis=axis)
+            gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+            with torch.no_grad():
+                out = apply_zeroshot(model, y * gain, tta=True, transforms=transforms)
+            return tensor_to_image(out / gain, image, channel_axis=axis)
+        name = "real" if method == "real" else "blind"
+        if channels:
+            return apply_to_colour(
+                denoise_pretrained, image, model=name, tta=transforms, peak=peak, device=device
+            )
+        return denoise_pretrained(image, model=name, tta=transforms, peak=peak, device=device)
+
+    def block_fn(block: np.ndarray) -> np.ndarray:
+        lead = block.shape[: block.ndim - (3 if channels else 2)]
+        flat = block.reshape((-1, *block.shape[len(lead) :]))
+        return np.stack([one_plane(p) for p in flat]).reshape(block.shape)
+
+    return block_fn
+
+
+def denoise_dask(
+    array,
+    method: str = "pretrained",
+    *,
+    axes: str | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    overlap: int | None = None,
+    peak: float | None = None,
+    preset: str = DEFAULT_PRESET,
+    seed: int = 0,
+    device: str = "cpu",
+):
+    """Denoise a ``dask.array.Array`` chunk by chunk; returns a lazy array like it.
+
+    Parameters
+    ----------
+    array : dask.array.Array (or anything ``dask.array.asarray`` takes, e.g. a zarr array)
+        uint8, uint16 or float in [0, 1]; any number of dimensions with Y and X among them.
+    method : str
+        ``"pretrained"`` (default), ``"real"`` or ``"zeroshot"``.
+    axes : str or None
+        One letter per dimension: Y, X, C (channels, at most 4), anything else is a plane
+        axis processed plane by plane (``"TZYX"``, ``"CYX"``...). None: guessed
+        (:func:`plan_axes`).
+    chunk : int
+        Side of the chunks (pixels) each task denoises; the array is rechunked to it, with
+        one plane and all channels per chunk.
+    overlap : int or None
+        Pixels of context around each chunk; None: the method's receptive field (ZS-N2N,
+        exact) or the pretrained models' tile margin (64, or 192 for ``real``).
+    peak : float or None
+        The brightest value of the whole array in [0, 1] units; None: computed (one read
+        of the array) so that a dim array is stretched alike in every chunk.
+    preset, seed : ZS-N2N's preset and seed (the network is trained once, here, on a
+        mosaic of four random crops of the whole array).
+    device : str
+        Where each task computes (``"cpu"``, ``"cuda"``...).
+
+    Returns
+    -------
+    dask.array.Array with the shape, dtype and chunks along the plane axes of ``array``.
+    """
+    da = _dask()
+    if method not in CHUNKED_METHODS:
+        raise N2NError(
+            f"method '{method}' cannot run chunk by chunk (choose from "
+            f"{', '.join(CHUNKED_METHODS)})"
+        )
+    if chunk < 64 or chunk % 2:
+        raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
+    x = da.asarray(array)
+    plan = plan_axes(x.shape, axes)
+    order = plan.order()
+    x = x.transpose(order)
+    channels = "C" in plan.axes
+    n_lead = x.ndim - (3 if channels else 2)
+    chunks = (1,) * n_lead + (chunk, chunk) + ((x.shape[-1],) if channels else ())
+    x = x.rechunk(chunks)
+    h, w = x.shape[n_lead], x.shape[n_lead + 1]
+    if peak is None:
+        top = np.asarray([x.max().compute()], dtype=x.dtype)
+        peak = float(as_float(top)[0])
+    model = None
+    transforms = transforms_for(h * w)
+    if method == "zeroshot":
+        config = get_preset(preset)
+        mosaic = _training_image(x, channels, max(config.crop or 256, 256) * 2, seed)
+        y = image_to_tensor(mosaic, channel_axis=-1 if channels else None)
+        gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+        model = fit_zeroshot(y * gain, config, seed=seed, device=device).cpu().eval()
+        transforms = tta_transforms(h * w, config.tta_budget) if config.tta else 1
+    depth = _overlap(method, model) if overlap is None else int(overlap)
+    if depth < 0 or depth % 2:
+        raise N2NError(f"overlap must be even and >= 0, got {depth}")
+    fn = _block_function(method, channels, peak, transforms, model, device)
+    depths = {n_lead: depth, n_lead + 1: depth}
+    out = x.map_overlap(fn, depth=depths, boundary="none", dtype=x.dtype, trim=True)
+    inverse = np.argsort(order)
+    return out.transpose(tuple(int(i) for i in inverse))

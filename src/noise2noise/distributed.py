@@ -1,0 +1,454 @@
+"""Beyond one machine: file runs and zarr arrays on a Dask cluster.
+
+Two kinds of work go to Dask, both as plain tasks so that Dask's scheduler does the rest
+(placement, retries on another worker when one dies, a dashboard):
+
+- **folders**: one task per file, each the same :func:`noise2noise.batch.process_file` a
+  local run makes, writing its output atomically on shared storage;
+- **arrays larger than memory** (zarr v2/v3 arrays, OME-Zarr images, BigTIFF through
+  tifffile's zarr interface): one task per output chunk, which reads that chunk of the
+  input plus an overlap, denoises it (:mod:`noise2noise.chunked`), writes the chunk of a
+  zarr output and then marks it done. ``resume`` skips chunks marked done; a chunk a
+  killed worker left half-written has no mark and is written again whole.
+
+Dask and zarr are optional (``pip install noise2noise[distributed]``); nothing imports
+this module unless ``--scheduler`` or a zarr path is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .batch import FileResult, RunInterrupted, complete_output, process_file, remove_partials
+from .errors import N2NError
+from .memory import Limits
+
+__all__ = [
+    "connect",
+    "process_files_dask",
+    "ZarrJob",
+    "denoise_zarr",
+]
+
+try:  # optional dependencies: the [distributed] extra
+    import dask
+    import distributed
+    import zarr
+except ImportError:  # pragma: no cover - said when used
+    dask = distributed = zarr = None
+
+MARKS = ".n2n-chunks"  # folder of per-chunk done marks inside the output store
+
+
+def _require() -> None:
+    if distributed is None or zarr is None:
+        raise N2NError(
+            "Dask and zarr are needed for --scheduler and zarr arrays: "
+            "pip install 'noise2noise[distributed]'"
+        )
+
+
+# ------------------------------------------------------------------ the cluster
+
+
+def connect(scheduler: str, *, worker_memory: str | None = None):
+    """A ``distributed.Client`` for ``scheduler``: ``local:N`` starts a local cluster of N
+    single-threaded worker processes (each limited to ``worker_memory``, e.g. ``"2GB"``;
+    default: the machine's memory shared out); anything else is a scheduler address
+    (``tcp://host:8786``) of a cluster that is already running (dask-jobqueue, Coiled...).
+    Close the client (and its local cluster) with ``client.close()``."""
+    _require()
+    if scheduler.startswith("local:"):
+        try:
+            workers = int(scheduler.split(":", 1)[1])
+        except ValueError:
+            raise N2NError(f"--scheduler {scheduler}: expected local:N, N a number") from None
+        if workers < 1:
+            raise N2NError(f"--scheduler {scheduler}: N must be at least 1")
+        cluster = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=worker_memory or "auto",
+            dashboard_address=None,
+            env={"OMP_NUM_THREADS": str(max((os.cpu_count() or 1) // workers, 1))},
+        )
+        client = distributed.Client(cluster)
+        client._n2n_cluster = cluster  # closed with the client (see close_client)
+        return client
+    try:
+        return distributed.Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise N2NError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+
+
+def close_client(client) -> None:
+    """Close a client from :func:`connect`, and the local cluster it started."""
+    cluster = getattr(client, "_n2n_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _progress(total: int, unit: str, show: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, disable=None if show and total > 1 else True)
+
+
+# ------------------------------------------------------------------ folders
+
+
+def process_files_dask(
+    pairs: Sequence[tuple[Path, Path]],
+    fn,
+    client,
+    *,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    limits: Limits | None = None,
+    progress: bool = True,
+) -> list[FileResult]:
+    """:func:`noise2noise.batch.process_files` with one Dask task per file.
+
+    A task whose worker dies is run again on another worker by Dask (up to its
+    ``allowed-failures``, then it is that file's error). A retried task may find the
+    output its first worker wrote just before dying: outputs absent when the run started
+    are this run's, so a retry replaces them; temporary files of killed writers are
+    removed at the end.
+    """
+    _require()
+    results: dict[int, FileResult] = {}
+    todo = []
+    for i, (src, dst) in enumerate(pairs):
+        if skip_existing and not overwrite and dst.exists() and complete_output(dst):
+            results[i] = FileResult(src, dst, 0.0, skipped=True)
+        else:
+            todo.append(i)
+    for _, dst in pairs:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    futures = {}
+    for i in todo:
+        src, dst = pairs[i]
+        mine = overwrite or not dst.exists()
+        future = client.submit(
+            process_file, src, dst, fn, overwrite=mine, limits=limits, key=f"n2n-file-{i}-{dst}"
+        )
+        futures[future] = i
+    bar = _progress(len(todo), "image", progress)
+    try:
+        for future in distributed.as_completed(futures):
+            i = futures[future]
+            src, dst = pairs[i]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # KilledWorker after repeated deaths, and the like
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                results[i] = FileResult(src, dst, 0.0, f"{src}: failed on the cluster ({reason})")
+            bar.update()
+    except KeyboardInterrupt as exc:
+        client.cancel(list(futures))
+        remove_partials([dst for _, dst in pairs])
+        finished = [results[i] for i in sorted(results)]
+        raise RunInterrupted(finished, len(pairs), getattr(exc, "exit_code", 130)) from None
+    finally:
+        bar.close()
+    remove_partials([dst for _, dst in pairs])
+    return [results[i] for i in range(len(pairs))]
+
+
+# ------------------------------------------------------------------ zarr arrays
+
+
+@dataclass(frozen=True)
+class ZarrJob:
+    """What a chunked run does; written into the output's attributes, so that a
+    ``resume`` with other settings is refused."""
+
+    method: str
+    chunk: int
+    overlap: int
+    axes: str
+    preset: str | None = None
+    seed: int = 0
+
+
+def _ome(attrs: dict) -> dict | None:
+    """The first OME-NGFF multiscale of a group's attributes (v0.4, or v0.5 under "ome")."""
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    return multiscales[0] if multiscales else None
+
+
+def open_source(path: Path):
+    """(zarr array, axes letters or None, OME multiscale or None) of an input: a zarr
+    array, an OME-Zarr image (its full-resolution level), or a (Big)TIFF read through
+    tifffile's zarr interface."""
+    _require()
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        store = tifffile.imread(path, aszarr=True)
+        node = zarr.open(store, mode="r")
+        if isinstance(node, zarr.Group):  # pyramidal TIFF: the full-resolution level
+            node = node["0"]
+        return node, None, None
+    if not path.exists():
+        raise N2NError(f"{path}: no such zarr store")
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception as exc:
+        raise N2NError(f"{path}: not a readable zarr store ({exc})") from None
+    if isinstance(node, zarr.Array):
+        return node, None, None
+    ome = _ome(dict(node.attrs))
+    if ome is None:
+        raise N2NError(f"{path}: a zarr group without OME multiscales: give the array's path")
+    axes = ome.get("axes")
+    letters = None
+    if axes:
+        names = [a["name"] if isinstance(a, dict) else a for a in axes]
+        letters = "".join("C" if n == "c" else n.upper() if n in "yx" else "P" for n in names)
+    return node[ome["datasets"][0]["path"]], letters, ome
+
+
+def _chunk_regions(shape, axes: str, chunk: int):
+    """Output chunks in array coordinates: one plane, all channels, chunk×chunk pixels."""
+    ranges = []
+    for n, a in zip(shape, axes, strict=True):
+        if a == "C":
+            ranges.append([slice(0, n)])
+        elif a in "YX":
+            ranges.append([slice(s, min(s + chunk, n)) for s in range(0, n, chunk)])
+        else:
+            ranges.append([slice(i, i + 1) for i in range(n)])
+    return list(itertools.product(*ranges))
+
+
+def _key(region) -> str:
+    return ".".join(str(s.start) for s in region)
+
+
+def _denoise_chunk(source, target: str, marks: str, region, job: ZarrJob, peak, model, threads):
+    """One task: read ``region`` plus the overlap from ``source``, denoise, write the chunk
+    into ``target``, then mark it done (the mark is written last, so a chunk without a mark
+    is redone whole)."""
+    import torch
+
+    from .chunked import _block_function, transforms_for
+
+    if threads:
+        torch.set_num_threads(threads)
+    if isinstance(source, str):
+        source = open_source(Path(source))[0]
+    axes = job.axes
+    expanded, inner = [], []
+    for s, a, n in zip(region, axes, source.shape, strict=True):
+        if a in "YX":
+            lo, hi = max(s.start - job.overlap, 0), min(s.stop + job.overlap, n)
+            expanded.append(slice(lo, hi))
+            inner.append(slice(s.start - lo, s.stop - lo))
+        else:
+            expanded.append(s)
+            inner.append(slice(None))
+    block = np.asarray(source[tuple(expanded)])
+    from .chunked import plan_axes
+
+    order = plan_axes(source.shape, axes).order()
+    channels = "C" in axes
+    h, w = source.shape[axes.index("Y")], source.shape[axes.index("X")]
+    transforms = transforms_for(h * w) if job.method != "zeroshot" else model[1]
+    net = model[0] if model else None
+    fn = _block_function(job.method, channels, peak, transforms, net, "cpu")
+    out = fn(block.transpose(order)).transpose(np.argsort(order))
+    z = zarr.open_array(target, mode="r+")
+    z[tuple(region)] = out[tuple(inner)]
+    Path(marks, _key(region)).touch()
+    return out[tuple(inner)].size
+
+
+def denoise_zarr(
+    source: Path,
+    target: Path,
+    method: str = "pretrained",
+    *,
+    client=None,
+    axes: str | None = None,
+    chunk: int = 1024,
+    overlap: int | None = None,
+    preset: str | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Denoise a zarr array (or OME-Zarr image, or BigTIFF) into a zarr array, chunk by
+    chunk, on ``client``'s cluster (None: in this process, one chunk at a time).
+
+    Returns a summary: chunks done, skipped (resume), seconds.
+    """
+    _require()
+    from .chunked import (
+        CHUNKED_METHODS,
+        DEFAULT_CHUNK,
+        _overlap,
+        _training_image,
+        plan_axes,
+    )
+
+    if method not in CHUNKED_METHODS:
+        raise N2NError(
+            f"method '{method}' cannot run chunk by chunk (choose from "
+            f"{', '.join(CHUNKED_METHODS)})"
+        )
+    chunk = chunk or DEFAULT_CHUNK
+    if chunk < 64 or chunk % 2:
+        raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
+    if target.suffix.lower() != ".zarr":
+        raise N2NError(f"{target}: a chunked run writes a zarr store: name it OUT.zarr")
+    if target.resolve() == source.resolve():
+        raise N2NError(f"{target}: output would overwrite the input; choose another output")
+    array, ome_axes, ome = open_source(source)
+    plan = plan_axes(array.shape, axes or ome_axes)
+    if array.dtype not in (np.uint8, np.uint16) and array.dtype.kind != "f":
+        raise N2NError(f"{source}: sample type {array.dtype} (use uint8, uint16 or float)")
+    import dask.array as da
+
+    lazy = da.from_zarr(array) if not isinstance(array, da.Array) else array
+    peak = float(lazy.max().compute()) / (
+        {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(array.dtype, 1.0)
+    )
+    model = None
+    if method == "zeroshot":
+        import torch
+
+        from .convert import image_to_tensor
+        from .tta import tta_transforms
+        from .zeroshot import DEFAULT_PRESET, fit_zeroshot, get_preset
+
+        config = get_preset(preset or DEFAULT_PRESET)
+        ordered = lazy.transpose(plan.order())
+        mosaic = _training_image(ordered, "C" in plan.axes, max(config.crop or 256, 256) * 2, seed)
+        y = image_to_tensor(mosaic, channel_axis=-1 if "C" in plan.axes else None)
+        gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+        torch.manual_seed(seed)
+        net = fit_zeroshot(y * gain, config, seed=seed).cpu().eval()
+        h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
+        model = (net, tta_transforms(h * w, config.tta_budget) if config.tta else 1)
+    depth = _overlap(method, model[0] if model else None) if overlap is None else overlap
+    job = ZarrJob(method, chunk, int(depth), plan.axes, preset, seed)
+    done = _prepare_target(target, array, job, ome, resume=resume, overwrite=overwrite)
+    regions = _chunk_regions(array.shape, plan.axes, chunk)
+    todo = [] if done is None else [r for r in regions if _key(r) not in done]
+    out_array, marks = _array_path(target, ome), str(Path(target, MARKS))
+    threads = None
+    src = str(source) if client is not None else array
+    start = time.perf_counter()
+    bar = _progress(len(todo), "chunk", progress)
+    try:
+        if client is None:
+            for region in todo:
+                _denoise_chunk(src, out_array, marks, region, job, peak, model, threads)
+                bar.update()
+        else:
+            model_ref = client.scatter(model, broadcast=True) if model else None
+            futures = [
+                client.submit(
+                    _denoise_chunk,
+                    src,
+                    out_array,
+                    marks,
+                    region,
+                    job,
+                    peak,
+                    model_ref,
+                    threads,
+                    key=f"n2n-chunk-{_key(region)}-{target.name}",
+                    pure=False,
+                )
+                for region in todo
+            ]
+            for future in distributed.as_completed(futures):
+                future.result()
+                bar.update()
+    except KeyboardInterrupt as exc:
+        if client is not None:
+            client.cancel(futures)
+        raise RunInterrupted([], len(regions), getattr(exc, "exit_code", 130)) from None
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    _finish_target(target)
+    return {
+        "chunks": len(regions),
+        "done": len(todo),
+        "skipped": len(regions) - len(todo),
+        "seconds": seconds,
+        "overlap": job.overlap,
+    }
+
+
+def _array_path(target: Path, ome: dict | None) -> str:
+    return str(target / "0") if ome is not None else str(target)
+
+
+def _prepare_target(
+    target: Path, array, job: ZarrJob, ome, *, resume: bool, overwrite: bool
+) -> set[str] | None:
+    """Create the output store, or check it for a resume: same shape and type as the
+    input, chunks as the tasks write them, the job in its attributes. Returns the chunks
+    already done (None: all of them, the store is complete)."""
+    settings = dataclasses.asdict(job)
+    shape, dtype = array.shape, array.dtype
+    chunks = tuple(
+        n if a == "C" else min(job.chunk, n) if a in "YX" else 1
+        for n, a in zip(shape, job.axes, strict=True)
+    )
+    if target.exists():
+        if resume:
+            try:
+                old = dict(zarr.open(str(target), mode="r").attrs).get("n2n")
+            except Exception:
+                old = None
+            if old is None:
+                raise N2NError(f"{target}: not written by n2n denoise; cannot resume it")
+            changed = [k for k, v in settings.items() if old.get(k) != v]
+            if changed:
+                raise N2NError(
+                    f"{target}: made with other {', '.join(changed)}; cannot resume it "
+                    "(use the same settings, or --overwrite)"
+                )
+            if old.get("complete"):
+                return None
+            return {p.name for p in Path(target, MARKS).iterdir()}
+        if not overwrite:
+            raise N2NError(f"{target}: already exists (use --overwrite, or --resume)")
+        shutil.rmtree(target)
+    record = {"n2n": {**settings, "complete": False}}
+    if ome is not None:
+        group = zarr.open_group(str(target), mode="w")
+        level0 = dict(ome, datasets=[ome["datasets"][0] | {"path": "0"}])
+        group.attrs.update({"multiscales": [level0], **record})
+        group.create_array("0", shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
+    else:
+        z = zarr.open_array(
+            str(target), mode="w", shape=shape, chunks=chunks, dtype=dtype, fill_value=0
+        )
+        z.attrs.update(record)
+    Path(target, MARKS).mkdir()
+    return set()
+
+
+def _finish_target(target: Path) -> None:
+    node = zarr.open(str(target), mode="r+")
+    record = dict(node.attrs)["n2n"]
+    node.attrs.update({"n2n": {**record, "complete": True}})
+    shutil.rmtree(Path(target, MARKS), ignore_errors=True)

@@ -1,0 +1,204 @@
+"""Dask: folders and zarr arrays on a local cluster started by the test, compared with
+single-process runs; a worker killed during the run; resume after a killed run."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+zarr = pytest.importorskip("zarr")
+da = pytest.importorskip("dask.array")
+
+from noise2noise import add_noise  # noqa: E402
+from noise2noise.batch import plan_outputs, process_files  # noqa: E402
+from noise2noise.chunked import denoise_dask  # noqa: E402
+from noise2noise.cli import main  # noqa: E402
+from noise2noise.distributed import close_client, connect, denoise_zarr, process_files_dask  # noqa: E402
+from noise2noise.image_io import read_image, write_image  # noqa: E402
+from noise2noise.methods import make_denoiser  # noqa: E402
+from noise2noise.pretrained import denoise  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = connect("local:2")
+    yield c
+    close_client(c)
+
+
+@pytest.fixture
+def noisy_rgb() -> np.ndarray:
+    from skimage.data import astronaut
+
+    return add_noise(astronaut()[100:292, 150:406], "gaussian:25", seed=0, channel_axis=-1)
+
+
+def _folder(tmp_path: Path, image: np.ndarray, count: int) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(count):
+        write_image(folder / f"img{i}.png", np.roll(image[:64, :64], 7 * i, axis=1))
+    return folder
+
+
+def _same_folders(a: Path, b: Path) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        np.testing.assert_array_equal(read_image(a / name), read_image(b / name))
+
+
+def test_folder_on_a_local_cluster_equals_the_single_process_run(tmp_path, noisy_rgb, capsys):
+    folder = _folder(tmp_path, noisy_rgb, 4)
+    assert main(["denoise", str(folder), "-o", str(tmp_path / "one"), "--workers", "1"]) == 0
+    code = main(["denoise", str(folder), "-o", str(tmp_path / "dask"), "--scheduler", "local:2"])
+    assert code == 0
+    assert "4 of 4 images denoised" in capsys.readouterr().out
+    _same_folders(tmp_path / "one", tmp_path / "dask")
+
+
+@dataclasses.dataclass(frozen=True)
+class KillsItsWorkerOnce:
+    """The pretrained model, but the first worker to meet image 2 dies (SIGKILL, as the
+    OOM killer would) right after writing nothing; the retry on another worker succeeds."""
+
+    flag: str
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if image[0, 0, 0] == self.poison and not os.path.exists(self.flag):
+            Path(self.flag).touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return make_denoiser("pretrained")(image)
+
+    @property
+    def poison(self) -> int:
+        return int(Path(self.flag).with_suffix(".value").read_text())
+
+
+def test_a_killed_worker_loses_nothing(tmp_path, noisy_rgb, client):
+    folder = _folder(tmp_path, noisy_rgb, 5)
+    pairs = plan_outputs([folder], tmp_path / "ref")
+    process_files(pairs, make_denoiser("pretrained"), workers=1)
+    flag = tmp_path / "killed"
+    flag.with_suffix(".value").write_text(str(int(read_image(folder / "img2.png")[0, 0, 0])))
+    pairs = plan_outputs([folder], tmp_path / "out")
+    results = process_files_dask(pairs, KillsItsWorkerOnce(str(flag)), client, progress=False)
+    assert flag.exists()  # a worker did die
+    assert all(r.ok for r in results), [r.error for r in results]
+    _same_folders(tmp_path / "ref", tmp_path / "out")
+    assert not any("partial" in p.name for p in (tmp_path / "out").iterdir())
+
+
+def _zarr(tmp_path: Path, image: np.ndarray, name: str = "in.zarr") -> Path:
+    path = tmp_path / name
+    z = zarr.open_array(
+        str(path), mode="w", shape=image.shape, chunks=(64, 64, 3), dtype=image.dtype
+    )
+    z[:] = image
+    return path
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2) / 255.0**2
+    return float("inf") if mse == 0 else 10 * np.log10(1 / mse)
+
+
+def test_zarr_chunks_equal_the_whole_image_within_the_stated_tolerance(tmp_path, noisy_rgb, client):
+    source = _zarr(tmp_path, noisy_rgb)
+    whole = denoise(noisy_rgb, channel_axis=-1)
+    summary = denoise_zarr(source, tmp_path / "here.zarr", chunk=64, progress=False)
+    assert summary["chunks"] == 12 and summary["done"] == 12
+    here = zarr.open_array(str(tmp_path / "here.zarr"))[:]
+    assert _psnr(here, whole) > 50  # docs: chunked vs whole-image processing
+    denoise_zarr(source, tmp_path / "dask.zarr", chunk=64, client=client, progress=False)
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "dask.zarr"))[:], here)
+    # With an overlap larger than the network's reach, chunks are exact.
+    denoise_zarr(source, tmp_path / "wide.zarr", chunk=64, overlap=256, progress=False)
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "wide.zarr"))[:], whole)
+
+
+def test_zeroshot_on_chunks_is_exact_up_to_rounding(tmp_path, noisy_rgb):
+    x = da.from_array(noisy_rgb, chunks=(64, 64, 3))
+    out = denoise_dask(x, "zeroshot", chunk=64, seed=0)
+    assert isinstance(out, da.Array) and out.shape == noisy_rgb.shape
+    chunked = out.compute(scheduler="sync")
+    wide = denoise_dask(x, "zeroshot", chunk=256, overlap=0, seed=0).compute(scheduler="sync")
+    assert np.abs(chunked.astype(int) - wide.astype(int)).max() <= 1
+
+
+def test_denoise_dask_is_lazy_and_keeps_planes_apart(noisy_rgb):
+    gray = noisy_rgb[..., 1]
+    stack = da.from_array(np.stack([gray, gray[::-1]]), chunks=(1, 96, 96))
+    out = denoise_dask(stack, chunk=96)
+    assert isinstance(out, da.Array) and out.dtype == np.uint8 and out.shape == stack.shape
+    planes = out.compute(scheduler="sync")
+    np.testing.assert_array_equal(
+        planes[1], denoise_dask(da.from_array(gray[::-1]), chunk=96).compute()
+    )
+
+
+def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, client):
+    source = _zarr(tmp_path, np.concatenate([noisy_rgb] * 2, axis=1))
+    denoise_zarr(source, tmp_path / "ref.zarr", chunk=64, progress=False)
+    errors = []
+
+    def run():
+        try:
+            denoise_zarr(source, tmp_path / "out.zarr", chunk=64, client=client, progress=False)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    marks = tmp_path / "out.zarr" / ".n2n-chunks"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (marks.is_dir() and len(list(marks.iterdir())) >= 2):
+        time.sleep(0.02)
+    pids = client.run(os.getpid)
+    os.kill(next(iter(pids.values())), signal.SIGKILL)
+    thread.join(300)
+    assert not errors, errors
+    np.testing.assert_array_equal(
+        zarr.open_array(str(tmp_path / "out.zarr"))[:],
+        zarr.open_array(str(tmp_path / "ref.zarr"))[:],
+    )
+    assert not marks.exists()
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_a_killed_zarr_run_resumes_to_the_same_result(tmp_path, noisy_rgb):
+    source = _zarr(tmp_path, noisy_rgb)
+    out = tmp_path / "out.zarr"
+    code = "import sys; from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["denoise", str(source), "-o", str(out), "--chunk", "64"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    marks = out / ".n2n-chunks"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (marks.is_dir() and len(list(marks.iterdir())) >= 3):
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    done = len(list(marks.iterdir()))
+    assert 3 <= done < 12
+    refused = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    resumed = subprocess.run(
+        [sys.executable, "-c", code, *args, "--resume"], capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{12 - done} of 12 chunks" in resumed.stdout
+    ref = tmp_path / "ref.zarr"
+    denoise_zarr(source, ref, chunk=64, progress=False)
+    np.testing.assert_array_equal(zarr.open_array(str(out))[:], zarr.open_array(str(ref))[:])
