@@ -35,6 +35,8 @@ shape = (side, side) if channels == 1 else (side, side, channels)
 top = 255 if dtype == "uint8" else 65535
 image = rng.integers(0, top + 1, size=shape).astype(dtype)
 options = {"preset": "fast"} if method == "zeroshot" else {}
+if method == "zeroshot_paper":  # whole-image training: memory grows with the image
+    method, options = "zeroshot", {"preset": "paper", "iterations": 3}
 if method == "bm3d":
     options["sigma"] = 25.0
 fn = make_denoiser(method, **options)
@@ -57,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--methods", default="pretrained,real,zeroshot,bm3d")
+    parser.add_argument("--methods", default="pretrained,real,zeroshot,zeroshot_paper,bm3d")
     parser.add_argument("--sides", default="768,1536", help="two image sides in pixels")
     parser.add_argument("--out", default="bench/results/memory_per_pixel")
     args = parser.parse_args()

@@ -274,3 +274,17 @@ def test_unsupported_output_format_is_refused_before_any_work(tmp_path, photo, c
 def test_absurd_numbers_are_refused_at_parse_time(argv):
     with pytest.raises(SystemExit):
         main(argv)
+
+
+def test_dask_is_not_imported_without_a_scheduler(tmp_path, photo):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from noise2noise.cli import main; "
+        f"main(['denoise', {str(photo)!r}, '-o', {str(tmp_path / 'o.png')!r}]); "
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('dask', 'distributed', 'zarr')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

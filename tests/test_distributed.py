@@ -23,7 +23,7 @@ from noise2noise import add_noise  # noqa: E402
 from noise2noise.batch import plan_outputs, process_files  # noqa: E402
 from noise2noise.chunked import denoise_dask  # noqa: E402
 from noise2noise.cli import main  # noqa: E402
-from noise2noise.distributed import close_client, connect, denoise_zarr, process_files_dask  # noqa: E402
+from noise2noise.distributed import connect, denoise_zarr, process_files_dask  # noqa: E402
 from noise2noise.image_io import read_image, write_image  # noqa: E402
 from noise2noise.methods import make_denoiser  # noqa: E402
 from noise2noise.pretrained import denoise  # noqa: E402
@@ -33,7 +33,7 @@ from noise2noise.pretrained import denoise  # noqa: E402
 def client():
     c = connect("local:2")
     yield c
-    close_client(c)
+    c.close()
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_zarr_chunks_equal_the_whole_image_within_the_stated_tolerance(tmp_path,
     assert summary["chunks"] == 12 and summary["done"] == 12
     here = zarr.open_array(str(tmp_path / "here.zarr"))[:]
     assert _psnr(here, whole) > 50  # docs: chunked vs whole-image processing
-    denoise_zarr(source, tmp_path / "dask.zarr", chunk=64, client=client, progress=False)
+    denoise_zarr(source, tmp_path / "dask.zarr", chunk=64, cluster=client, progress=False)
     np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "dask.zarr"))[:], here)
     # With an overlap larger than the network's reach, chunks are exact.
     denoise_zarr(source, tmp_path / "wide.zarr", chunk=64, overlap=256, progress=False)
@@ -154,7 +154,7 @@ def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, client):
 
     def run():
         try:
-            denoise_zarr(source, tmp_path / "out.zarr", chunk=64, client=client, progress=False)
+            denoise_zarr(source, tmp_path / "out.zarr", chunk=64, cluster=client, progress=False)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -164,7 +164,7 @@ def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, client):
     deadline = time.time() + 120
     while time.time() < deadline and not (marks.is_dir() and len(list(marks.iterdir())) >= 2):
         time.sleep(0.02)
-    pids = client.run(os.getpid)
+    pids = client.client.run(os.getpid)
     os.kill(next(iter(pids.values())), signal.SIGKILL)
     thread.join(300)
     assert not errors, errors
@@ -173,7 +173,7 @@ def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, client):
         zarr.open_array(str(tmp_path / "ref.zarr"))[:],
     )
     assert not marks.exists()
-    client.wait_for_workers(2, timeout=60)
+    client.client.wait_for_workers(2, timeout=60)
 
 
 def test_a_killed_zarr_run_resumes_to_the_same_result(tmp_path, noisy_rgb):

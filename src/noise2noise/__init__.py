@@ -1,13 +1,15 @@
 """noise2noise: image denoising when no clean image exists.
 
 Numpy in, numpy out (H×W or H×W×C; uint8, uint16 or float in [0, 1]), dtype and shape
-preserved. :func:`denoise` uses the pretrained network shipped inside the package.
+preserved. :func:`denoise` uses the pretrained network shipped inside the package;
+:func:`denoise_dask` denoises a Dask array larger than memory, chunk by chunk.
 Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
 :mod:`noise2noise.models`, :mod:`noise2noise.noise`, :mod:`noise2noise.metrics`,
 :mod:`noise2noise.training`.
 """
 
 from .baselines import denoise_ansc, denoise_bm3d, estimate_sigma
+from .chunked import denoise_dask  # imports Dask only when called
 from .errors import N2NError
 from .evaluation import evaluate, run_evaluation
 from .image_io import ImageFileError, read_image, write_image
@@ -25,6 +27,7 @@ __all__ = [
     "denoise",
     "PRETRAINED",
     "denoise_zeroshot",
+    "denoise_dask",
     "denoise_bm3d",
     "denoise_ansc",
     "denoise_with_model",

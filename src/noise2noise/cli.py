@@ -153,28 +153,28 @@ def _is_zarr_job(args: argparse.Namespace) -> bool:
 
 
 def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
-    from .distributed import close_client, connect, process_files_dask
+    from .distributed import connect, process_files_dask
     from .memory import Limits
 
-    client = connect(args.scheduler, worker_memory=args.worker_memory)
+    cluster = connect(args.scheduler, worker_memory=args.worker_memory)
     try:
         return process_files_dask(
             pairs,
             fn,
-            client,
+            cluster,
             overwrite=args.overwrite,
             skip_existing=args.skip_existing,
             limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
         )
     finally:
-        close_client(client)
+        cluster.close()
 
 
 def _denoise_array(args: argparse.Namespace) -> int:
     """``n2n denoise big.zarr -o out.zarr``: chunk by chunk, on a cluster or here."""
     from pathlib import Path
 
-    from .distributed import close_client, connect, denoise_zarr
+    from .distributed import connect, denoise_zarr
 
     if len(args.inputs) != 1:
         raise ValueError("a zarr run takes one input array")
@@ -183,13 +183,13 @@ def _denoise_array(args: argparse.Namespace) -> int:
     ]
     if given:
         raise ValueError(f"{', '.join(given)} cannot be used for a chunked zarr run")
-    client = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
+    cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
     try:
         summary = denoise_zarr(
             Path(args.inputs[0]),
             Path(args.output),
             args.method,
-            client=client,
+            cluster=cluster,
             axes=args.axes,
             chunk=args.chunk,
             overlap=args.overlap,
@@ -199,8 +199,8 @@ def _denoise_array(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     finally:
-        if client is not None:
-            close_client(client)
+        if cluster is not None:
+            cluster.close()
     print(
         f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
         f"{summary['seconds']:.1f} s ({args.method}, overlap {summary['overlap']} px"

@@ -33,6 +33,7 @@ from .errors import N2NError
 from .memory import Limits
 
 __all__ = [
+    "Cluster",
     "connect",
     "process_files_dask",
     "ZarrJob",
@@ -60,12 +61,32 @@ def _require() -> None:
 # ------------------------------------------------------------------ the cluster
 
 
-def connect(scheduler: str, *, worker_memory: str | None = None):
-    """A ``distributed.Client`` for ``scheduler``: ``local:N`` starts a local cluster of N
-    single-threaded worker processes (each limited to ``worker_memory``, e.g. ``"2GB"``;
-    default: the machine's memory shared out); anything else is a scheduler address
-    (``tcp://host:8786``) of a cluster that is already running (dask-jobqueue, Coiled...).
-    Close the client (and its local cluster) with ``client.close()``."""
+@dataclass
+class Cluster:
+    """A connection to a Dask cluster from :func:`connect`.
+
+    ``threads``: torch threads each task uses (a local cluster shares the cores out among
+    its workers; None for a remote cluster, whose workers keep their own setting).
+    """
+
+    client: object
+    threads: int | None = None
+    local: object | None = None  # the LocalCluster this connection started
+
+    def close(self) -> None:
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+
+def connect(
+    scheduler: str, *, worker_memory: str | None = None, threads: int | None = None
+) -> Cluster:
+    """Connect to ``scheduler``: ``local:N`` starts a local cluster of N worker processes
+    (each limited to ``worker_memory``, e.g. ``"2GB"``; default: the machine's memory
+    shared out; ``threads`` torch threads each, default the cores shared out); anything
+    else is the address (``tcp://host:8786``) of a running cluster (dask-jobqueue,
+    Coiled...). Close it with ``.close()``."""
     _require()
     if scheduler.startswith("local:"):
         try:
@@ -74,29 +95,33 @@ def connect(scheduler: str, *, worker_memory: str | None = None):
             raise N2NError(f"--scheduler {scheduler}: expected local:N, N a number") from None
         if workers < 1:
             raise N2NError(f"--scheduler {scheduler}: N must be at least 1")
-        cluster = distributed.LocalCluster(
+        local = distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             memory_limit=worker_memory or "auto",
             dashboard_address=None,
-            env={"OMP_NUM_THREADS": str(max((os.cpu_count() or 1) // workers, 1))},
         )
-        client = distributed.Client(cluster)
-        client._n2n_cluster = cluster  # closed with the client (see close_client)
-        return client
+        threads = threads or max((os.cpu_count() or 1) // workers, 1)
+        return Cluster(distributed.Client(local), threads, local)
     try:
-        return distributed.Client(scheduler, timeout="20s")
+        return Cluster(distributed.Client(scheduler, timeout="20s"), threads)
     except OSError as exc:
         raise N2NError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
 
 
-def close_client(client) -> None:
-    """Close a client from :func:`connect`, and the local cluster it started."""
-    cluster = getattr(client, "_n2n_cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
+def _set_threads(threads: int | None) -> None:
+    """Dask's workers start with one OpenMP thread; a local cluster's tasks use their
+    share of the cores."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _file_task(source, target, fn, overwrite, limits, threads) -> FileResult:
+    _set_threads(threads)
+    return process_file(source, target, fn, overwrite=overwrite, limits=limits)
 
 
 def _progress(total: int, unit: str, show: bool):
@@ -111,7 +136,7 @@ def _progress(total: int, unit: str, show: bool):
 def process_files_dask(
     pairs: Sequence[tuple[Path, Path]],
     fn,
-    client,
+    cluster: Cluster,
     *,
     overwrite: bool = False,
     skip_existing: bool = False,
@@ -127,6 +152,7 @@ def process_files_dask(
     removed at the end.
     """
     _require()
+    client = cluster.client
     results: dict[int, FileResult] = {}
     todo = []
     for i, (src, dst) in enumerate(pairs):
@@ -141,7 +167,7 @@ def process_files_dask(
         src, dst = pairs[i]
         mine = overwrite or not dst.exists()
         future = client.submit(
-            process_file, src, dst, fn, overwrite=mine, limits=limits, key=f"n2n-file-{i}-{dst}"
+            _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{i}-{dst}"
         )
         futures[future] = i
     bar = _progress(len(todo), "image", progress)
@@ -241,12 +267,9 @@ def _denoise_chunk(source, target: str, marks: str, region, job: ZarrJob, peak, 
     """One task: read ``region`` plus the overlap from ``source``, denoise, write the chunk
     into ``target``, then mark it done (the mark is written last, so a chunk without a mark
     is redone whole)."""
-    import torch
-
     from .chunked import _block_function, transforms_for
 
-    if threads:
-        torch.set_num_threads(threads)
+    _set_threads(threads)
     if isinstance(source, str):
         source = open_source(Path(source))[0]
     axes = job.axes
@@ -280,7 +303,7 @@ def denoise_zarr(
     target: Path,
     method: str = "pretrained",
     *,
-    client=None,
+    cluster: Cluster | None = None,
     axes: str | None = None,
     chunk: int = 1024,
     overlap: int | None = None,
@@ -291,7 +314,7 @@ def denoise_zarr(
     progress: bool = True,
 ) -> dict:
     """Denoise a zarr array (or OME-Zarr image, or BigTIFF) into a zarr array, chunk by
-    chunk, on ``client``'s cluster (None: in this process, one chunk at a time).
+    chunk, on ``cluster`` (None: in this process, one chunk at a time).
 
     Returns a summary: chunks done, skipped (resume), seconds.
     """
@@ -349,7 +372,8 @@ def denoise_zarr(
     regions = _chunk_regions(array.shape, plan.axes, chunk)
     todo = [] if done is None else [r for r in regions if _key(r) not in done]
     out_array, marks = _array_path(target, ome), str(Path(target, MARKS))
-    threads = None
+    client = cluster.client if cluster is not None else None
+    threads = cluster.threads if cluster is not None else None
     src = str(source) if client is not None else array
     start = time.perf_counter()
     bar = _progress(len(todo), "chunk", progress)
