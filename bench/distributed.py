@@ -151,7 +151,7 @@ def part_overlap(work: Path) -> list[dict]:
     return rows
 
 
-def part_big(work: Path, worker_memory: str, gigabytes: float) -> list[dict]:
+def part_big(work: Path, worker_memory: str, gigabytes: float, chunk: int) -> list[dict]:
     import psutil
 
     tile = (np.clip(_base(1024).astype(np.float32) / 255, 0, 1) * 65535).astype(np.uint16)
@@ -177,7 +177,7 @@ def part_big(work: Path, worker_memory: str, gigabytes: float) -> list[dict]:
     try:
         start_workers = set(client.scheduler_info()["workers"])
         summary = denoise_zarr(
-            source, work / "big_out.zarr", "zeroshot", cluster=cluster, progress=False
+            source, work / "big_out.zarr", "zeroshot", cluster=cluster, chunk=chunk, progress=False
         )
         end_workers = set(client.scheduler_info()["workers"])
     finally:
@@ -191,7 +191,7 @@ def part_big(work: Path, worker_memory: str, gigabytes: float) -> list[dict]:
     return [
         _row(
             "big",
-            f"zeroshot fast, {nbytes / 2**30:.1f} GB array",
+            f"zeroshot fast, {nbytes / 2**30:.1f} GB array, chunks of {chunk}",
             2,
             summary["chunks"],
             summary["seconds"],
@@ -231,6 +231,7 @@ def main() -> None:
     parser.add_argument("--parts", default="folder,zarr,overlap,big")
     parser.add_argument("--worker-memory", default="1GB", help="part big: each worker's limit")
     parser.add_argument("--gigabytes", type=float, default=10.0, help="part big: array size")
+    parser.add_argument("--chunk", type=int, default=512, help="part big: chunk side")
     parser.add_argument("--out", default="bench/results/distributed")
     args = parser.parse_args()
     out = Path(args.out)
@@ -239,7 +240,7 @@ def main() -> None:
         work = Path(tempfile.mkdtemp(prefix=f"n2n-bench-{part}-"))
         try:
             if part == "big":
-                rows = part_big(work, args.worker_memory, args.gigabytes)
+                rows = part_big(work, args.worker_memory, args.gigabytes, args.chunk)
             else:
                 rows = {"folder": part_folder, "zarr": part_zarr, "overlap": part_overlap}[part](
                     work

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .convert import as_float, from_float
+from .errors import MissingDependency, N2NError
 
 __all__ = [
     "anscombe",
@@ -66,7 +67,7 @@ def _bm3d_module():
     try:
         import bm3d
     except ImportError as exc:
-        raise ImportError(f"BM3D is not installed: {INSTALL_BM3D}") from exc
+        raise MissingDependency(f"BM3D is not installed: {INSTALL_BM3D}") from exc
     return bm3d
 
 
@@ -123,7 +124,7 @@ def denoise_bm3d(
         sigma = estimate_sigma(image, channel_axis=channel_axis)
         log.info("BM3D: noise sigma not given, estimated %.2f (0-255 scale)", sigma)
     if not sigma > 0:
-        raise ValueError(f"BM3D needs sigma > 0 (0-255 scale), got {sigma}")
+        raise N2NError(f"BM3D needs sigma > 0 (0-255 scale), got {sigma}")
     out = _bm3d_float(as_float(image), sigma / 255.0, channel_axis)
     return from_float(np.clip(out, 0.0, 1.0), image.dtype)
 
@@ -153,10 +154,10 @@ def denoise_ansc(
     ndarray with the shape and dtype of ``image``.
     """
     if not peak > 0:
-        raise ValueError(f"ANSC needs the Poisson peak > 0, got {peak}")
+        raise N2NError(f"ANSC needs the Poisson peak > 0, got {peak}")
     inverses = {"unbiased": inverse_anscombe_unbiased, "algebraic": inverse_anscombe_algebraic}
     if inverse not in inverses:
-        raise ValueError(f"inverse must be one of {', '.join(inverses)}, got '{inverse}'")
+        raise N2NError(f"inverse must be one of {', '.join(inverses)}, got '{inverse}'")
     image = np.asarray(image)
     counts = as_float(image).astype(np.float64) * peak
     stabilised = anscombe(counts)  # noise std ≈ 1 in these units

@@ -94,38 +94,36 @@ def plan_outputs(
         folder, or an output that would overwrite an input.
     """
     if not inputs:
-        raise ValueError("no input given")
+        raise N2NError("no input given")
     output = Path(output)
     sources: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
             found = list_images(item)
             if not found:
-                raise ValueError(
-                    f"{item}: folder contains no images ({', '.join(IMAGE_EXTENSIONS)})"
-                )
+                raise N2NError(f"{item}: folder contains no images ({', '.join(IMAGE_EXTENSIONS)})")
             sources.extend(found)
         else:
             sources.append(item)  # missing or bad files are reported per file
     single_file = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not output.is_dir()
     if single_file:
         if output.suffix.lower() not in IMAGE_EXTENSIONS:  # said now, not after the work
-            raise ValueError(
+            raise N2NError(
                 f"{output}: cannot write format '{output.suffix}' "
                 f"(supported: {', '.join(IMAGE_EXTENSIONS)})"
             )
         pairs = [(sources[0], output)]
     else:
         if output.exists() and not output.is_dir():
-            raise ValueError(f"{output}: output must be a folder when there are several inputs")
+            raise N2NError(f"{output}: output must be a folder when there are several inputs")
         pairs = [(src, output / src.name) for src in sources]
         names = [dst for _, dst in pairs]
         if len(set(names)) != len(names):
-            raise ValueError("two inputs have the same file name; give them separate runs")
+            raise N2NError("two inputs have the same file name; give them separate runs")
     resolved_inputs = {src.resolve() for src in sources}
     for _, dst in pairs:
         if dst.resolve() in resolved_inputs:
-            raise ValueError(f"{dst}: output would overwrite an input; choose another output")
+            raise N2NError(f"{dst}: output would overwrite an input; choose another output")
     for folder in dict.fromkeys(dst.parent for _, dst in pairs):
         _check_writable(folder)
     return pairs
@@ -137,9 +135,9 @@ def _check_writable(folder: Path) -> None:
     if existing is None:
         return
     if not existing.is_dir():
-        raise ValueError(f"{folder}: cannot create it, {existing} is a file")
+        raise N2NError(f"{folder}: cannot create it, {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{folder}: no permission to write in {existing}")
+        raise N2NError(f"{folder}: no permission to write in {existing}")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .errors import N2NError
+
 __all__ = ["CameraParams", "sample_camera_params", "camera_noise", "mosaic", "demosaic"]
 
 GAMMA = 2.2
@@ -130,7 +132,7 @@ def camera_noise(
     Tensor (B, 3, H, W); in [0, 1] when ``clip``.
     """
     if clean.shape[1] != 3:
-        raise ValueError(f"camera noise needs RGB images, got {clean.shape[1]} channel(s)")
+        raise N2NError(f"camera noise needs RGB images, got {clean.shape[1]} channel(s)")
     dev = clean.device
 
     def per_image(v: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .convert import as_float, image_to_tensor, tensor_to_image
-from .errors import N2NError
+from .errors import MissingDependency, N2NError
 from .image_io import apply_to_colour
 from .pretrained import MARGIN, PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
@@ -42,7 +42,7 @@ def _dask():
     try:
         import dask.array as da  # optional dependency: the [distributed] extra
     except ImportError:
-        raise N2NError(
+        raise MissingDependency(
             "chunked processing needs Dask: pip install 'noise2noise[distributed]'"
         ) from None
     return da
@@ -91,6 +91,8 @@ def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
 
 
 def _overlap(method: str, model=None) -> int:
+    """The default overlap: ZS-N2N's receptive radius (exact), or the tile margin of the
+    pretrained models (``real``: the shuffled pass sees three times as far)."""
     if method == "zeroshot":
         return int(model.receptive_radius)
     stride = PRETRAINED["real" if method == "real" else "blind"].pixel_shuffle

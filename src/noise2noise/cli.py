@@ -1,7 +1,9 @@
 """The ``n2n`` command: parse arguments, call one library function, report.
 
-No algorithm lives here. Errors that a user can fix are printed as one line naming the
-file and the problem, with a non-zero exit status and no traceback.
+No algorithm lives here. Errors that a user can fix (the project's :class:`N2NError` and
+the system's ``OSError``) are printed as one line naming the file and the problem, with a
+non-zero exit status and no traceback (``n2n --debug`` shows it); any other exception is
+a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Sequence
 
 from . import __version__
+from .errors import N2NError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -177,12 +180,12 @@ def _denoise_array(args: argparse.Namespace) -> int:
     from .distributed import connect, denoise_zarr
 
     if len(args.inputs) != 1:
-        raise ValueError("a zarr run takes one input array")
+        raise N2NError("a zarr run takes one input array")
     given = [
         f"--{k}" for k in ("sigma", "peak", "model", "iterations") if getattr(args, k) is not None
     ]
     if given:
-        raise ValueError(f"{', '.join(given)} cannot be used for a chunked zarr run")
+        raise N2NError(f"{', '.join(given)} cannot be used for a chunked zarr run")
     cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
     try:
         summary = denoise_zarr(
@@ -348,7 +351,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from .reproduce import Reproduction, budget_for
 
         if len(args.experiments) > 1:
-            raise ValueError("verify runs on its own: n2n reproduce verify --out DIR")
+            raise N2NError("verify runs on its own: n2n reproduce verify --out DIR")
         budget = budget_for(args.preset, quick=args.quick)
         repro = Reproduction(args.out, budget, data_root=args.data_root, device=str(_device(args)))
         rows = repro.verify(args.sample)
@@ -477,6 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Run 'n2n COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of errors too (for reports)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -840,7 +846,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through _terminated
         return _report_interrupt(exc)
-    except (ValueError, OSError, ImportError) as exc:
+    except (N2NError, OSError) as exc:
+        # Our own errors and the system's (missing folder, full disk, no permission) are
+        # the user's to fix: one line. Anything else is a bug and keeps its traceback.
+        if args.debug:
+            raise
         print(f"n2n: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import N2NError
+
 __all__ = [
     "as_float",
     "from_float",
@@ -62,16 +64,16 @@ def _move_channels(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
     """Return an H×W×C view of ``image`` (C=1 for a 2-D image)."""
     if image.ndim == 2:
         if channel_axis is not None:
-            raise ValueError("a 2-D image has no channel axis: pass channel_axis=None")
+            raise N2NError("a 2-D image has no channel axis: pass channel_axis=None")
         return image[:, :, None]
     if image.ndim == 3:
         if channel_axis is None:
-            raise ValueError(
+            raise N2NError(
                 f"got a 3-D array of shape {image.shape}: pass channel_axis=-1 for a colour "
                 "image (H×W×C), or a 2-D array for a grayscale one"
             )
         return np.moveaxis(image, channel_axis, -1)
-    raise ValueError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}")
+    raise N2NError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}")
 
 
 def image_to_tensor(image: np.ndarray, *, channel_axis: int | None = None) -> torch.Tensor:

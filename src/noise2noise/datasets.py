@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import N2NError
 from .image_io import list_images, read_image
 
 __all__ = ["NAMED_SETS", "default_data_root", "image_set_paths", "load_image_set", "center_crop"]
@@ -56,18 +57,18 @@ def image_set_paths(
     if path.is_dir():
         files = list_images(path)
         if not files:
-            raise ValueError(f"{path}: folder contains no images")
+            raise N2NError(f"{path}: folder contains no images")
         return files, None
     named = NAMED_SETS.get(str(spec))
     if named is None:
-        raise ValueError(
+        raise N2NError(
             f"'{spec}' is neither a folder nor a known image set ({', '.join(NAMED_SETS)})"
         )
     root = Path(data_root) if data_root is not None else default_data_root()
     files: list[Path] = []
     for folder, count in named.parts:
         if not (root / folder).is_dir():
-            raise ValueError(
+            raise N2NError(
                 f"image set '{spec}' needs {root / folder}: give --data-root or N2N_DATA_ROOT"
             )
         files += list_images(root / folder)[:count]

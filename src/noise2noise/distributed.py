@@ -18,6 +18,7 @@ this module unless ``--scheduler`` or a zarr path is given.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import os
 import shutil
@@ -29,8 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from .batch import FileResult, RunInterrupted, complete_output, process_file, remove_partials
-from .errors import N2NError
+from .chunked import (
+    CHUNKED_METHODS,
+    DEFAULT_CHUNK,
+    _block_function,
+    _overlap,
+    _training_image,
+    plan_axes,
+)
+from .errors import MissingDependency, N2NError
 from .memory import Limits
+from .pretrained import transforms_for
 
 __all__ = [
     "Cluster",
@@ -48,11 +58,12 @@ except ImportError:  # pragma: no cover - said when used
     dask = distributed = zarr = None
 
 MARKS = ".n2n-chunks"  # folder of per-chunk done marks inside the output store
+TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 def _require() -> None:
     if distributed is None or zarr is None:
-        raise N2NError(
+        raise MissingDependency(
             "Dask and zarr are needed for --scheduler and zarr arrays: "
             "pip install 'noise2noise[distributed]'"
         )
@@ -95,13 +106,17 @@ def connect(
             raise N2NError(f"--scheduler {scheduler}: expected local:N, N a number") from None
         if workers < 1:
             raise N2NError(f"--scheduler {scheduler}: N must be at least 1")
-        local = distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=worker_memory or "auto",
-            dashboard_address=None,
-        )
+        # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which makes every
+        # large allocation of torch's a fresh mmap: twice the time per image here
+        # (bench/results/distributed.md). Our tasks free what they allocate.
+        with dask.config.set({TRIM: None}):
+            local = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=worker_memory or "auto",
+                dashboard_address=None,
+            )
         threads = threads or max((os.cpu_count() or 1) // workers, 1)
         return Cluster(distributed.Client(local), threads, local)
     try:
@@ -267,8 +282,6 @@ def _denoise_chunk(source, target: str, marks: str, region, job: ZarrJob, peak, 
     """One task: read ``region`` plus the overlap from ``source``, denoise, write the chunk
     into ``target``, then mark it done (the mark is written last, so a chunk without a mark
     is redone whole)."""
-    from .chunked import _block_function, transforms_for
-
     _set_threads(threads)
     if isinstance(source, str):
         source = open_source(Path(source))[0]
@@ -283,13 +296,11 @@ def _denoise_chunk(source, target: str, marks: str, region, job: ZarrJob, peak, 
             expanded.append(s)
             inner.append(slice(None))
     block = np.asarray(source[tuple(expanded)])
-    from .chunked import plan_axes
-
     order = plan_axes(source.shape, axes).order()
     channels = "C" in axes
     h, w = source.shape[axes.index("Y")], source.shape[axes.index("X")]
     transforms = transforms_for(h * w) if job.method != "zeroshot" else model[1]
-    net = model[0] if model else None
+    net = _zeroshot_network(model[0]) if model else None
     fn = _block_function(job.method, channels, peak, transforms, net, "cpu")
     out = fn(block.transpose(order)).transpose(np.argsort(order))
     z = zarr.open_array(target, mode="r+")
@@ -319,14 +330,6 @@ def denoise_zarr(
     Returns a summary: chunks done, skipped (resume), seconds.
     """
     _require()
-    from .chunked import (
-        CHUNKED_METHODS,
-        DEFAULT_CHUNK,
-        _overlap,
-        _training_image,
-        plan_axes,
-    )
-
     if method not in CHUNKED_METHODS:
         raise N2NError(
             f"method '{method}' cannot run chunk by chunk (choose from "
@@ -349,28 +352,30 @@ def denoise_zarr(
     peak = float(lazy.max().compute()) / (
         {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(array.dtype, 1.0)
     )
-    model = None
+    transforms = None
     if method == "zeroshot":
-        import torch
-
-        from .convert import image_to_tensor
         from .tta import tta_transforms
-        from .zeroshot import DEFAULT_PRESET, fit_zeroshot, get_preset
+        from .zeroshot import DEFAULT_PRESET, get_preset
 
         config = get_preset(preset or DEFAULT_PRESET)
-        ordered = lazy.transpose(plan.order())
-        mosaic = _training_image(ordered, "C" in plan.axes, max(config.crop or 256, 256) * 2, seed)
-        y = image_to_tensor(mosaic, channel_axis=-1 if "C" in plan.axes else None)
-        gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
-        torch.manual_seed(seed)
-        net = fit_zeroshot(y * gain, config, seed=seed).cpu().eval()
         h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
-        model = (net, tta_transforms(h * w, config.tta_budget) if config.tta else 1)
-    depth = _overlap(method, model[0] if model else None) if overlap is None else overlap
+        transforms = tta_transforms(h * w, config.tta_budget) if config.tta else 1
+        depth = config.layers - 1 if overlap is None else overlap  # its receptive radius
+    else:
+        depth = _overlap(method) if overlap is None else overlap
     job = ZarrJob(method, chunk, int(depth), plan.axes, preset, seed)
     done = _prepare_target(target, array, job, ome, resume=resume, overwrite=overwrite)
     regions = _chunk_regions(array.shape, plan.axes, chunk)
     todo = [] if done is None else [r for r in regions if _key(r) not in done]
+    model = None
+    if method == "zeroshot":
+        # Trained once, here, and saved in the output store: every task (and a resumed
+        # run) loads the same network from shared storage, which survives any worker.
+        model = (str(Path(target, ZEROSHOT_FILE)), transforms)
+        if todo and not Path(model[0]).is_file():
+            _fit_zeroshot_for(
+                lazy.transpose(plan.order()), "C" in plan.axes, config, peak, seed, model[0]
+            )
     out_array, marks = _array_path(target, ome), str(Path(target, MARKS))
     client = cluster.client if cluster is not None else None
     threads = cluster.threads if cluster is not None else None
@@ -383,7 +388,6 @@ def denoise_zarr(
                 _denoise_chunk(src, out_array, marks, region, job, peak, model, threads)
                 bar.update()
         else:
-            model_ref = client.scatter(model, broadcast=True) if model else None
             futures = [
                 client.submit(
                     _denoise_chunk,
@@ -393,7 +397,7 @@ def denoise_zarr(
                     region,
                     job,
                     peak,
-                    model_ref,
+                    model,
                     threads,
                     key=f"n2n-chunk-{_key(region)}-{target.name}",
                     pure=False,
@@ -418,6 +422,43 @@ def denoise_zarr(
         "seconds": seconds,
         "overlap": job.overlap,
     }
+
+
+ZEROSHOT_FILE = ".n2n-zeroshot.pt"  # the ZS-N2N network of a zarr run, in its output store
+
+
+def _fit_zeroshot_for(ordered, channels: bool, config, peak: float, seed: int, path: str):
+    """Train ZS-N2N on a mosaic of random crops of the whole array; save it to ``path``."""
+    import torch
+
+    from .convert import image_to_tensor
+    from .zeroshot import fit_zeroshot
+
+    mosaic = _training_image(ordered, channels, max(config.crop or 256, 256) * 2, seed)
+    y = image_to_tensor(mosaic, channel_axis=-1 if channels else None)
+    gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+    net = fit_zeroshot(y * gain, config, seed=seed).cpu().eval()
+    payload = {
+        "state": net.state_dict(),
+        "channels": y.shape[1],
+        "width": config.width,
+        "layers": config.layers,
+    }
+    tmp = Path(path).with_name(Path(path).name + ".partial")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+@functools.lru_cache(maxsize=2)
+def _zeroshot_network(path: str):
+    import torch
+
+    from .models import SimpleCNN
+
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    net = SimpleCNN(payload["channels"], width=payload["width"], layers=payload["layers"])
+    net.load_state_dict(payload["state"])
+    return net.eval()
 
 
 def _array_path(target: Path, ome: dict | None) -> str:
@@ -476,3 +517,4 @@ def _finish_target(target: Path) -> None:
     record = dict(node.attrs)["n2n"]
     node.attrs.update({"n2n": {**record, "complete": True}})
     shutil.rmtree(Path(target, MARKS), ignore_errors=True)
+    Path(target, ZEROSHOT_FILE).unlink(missing_ok=True)

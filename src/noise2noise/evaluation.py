@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .convert import image_to_tensor
+from .errors import N2NError
 from .locks import try_claim
 from .metrics import format_mean_2std, mean_2std, psnr, ssim
 from .noise import Gaussian, Poisson
@@ -327,7 +328,7 @@ def run_evaluation(
         old = json.loads(config_file.read_text())
         changed = [k for k in ("crop", "seed", "method_options") if old.get(k) != config[k]]
         if changed:
-            raise ValueError(
+            raise N2NError(
                 f"{out_dir} holds results made with other {', '.join(changed)}: "
                 "use another --out folder"
             )

@@ -313,7 +313,7 @@ def _pillow_to_array(im) -> np.ndarray:
     if array.dtype.kind in "iu" and array.dtype != np.uint8:
         # 16-bit grayscale arrives as I;16 (uint16) or I (int32) depending on the file.
         if array.min() < 0 or array.max() > 65535:
-            raise ValueError(f"integer values outside 0..65535 (mode {mode})")
+            raise N2NError(f"integer values outside 0..65535 (mode {mode})")
         array = array.astype(np.uint16)
     elif array.dtype.kind == "b":
         array = array.astype(np.uint8) * 255
@@ -338,7 +338,7 @@ def _read_16bit_colour_png(path: Path) -> np.ndarray:
     data = np.fromfile(path, dtype=np.uint8)
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if array is None:
-        raise ValueError("corrupt or truncated PNG")
+        raise N2NError("corrupt or truncated PNG")
     code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
     return cv2.cvtColor(array, code)
 
@@ -461,7 +461,7 @@ def _read_tiff(path: Path) -> np.ndarray:
         raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
     array = _read_tiff_array(path, layout)
     if array.size == 0:
-        raise ValueError("no image data in TIFF")
+        raise N2NError("no image data in TIFF")
     if axes == "SYX":
         array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
     return _check_sample_type(path, array)
@@ -644,7 +644,7 @@ def _write_16bit_colour_png(path: Path, image: np.ndarray) -> None:
     code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, data = cv2.imencode(".png", cv2.cvtColor(image, code))
     if not ok:
-        raise ValueError("PNG encoder failed")
+        raise N2NError("PNG encoder failed")
     data.tofile(path)
 
 

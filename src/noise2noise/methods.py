@@ -81,7 +81,7 @@ def _lookup(method: str) -> Callable[..., np.ndarray]:
     try:
         return METHODS[method]
     except KeyError:
-        raise ValueError(f"unknown method '{method}' (choose from {', '.join(METHODS)})") from None
+        raise N2NError(f"unknown method '{method}' (choose from {', '.join(METHODS)})") from None
 
 
 def _resolve(method: str, options: dict) -> tuple[str, dict]:
@@ -131,7 +131,7 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
         raise N2NError(f"method '{name}' does not use {', '.join(unused)} (it takes: {takes})")
     method, kept = _resolve(method, options)
     if method == "ansc" and "peak" not in kept:
-        raise ValueError("method 'ansc' needs the Poisson peak: give --peak")
+        raise N2NError("method 'ansc' needs the Poisson peak: give --peak")
     return FileDenoiser(method, kept)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .errors import N2NError
+
 __all__ = ["psnr", "ssim", "mean_2std", "format_mean_2std"]
 
 
@@ -39,7 +41,7 @@ def psnr(x, ref, *, data_range: float = 1.0) -> float:
     a = _as_numpy(x).astype(np.float64)
     b = _as_numpy(ref).astype(np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"shape mismatch: {a.shape} vs {b.shape}")
+        raise N2NError(f"shape mismatch: {a.shape} vs {b.shape}")
     mse = float(np.mean((a - b) ** 2))
     if mse == 0:
         return math.inf
@@ -72,7 +74,7 @@ def mean_2std(values: Sequence[float]) -> tuple[float, float]:
     """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
-        raise ValueError("no values to summarise")
+        raise N2NError("no values to summarise")
     return float(v.mean()), float(2.0 * v.std())
 
 

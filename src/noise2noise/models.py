@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .convert import pad_to_multiple
+from .errors import N2NError
 
 __all__ = ["SimpleCNN", "UNet", "ResUNet", "MODELS", "build_model", "count_parameters"]
 
@@ -57,7 +58,7 @@ class SimpleCNN(nn.Module):
         super().__init__()
         self.residual = residual
         if layers < 2:
-            raise ValueError(f"SimpleCNN needs at least 2 layers, got {layers}")
+            raise N2NError(f"SimpleCNN needs at least 2 layers, got {layers}")
         convs = []
         c_in = channels
         for _ in range(layers - 1):
@@ -118,7 +119,7 @@ class UNet(nn.Module):
         super().__init__()
         self.residual = residual
         if depth < 1:
-            raise ValueError(f"UNet depth must be >= 1, got {depth}")
+            raise N2NError(f"UNet depth must be >= 1, got {depth}")
         widths = [width * 2**i for i in range(depth + 1)]
         self.depth = depth
         self.inc = _DoubleConv(channels, widths[0])
@@ -184,7 +185,7 @@ class ResUNet(nn.Module):
     def __init__(self, channels: int = 3, *, width: int = 48, depth: int = 2, blocks: int = 2):
         super().__init__()
         if depth < 1 or blocks < 1:
-            raise ValueError(f"ResUNet needs depth >= 1 and blocks >= 1, got {depth}, {blocks}")
+            raise N2NError(f"ResUNet needs depth >= 1 and blocks >= 1, got {depth}, {blocks}")
         widths = [width * 2**i for i in range(depth + 1)]
         self.depth = depth
         self.channels = channels
@@ -230,7 +231,7 @@ def build_model(arch: str, channels: int, **options) -> nn.Module:
     """Instantiate a network from its name in :data:`MODELS`."""
     cls = MODELS.get(arch)
     if cls is None:
-        raise ValueError(f"unknown architecture '{arch}' (choose from {', '.join(MODELS)})")
+        raise N2NError(f"unknown architecture '{arch}' (choose from {', '.join(MODELS)})")
     return cls(channels, **options)
 
 

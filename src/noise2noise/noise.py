@@ -15,6 +15,7 @@ import torch
 
 from .camera import CameraParams, camera_noise, sample_camera_params
 from .convert import image_to_tensor, tensor_to_image
+from .errors import N2NError
 
 __all__ = [
     "Gaussian",
@@ -38,14 +39,14 @@ def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
     if isinstance(seed, torch.Generator):
         return seed
     if seed is None:
-        raise ValueError("a seed is required (an int or a torch.Generator)")
+        raise N2NError("a seed is required (an int or a torch.Generator)")
     return torch.Generator().manual_seed(int(seed))
 
 
 def _check_range(x: torch.Tensor, name: str) -> None:
     lo, hi = float(x.min()), float(x.max())
     if lo < -1e-6 or hi > 1 + 1e-6:
-        raise ValueError(
+        raise N2NError(
             f"{name} noise expects a clean image in [0, 1], got values in [{lo:.3g}, {hi:.3g}]: "
             "divide 8-bit data by 255 (or use noise2noise.add_noise on the uint8 array)"
         )
@@ -73,7 +74,7 @@ class Gaussian:
 
     def __post_init__(self):
         if not 0 < self.sigma <= MAX_SIGMA:
-            raise ValueError(
+            raise N2NError(
                 f"Gaussian sigma must be in (0, {MAX_SIGMA:g}] (0-255 scale), got {self.sigma}"
             )
 
@@ -108,7 +109,7 @@ class Poisson:
         # Above MAX_PEAK the noise is far below one 16-bit level, and float64 counts
         # lose their meaning: such a peak is a typo, not an experiment.
         if not 0 < self.peak <= MAX_PEAK:
-            raise ValueError(f"Poisson peak must be in (0, {MAX_PEAK:g}], got {self.peak}")
+            raise N2NError(f"Poisson peak must be in (0, {MAX_PEAK:g}], got {self.peak}")
 
     @property
     def name(self) -> str:
@@ -130,18 +131,18 @@ def parse_noise(spec: str, *, clip: bool = True) -> Gaussian | Poisson:
     name, _, value = spec.partition(":")
     cls = NOISE_MODELS.get(name.strip().lower())
     if cls is None or not value:
-        raise ValueError(
+        raise N2NError(
             f"bad noise '{spec}': write gaussian:SIGMA (0-255 scale) or poisson:PEAK, "
             "e.g. gaussian:25"
         )
     try:
         level = float(value)
     except ValueError:
-        raise ValueError(f"bad noise level in '{spec}': '{value}' is not a number") from None
+        raise N2NError(f"bad noise level in '{spec}': '{value}' is not a number") from None
     try:
         return cls(level, clip=clip)
     except ValueError as exc:
-        raise ValueError(f"bad noise '{spec}': {exc}") from None
+        raise N2NError(f"bad noise '{spec}': {exc}") from None
 
 
 MIXTURE_KINDS = ("gaussian", "poisson", "camera")
@@ -225,21 +226,21 @@ def _parse_component(part: str, spec: str) -> tuple[str, float, float]:
     name, _, value = part.strip().partition(":")
     name = name.strip().lower()
     if name not in MIXTURE_KINDS:
-        raise ValueError(
+        raise N2NError(
             f"bad noise '{spec}': '{part}' is not gaussian:LO-HI, poisson:LO-HI or camera"
         )
     if name == "camera":
         if value:
-            raise ValueError(f"bad noise '{spec}': camera takes no level")
+            raise N2NError(f"bad noise '{spec}': camera takes no level")
         return name, 0.0, 0.0
     try:
         bounds = [float(v) for v in value.split("-")]
     except ValueError:
-        raise ValueError(f"bad noise level in '{spec}': '{value}' is not LO-HI") from None
+        raise N2NError(f"bad noise level in '{spec}': '{value}' is not LO-HI") from None
     lo, hi = bounds[0], bounds[-1]
     finite = all(math.isfinite(b) for b in bounds)
     if len(bounds) > 2 or not finite or lo > hi or lo < 0 or (name == "poisson" and lo <= 0):
-        raise ValueError(
+        raise N2NError(
             f"bad noise level in '{spec}': '{value}' (need 0 <= LO <= HI, finite; "
             "a Poisson peak > 0)"
         )

@@ -11,7 +11,6 @@ file per channel count (1: grayscale, 3: RGB).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -78,13 +77,6 @@ def weights_path(name: str, channels: int) -> Path:
     return Path(str(resources.files("noise2noise") / "weights" / model.files[channels]))
 
 
-@functools.lru_cache(maxsize=4)
-def _load(path: str) -> torch.nn.Module:
-    from .training import load_model
-
-    return load_model(path)[0]  # half-precision weights are copied into float32 parameters
-
-
 def load_pretrained(name: str = DEFAULT_MODEL, channels: int = 3) -> torch.nn.Module:
     """The shipped network (float32, eval mode, on the CPU).
 
@@ -101,7 +93,9 @@ def load_pretrained(name: str = DEFAULT_MODEL, channels: int = 3) -> torch.nn.Mo
             f"pretrained weights {path.name} are not installed with this package "
             "(reinstall noise2noise, or use --method zeroshot)"
         )
-    return _load(str(path))
+    from .training.checkpoint import cached_model
+
+    return cached_model(path)  # half-precision weights are copied into float32 parameters
 
 
 def denoise(

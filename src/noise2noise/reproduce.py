@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import N2NError
 from .evaluation import CellResult, evaluate, make_noisy, read_results
 from .locks import claim, held_elsewhere
 from .methods import NoiseAwareDenoiser
@@ -193,7 +194,7 @@ def quick_budget(budget: Budget) -> Budget:
 def budget_for(preset: str, *, quick: bool = False) -> Budget:
     """The budget of a preset name (``"cpu"``, ``"report"``), or its quick version."""
     if preset not in BUDGETS:
-        raise ValueError(f"unknown preset '{preset}' (choose from {', '.join(BUDGETS)})")
+        raise N2NError(f"unknown preset '{preset}' (choose from {', '.join(BUDGETS)})")
     return quick_budget(BUDGETS[preset]) if quick else BUDGETS[preset]
 
 
@@ -214,7 +215,7 @@ def _parsesensitivity_name(name: str) -> tuple[int, float]:
     try:
         return int(depth.removeprefix("L")), float(ratio)
     except ValueError:
-        raise ValueError(f"not a sensitivity configuration: '{name}'") from None
+        raise N2NError(f"not a sensitivity configuration: '{name}'") from None
 
 
 def format_duration(seconds: float) -> str:
@@ -317,7 +318,7 @@ class Reproduction:
                     for k in set(old.get("budget", {})) | set(current["budget"])
                     if old.get("budget", {}).get(k) != current["budget"].get(k)
                 )
-                raise ValueError(
+                raise N2NError(
                     f"{self.out} holds a reproduction with another budget "
                     f"(differs in: {', '.join(changed) or 'format'}): use another --out"
                 )
@@ -458,7 +459,7 @@ class Reproduction:
             return NoiseAwareDenoiser(key, dict(self.runtime))
         arch, _, target = key.partition("_")
         if (arch, target) not in TRAINED:
-            raise ValueError(f"no method '{key}' in {experiment}")
+            raise N2NError(f"no method '{key}' in {experiment}")
         return _TrainedDenoiser(self, arch, target, noise)
 
     # ---------------------------------------------------------------- experiments
@@ -564,7 +565,7 @@ class Reproduction:
             if cell.method != NOISY
         ]
         if not cells:
-            raise ValueError(f"{self.out}: no cached cells to verify")
+            raise N2NError(f"{self.out}: no cached cells to verify")
         images = dict(self.test_images())
         rows = []
         for experiment, cell in random.Random(seed).sample(cells, min(sample, len(cells))):
@@ -661,7 +662,7 @@ def reproduce(
     wanted = list(EXPERIMENTS) if "all" in experiments else list(dict.fromkeys(experiments))
     unknown = [e for e in wanted if e not in (*EXPERIMENTS, "report")]
     if unknown:
-        raise ValueError(
+        raise N2NError(
             f"unknown experiment(s) {', '.join(unknown)} "
             f"(choose from {', '.join(EXPERIMENTS)}, all, report)"
         )

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import torch
 
+from .errors import N2NError
+
 __all__ = ["apply_tiled"]
 
 
@@ -39,7 +41,7 @@ def apply_tiled(
     Tensor (B, C', H, W).
     """
     if tile < 1 or margin < 0:
-        raise ValueError(f"tile must be >= 1 and margin >= 0, got {tile} and {margin}")
+        raise N2NError(f"tile must be >= 1 and margin >= 0, got {tile} and {margin}")
     h, w = x.shape[-2:]
     if h <= tile and w <= tile:
         return fn(x)

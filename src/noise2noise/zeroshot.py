@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from .config import check_types, raise_for_invalid
 from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
+from .errors import N2NError
 from .models import SimpleCNN
 from .noise import make_generator
 from .runtime import resolve_device
@@ -255,7 +256,7 @@ def get_preset(preset: str | ZeroShotConfig) -> ZeroShotConfig:
     try:
         return PRESETS[preset]
     except KeyError:
-        raise ValueError(
+        raise N2NError(
             f"unknown ZS-N2N preset '{preset}' (choose from {', '.join(PRESETS)})"
         ) from None
 
@@ -503,7 +504,7 @@ def denoise_zeroshot(
     y = image_to_tensor(image, channel_axis=channel_axis)
     h, w = y.shape[-2:]
     if h < MIN_SIZE or w < MIN_SIZE:
-        raise ValueError(f"image is {w}×{h} pixels; ZS-N2N needs at least {MIN_SIZE}×{MIN_SIZE}")
+        raise N2NError(f"image is {w}×{h} pixels; ZS-N2N needs at least {MIN_SIZE}×{MIN_SIZE}")
     # Dim data (e.g. 12-bit microscopy in a 16-bit container) would leave the network a
     # sliver of [0, 1] to work in; stretch it to the full range and back. Images whose
     # brightest pixel is above half the range are processed exactly as they are.

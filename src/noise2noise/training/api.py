@@ -1,0 +1,186 @@
+"""Training and inference from files: images from folders or named sets, a run from
+the command line's options, and denoising with a trained run."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..convert import luminance
+from ..errors import N2NError
+from ..noise import (
+    NoiseMixture,
+    as_mixture,
+    parse_noise,
+    parse_training_noise,
+)
+from ..runtime import resolve_device
+from .checkpoint import cached_model
+from .configuration import TrainConfig
+from .loop import train
+from .pairs import MixturePairs, RealPairs, SyntheticPairs, _as_hwc
+
+log = logging.getLogger(__name__)
+
+
+def load_training_images(
+    files: Sequence[Path], *, crop: int, channels: int | None = None, strict: bool = False
+) -> tuple[list[np.ndarray], list[str]]:
+    """Read training images, leaving out those that cannot serve (with a reason each).
+
+    Unreadable files, images smaller than ``crop`` and images whose channel count differs
+    from the set's (e.g. a grayscale image among colour ones) are skipped, or with
+    ``strict`` stop the run. An alpha channel is dropped.
+
+    Returns
+    -------
+    (images, problems): the usable H×W×C arrays and one message per skipped file.
+    """
+    from ..image_io import ImageFileError, read_image, split_alpha
+
+    images, problems = [], []
+    for f in files:
+        try:
+            image = _as_hwc(split_alpha(read_image(f))[0])
+            if min(image.shape[:2]) < crop:
+                raise N2NError(
+                    f"{f}: {image.shape[1]}×{image.shape[0]} is smaller than "
+                    f"the {crop}×{crop} training crop"
+                )
+            channels = channels or image.shape[2]
+            if image.shape[2] != channels:
+                raise N2NError(f"{f}: {image.shape[2]} channel(s) in a set of {channels}")
+        except (ImageFileError, ValueError) as exc:
+            if strict:
+                raise N2NError(f"{exc} (stopping: --strict)") from exc
+            problems.append(str(exc))
+            log.warning("skipped %s", exc)
+            continue
+        images.append(image)
+    return images, problems
+
+
+def run_training(
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    data: str | os.PathLike | None = None,
+    pairs: tuple[str | os.PathLike, str | os.PathLike] | None = None,
+    clean: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+    limit: int | None = None,
+    resume: bool = False,
+    strict: bool = False,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+) -> list[dict]:
+    """Train from a folder (or set name) of clean images, or from two folders of noisy pairs.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    run_dir : path-like
+    data : folder or set name of clean images (synthetic noise ``config.noise``)
+    pairs : (folder A, folder B) of noisy captures with matching file names
+    clean : folder of clean references for ``pairs`` (PSNR reporting only)
+    data_root : where named sets live
+    limit : use only the first N images
+    resume, strict, progress, device : see :func:`train` and :func:`load_training_images`
+
+    Returns
+    -------
+    The history, one dict per epoch.
+    """
+    from ..datasets import image_set_paths
+    from ..image_io import list_images
+
+    if (data is None) == (pairs is None):
+        raise N2NError("give either clean images (--data) or noisy pairs (--pairs), not both")
+    if data is not None:
+        files, _ = image_set_paths(data, data_root)
+        images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)
+        if not images:
+            raise N2NError(f"{data}: no usable training images")
+        if config.grayscale:
+            images = [luminance(i) if i.shape[2] == 3 else i for i in images]
+        noise = parse_training_noise(config.noise)
+        if config.quantise_input or isinstance(noise, NoiseMixture):
+            dataset = MixturePairs(
+                images,
+                as_mixture(config.noise),
+                config.target,
+                clip_target=config.clip_target,
+                quantise_input=config.quantise_input,
+            )
+        else:
+            target_noise = parse_noise(config.noise, clip=config.clip_target)
+            dataset = SyntheticPairs(images, noise, config.target, target_noise)
+    else:
+        if config.target != "noisy":
+            raise N2NError("noisy pairs have no clean target: use --target noisy")
+        if not config.clip_target:
+            raise N2NError("unclipped targets need synthetic noise (--data), not real pairs")
+        folder_a, folder_b = map(Path, pairs)
+        names = [p.name for p in list_images(folder_a)][:limit]
+        missing = [n for n in names if not (folder_b / n).is_file()]
+        if missing:
+            raise N2NError(f"{folder_b}: no match for {', '.join(missing[:5])}")
+        folders = [folder_a, folder_b] + ([Path(clean)] if clean else [])
+        loaded = [
+            load_training_images([d / n for n in names], crop=config.crop, strict=True)[0]
+            for d in folders
+        ]
+        dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
+    return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
+
+
+def denoise_with_model(
+    image: np.ndarray,
+    *,
+    model: str | os.PathLike,
+    channel_axis: int | None = None,
+    tile: int = 512,
+    device: str | torch.device | None = "cpu",
+) -> np.ndarray:
+    """Denoise with a network trained by :func:`train` (N2N or N2C), tiled for large images.
+
+    Parameters
+    ----------
+    image : ndarray
+        H×W or with a channel axis; uint8, uint16 or float in [0, 1]. Its channel count
+        must match the training images'.
+    model : path-like
+        A run folder (its ``best.pt``) or a checkpoint file.
+    channel_axis : int or None
+    tile : int
+        Tile side; each tile gets 32 pixels of context on every side.
+    device : str or torch.device
+        Where to run the network (``"cpu"``, ``"cuda"``, ``"mps"``, ``"auto"``).
+
+    Returns
+    -------
+    ndarray with the shape and dtype of ``image``.
+    """
+    from ..convert import image_to_tensor, tensor_to_image
+    from ..tiling import apply_tiled
+
+    net = cached_model(model)
+    x = image_to_tensor(image, channel_axis=channel_axis)
+    # Image channels: the input channels of the first convolution, unless the network
+    # folds pixels into channels first (ResUNet) and says its channel count itself.
+    expected = getattr(net, "channels", next(net.parameters()).shape[1])
+    if x.shape[1] != expected:
+        raise N2NError(
+            f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"
+        )
+    dev = resolve_device(device)
+    net = net.to(dev)
+    with torch.no_grad():
+        out = apply_tiled(lambda t: net(t.to(dev)).cpu(), x, tile=tile, margin=32)
+    out = out.clamp(0.0, 1.0)
+    return tensor_to_image(out, image, channel_axis=channel_axis)

@@ -1,0 +1,141 @@
+"""The checkpoint format: weights with the configuration that built them, saved
+atomically, loaded without running code and checked before any network is built."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from ..errors import N2NError
+from ..models import build_model
+from .configuration import CHECKPOINT_FORMAT, TrainConfig
+
+
+class CheckpointError(N2NError):
+    """A file that is not a checkpoint of this project."""
+
+
+def save_checkpoint(
+    path: Path, model: torch.nn.Module, config: TrainConfig, channels: int, **extra
+) -> None:
+    """Atomically save weights with the configuration that built them."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": 1,
+        "config": asdict(config),
+        "channels": channels,
+        "model": model.state_dict(),
+        **extra,
+    }
+    tmp = path.with_name(f".{path.name}.partial")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint without executing code from the file (``weights_only=True``).
+
+    ``path`` may be a run folder (its ``best.pt`` is used) or a ``.pt`` file.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, unreadable, or not written by this project.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint (train one with 'n2n train')")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and torch errors alike
+        raise CheckpointError(
+            f"{path}: not a noise2noise checkpoint ({_load_reason(exc)})"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a noise2noise checkpoint")
+    payload["config"] = _checked_config(path, payload)
+    _check_state(path, payload)
+    return payload
+
+
+def _load_reason(exc: Exception) -> str:
+    """Why ``torch.load`` refused a file, in a few words and never cut mid-word."""
+    text = str(exc).strip()
+    if "Weights only load failed" in text or "weights_only" in text:
+        return "it holds Python objects besides weights, which are not loaded (they could run code)"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 120 else first[:120].rsplit(" ", 1)[0] + " ..."
+
+
+def _checked_config(path: Path, payload: dict) -> TrainConfig:
+    """The checkpoint's configuration, checked as strictly as one given to ``n2n train``."""
+    config, channels = payload.get("config"), payload.get("channels")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: the checkpoint has no training configuration")
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels not in (1, 3):
+        raise CheckpointError(f"{path}: bad field 'channels' ({channels!r}; 1 or 3)")
+    try:
+        return TrainConfig.from_dict(config)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: bad configuration in the checkpoint ({exc})") from None
+
+
+def _check_state(path: Path, payload: dict) -> None:
+    """The weights must have exactly the names and shapes of the network the
+    configuration describes; it is built on the ``meta`` device, which allocates nothing."""
+    state = payload.get("model")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise CheckpointError(f"{path}: the checkpoint's weights are not a state dict")
+    config = payload["config"]
+    with torch.device("meta"):
+        expected = build_model(config.arch, payload["channels"], **config.model_options())
+    shapes = {k: tuple(v.shape) for k, v in expected.state_dict().items()}
+    missing = sorted(set(shapes) - set(state))
+    extra = sorted(set(state) - set(shapes))
+    if missing or extra:
+        name, kind = (missing[0], "missing") if missing else (extra[0], "unexpected")
+        raise CheckpointError(
+            f"{path}: weights do not match the {config.arch} the configuration describes "
+            f"({kind} tensor '{name}')"
+        )
+    for key, shape in shapes.items():
+        if tuple(state[key].shape) != shape:
+            raise CheckpointError(
+                f"{path}: weights do not match the {config.arch} the configuration describes "
+                f"(tensor '{key}' has shape {tuple(state[key].shape)}, expected {shape})"
+            )
+        if state[key].is_floating_point() and not torch.isfinite(state[key]).all():
+            raise CheckpointError(f"{path}: tensor '{key}' holds NaN or infinite values")
+
+
+def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
+    """The trained network (eval mode) and its configuration from a run folder or file.
+
+    The checkpoint is checked (:func:`load_checkpoint`) before the network is built."""
+    payload = load_checkpoint(path)
+    config = payload["config"]
+    model = build_model(config.arch, payload["channels"], **config.model_options())
+    model.load_state_dict(payload["model"])
+    return model.eval(), config
+
+
+def cached_model(path: str | os.PathLike) -> torch.nn.Module:
+    """:func:`load_model`'s network, loaded once per process for as long as the file is
+    unchanged (a folder run reads it once); at most four are kept."""
+    path = Path(path)
+    path = path / "best.pt" if path.is_dir() else path
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _cached(str(path.resolve()), mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: str, mtime: float) -> torch.nn.Module:
+    return load_model(path)[0]

@@ -1,0 +1,249 @@
+"""The one training loop for every model and target, with its run folder: history CSV
+and plot, best and last weights, resumable state."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import N2NError
+from ..metrics import psnr
+from ..models import build_model
+from ..noise import (
+    make_generator,
+)
+from ..runtime import autocast, resolve_device
+from .checkpoint import load_checkpoint, save_checkpoint
+from .configuration import TrainConfig
+from .pairs import RealPairs, SyntheticPairs, _epoch_generator, split_indices
+
+
+@torch.no_grad()
+def _validate(model, val_set, device: torch.device) -> tuple[float, float]:
+    """(mean loss against the targets, mean PSNR against clean or NaN)."""
+    model.eval()
+    losses, psnrs = [], []
+    for x, t, c in val_set:
+        with autocast(device):
+            out = model(x.to(device)).float()
+        t = t.to(device)
+        losses.append(float(F.mse_loss(out, t)))
+        if c is not None:
+            psnrs.extend(psnr(o.clamp(0, 1), r) for o, r in zip(out.cpu(), c.cpu(), strict=True))
+    model.train()
+    return float(np.mean(losses)), float(np.mean(psnrs)) if psnrs else math.nan
+
+
+def _fixed_validation(data, size: int, seed: int, batch: int):
+    """Validation batches with crops and noise fixed by the seed, the same every epoch."""
+    g = make_generator(seed + 7)
+    idx = list(range(len(data)))
+    return [data.draw(idx[i : i + batch], size, g) for i in range(0, len(idx), batch)]
+
+
+HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_psnr", "lr", "seconds")
+PLOT_EVERY = 60.0  # seconds between updates of history.png during a run (and at its end)
+
+
+def _write_history(run_dir: Path, history: list[dict]) -> None:
+    with open(run_dir / "history.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def read_history(path: str | os.PathLike) -> list[dict]:
+    """The rows of a run's ``history.csv`` (epoch as int, the rest as float)."""
+    with open(path, newline="") as f:
+        return [
+            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
+
+
+def _plot_history(run_dir: Path, history: list[dict]) -> None:
+    if not history:
+        return
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # plotting is a convenience, never a reason to fail a run
+        return
+    epochs = [h["epoch"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    ax1.plot(epochs, [h["train_loss"] for h in history], label="train")
+    ax1.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    ax1.set(xlabel="epoch", ylabel="MSE loss", yscale="log")
+    ax1.legend()
+    ax2.plot(epochs, [h["val_psnr"] for h in history], color="C2")
+    ax2.set(xlabel="epoch", ylabel="validation PSNR (dB)")
+    fig.tight_layout()
+    fig.savefig(run_dir / "history.png", dpi=100)
+    plt.close(fig)
+
+
+def train(
+    data: SyntheticPairs | RealPairs,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
+    device: str | torch.device | None = None,
+) -> list[dict]:
+    """Train ``config.arch`` on ``data`` with MSE loss; the one loop for N2N and N2C.
+
+    Parameters
+    ----------
+    data : SyntheticPairs or RealPairs
+        All images; ``config.val_fraction`` of them are held out (seeded split).
+    config : TrainConfig
+    run_dir : path-like
+        Run folder; must be new or empty unless ``resume``.
+    resume : bool
+        Continue from the last completed epoch recorded in ``run_dir``.
+    progress : bool
+        Progress bar with epoch, loss, validation PSNR and ETA.
+    on_epoch : callable, optional
+        Called with each epoch's history row (used by tests to interrupt a run).
+    device : str or torch.device, optional
+        Where to train (run-time setting, not part of the configuration: a run may resume
+        on another device); None picks CUDA, then MPS, then the CPU. On CUDA the forward
+        and backward passes run in bf16 autocast with channels-last tensors, and a pair
+        source that can (:class:`MixturePairs`) moves its images to the GPU.
+
+    Returns
+    -------
+    The history: one dict per epoch (see ``history.csv``).
+    """
+    from tqdm.auto import tqdm
+
+    run_dir = Path(run_dir)
+    state_file = run_dir / "state.pt"
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        raise N2NError(f"{run_dir} already holds a run: use --resume, or another --out")
+    if resume and not state_file.exists():
+        raise N2NError(f"{run_dir}: nothing to resume (no state.pt)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if len(data) < 2:
+        raise N2NError("training needs at least 2 images (one is held out for validation)")
+
+    device = resolve_device(device)
+    train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
+    train_data, val_data = data.subset(train_idx), data.subset(val_idx)
+    if hasattr(train_data, "to"):
+        train_data, val_data = train_data.to(device), val_data.to(device)
+    val_set = _fixed_validation(val_data, config.crop, config.seed, config.batch_size)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(config.arch, data.channels, **config.model_options())
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    if config.schedule == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.plateau_factor, patience=config.plateau_patience
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    history: list[dict] = []
+    best, stale, start = math.inf, 0, 0
+    if resume:
+        state = load_checkpoint(state_file)
+        if state["config"] != config:
+            raise N2NError(f"{run_dir} was started with another configuration")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best, stale = state["history"], state["best"], state["stale"]
+        start = len(history)
+    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+    bar = tqdm(
+        range(start, config.epochs),
+        initial=start,
+        total=config.epochs,
+        unit="epoch",
+        disable=None if progress else True,
+    )
+    model.train()
+    last_plot = time.perf_counter()
+    for epoch in bar:
+        if config.early_stop is not None and stale >= config.early_stop:
+            break
+        tic = time.perf_counter()
+        g = _epoch_generator(config.seed, epoch)
+        if config.steps_per_epoch is None:
+            order = torch.randperm(len(train_data), generator=g).tolist()
+        else:
+            draws = (config.steps_per_epoch * config.batch_size,)
+            order = torch.randint(len(train_data), draws, generator=g).tolist()
+        # Losses stay on the device until the epoch ends: no host synchronisation per step.
+        loss_sum, steps = torch.zeros((), dtype=torch.float64, device=device), 0
+        for i in range(0, len(order), config.batch_size):
+            x, target, _ = train_data.draw(order[i : i + config.batch_size], config.crop, g)
+            x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            with autocast(device):
+                out = model(x)
+            loss = F.mse_loss(out.float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach()
+            steps += 1
+        val_loss, val_psnr = _validate(model, val_set, device)
+        if config.schedule == "plateau":
+            scheduler.step(val_loss)
+        else:
+            scheduler.step()
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(loss_sum) / steps,
+            "val_loss": val_loss,
+            "val_psnr": val_psnr,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - tic,
+        }
+        history.append(row)
+        if val_loss < best:
+            best, stale = val_loss, 0
+            save_checkpoint(run_dir / "best.pt", model, config, data.channels, epoch=epoch + 1)
+        else:
+            stale += 1
+        save_checkpoint(run_dir / "weights.pt", model, config, data.channels, epoch=epoch + 1)
+        save_checkpoint(
+            state_file,
+            model,
+            config,
+            data.channels,
+            optimizer=optimizer.state_dict(),
+            scheduler=scheduler.state_dict(),
+            history=history,
+            best=best,
+            stale=stale,
+        )
+        _write_history(run_dir, history)
+        if time.perf_counter() - last_plot > PLOT_EVERY:  # a plot costs about half a second
+            _plot_history(run_dir, history)
+            last_plot = time.perf_counter()
+        bar.set_postfix(loss=f"{row['train_loss']:.2e}", val_psnr=f"{val_psnr:.2f}")
+        if on_epoch is not None:
+            on_epoch(row)
+    bar.close()
+    _plot_history(run_dir, history)
+    return history
