@@ -175,7 +175,9 @@ def part_big(work: Path, worker_memory: str, gigabytes: float, chunk: int) -> li
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
     try:
-        start_workers = set(client.scheduler_info()["workers"])
+        info = client.scheduler_info()["workers"]
+        start_workers = set(info)
+        limit = {w: v["memory_limit"] for w, v in info.items()}
         summary = denoise_zarr(
             source, work / "big_out.zarr", "zeroshot", cluster=cluster, chunk=chunk, progress=False
         )
@@ -183,9 +185,6 @@ def part_big(work: Path, worker_memory: str, gigabytes: float, chunk: int) -> li
     finally:
         stop.set()
         thread.join()
-        limit = client.run(
-            lambda: __import__("distributed").get_worker().memory_manager.memory_limit
-        )
         cluster.close()
     limit_bytes = max(limit.values())
     return [
@@ -209,7 +208,10 @@ def _markdown(out: Path) -> list[str]:
         "# n2n on a local Dask cluster",
         "",
         f"Made by `python bench/distributed.py --parts ... --out {out}` ({platform.machine()}, "
-        f"{os.cpu_count()} cores). Times exclude starting the cluster.",
+        f"{os.cpu_count()} cores). Dask times exclude starting the cluster (its workers "
+        "then import torch and load the model with their first task); the `local processes` "
+        "rows (`n2n denoise --workers`, no Dask) include starting their worker processes. "
+        "`--parts ''` rebuilds this file from the part CSVs.",
         "",
     ]
     for part in ("folder", "zarr", "overlap", "big"):
@@ -236,7 +238,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for part in args.parts.split(","):
+    for part in filter(None, args.parts.split(",")):
         work = Path(tempfile.mkdtemp(prefix=f"n2n-bench-{part}-"))
         try:
             if part == "big":

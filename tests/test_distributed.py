@@ -211,3 +211,90 @@ def test_a_killed_zarr_run_resumes_to_the_same_result(tmp_path, noisy_rgb, metho
     subprocess.run([sys.executable, "-c", code, *ref_args], env=env, check=True)
     np.testing.assert_array_equal(zarr.open_array(str(out))[:], zarr.open_array(str(ref))[:])
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_zarr_v2_ome_zarr_and_bigtiff_inputs_give_the_same_result(tmp_path, noisy_rgb):
+    import tifffile
+
+    ref = tmp_path / "ref.zarr"
+    denoise_zarr(_zarr(tmp_path, noisy_rgb), ref, chunk=64, progress=False)
+    expected = zarr.open_array(str(ref))[:]
+    # zarr format 2
+    v2 = tmp_path / "v2.zarr"
+    z = zarr.open_array(
+        str(v2),
+        mode="w",
+        shape=noisy_rgb.shape,
+        chunks=(64, 64, 3),
+        dtype=noisy_rgb.dtype,
+        zarr_format=2,
+    )
+    z[:] = noisy_rgb
+    denoise_zarr(v2, tmp_path / "v2_out.zarr", chunk=64, progress=False)
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "v2_out.zarr"))[:], expected)
+    # OME-Zarr (NGFF 0.4): axes c, y, x, level "0" inside a group
+    ome = tmp_path / "image.ome.zarr"
+    group = zarr.open_group(str(ome), mode="w", zarr_format=2)
+    axes = [
+        {"name": "c", "type": "channel"},
+        {"name": "y", "type": "space"},
+        {"name": "x", "type": "space"},
+    ]
+    group.attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "axes": axes,
+            "datasets": [
+                {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1]}]}
+            ],
+        }
+    ]
+    level = group.create_array(
+        "0", shape=(3, *noisy_rgb.shape[:2]), chunks=(1, 64, 64), dtype=noisy_rgb.dtype
+    )
+    level[:] = np.moveaxis(noisy_rgb, -1, 0)
+    out = tmp_path / "out.ome.zarr"
+    assert main(["denoise", str(ome), "-o", str(out), "--chunk", "64"]) == 0
+    result = zarr.open_group(str(out), mode="r")
+    assert result.attrs["multiscales"][0]["axes"] == axes
+    np.testing.assert_array_equal(np.moveaxis(result["0"][:], 0, -1), expected)
+    # BigTIFF, tiled, read through tifffile's zarr interface
+    tif = tmp_path / "big.tif"
+    tifffile.imwrite(tif, noisy_rgb, bigtiff=True, tile=(64, 64), photometric="rgb")
+    assert main(["denoise", str(tif), "-o", str(tmp_path / "tif_out.zarr"), "--chunk", "64"]) == 0
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "tif_out.zarr"))[:], expected)
+
+
+def test_zarr_planes_are_denoised_one_by_one(tmp_path, noisy_rgb):
+    gray = noisy_rgb[..., 1]
+    stack = np.stack([gray, gray[::-1], gray[:, ::-1]])
+    path = tmp_path / "tyx.zarr"
+    z = zarr.open_array(
+        str(path), mode="w", shape=stack.shape, chunks=(1, 64, 64), dtype=stack.dtype
+    )
+    z[:] = stack
+    out = tmp_path / "out.zarr"
+    assert main(["denoise", str(path), "-o", str(out), "--axes", "TYX", "--chunk", "96"]) == 0
+    planes = zarr.open_array(str(out))[:]
+    single = tmp_path / "one.zarr"
+    zarr.open_array(str(single), mode="w", shape=gray.shape, chunks=(64, 64), dtype=gray.dtype)[
+        :
+    ] = gray[::-1]
+    denoise_zarr(single, tmp_path / "one_out.zarr", chunk=96, progress=False)
+    np.testing.assert_array_equal(planes[1], zarr.open_array(str(tmp_path / "one_out.zarr"))[:])
+
+
+def test_the_output_keeps_the_inputs_zarr_format(tmp_path, noisy_rgb):
+    v2 = tmp_path / "v2.zarr"
+    z = zarr.open_array(
+        str(v2),
+        mode="w",
+        shape=noisy_rgb.shape,
+        chunks=(64, 64, 3),
+        dtype=noisy_rgb.dtype,
+        zarr_format=2,
+    )
+    z[:] = noisy_rgb
+    denoise_zarr(v2, tmp_path / "out.zarr", chunk=64, progress=False)
+    assert (tmp_path / "out.zarr" / ".zarray").is_file()  # format 2
+    assert zarr.open_array(str(tmp_path / "out.zarr")).attrs["n2n"]["complete"] is True

@@ -474,3 +474,26 @@ def test_an_animated_gif_named_png_is_refused_too(tmp_path):
 def test_an_output_folder_that_cannot_be_made_is_said_before_any_work(tmp_path, photo):
     err = one_line_error(n2n("denoise", photo, "-o", tmp_path / "photo.png" / "o.png"))
     assert "is a file" in err
+
+
+def test_a_bomb_among_evaluation_images_is_one_line(tmp_path, astronaut_crop):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    write_image(folder / "a.png", astronaut_crop)
+    # 8-bit 30000×30000: below the megapixel limit, but 1.8 GB to decode where less is left
+    # under the cap.
+    tiff_tile_bomb(folder / "b.tif", 30000, 30000)
+    err = one_line_error(
+        n2n(
+            "eval",
+            "--images",
+            folder,
+            "--methods",
+            "pretrained",
+            "--out",
+            tmp_path / "ev",
+            cap=2 * 2**30,
+        )
+    )
+    assert "b.tif" in err and "to decode" in err
+    assert not (tmp_path / "ev").exists()

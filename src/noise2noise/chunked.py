@@ -112,7 +112,7 @@ def _training_image(x, channels: bool, size: int, seed: int) -> np.ndarray:
         index = tuple(int(rng.integers(n)) for n in planes)
         top, left = int(rng.integers(h - half + 1)), int(rng.integers(w - half + 1))
         region = index + (slice(top, top + half), slice(left, left + half))
-        tiles.append(np.asarray(x[region]))
+        tiles.append(np.asarray(x[region].compute(scheduler="threads")))  # small: here
     rows = [np.concatenate(tiles[:2], axis=1), np.concatenate(tiles[2:], axis=1)]
     return np.concatenate(rows, axis=0)
 

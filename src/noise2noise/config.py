@@ -1,5 +1,13 @@
-"""Shared checking of configuration dataclasses: every field has a type and a bound, and a
-value of the wrong type or out of bounds is an error that names the field and its value.
+"""Configuration dataclasses: one shape for all of them.
+
+Every configuration (``TrainConfig``, ``ZeroShotConfig``, the reproduction's ``Budget``,
+a zarr run's ``ZarrJob``) is a frozen dataclass whose fields have a type and a bound; a
+value of the wrong type or out of bounds is an error that names the field and its value
+(:func:`check_types`, :func:`raise_for_invalid`). They are written beside every result
+with :func:`to_dict` and read back with :func:`from_dict` (strict: unknown keys are an
+error; fields added since take their defaults, so older folders still load), and
+:func:`changed_fields` is the one rule for whether a folder may be continued with a
+configuration: only if nothing differs.
 
 Configurations also arrive from files (a run folder's ``config.json``, a checkpoint), so
 the checks are written for hostile values too: a string where a number belongs, a bool
@@ -15,7 +23,14 @@ import typing
 
 from .errors import N2NError
 
-__all__ = ["ConfigError", "raise_for_invalid", "check_types"]
+__all__ = [
+    "ConfigError",
+    "raise_for_invalid",
+    "check_types",
+    "to_dict",
+    "from_dict",
+    "changed_fields",
+]
 
 
 class ConfigError(N2NError):
@@ -57,3 +72,67 @@ def raise_for_invalid(config: object, checks: dict[str, bool], kind: str) -> Non
     if bad:
         values = ", ".join(f"{name}={getattr(config, name)!r}" for name in bad)
         raise ConfigError(f"invalid {kind}: {values}")
+
+
+def to_dict(config: object) -> dict:
+    """A configuration as JSON-ready data: nested configurations as dicts, tuples as
+    lists (``json`` writes infinity as ``Infinity`` and reads it back)."""
+    return {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def from_dict(cls: type, data: object, *, strict: bool = True, kind: str | None = None):
+    """The inverse of :func:`to_dict`: nested configurations and tuples are rebuilt, the
+    class's own checks run. ``strict``: an unknown key is an error (a missing one takes
+    its default: a field added since the file was written). ``kind`` names the
+    configuration in messages (default: the class name).
+
+    Raises
+    ------
+    ConfigError
+        Not a dict, unknown keys, or a value the class refuses.
+    """
+    kind = kind or cls.__name__
+    if not isinstance(data, dict):
+        raise ConfigError(f"a {kind} must be a mapping, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown and strict:
+        raise ConfigError(f"unknown {kind} keys: {', '.join(map(str, unknown))}")
+    hints = typing.get_type_hints(cls)
+    values = {k: _rebuild(v, hints[k], strict) for k, v in data.items() if k in names}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"invalid {kind}: {exc}") from None
+
+
+def _rebuild(value: object, hint: object, strict: bool) -> object:
+    options = (
+        typing.get_args(hint)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        else (hint,)
+    )
+    for option in options:
+        if dataclasses.is_dataclass(option) and isinstance(value, dict):
+            return from_dict(option, value, strict=strict)
+        if typing.get_origin(option) is tuple and isinstance(value, list):
+            return tuple(value)
+    return value
+
+
+def changed_fields(old: object, new: object) -> list[str]:
+    """The fields in which two configurations (or their :func:`to_dict`) differ; a
+    folder made with ``old`` may be continued with ``new`` only when this is empty."""
+    a = to_dict(old) if dataclasses.is_dataclass(old) else dict(old)
+    b = to_dict(new) if dataclasses.is_dataclass(new) else dict(new)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))

@@ -17,12 +17,12 @@ this module unless ``--scheduler`` or a zarr path is given.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from .chunked import (
     _training_image,
     plan_axes,
 )
+from .config import changed_fields, to_dict
 from .errors import MissingDependency, N2NError
 from .memory import Limits
 from .pretrained import transforms_for
@@ -178,11 +179,12 @@ def process_files_dask(
     for _, dst in pairs:
         dst.parent.mkdir(parents=True, exist_ok=True)
     futures = {}
+    run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
     for i in todo:
         src, dst = pairs[i]
         mine = overwrite or not dst.exists()
         future = client.submit(
-            _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{i}-{dst}"
+            _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{run}-{i}"
         )
         futures[future] = i
     bar = _progress(len(todo), "image", progress)
@@ -230,7 +232,7 @@ def _ome(attrs: dict) -> dict | None:
 
 
 def open_source(path: Path):
-    """(zarr array, axes letters or None, OME multiscale or None) of an input: a zarr
+    """(zarr array, axes letters or None, OME attributes or None) of an input: a zarr
     array, an OME-Zarr image (its full-resolution level), or a (Big)TIFF read through
     tifffile's zarr interface."""
     _require()
@@ -250,15 +252,33 @@ def open_source(path: Path):
         raise N2NError(f"{path}: not a readable zarr store ({exc})") from None
     if isinstance(node, zarr.Array):
         return node, None, None
-    ome = _ome(dict(node.attrs))
-    if ome is None:
+    attrs = dict(node.attrs)
+    multiscale = _ome(attrs)
+    if multiscale is None:
         raise N2NError(f"{path}: a zarr group without OME multiscales: give the array's path")
-    axes = ome.get("axes")
+    axes = multiscale.get("axes")
     letters = None
     if axes:
         names = [a["name"] if isinstance(a, dict) else a for a in axes]
         letters = "".join("C" if n == "c" else n.upper() if n in "yx" else "P" for n in names)
-    return node[ome["datasets"][0]["path"]], letters, ome
+    # What the output group copies: the attributes, with one level, in the same format.
+    ome = {"attrs": attrs, "format": node.metadata.zarr_format}
+    return node[multiscale["datasets"][0]["path"]], letters, ome
+
+
+def _one_level(attrs: dict) -> dict:
+    """OME attributes (0.4 at the top, 0.5 under "ome") with only the first level, as "0"."""
+
+    def first(multiscales):
+        ms = dict(multiscales[0])
+        return [dict(ms, datasets=[dict(ms["datasets"][0], path="0")])]
+
+    attrs = dict(attrs)
+    if "multiscales" in attrs:
+        attrs["multiscales"] = first(attrs["multiscales"])
+    else:
+        attrs["ome"] = dict(attrs["ome"], multiscales=first(attrs["ome"]["multiscales"]))
+    return attrs
 
 
 def _chunk_regions(shape, axes: str, chunk: int):
@@ -349,7 +369,8 @@ def denoise_zarr(
     import dask.array as da
 
     lazy = da.from_zarr(array) if not isinstance(array, da.Array) else array
-    peak = float(lazy.max().compute()) / (
+    # Read here (the source may not travel: a TIFF store holds a lock), once.
+    peak = float(lazy.max().compute(scheduler="threads")) / (
         {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(array.dtype, 1.0)
     )
     transforms = None
@@ -388,6 +409,7 @@ def denoise_zarr(
                 _denoise_chunk(src, out_array, marks, region, job, peak, model, threads)
                 bar.update()
         else:
+            run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
             futures = [
                 client.submit(
                     _denoise_chunk,
@@ -399,7 +421,7 @@ def denoise_zarr(
                     peak,
                     model,
                     threads,
-                    key=f"n2n-chunk-{_key(region)}-{target.name}",
+                    key=f"n2n-chunk-{run}-{_key(region)}",
                     pure=False,
                 )
                 for region in todo
@@ -471,7 +493,7 @@ def _prepare_target(
     """Create the output store, or check it for a resume: same shape and type as the
     input, chunks as the tasks write them, the job in its attributes. Returns the chunks
     already done (None: all of them, the store is complete)."""
-    settings = dataclasses.asdict(job)
+    settings = to_dict(job)
     shape, dtype = array.shape, array.dtype
     chunks = tuple(
         n if a == "C" else min(job.chunk, n) if a in "YX" else 1
@@ -485,7 +507,7 @@ def _prepare_target(
                 old = None
             if old is None:
                 raise N2NError(f"{target}: not written by n2n denoise; cannot resume it")
-            changed = [k for k, v in settings.items() if old.get(k) != v]
+            changed = changed_fields({k: old.get(k) for k in settings}, settings)
             if changed:
                 raise N2NError(
                     f"{target}: made with other {', '.join(changed)}; cannot resume it "
@@ -499,13 +521,18 @@ def _prepare_target(
         shutil.rmtree(target)
     record = {"n2n": {**settings, "complete": False}}
     if ome is not None:
-        group = zarr.open_group(str(target), mode="w")
-        level0 = dict(ome, datasets=[ome["datasets"][0] | {"path": "0"}])
-        group.attrs.update({"multiscales": [level0], **record})
+        group = zarr.open_group(str(target), mode="w", zarr_format=ome["format"])
+        group.attrs.update({**_one_level(ome["attrs"]), **record})
         group.create_array("0", shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
     else:
         z = zarr.open_array(
-            str(target), mode="w", shape=shape, chunks=chunks, dtype=dtype, fill_value=0
+            str(target),
+            mode="w",
+            shape=shape,
+            chunks=chunks,
+            dtype=dtype,
+            fill_value=0,
+            zarr_format=getattr(getattr(array, "metadata", None), "zarr_format", 3),
         )
         z.attrs.update(record)
     Path(target, MARKS).mkdir()

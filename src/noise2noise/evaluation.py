@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import changed_fields
 from .convert import image_to_tensor
 from .errors import N2NError
 from .locks import try_claim
@@ -326,7 +327,8 @@ def run_evaluation(
     config_file = out_dir / "config.json"
     if config_file.exists():  # resuming: the cells already there must mean the same thing
         old = json.loads(config_file.read_text())
-        changed = [k for k in ("crop", "seed", "method_options") if old.get(k) != config[k]]
+        keys = ("crop", "seed", "method_options")
+        changed = changed_fields({k: old.get(k) for k in keys}, {k: config[k] for k in keys})
         if changed:
             raise N2NError(
                 f"{out_dir} holds results made with other {', '.join(changed)}: "

@@ -211,12 +211,24 @@ def _pillow_header(path: Path) -> ImageHeader:
 
 
 def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
-    """Refuse an image larger than ``max_megapixels`` per plane (None: no limit)."""
+    """Refuse an image larger than ``max_megapixels`` per plane (None: no limit), or one
+    whose decoding alone (the array and a converted copy) would not fit in the memory
+    this process can still use: every reader (training sets, evaluations, file runs) is
+    safe from a small file that declares a huge image."""
     if max_megapixels is not None and header.megapixels > max_megapixels:
         raise ImageFileError(
             header.path,
             f"{header.describe()} is larger than the limit of {max_megapixels:g} megapixels "
             "(set by max_megapixels, n2n --max-megapixels)",
+        )
+    from .memory import available_memory  # memory.py builds on this module
+
+    free = available_memory()
+    if free is not None and 2 * header.nbytes > free:
+        raise ImageFileError(
+            header.path,
+            f"{header.describe()} needs about {2 * header.nbytes / 2**30:.1f} GB to decode, "
+            f"more than the {free / 2**30:.1f} GB available",
         )
 
 

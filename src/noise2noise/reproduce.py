@@ -34,12 +34,13 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from .config import changed_fields, from_dict, to_dict
 from .errors import N2NError
 from .evaluation import CellResult, evaluate, make_noisy, read_results
 from .locks import claim, held_elsewhere
@@ -144,17 +145,14 @@ class Budget:
     seed: int = 0
 
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(asdict(self)))  # tuples become lists, as on reload
+        """JSON-ready (:func:`noise2noise.config.to_dict`)."""
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Budget:
-        """The inverse of :meth:`to_dict`; fields added since default to their defaults."""
-        data = dict(data)
-        for key in ("zeroshot", "sensitivity"):
-            fields_ = dict(data[key])
-            fields_["lr_milestones"] = tuple(fields_.get("lr_milestones", ()))
-            data[key] = ZeroShotConfig(**fields_)
-        return cls(**data)
+        """The inverse of :meth:`to_dict`, strict; fields added since take their defaults
+        (:func:`noise2noise.config.from_dict`)."""
+        return from_dict(cls, data)
 
 
 _FAST_V01 = ZeroShotConfig(
@@ -312,12 +310,8 @@ class Reproduction:
                 old = {"budget": Budget.from_dict(old["budget"]).to_dict()}
             except (KeyError, TypeError, ValueError):
                 pass  # a folder of another version or tool: reported as different below
-            if old != current:
-                changed = sorted(
-                    k
-                    for k in set(old.get("budget", {})) | set(current["budget"])
-                    if old.get("budget", {}).get(k) != current["budget"].get(k)
-                )
+            changed = changed_fields(old.get("budget", {}), current["budget"])
+            if changed or set(old) != set(current):
                 raise N2NError(
                     f"{self.out} holds a reproduction with another budget "
                     f"(differs in: {', '.join(changed) or 'format'}): use another --out"

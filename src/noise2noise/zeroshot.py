@@ -18,13 +18,13 @@ Layers of this module:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import check_types, raise_for_invalid
+from .config import check_types, from_dict, raise_for_invalid, to_dict
 from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError
 from .models import SimpleCNN
@@ -216,7 +216,13 @@ class ZeroShotConfig:
         return replace(self, steps=steps)
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """JSON-ready (:func:`noise2noise.config.to_dict`)."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ZeroShotConfig:
+        """The inverse of :meth:`to_dict`, strict (:func:`noise2noise.config.from_dict`)."""
+        return from_dict(cls, data, kind="ZS-N2N configuration")
 
 
 PRESETS: dict[str, ZeroShotConfig] = {

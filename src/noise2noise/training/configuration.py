@@ -4,9 +4,9 @@ named presets."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
-from ..config import check_types, raise_for_invalid
+from ..config import check_types, from_dict, raise_for_invalid, to_dict
 from ..errors import N2NError
 from ..models import MODELS
 from ..noise import (
@@ -120,13 +120,15 @@ class TrainConfig:
         raise_for_invalid(self, checks, "training configuration")
         parse_training_noise(self.noise)  # fails early on a bad spec
 
+    def to_dict(self) -> dict:
+        """JSON-ready (:func:`noise2noise.config.to_dict`)."""
+        return to_dict(self)
+
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise N2NError(f"unknown training configuration keys: {', '.join(unknown)}")
-        return cls(**data)
+        """The inverse of :meth:`to_dict`, strict: unknown keys are an error, keys added
+        since default (:func:`noise2noise.config.from_dict`)."""
+        return from_dict(cls, data, kind="training configuration")
 
     def model_options(self) -> dict:
         if self.arch == "resunet":

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import changed_fields
 from ..errors import N2NError
 from ..metrics import psnr
 from ..models import build_model
@@ -165,8 +166,12 @@ def train(
     best, stale, start = math.inf, 0, 0
     if resume:
         state = load_checkpoint(state_file)
-        if state["config"] != config:
-            raise N2NError(f"{run_dir} was started with another configuration")
+        changed = changed_fields(state["config"], config)
+        if changed:
+            raise N2NError(
+                f"{run_dir} was started with another configuration (differs in: "
+                f"{', '.join(changed)})"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

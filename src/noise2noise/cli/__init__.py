@@ -1,0 +1,74 @@
+"""The ``n2n`` command: parse arguments, call one library function, report.
+
+One module per command (``add_parser`` and the command itself); :mod:`.common` holds
+what they share. No algorithm lives here. Errors that a user can fix (the project's
+:class:`~noise2noise.errors.N2NError` and the system's ``OSError``) are printed as one
+line naming the file and the problem, with a non-zero exit status and no traceback
+(``n2n --debug`` shows it); any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import N2NError
+from . import add_noise, demo, denoise, evaluate, reproduce, train
+from .common import EXIT_USAGE, Formatter, report_interrupt, terminated
+
+# In the order `n2n --help` lists them; each has add_parser(sub) and its command.
+COMMANDS = (denoise, add_noise, train, evaluate, reproduce, demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="n2n",
+        description="Remove noise from images without clean training data.",
+        formatter_class=Formatter,
+        epilog="examples:\n  n2n demo\n  n2n denoise photo.png -o clean.png\n"
+        "  n2n denoise scans/ -o denoised/\n"
+        "  n2n add-noise clean.png -o noisy.png --gaussian 25\n\n"
+        "Run 'n2n COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of errors too (for reports)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # Library notes (e.g. an estimated BM3D sigma) reach the user as "n2n: ..." lines.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("n2n: %(message)s"))
+    package_log = logging.getLogger("noise2noise")
+    if not package_log.handlers:
+        package_log.addHandler(handler)
+        package_log.setLevel(logging.INFO)
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through terminated
+        return report_interrupt(exc)
+    except (N2NError, OSError) as exc:
+        # Our own errors and the system's (missing folder, full disk, no permission) are
+        # the user's to fix: one line. Anything else is a bug and keeps its traceback.
+        if args.debug:
+            raise
+        print(f"n2n: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

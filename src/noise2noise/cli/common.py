@@ -1,0 +1,199 @@
+"""What the commands share: argument types and groups, file runs with their limits,
+the report of a run, and what an interrupt prints."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import textwrap
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of descriptions and examples."""
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
+    return value
+
+
+def sigma_255(text: str) -> float:
+    from ..noise import MAX_SIGMA
+
+    value = positive_float(text)
+    if value > MAX_SIGMA:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_SIGMA:g} on the 0-255 scale, got {text}"
+        )
+    return value
+
+
+def peak_count(text: str) -> float:
+    from ..noise import MAX_PEAK
+
+    value = positive_float(text)
+    if value > MAX_PEAK:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_PEAK:g}, got {text}")
+    return value
+
+
+def crop_size(text: str) -> int:
+    value = int(text)
+    if value != 0 and value < 8:
+        raise argparse.ArgumentTypeError(f"must be 0 (whole images) or at least 8, got {text}")
+    return value
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (cancel, stop workers, clean up) but exiting 143."""
+
+    exit_code = 143
+
+
+def terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def device_of(args: argparse.Namespace):
+    """The torch device of ``--device`` (the commands say which one they used)."""
+    from ..runtime import resolve_device
+
+    return resolve_device(args.device)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    from ..runtime import DEVICE_HELP
+
+    p.add_argument(
+        "--device",
+        default="auto",
+        help=f"where to compute: {DEVICE_HELP} (default: %(default)s)",
+    )
+
+
+def run_files(args: argparse.Namespace, pairs, fn, workers: int):
+    """Process file pairs with the limits, resume and overwrite flags of ``args``."""
+    from ..batch import process_files
+    from ..memory import Limits, available_memory, per_worker
+
+    limits = Limits(args.max_megapixels, per_worker(available_memory(), workers))
+    return process_files(
+        pairs,
+        fn,
+        overwrite=args.overwrite,
+        skip_existing=args.skip_existing,
+        workers=workers,
+        isolate=len(pairs) > 1,  # a file that crashes its process fails alone
+        limits=limits,
+    )
+
+
+def report(results, seconds: float, where: str = "", verb: str = "denoised") -> int:
+    failed = [r for r in results if not r.ok]
+    skipped = [r for r in results if r.skipped]
+    for r in results:
+        for note in r.notes:
+            print(f"n2n: note: {r.source.name}: {note}", file=sys.stderr)
+        if r.ok and not r.skipped and len(results) == 1:
+            print(f"wrote {r.target} ({r.seconds:.1f} s{where})")
+    for r in failed:
+        print(f"n2n: error: {r.error}", file=sys.stderr)
+    if len(results) > 1 or skipped:
+        done = len(results) - len(failed) - len(skipped)
+        rate = done / seconds * 60 if seconds > 0 else float("inf")
+        kept = f", {len(skipped)} skipped (output exists)" if skipped else ""
+        print(
+            f"{done} of {len(results)} images {verb} in {seconds:.1f} s "
+            f"({rate:.1f} images/min{where}); {len(failed)} failed{kept}"
+        )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def report_interrupt(exc) -> int:
+    """After Ctrl-C or SIGTERM: what was finished, and how to continue."""
+    from ..batch import RunInterrupted
+
+    if isinstance(exc, RunInterrupted):
+        done = sum(1 for r in exc.results if r.ok and not r.skipped)
+        print(
+            f"n2n: interrupted: {done} of {exc.total} images finished; the rest were "
+            "cancelled and no partial output is left (run again with --skip-existing to "
+            "continue)",
+            file=sys.stderr,
+        )
+    else:
+        print("n2n: interrupted", file=sys.stderr)
+    return getattr(exc, "exit_code", 130)
+
+
+def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = False) -> None:
+    """--preset, --iterations, --seed; with ``only_if_given`` they default to None, so a
+    method that does not use them can tell that they were given."""
+    from ..zeroshot import DEFAULT_PRESET, PRESETS
+
+    default_preset = None if only_if_given else DEFAULT_PRESET
+
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=default_preset,
+        help="ZS-N2N settings: 'fast' trains on small crops and averages the output over "
+        "flips/rotations (seconds, any image size); "
+        "'paper' is Mansour & Heckel's (2000 full-image steps); 'report' the report's "
+        "(3000 steps) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="training steps, overriding the preset (its learning-rate schedule scales)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None if only_if_given else 0,
+        help="random seed; same seed, same output (default: 0)",
+    )
+
+
+def add_file_run_options(p: argparse.ArgumentParser) -> None:
+    from ..image_io import DEFAULT_MAX_MEGAPIXELS
+
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave outputs that already exist (continue an interrupted folder run)",
+    )
+    p.add_argument(
+        "--max-megapixels",
+        type=positive_float,
+        default=DEFAULT_MAX_MEGAPIXELS,
+        help="refuse images larger than this, before decoding them (default: %(default)g); "
+        "images that would need more memory than is free are refused too",
+    )
+
+
+def add_data_root(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding the named sets (default: $N2N_DATA_ROOT or ../shared/data)",
+    )
+
+
+def wrap(text: str) -> str:
+    return textwrap.fill(text, width=78)

@@ -1,0 +1,210 @@
+"""``n2n denoise``: files, folders (here or on a Dask cluster) and zarr arrays."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from ..errors import N2NError
+from .common import (
+    EXIT_OK,
+    Formatter,
+    add_device,
+    add_file_run_options,
+    add_zeroshot_options,
+    device_of,
+    peak_count,
+    positive_float,
+    positive_int,
+    report,
+    run_files,
+    wrap,
+)
+
+
+def _cmd_denoise(args: argparse.Namespace) -> int:
+    from ..batch import plan_outputs
+    from ..methods import make_denoiser
+
+    if _is_zarr_job(args):
+        return _denoise_array(args)
+    pairs = plan_outputs(args.inputs, args.output)
+    device = device_of(args)
+    method = f"model:{args.model}" if args.model else args.method
+    fn = make_denoiser(
+        method,
+        preset=args.preset,
+        iterations=args.iterations,
+        seed=args.seed,
+        progress=len(pairs) == 1,
+        sigma=args.sigma,
+        peak=args.peak,
+        device=str(device),
+    )
+    start = time.perf_counter()
+    if args.scheduler:
+        results = _run_files_on_cluster(args, pairs, fn)
+        where = f", {method} on {args.scheduler}"
+    else:
+        # One GPU serves the images one after another; on the CPU, one worker per core.
+        cores = 1 if device.type != "cpu" else os.cpu_count() or 1
+        workers = args.workers or min(len(pairs), cores)
+        results = run_files(args, pairs, fn, workers)
+        where = f", {method} on {device}"
+    return report(results, time.perf_counter() - start, where=where)
+
+
+def _is_zarr_job(args: argparse.Namespace) -> bool:
+    from pathlib import Path
+
+    paths = [*map(Path, args.inputs), Path(args.output)]
+    return any(p.suffix.lower() == ".zarr" for p in paths)
+
+
+def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
+    from ..distributed import connect, process_files_dask
+    from ..memory import Limits
+
+    cluster = connect(args.scheduler, worker_memory=args.worker_memory)
+    try:
+        return process_files_dask(
+            pairs,
+            fn,
+            cluster,
+            overwrite=args.overwrite,
+            skip_existing=args.skip_existing,
+            limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
+        )
+    finally:
+        cluster.close()
+
+
+def _denoise_array(args: argparse.Namespace) -> int:
+    """``n2n denoise big.zarr -o out.zarr``: chunk by chunk, on a cluster or here."""
+    from pathlib import Path
+
+    from ..distributed import connect, denoise_zarr
+
+    if len(args.inputs) != 1:
+        raise N2NError("a zarr run takes one input array")
+    given = [
+        f"--{k}" for k in ("sigma", "peak", "model", "iterations") if getattr(args, k) is not None
+    ]
+    if given:
+        raise N2NError(f"{', '.join(given)} cannot be used for a chunked zarr run")
+    cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
+    try:
+        summary = denoise_zarr(
+            Path(args.inputs[0]),
+            Path(args.output),
+            args.method,
+            cluster=cluster,
+            axes=args.axes,
+            chunk=args.chunk,
+            overlap=args.overlap,
+            preset=args.preset,
+            seed=args.seed or 0,
+            resume=args.resume or args.skip_existing,
+            overwrite=args.overwrite,
+        )
+    finally:
+        if cluster is not None:
+            cluster.close()
+    print(
+        f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
+        f"{summary['seconds']:.1f} s ({args.method}, overlap {summary['overlap']} px"
+        f"{', ' + str(summary['skipped']) + ' already done' if summary['skipped'] else ''})"
+    )
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "denoise",
+        formatter_class=Formatter,
+        help="denoise image files or folders (pretrained network by default)",
+        description=wrap(
+            "Denoise images. The default method is the pretrained Noise2Noise network "
+            "shipped with the package (no download, no noise level to give): for "
+            "Gaussian- or Poisson-like noise, microscopy and scans. For a photo from a "
+            "camera (noise correlated between pixels, colour blotches) use --method real; "
+            "for noise unlike both, --method zeroshot trains a small network on the image "
+            "itself (ZS-N2N, seconds to minutes). PNG, JPEG, BMP, TIFF; 8 or 16 bit; gray, "
+            "RGB or RGBA (alpha is kept as is). The output keeps the input's size, channels "
+            "and bit depth."
+        ),
+        epilog="examples:\n  n2n denoise photo.png -o clean.png\n"
+        "  n2n denoise camera_shot.jpg -o clean.jpg --method real\n"
+        "  n2n denoise photo.png -o clean.tif --method zeroshot --preset paper --seed 1\n"
+        "  n2n denoise photo.png -o clean.png --method bm3d --sigma 25\n"
+        "  n2n denoise scans/ more.png -o denoised/ --workers 2\n"
+        "  n2n denoise scans/ -o denoised/ --scheduler local:4\n"
+        "  n2n denoise volume.ome.zarr -o clean.ome.zarr --scheduler tcp://head:8786\n\n"
+        "With a folder or several inputs, OUTPUT is a folder and each result keeps its "
+        "file name. Inputs are never overwritten; existing outputs only with --overwrite.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("-o", "--output", required=True, help="output file, or folder")
+    p.add_argument(
+        "--method",
+        default="pretrained",
+        help="pretrained (default: the shipped network, synthetic-like noise), real (the "
+        "shipped network for camera photos), zeroshot (ZS-N2N: trains on the image), "
+        "bm3d (Gaussian noise), ansc (Poisson noise), or model:RUN_DIR (a network "
+        "trained with 'n2n train')",
+    )
+    add_zeroshot_options(p, only_if_given=True)
+    add_device(p)
+    p.add_argument("--model", metavar="RUN_DIR", help="same as --method model:RUN_DIR")
+    p.add_argument(
+        "--sigma",
+        type=positive_float,
+        default=None,
+        help="bm3d: noise sigma on the 0-255 scale (estimated from each image if omitted)",
+    )
+    p.add_argument("--peak", type=peak_count, default=None, help="ansc: Poisson peak count")
+    add_file_run_options(p)
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="parallel processes for several images (default: one per core)",
+    )
+    dask = p.add_argument_group(
+        "clusters and arrays larger than memory (pip install 'noise2noise[distributed]')"
+    )
+    dask.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for "
+        "N local worker processes; one task per file, or per chunk of a zarr array",
+    )
+    dask.add_argument(
+        "--worker-memory",
+        metavar="SIZE",
+        help="with --scheduler local:N: memory limit of each worker (e.g. 2GB)",
+    )
+    dask.add_argument(
+        "--resume",
+        action="store_true",
+        help="zarr output: keep the chunks an interrupted run finished",
+    )
+    dask.add_argument(
+        "--axes",
+        help="zarr input: one letter per dimension, Y and X, C for channels, others "
+        "(T, Z...) processed plane by plane (default: OME-Zarr's axes, else guessed)",
+    )
+    dask.add_argument(
+        "--chunk",
+        type=positive_int,
+        default=1024,
+        help="zarr: side of the chunks each task denoises (default: %(default)s)",
+    )
+    dask.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        help="zarr: pixels of context around each chunk (default: the method's own)",
+    )
+    p.set_defaults(func=_cmd_denoise)

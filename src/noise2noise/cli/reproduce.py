@@ -1,0 +1,124 @@
+"""``n2n reproduce``: the report's experiments, cached and verifiable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import N2NError
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Formatter,
+    add_data_root,
+    add_device,
+    device_of,
+    positive_int,
+    wrap,
+)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..reproduce import reproduce
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if "verify" in args.experiments:
+        from ..reproduce import Reproduction, budget_for
+
+        if len(args.experiments) > 1:
+            raise N2NError("verify runs on its own: n2n reproduce verify --out DIR")
+        budget = budget_for(args.preset, quick=args.quick)
+        repro = Reproduction(
+            args.out, budget, data_root=args.data_root, device=str(device_of(args))
+        )
+        rows = repro.verify(args.sample)
+        for r in rows:
+            print(
+                f"{r['experiment']:11s} {r['image']:10s} {r['noise']:12s} {r['method']:10s} "
+                f"cached {r['cached_psnr']:.2f}  now {r['recomputed_psnr']:.2f}  "
+                f"({r['difference']:+.3f} dB){'' if r['ok'] else '  MISMATCH'}"
+            )
+        bad = sum(not r["ok"] for r in rows)
+        print(f"{len(rows) - bad} of {len(rows)} cells reproduced within 0.1 dB")
+        return EXIT_FAILED if bad else EXIT_OK
+    results = reproduce(
+        args.experiments,
+        args.out,
+        device=str(device_of(args)),
+        preset=args.preset,
+        quick=args.quick,
+        data_root=args.data_root,
+        command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
+    )
+    print(f"wrote {results}")
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        formatter_class=Formatter,
+        help="reproduce the report's Table 1, convergence figure, sensitivity study, figures",
+        description=wrap(
+            "Run the report's experiments on the test50 images (Kodak24 + 26 CBSD68, "
+            "256×256 centre crops) with bsds432 as training set, and write per-image CSVs, "
+            "tables side by side with the report's, plots and RESULTS.md to --out. Every "
+            "cell (a training, an image × noise × method) is saved as it finishes and "
+            "skipped on re-run, so the work can be done in pieces and survives "
+            "interruption. EXPERIMENTS: train (the 24 networks of Table 1), table1, "
+            "convergence, sensitivity, figures, all, report (only rewrite RESULTS.md), or "
+            "verify (recompute a random sample of cached cells and compare). "
+            "Several processes can share one --out (each cell goes to one of them): on "
+            "2 cores, run the same command twice with --threads 1. "
+            "--preset cpu finishes on 2 CPU cores (hours, see docs/results); "
+            "--preset report uses the report's hyperparameters (days on a CPU). "
+            "--quick runs the same structure on 2 small images with a few steps, in minutes."
+        ),
+        epilog="examples:\n"
+        "  n2n reproduce all --preset cpu --out docs/results/cpu\n"
+        "  n2n reproduce table1 sensitivity --preset cpu --out docs/results/cpu --threads 1\n"
+        "  n2n reproduce all --quick --out /tmp/quick\n"
+        "  n2n reproduce all --preset report --device cuda --out docs/results/report\n"
+        "  n2n reproduce report --out docs/results/cpu    # rewrite RESULTS.md only\n"
+        "  n2n reproduce verify --sample 5 --out docs/results/cpu  # recompute 5 cached cells",
+    )
+    p.add_argument(
+        "experiments",
+        nargs="+",
+        choices=[
+            "train",
+            "table1",
+            "convergence",
+            "sensitivity",
+            "figures",
+            "all",
+            "report",
+            "verify",
+        ],
+        metavar="EXPERIMENT",
+        help="train (Table 1's networks only), table1, convergence, sensitivity, figures, "
+        "all, report, verify (recompute a sample of cached cells)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["cpu", "report"],
+        default="cpu",
+        help="budget: cpu (2 CPU cores) or report (its hyperparameters; default: %(default)s)",
+    )
+    p.add_argument("--quick", action="store_true", help="a few small images, a few steps")
+    p.add_argument(
+        "--sample",
+        type=positive_int,
+        default=5,
+        help="with verify: how many cached cells to recompute (default: %(default)s)",
+    )
+    p.add_argument("--out", required=True, help="output folder (cached cells are reused)")
+    p.add_argument(
+        "--threads", type=positive_int, default=None, help="CPU threads (default: torch's)"
+    )
+    add_data_root(p)
+    add_device(p)
+    p.set_defaults(func=_cmd_reproduce)

@@ -1,0 +1,150 @@
+"""``n2n train``: Noise2Noise / Noise2Clean training runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (
+    EXIT_OK,
+    Formatter,
+    add_data_root,
+    add_device,
+    device_of,
+    positive_float,
+    positive_int,
+    wrap,
+)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ..training import TRAIN_PRESETS, run_training, train_preset
+
+    config = train_preset(
+        args.preset,
+        args.arch or next(iter(TRAIN_PRESETS[args.preset])),
+        target=args.target,
+        noise=args.noise,
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        clip_target=False if args.unclipped_target else None,
+        steps_per_epoch=args.steps_per_epoch,
+        grayscale=True if args.grayscale else None,
+        lr=args.lr,
+    )
+    device = device_of(args)
+    history = run_training(
+        config,
+        args.out,
+        data=args.data,
+        pairs=args.pairs,
+        clean=args.clean,
+        data_root=args.data_root,
+        limit=args.limit,
+        resume=args.resume,
+        strict=args.strict,
+        device=device,
+    )
+    best = min(history, key=lambda h: h["val_loss"])
+    print(
+        f"trained {len(history)} epochs; best validation loss {best['val_loss']:.3e} "
+        f"(PSNR {best['val_psnr']:.2f} dB) at epoch {best['epoch']}"
+    )
+    print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
+    print(f"trained on {device}")
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    from ..models import MODELS
+    from ..training import TRAIN_PRESETS
+
+    p = sub.add_parser(
+        "train",
+        formatter_class=Formatter,
+        help="train a Noise2Noise (or Noise2Clean) network",
+        description=wrap(
+            "Train a U-Net or the simple CNN with MSE loss. From clean images (--data, a "
+            "folder or set name): every crop gets two independent noise draws, the input "
+            "and the target (--target noisy: Noise2Noise; clean: Noise2Clean). From real "
+            "data (--pairs A B): two noisy captures per scene with matching file names. "
+            "15%% of the images are held out for validation. The run folder holds the "
+            "configuration, weights, best weights and history (CSV and plot); an "
+            "interrupted run continues with --resume."
+        ),
+        epilog="examples:\n"
+        "  n2n train --data bsds432 --noise gaussian:25 --arch unet --preset cpu --out runs/n2n\n"
+        "  n2n train --data bsds432 --noise gaussian:25 --target clean --out runs/n2c\n"
+        "  n2n train --pairs shots_a/ shots_b/ --arch unet --out runs/real\n"
+        "  n2n train --data bsds432 --preset blind --device cuda --out runs/blind\n"
+        "  n2n train ... --out runs/n2n --resume",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="clean images: a folder or a set name (e.g. bsds432)")
+    source.add_argument(
+        "--pairs",
+        nargs=2,
+        metavar=("DIR_A", "DIR_B"),
+        help="two folders of noisy captures with matching file names",
+    )
+    p.add_argument("--clean", metavar="DIR", help="with --pairs: clean references, for PSNR")
+    p.add_argument(
+        "--noise",
+        default=None,
+        help="with --data: gaussian:SIGMA or poisson:PEAK (default gaussian:25)",
+    )
+    p.add_argument(
+        "--target",
+        choices=["noisy", "clean"],
+        default=None,
+        help="noisy = Noise2Noise (default), clean = Noise2Clean",
+    )
+    p.add_argument(
+        "--arch",
+        choices=sorted(MODELS),
+        default=None,
+        help="network (default: the preset's; unet for cpu and report, resunet for blind and real)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(TRAIN_PRESETS),
+        default="cpu",
+        help="cpu: about 10 minutes on 2 cores; report: the report's hyperparameters; "
+        "blind: the shipped pretrained model (noise drawn per crop over a range, 8-bit "
+        "inputs, unclipped noisy targets; made for a GPU); real: as blind with half of the "
+        "crops in synthetic camera noise (default: %(default)s)",
+    )
+    p.add_argument("--epochs", type=positive_int, default=None, help="override the preset")
+    p.add_argument(
+        "--steps-per-epoch",
+        type=positive_int,
+        default=None,
+        help="override the preset: optimiser steps per epoch (batches drawn with replacement)",
+    )
+    p.add_argument(
+        "--grayscale",
+        action="store_true",
+        help="train on the luminance of the images (a one-channel model)",
+    )
+    p.add_argument("--lr", type=positive_float, default=None, help="override the preset")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="override the preset")
+    p.add_argument("--crop", type=positive_int, default=None, help="override the preset")
+    p.add_argument("--limit", type=positive_int, default=None, help="use the first N images")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
+    p.add_argument(
+        "--unclipped-target",
+        action="store_true",
+        help="with --data and --target noisy: keep the target's values outside [0, 1], so "
+        "its noise stays zero-mean (clipping biases Noise2Noise; see bench/clipping_bias.py)",
+    )
+    add_data_root(p)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first unusable image instead of skipping it",
+    )
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--out", required=True, help="run folder")
+    add_device(p)
+    p.set_defaults(func=_cmd_train)
