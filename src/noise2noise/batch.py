@@ -161,13 +161,13 @@ def _plane_progress(planes: np.ndarray, source: Path):
     return tqdm(planes, desc=source.name, unit="plane", leave=False, disable=None)
 
 
-def _bytes_per_value(fn) -> float:
-    return getattr(fn, "bytes_per_value", _DEFAULT_BYTES_PER_VALUE)
+def _bytes_per_pixel(fn) -> float:
+    return getattr(fn, "bytes_per_pixel", _DEFAULT_BYTES_PER_PIXEL)
 
 
 # For a function that does not say what it needs (add-noise: a float copy, float64 for
 # Poisson draws and the result).
-_DEFAULT_BYTES_PER_VALUE = 32.0
+_DEFAULT_BYTES_PER_PIXEL = 128.0
 
 
 def process_file(
@@ -218,7 +218,7 @@ def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) ->
     if target.exists() and not overwrite:
         raise ImageFileError(target, "already exists (use --overwrite to replace it)")
     header = read_header(source)
-    check_memory(header, _bytes_per_value(fn), limits)
+    check_memory(header, _bytes_per_pixel(fn), limits)
     if is_stack(source):  # z-stacks, time series, channels: each plane on its own
         planes, layout = read_stack(source, max_megapixels=None)
         require_tiff_target(target)

@@ -108,21 +108,21 @@ def per_worker(available: int | None, workers: int) -> int | None:
     return max(available - workers * PROCESS_OVERHEAD, 0) // workers
 
 
-def estimate_bytes(header: ImageHeader, bytes_per_value: float) -> int:
+def estimate_bytes(header: ImageHeader, bytes_per_pixel: float) -> int:
     """Peak memory of decoding the file and processing it with a method that needs
-    ``bytes_per_value`` bytes per pixel and channel (one plane at a time for a stack,
+    ``bytes_per_pixel`` bytes per pixel (one plane at a time for a stack,
     whose input and output are held whole)."""
-    plane_values = header.width * header.height * header.channels
+    plane_pixels = header.width * header.height
     if header.planes > 1:
-        return int(2 * header.nbytes + bytes_per_value * plane_values)
-    return int(_DECODE_COPIES * header.nbytes + bytes_per_value * plane_values)
+        return int(2 * header.nbytes + bytes_per_pixel * plane_pixels)
+    return int(_DECODE_COPIES * header.nbytes + bytes_per_pixel * plane_pixels)
 
 
 def _gb(n: int) -> str:
     return f"{n / 2**30:.1f} GB"
 
 
-def check_memory(header: ImageHeader, bytes_per_value: float, limits: Limits) -> None:
+def check_memory(header: ImageHeader, bytes_per_pixel: float, limits: Limits) -> None:
     """Refuse, before decoding, an image above the pixel limit or the memory budget.
 
     Raises
@@ -133,7 +133,7 @@ def check_memory(header: ImageHeader, bytes_per_value: float, limits: Limits) ->
     check_size(header, limits.max_megapixels)
     if limits.memory_bytes is None:
         return
-    need = estimate_bytes(header, bytes_per_value)
+    need = estimate_bytes(header, bytes_per_pixel)
     if need > limits.memory_bytes:
         raise ImageFileError(
             header.path,

@@ -41,20 +41,22 @@ __all__ = [
 class Method:
     """One denoising method: its function, the options it takes, and its memory cost.
 
-    ``bytes_per_value`` is its peak memory per pixel and channel beyond the fixed cost of
-    the process (``bench/results/memory_per_pixel.md``, rounded up), which the memory
-    budget of file runs uses (:mod:`noise2noise.memory`).
+    ``bytes_per_pixel`` is its peak memory per pixel beyond the fixed cost of the process
+    (``bench/results/memory_per_pixel.md``, rounded up), which the memory budget of file
+    runs uses (:mod:`noise2noise.memory`).
     """
 
     function: Callable[..., np.ndarray]
     options: tuple[str, ...]
-    bytes_per_value: float
+    bytes_per_pixel: float
 
 
-# bytes_per_value: the largest measured over gray/RGB/16-bit (bench/results/
-# memory_per_pixel.md and a first run of it: pretrained 92, real 199, zeroshot 166,
-# bm3d 583) with headroom;
-# `model` is tiled like `pretrained` without flip averaging.
+# bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
+# times the channels (bench/results/memory_per_pixel.md: pretrained 100 gray / 108 RGB16,
+# real 61 / 250 RGB8 (199 gray in an earlier run: RSS slopes are noisy), zeroshot 172 /
+# 209, bm3d 589 / 977), with headroom. Per pixel, not per value: the networks'
+# activations do not depend on the image's channel count. `model` is tiled like
+# `pretrained` without flip averaging.
 REGISTRY: dict[str, Method] = {
     # the shipped blind model (synthetic-like noise): no options
     "pretrained": Method(denoise, ("device",), 128),
@@ -64,13 +66,14 @@ REGISTRY: dict[str, Method] = {
         denoise_zeroshot, ("preset", "iterations", "seed", "progress", "device"), 256
     ),
     # sigma on the 0-255 scale, estimated when None
-    "bm3d": Method(denoise_bm3d, ("sigma",), 768),
+    "bm3d": Method(denoise_bm3d, ("sigma",), 1024),
     # peak required; the Poisson data stay as they are
-    "ansc": Method(denoise_ansc, ("peak", "inverse"), 768),
+    "ansc": Method(denoise_ansc, ("peak", "inverse"), 1024),
     # a run folder of 'n2n train'
     "model": Method(denoise_with_model, ("model", "device"), 128),
 }
-WHOLE_IMAGE_ZEROSHOT_BYTES = 768  # bench/results/memory_per_pixel.md, zeroshot_paper
+# bench/results/memory_per_pixel.md, zeroshot_paper: 1638 per pixel gray, 1713 RGB.
+WHOLE_IMAGE_ZEROSHOT_BYTES = 2048
 METHODS: dict[str, Callable[..., np.ndarray]] = {k: m.function for k, m in REGISTRY.items()}
 DEFAULT_METHOD = "pretrained"
 # Run-time settings: passed to the methods that use them, ignored by the others.
@@ -152,16 +155,16 @@ class FileDenoiser:
     options: dict
 
     @property
-    def bytes_per_value(self) -> float:
-        """Peak memory per pixel and channel (the memory budget's estimate). ZS-N2N presets
+    def bytes_per_pixel(self) -> float:
+        """Peak memory per pixel (the memory budget's estimate). ZS-N2N presets
         that train on the whole image (``paper``, ``report``) need far more than those
-        that train on crops (measured: 582 against 166)."""
+        that train on crops (measured per pixel: about 1700 against 210)."""
         if (
             self.method == "zeroshot"
             and get_preset(self.options.get("preset", "fast")).crop is None
         ):
             return WHOLE_IMAGE_ZEROSHOT_BYTES
-        return REGISTRY[self.method].bytes_per_value
+        return REGISTRY[self.method].bytes_per_pixel
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         check_finite(image)
