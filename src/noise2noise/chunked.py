@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .convert import as_float, image_to_tensor, tensor_to_image
+from .convert import as_float, dim_gain, image_to_tensor, tensor_to_image
 from .errors import MissingDependency, N2NError
 from .image_io import apply_to_colour
 from .pretrained import MARGIN, PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
 from .tta import tta_transforms
-from .zeroshot import DEFAULT_PRESET, apply_zeroshot, fit_zeroshot, get_preset
+from .zeroshot import DEFAULT_PRESET, ZeroShotConfig, apply_zeroshot, fit_zeroshot, get_preset
 
 __all__ = ["denoise_dask", "ChunkPlan", "plan_axes", "CHUNKED_METHODS"]
 
@@ -90,13 +90,52 @@ def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
     return plan
 
 
-def _overlap(method: str, model=None) -> int:
-    """The default overlap: ZS-N2N's receptive radius (exact), or the tile margin of the
-    pretrained models (``real``: the shuffled pass sees three times as far)."""
+def check_chunking(method: str, chunk: int) -> None:
+    """Fail on a method that cannot run chunk by chunk, or a chunk size it cannot use."""
+    if method not in CHUNKED_METHODS:
+        raise N2NError(
+            f"method '{method}' cannot run chunk by chunk (choose from "
+            f"{', '.join(CHUNKED_METHODS)})"
+        )
+    if chunk < 64 or chunk % 2:
+        raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
+
+
+def array_peak(x, scheduler: str | None = None) -> float:
+    """The brightest value of the whole dask array ``x`` in [0, 1] units (one read)."""
+    top = np.asarray([x.max().compute(scheduler=scheduler)], dtype=x.dtype)
+    return float(as_float(top)[0])
+
+
+def whole_array_settings(
+    method: str, pixels: int, preset: str | None, overlap: int | None
+) -> tuple[ZeroShotConfig | None, int, int]:
+    """What is decided once for an array whose planes have ``pixels`` pixels: ZS-N2N's
+    configuration (None for the pretrained models), the number of flip/rotation
+    averages, and the overlap (given, or by default ZS-N2N's receptive radius, which
+    makes chunks exact, or the pretrained models' tile margin; ``real``'s shuffled pass
+    sees three times as far)."""
     if method == "zeroshot":
-        return int(model.receptive_radius)
-    stride = PRETRAINED["real" if method == "real" else "blind"].pixel_shuffle
-    return MARGIN * (stride + 1) if stride > 1 else MARGIN
+        config = get_preset(preset or DEFAULT_PRESET)
+        transforms = tta_transforms(pixels, config.tta_budget) if config.tta else 1
+        depth = config.layers - 1  # SimpleCNN's receptive radius
+    else:
+        config, transforms = None, transforms_for(pixels)
+        stride = PRETRAINED["real" if method == "real" else "blind"].pixel_shuffle
+        depth = MARGIN * (stride + 1) if stride > 1 else MARGIN
+    depth = depth if overlap is None else int(overlap)
+    if depth < 0 or depth % 2:
+        raise N2NError(f"overlap must be even and >= 0, got {depth}")
+    return config, transforms, depth
+
+
+def fit_for_array(x, channels: bool, config: ZeroShotConfig, peak: float, seed: int, **kw):
+    """ZS-N2N trained once for the whole array ``x`` (planes first, then Y, X[, C]), on
+    a mosaic of random crops of it (:func:`_training_image`); ``kw`` goes to
+    :func:`~noise2noise.zeroshot.fit_zeroshot` (``device``)."""
+    mosaic = _training_image(x, channels, max(config.crop or 256, 256) * 2, seed)
+    y = image_to_tensor(mosaic, channel_axis=-1 if channels else None)
+    return fit_zeroshot(y * dim_gain(peak), config, seed=seed, **kw).cpu().eval()
 
 
 def _training_image(x, channels: bool, size: int, seed: int) -> np.ndarray:
@@ -124,7 +163,7 @@ def _block_function(method: str, channels: bool, peak: float, transforms: int, m
         axis = -1 if channels else None
         if method == "zeroshot":
             y = image_to_tensor(image, channel_axis=axis)
-            gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+            gain = dim_gain(peak)
             with torch.no_grad():
                 out = apply_zeroshot(model, y * gain, tta=True, transforms=transforms)
             return tensor_to_image(out / gain, image, channel_axis=axis)
@@ -151,7 +190,7 @@ def denoise_dask(
     chunk: int = DEFAULT_CHUNK,
     overlap: int | None = None,
     peak: float | None = None,
-    preset: str = DEFAULT_PRESET,
+    preset: str | None = None,
     seed: int = 0,
     device: str = "cpu",
 ):
@@ -176,8 +215,8 @@ def denoise_dask(
     peak : float or None
         The brightest value of the whole array in [0, 1] units; None: computed (one read
         of the array) so that a dim array is stretched alike in every chunk.
-    preset, seed : ZS-N2N's preset and seed (the network is trained once, here, on a
-        mosaic of four random crops of the whole array).
+    preset, seed : ZS-N2N's preset (None: the default) and seed; the network is trained
+        once, here, on a mosaic of four random crops of the whole array.
     device : str
         Where each task computes (``"cpu"``, ``"cuda"``...).
 
@@ -186,13 +225,7 @@ def denoise_dask(
     dask.array.Array with the shape, dtype and chunks along the plane axes of ``array``.
     """
     da = _dask()
-    if method not in CHUNKED_METHODS:
-        raise N2NError(
-            f"method '{method}' cannot run chunk by chunk (choose from "
-            f"{', '.join(CHUNKED_METHODS)})"
-        )
-    if chunk < 64 or chunk % 2:
-        raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
+    check_chunking(method, chunk)
     x = da.asarray(array)
     plan = plan_axes(x.shape, axes)
     order = plan.order()
@@ -202,21 +235,11 @@ def denoise_dask(
     chunks = (1,) * n_lead + (chunk, chunk) + ((x.shape[-1],) if channels else ())
     x = x.rechunk(chunks)
     h, w = x.shape[n_lead], x.shape[n_lead + 1]
-    if peak is None:
-        top = np.asarray([x.max().compute()], dtype=x.dtype)
-        peak = float(as_float(top)[0])
+    peak = array_peak(x) if peak is None else peak
+    config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
     model = None
-    transforms = transforms_for(h * w)
-    if method == "zeroshot":
-        config = get_preset(preset)
-        mosaic = _training_image(x, channels, max(config.crop or 256, 256) * 2, seed)
-        y = image_to_tensor(mosaic, channel_axis=-1 if channels else None)
-        gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
-        model = fit_zeroshot(y * gain, config, seed=seed, device=device).cpu().eval()
-        transforms = tta_transforms(h * w, config.tta_budget) if config.tta else 1
-    depth = _overlap(method, model) if overlap is None else int(overlap)
-    if depth < 0 or depth % 2:
-        raise N2NError(f"overlap must be even and >= 0, got {depth}")
+    if config is not None:
+        model = fit_for_array(x, channels, config, peak, seed, device=device)
     fn = _block_function(method, channels, peak, transforms, model, device)
     depths = {n_lead: depth, n_lead + 1: depth}
     out = x.map_overlap(fn, depth=depths, boundary="none", dtype=x.dtype, trim=True)

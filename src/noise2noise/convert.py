@@ -19,6 +19,7 @@ __all__ = [
     "image_to_tensor",
     "tensor_to_image",
     "pad_to_multiple",
+    "dim_gain",
     "luminance",
 ]
 
@@ -109,6 +110,13 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
         mode = "reflect" if ph < h and pw < w else "replicate"
         x = F.pad(x, (0, pw, 0, ph), mode=mode)
     return x, (h, w)
+
+
+def dim_gain(peak: float) -> float:
+    """The stretch of a dim image: ``1 / peak`` when its brightest value (in [0, 1]
+    units) is below half the range, as 12-bit data stored in 16 bits, else 1. Denoisers
+    multiply by it before and divide after, so they work on the full range."""
+    return 1.0 / peak if 0.0 < peak < 0.5 else 1.0
 
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights of Pillow's "L" mode

@@ -31,17 +31,17 @@ import numpy as np
 
 from .batch import FileResult, RunInterrupted, complete_output, process_file, remove_partials
 from .chunked import (
-    CHUNKED_METHODS,
     DEFAULT_CHUNK,
     _block_function,
-    _overlap,
-    _training_image,
+    array_peak,
+    check_chunking,
+    fit_for_array,
     plan_axes,
+    whole_array_settings,
 )
 from .config import changed_fields, to_dict
 from .errors import MissingDependency, N2NError
 from .memory import Limits
-from .pretrained import transforms_for
 
 __all__ = [
     "Cluster",
@@ -298,10 +298,12 @@ def _key(region) -> str:
     return ".".join(str(s.start) for s in region)
 
 
-def _denoise_chunk(source, target: str, marks: str, region, job: ZarrJob, peak, model, threads):
+def _denoise_chunk(
+    source, target: str, marks: str, region, job: ZarrJob, peak, transforms, model, threads
+):
     """One task: read ``region`` plus the overlap from ``source``, denoise, write the chunk
     into ``target``, then mark it done (the mark is written last, so a chunk without a mark
-    is redone whole)."""
+    is redone whole). ``model``: the saved ZS-N2N network's path, or None."""
     _set_threads(threads)
     if isinstance(source, str):
         source = open_source(Path(source))[0]
@@ -317,11 +319,8 @@ def _denoise_chunk(source, target: str, marks: str, region, job: ZarrJob, peak, 
             inner.append(slice(None))
     block = np.asarray(source[tuple(expanded)])
     order = plan_axes(source.shape, axes).order()
-    channels = "C" in axes
-    h, w = source.shape[axes.index("Y")], source.shape[axes.index("X")]
-    transforms = transforms_for(h * w) if job.method != "zeroshot" else model[1]
-    net = _zeroshot_network(model[0]) if model else None
-    fn = _block_function(job.method, channels, peak, transforms, net, "cpu")
+    net = _zeroshot_network(model) if model else None
+    fn = _block_function(job.method, "C" in axes, peak, transforms, net, "cpu")
     out = fn(block.transpose(order)).transpose(np.argsort(order))
     z = zarr.open_array(target, mode="r+")
     z[tuple(region)] = out[tuple(inner)]
@@ -350,14 +349,8 @@ def denoise_zarr(
     Returns a summary: chunks done, skipped (resume), seconds.
     """
     _require()
-    if method not in CHUNKED_METHODS:
-        raise N2NError(
-            f"method '{method}' cannot run chunk by chunk (choose from "
-            f"{', '.join(CHUNKED_METHODS)})"
-        )
     chunk = chunk or DEFAULT_CHUNK
-    if chunk < 64 or chunk % 2:
-        raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
+    check_chunking(method, chunk)
     if target.suffix.lower() != ".zarr":
         raise N2NError(f"{target}: a chunked run writes a zarr store: name it OUT.zarr")
     if target.resolve() == source.resolve():
@@ -368,35 +361,23 @@ def denoise_zarr(
         raise N2NError(f"{source}: sample type {array.dtype} (use uint8, uint16 or float)")
     import dask.array as da
 
-    lazy = da.from_zarr(array) if not isinstance(array, da.Array) else array
+    lazy = da.from_zarr(array)
     # Read here (the source may not travel: a TIFF store holds a lock), once.
-    peak = float(lazy.max().compute(scheduler="threads")) / (
-        {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(array.dtype, 1.0)
-    )
-    transforms = None
-    if method == "zeroshot":
-        from .tta import tta_transforms
-        from .zeroshot import DEFAULT_PRESET, get_preset
-
-        config = get_preset(preset or DEFAULT_PRESET)
-        h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
-        transforms = tta_transforms(h * w, config.tta_budget) if config.tta else 1
-        depth = config.layers - 1 if overlap is None else overlap  # its receptive radius
-    else:
-        depth = _overlap(method) if overlap is None else overlap
-    job = ZarrJob(method, chunk, int(depth), plan.axes, preset, seed)
+    peak = array_peak(lazy, scheduler="threads")
+    h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
+    config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
+    job = ZarrJob(method, chunk, depth, plan.axes, preset, seed)
     done = _prepare_target(target, array, job, ome, resume=resume, overwrite=overwrite)
     regions = _chunk_regions(array.shape, plan.axes, chunk)
     todo = [] if done is None else [r for r in regions if _key(r) not in done]
     model = None
-    if method == "zeroshot":
+    if config is not None:
         # Trained once, here, and saved in the output store: every task (and a resumed
         # run) loads the same network from shared storage, which survives any worker.
-        model = (str(Path(target, ZEROSHOT_FILE)), transforms)
-        if todo and not Path(model[0]).is_file():
-            _fit_zeroshot_for(
-                lazy.transpose(plan.order()), "C" in plan.axes, config, peak, seed, model[0]
-            )
+        model = str(Path(target, ZEROSHOT_FILE))
+        if todo and not Path(model).is_file():
+            net = fit_for_array(lazy.transpose(plan.order()), "C" in plan.axes, config, peak, seed)
+            _save_zeroshot(net, config, model)
     out_array, marks = _array_path(target, ome), str(Path(target, MARKS))
     client = cluster.client if cluster is not None else None
     threads = cluster.threads if cluster is not None else None
@@ -406,7 +387,7 @@ def denoise_zarr(
     try:
         if client is None:
             for region in todo:
-                _denoise_chunk(src, out_array, marks, region, job, peak, model, threads)
+                _denoise_chunk(src, out_array, marks, region, job, peak, transforms, model, threads)
                 bar.update()
         else:
             run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
@@ -419,6 +400,7 @@ def denoise_zarr(
                     region,
                     job,
                     peak,
+                    transforms,
                     model,
                     threads,
                     key=f"n2n-chunk-{run}-{_key(region)}",
@@ -449,20 +431,13 @@ def denoise_zarr(
 ZEROSHOT_FILE = ".n2n-zeroshot.pt"  # the ZS-N2N network of a zarr run, in its output store
 
 
-def _fit_zeroshot_for(ordered, channels: bool, config, peak: float, seed: int, path: str):
-    """Train ZS-N2N on a mosaic of random crops of the whole array; save it to ``path``."""
+def _save_zeroshot(net, config, path: str) -> None:
+    """Save a ZS-N2N network atomically, with what rebuilds it."""
     import torch
 
-    from .convert import image_to_tensor
-    from .zeroshot import fit_zeroshot
-
-    mosaic = _training_image(ordered, channels, max(config.crop or 256, 256) * 2, seed)
-    y = image_to_tensor(mosaic, channel_axis=-1 if channels else None)
-    gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
-    net = fit_zeroshot(y * gain, config, seed=seed).cpu().eval()
     payload = {
         "state": net.state_dict(),
-        "channels": y.shape[1],
+        "channels": net.out.out_channels,
         "width": config.width,
         "layers": config.layers,
     }

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
+from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
@@ -162,7 +162,7 @@ def denoise(
     dev = resolve_device(device)
     channels = x.shape[1]
     peak = float(x.max()) if peak is None else peak
-    gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+    gain = dim_gain(peak)
     # The networks were trained on clipped 8-bit inputs: float data outside [0, 1]
     # (unclipped synthetic noise, the `float` rows of bench/results/pretrained.md) is
     # clipped first, which did better than feeding it as is; the output is in [0, 1] anyway.

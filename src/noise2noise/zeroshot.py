@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import check_types, from_dict, raise_for_invalid, to_dict
-from .convert import image_to_tensor, pad_to_multiple, tensor_to_image
+from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError
 from .models import SimpleCNN
 from .noise import make_generator
@@ -515,7 +515,7 @@ def denoise_zeroshot(
     # sliver of [0, 1] to work in; stretch it to the full range and back. Images whose
     # brightest pixel is above half the range are processed exactly as they are.
     peak = float(y.max())
-    gain = 1.0 / peak if 0.0 < peak < 0.5 else 1.0
+    gain = dim_gain(peak)
     model = fit_zeroshot(y * gain, config, seed=seed, progress=progress, device=device)
     y = y.to(next(model.parameters()).device)
     out = apply_zeroshot(
