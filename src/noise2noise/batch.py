@@ -28,7 +28,6 @@ from .image_io import (
     IMAGE_EXTENSIONS,
     ConversionWarning,
     ImageFileError,
-    is_stack,
     list_images,
     read_header,
     read_image,
@@ -46,6 +45,10 @@ __all__ = [
     "process_file",
     "process_files",
     "complete_output",
+    "split_existing",
+    "progress_bar",
+    "make_folders",
+    "remove_empty",
     "remove_partials",
 ]
 
@@ -219,7 +222,7 @@ def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) ->
         raise ImageFileError(target, "already exists (use --overwrite to replace it)")
     header = read_header(source)
     check_memory(header, _bytes_per_pixel(fn), limits)
-    if is_stack(source):  # z-stacks, time series, channels: each plane on its own
+    if header.planes > 1:  # z-stacks, time series, channels: each plane on its own
         planes, layout = read_stack(source, max_megapixels=None)
         require_tiff_target(target)
         per_plane = getattr(fn, "takes_plane", False)
@@ -319,22 +322,14 @@ def process_files(
         On Ctrl-C (or SIGTERM turned into it by the caller): queued files are cancelled,
         workers stopped, partial outputs removed; the exception holds what finished.
     """
-    from tqdm.auto import tqdm
-
     created: list[Path] = []
     results: dict[int, FileResult] = {}
     todo: list[int] = []
     bar = None
     try:
-        _make_folders(pairs, created)
-        for i, (src, dst) in enumerate(pairs):
-            if skip_existing and not overwrite and dst.exists() and complete_output(dst):
-                results[i] = FileResult(src, dst, 0.0, skipped=True)
-            else:
-                todo.append(i)
-        # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
-        show = progress and len(todo) > 1
-        bar = tqdm(total=len(todo), unit="image", disable=None if show else True)
+        make_folders(pairs, created)
+        results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
+        bar = progress_bar(len(todo), "image", progress)
         run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results)
         if isolate if isolate is not None else workers > 1:
             run.in_workers(todo, max(workers, 1))
@@ -344,16 +339,37 @@ def process_files(
         if bar is not None:
             bar.close()
         remove_partials([pairs[i][1] for i in todo if i not in results])
-        _remove_empty(created)
+        remove_empty(created)
         finished = [results[i] for i in sorted(results)]
         code = getattr(exc, "exit_code", 130)  # 143 for SIGTERM
         raise RunInterrupted(finished, len(pairs), code) from None
     bar.close()
-    _remove_empty(created)  # every file failed: no empty output folder stays behind
+    remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]
 
 
-def _make_folders(pairs: Sequence[tuple[Path, Path]], created: list[Path]) -> None:
+def split_existing(
+    pairs: Sequence[tuple[Path, Path]], *, skip_existing: bool, overwrite: bool
+) -> tuple[dict[int, FileResult], list[int]]:
+    """(results of the pairs skipped because their output exists and is complete, the
+    indices of the pairs to process)."""
+    results, todo = {}, []
+    for i, (src, dst) in enumerate(pairs):
+        if skip_existing and not overwrite and dst.exists() and complete_output(dst):
+            results[i] = FileResult(src, dst, 0.0, skipped=True)
+        else:
+            todo.append(i)
+    return results, todo
+
+
+def progress_bar(total: int, unit: str, show: bool):
+    """A tqdm bar, shown only for more than one item and when stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, disable=None if show and total > 1 else True)
+
+
+def make_folders(pairs: Sequence[tuple[Path, Path]], created: list[Path]) -> None:
     """Create the output folders, recording in ``created`` (before making them, so that
     an interrupt in between still finds them) those that did not exist."""
     for folder in dict.fromkeys(dst.parent for _, dst in pairs):
@@ -361,7 +377,7 @@ def _make_folders(pairs: Sequence[tuple[Path, Path]], created: list[Path]) -> No
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def _remove_empty(folders: list[Path]) -> None:
+def remove_empty(folders: list[Path]) -> None:
     """Remove the folders of ``folders`` that are empty, deepest first."""
     for folder in sorted(set(folders), key=lambda f: len(f.parts), reverse=True):
         try:
@@ -416,9 +432,9 @@ class _Run:
                 # A suspect runs by itself, so that a second crash names it.
                 while alone and not running:
                     running[self._submit(pool, alone.popleft(), again=True)] = True
-                while queue and not alone and not any(running.values()):
-                    if len(running) >= workers:
-                        break
+                # ...and nothing joins a suspect that is running by itself.
+                alone_running = any(running.values())
+                while queue and not alone and not alone_running and len(running) < workers:
                     running[self._submit(pool, queue.popleft())] = False
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 suspects, broken = self._collect(done, running)

@@ -29,7 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import FileResult, RunInterrupted, complete_output, process_file, remove_partials
+from .batch import (
+    FileResult,
+    RunInterrupted,
+    make_folders,
+    process_file,
+    progress_bar,
+    remove_empty,
+    remove_partials,
+    split_existing,
+)
 from .chunked import (
     DEFAULT_CHUNK,
     _block_function,
@@ -140,12 +149,6 @@ def _file_task(source, target, fn, overwrite, limits, threads) -> FileResult:
     return process_file(source, target, fn, overwrite=overwrite, limits=limits)
 
 
-def _progress(total: int, unit: str, show: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, disable=None if show and total > 1 else True)
-
-
 # ------------------------------------------------------------------ folders
 
 
@@ -169,15 +172,9 @@ def process_files_dask(
     """
     _require()
     client = cluster.client
-    results: dict[int, FileResult] = {}
-    todo = []
-    for i, (src, dst) in enumerate(pairs):
-        if skip_existing and not overwrite and dst.exists() and complete_output(dst):
-            results[i] = FileResult(src, dst, 0.0, skipped=True)
-        else:
-            todo.append(i)
-    for _, dst in pairs:
-        dst.parent.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    make_folders(pairs, created)
+    results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
     futures = {}
     run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
     for i in todo:
@@ -187,7 +184,7 @@ def process_files_dask(
             _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{run}-{i}"
         )
         futures[future] = i
-    bar = _progress(len(todo), "image", progress)
+    bar = progress_bar(len(todo), "image", progress)
     try:
         for future in distributed.as_completed(futures):
             i = futures[future]
@@ -201,11 +198,13 @@ def process_files_dask(
     except KeyboardInterrupt as exc:
         client.cancel(list(futures))
         remove_partials([dst for _, dst in pairs])
+        remove_empty(created)
         finished = [results[i] for i in sorted(results)]
         raise RunInterrupted(finished, len(pairs), getattr(exc, "exit_code", 130)) from None
     finally:
         bar.close()
     remove_partials([dst for _, dst in pairs])
+    remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]
 
 
@@ -383,7 +382,7 @@ def denoise_zarr(
     threads = cluster.threads if cluster is not None else None
     src = str(source) if client is not None else array
     start = time.perf_counter()
-    bar = _progress(len(todo), "chunk", progress)
+    bar = progress_bar(len(todo), "chunk", progress)
     try:
         if client is None:
             for region in todo:
