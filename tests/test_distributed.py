@@ -99,10 +99,12 @@ def test_a_killed_worker_loses_nothing(tmp_path, noisy_rgb, client):
     assert not any("partial" in p.name for p in (tmp_path / "out").iterdir())
 
 
-def _zarr(tmp_path: Path, image: np.ndarray, name: str = "in.zarr") -> Path:
+def _zarr(
+    tmp_path: Path, image: np.ndarray, name: str = "in.zarr", chunks=(64, 64, 3), **options
+) -> Path:
     path = tmp_path / name
     z = zarr.open_array(
-        str(path), mode="w", shape=image.shape, chunks=(64, 64, 3), dtype=image.dtype
+        str(path), mode="w", shape=image.shape, chunks=chunks, dtype=image.dtype, **options
     )
     z[:] = image
     return path
@@ -220,16 +222,7 @@ def test_zarr_v2_ome_zarr_and_bigtiff_inputs_give_the_same_result(tmp_path, nois
     denoise_zarr(_zarr(tmp_path, noisy_rgb), ref, chunk=64, progress=False)
     expected = zarr.open_array(str(ref))[:]
     # zarr format 2
-    v2 = tmp_path / "v2.zarr"
-    z = zarr.open_array(
-        str(v2),
-        mode="w",
-        shape=noisy_rgb.shape,
-        chunks=(64, 64, 3),
-        dtype=noisy_rgb.dtype,
-        zarr_format=2,
-    )
-    z[:] = noisy_rgb
+    v2 = _zarr(tmp_path, noisy_rgb, "v2.zarr", zarr_format=2)
     denoise_zarr(v2, tmp_path / "v2_out.zarr", chunk=64, progress=False)
     np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "v2_out.zarr"))[:], expected)
     # OME-Zarr (NGFF 0.4): axes c, y, x, level "0" inside a group
@@ -268,33 +261,17 @@ def test_zarr_v2_ome_zarr_and_bigtiff_inputs_give_the_same_result(tmp_path, nois
 def test_zarr_planes_are_denoised_one_by_one(tmp_path, noisy_rgb):
     gray = noisy_rgb[..., 1]
     stack = np.stack([gray, gray[::-1], gray[:, ::-1]])
-    path = tmp_path / "tyx.zarr"
-    z = zarr.open_array(
-        str(path), mode="w", shape=stack.shape, chunks=(1, 64, 64), dtype=stack.dtype
-    )
-    z[:] = stack
+    path = _zarr(tmp_path, stack, "tyx.zarr", chunks=(1, 64, 64))
     out = tmp_path / "out.zarr"
     assert main(["denoise", str(path), "-o", str(out), "--axes", "TYX", "--chunk", "96"]) == 0
     planes = zarr.open_array(str(out))[:]
-    single = tmp_path / "one.zarr"
-    zarr.open_array(str(single), mode="w", shape=gray.shape, chunks=(64, 64), dtype=gray.dtype)[
-        :
-    ] = gray[::-1]
+    single = _zarr(tmp_path, gray[::-1], "one.zarr", chunks=(64, 64))
     denoise_zarr(single, tmp_path / "one_out.zarr", chunk=96, progress=False)
     np.testing.assert_array_equal(planes[1], zarr.open_array(str(tmp_path / "one_out.zarr"))[:])
 
 
 def test_the_output_keeps_the_inputs_zarr_format(tmp_path, noisy_rgb):
-    v2 = tmp_path / "v2.zarr"
-    z = zarr.open_array(
-        str(v2),
-        mode="w",
-        shape=noisy_rgb.shape,
-        chunks=(64, 64, 3),
-        dtype=noisy_rgb.dtype,
-        zarr_format=2,
-    )
-    z[:] = noisy_rgb
+    v2 = _zarr(tmp_path, noisy_rgb, "v2.zarr", zarr_format=2)
     denoise_zarr(v2, tmp_path / "out.zarr", chunk=64, progress=False)
     assert (tmp_path / "out.zarr" / ".zarray").is_file()  # format 2
     assert zarr.open_array(str(tmp_path / "out.zarr")).attrs["n2n"]["complete"] is True
