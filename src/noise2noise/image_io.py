@@ -132,13 +132,18 @@ def read_header(path: str | os.PathLike) -> ImageHeader:
     ImageFileError
         As :func:`read_image` for missing, empty, corrupt or unsupported files.
     """
-    path = Path(path)
+    return _read_header(Path(path))[0]
+
+
+def _read_header(path: Path) -> tuple[ImageHeader, _TiffLayout | None]:
+    """The header, and for a TIFF the layout of its pages (so that reading it does not
+    parse them again)."""
     ext = _check_file(path)
     try:
         if ext in _TIFF:
             layout = _tiff_layout(path)
-            return _header_from_tiff(path, layout)
-        return _pillow_header(path)
+            return _header_from_tiff(path, layout), layout
+        return _pillow_header(path), None
     except ImageFileError:
         raise
     except Exception as exc:  # every decoder has its own exception types
@@ -260,10 +265,10 @@ def read_image(
         images above ``max_megapixels``, with the reason.
     """
     path = Path(path)
-    ext = _check_file(path)
-    check_size(read_header(path), max_megapixels)
+    header, layout = _read_header(path)
+    check_size(header, max_megapixels)
     try:
-        image = _read_tiff(path) if ext in _TIFF else _read_with_pillow(path)
+        image = _read_tiff(path, layout) if layout is not None else _read_with_pillow(path)
     except ImageFileError:
         raise
     except Exception as exc:  # every decoder has its own exception types
@@ -458,8 +463,7 @@ def _read_tiff_array(path: Path, layout: _TiffLayout) -> np.ndarray:
     return array.reshape(layout.shape)
 
 
-def _read_tiff(path: Path) -> np.ndarray:
-    layout = _tiff_layout(path)
+def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
     axes, shape = layout.axes, layout.shape
     kind = _tiff_kind(axes, shape)
     if kind == "stack":
@@ -514,9 +518,10 @@ def read_stack(
     (planes, layout)
     """
     path = Path(path)
-    check_size(read_header(path), max_megapixels)
+    header, tiff = _read_header(path)
+    check_size(header, max_megapixels)
     try:
-        tiff = _tiff_layout(path)
+        tiff = tiff or _tiff_layout(path)  # not a TIFF by name: tifffile says why
         axes, shape, imagej = tiff.axes, tiff.shape, tiff.imagej
         array = _read_tiff_array(path, tiff)
     except ImageFileError:
