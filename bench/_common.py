@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+
+from noise2noise.files import write_csv
 
 
 def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> None:
     """Write ``<out>.csv`` (one line per row) and ``<out>.md``, creating the folder."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out.with_suffix(".csv"), rows)
     out.with_suffix(".md").write_text("\n".join(markdown) + "\n")
     print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.md')}")
 

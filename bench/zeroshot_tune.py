@@ -22,13 +22,13 @@ import csv
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from noise2noise.batch import die_with_parent
+from noise2noise.config import ConfigError
 from noise2noise.datasets import center_crop, image_set_paths
 from noise2noise.evaluation import make_noisy
 from noise2noise.image_io import read_image
@@ -44,20 +44,20 @@ def _parse_config(spec: str) -> tuple[str, ZeroShotConfig]:
         return spec, PRESETS[spec]
     fields = json.loads(spec)
     name = fields.pop("name", spec)
-    if "lr_milestones" in fields:
-        fields["lr_milestones"] = tuple(fields["lr_milestones"])
-    return name, ZeroShotConfig(**fields)
+    return name, ZeroShotConfig.from_dict(fields)
 
 
 def _settings(config: ZeroShotConfig) -> str:
-    return json.dumps(asdict(config), sort_keys=True)
+    return json.dumps(config.to_dict(), sort_keys=True)
 
 
-def _normalised(settings: str) -> str:
-    """Settings written by an older version, with the fields added since at their defaults."""
-    fields = json.loads(settings)
-    fields["lr_milestones"] = tuple(fields["lr_milestones"])
-    return _settings(ZeroShotConfig(**fields))
+def _normalised(settings: str) -> str | None:
+    """Settings written by an older version, with the fields added since at their
+    defaults; None for a configuration this version cannot run (a retired switch on)."""
+    try:
+        return _settings(ZeroShotConfig.from_dict(json.loads(settings)))
+    except ConfigError:
+        return None
 
 
 def _init_worker() -> None:

@@ -288,3 +288,30 @@ def test_dask_is_not_imported_without_a_scheduler(tmp_path, photo):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_library_messages_name_parameters_and_the_cli_names_its_options():
+    from noise2noise.cli.common import in_options
+
+    assert in_options("x exists (use `overwrite=True`)") == "x exists (use --overwrite)"
+    assert in_options("give `data_root` or N2N_DATA_ROOT") == "give --data-root or N2N_DATA_ROOT"
+    assert in_options("unknown `thing` kept") == "unknown thing kept"
+
+
+def test_no_library_message_names_a_command_line_option():
+    import re
+    from pathlib import Path
+
+    import noise2noise
+
+    package = Path(noise2noise.__file__).parent
+    flag = re.compile(r"""["'][^"'\n]*(?<![\w-])--[a-z][a-z-]+""")  # a string with "--option"
+    offenders = []
+    for path in package.rglob("*.py"):
+        if "cli" in path.relative_to(package).parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            if flag.search(code) and "help" not in code and "n2n " not in code:  # not a command
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

@@ -165,7 +165,7 @@ def test_truncated_16bit_colour_png_is_an_error(tmp_path):
 def test_existing_output_is_kept_without_overwrite(tmp_path):
     target = tmp_path / "x.png"
     target.write_bytes(b"keep me")
-    with pytest.raises(ImageFileError, match="--overwrite"):
+    with pytest.raises(ImageFileError, match="`overwrite=True`"):
         write_image(target, _image((4, 4), np.uint8))
     assert target.read_bytes() == b"keep me"
     write_image(target, _image((4, 4), np.uint8), overwrite=True)

@@ -135,7 +135,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, crops, schedule):
 
     with pytest.raises(KeyboardInterrupt):
         train(data, config, tmp_path / "cut", progress=False, on_epoch=stop_after_first)
-    with pytest.raises(ValueError, match="--resume"):
+    with pytest.raises(ValueError, match="`resume=True`"):
         train(data, config, tmp_path / "cut", progress=False)
     history = train(data, config, tmp_path / "cut", resume=True, progress=False)
     assert [h["epoch"] for h in history] == [1, 2, 3]
@@ -183,7 +183,7 @@ def test_unusable_training_images_are_skipped_with_a_reason(tmp_path, crops):
     assert any("smaller than" in p for p in problems)
     assert any("channel" in p for p in problems)
     assert any("broken.png" in p for p in problems)
-    with pytest.raises(ValueError, match="--strict"):
+    with pytest.raises(ValueError, match="`strict=True`"):
         load_training_images(files, crop=32, strict=True)
 
 

@@ -225,38 +225,16 @@ def test_ordinary_images_are_not_rescaled(astronaut_crop):
     np.testing.assert_array_equal(denoise_zeroshot(noisy, preset=config, channel_axis=-1), direct)
 
 
-def test_loss_margin_leaves_the_crop_border_out():
-    from noise2noise.zeroshot import zeroshot_loss
+def test_configurations_naming_retired_switches_load_only_when_they_are_off():
+    from noise2noise.config import ConfigError
 
-    g = torch.Generator().manual_seed(0)
-    y = torch.full((1, 3, 16, 16), 0.5)
-    y[..., :2, :] = torch.rand(1, 3, 2, 16, generator=g)  # the two half-images differ
-    y[..., :, -2:] = torch.rand(1, 3, 16, 2, generator=g)  # only at the border
-    no_noise = lambda t: torch.zeros_like(t)  # noqa: E731
-    assert zeroshot_loss(no_noise, y, ratio=math.inf) > 1e-3
-    assert zeroshot_loss(no_noise, y, ratio=math.inf, margin=2) == 0
-    assert zeroshot_loss(no_noise, y, ratio=1.0, margin=2) == 0
-
-
-def test_valid_loss_trains_on_crops():
-    config = ZeroShotConfig(steps=5, crop=16, batch=2, valid_loss=True, loss_ratio=1.0)
-    y = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(0))
-    out = apply_zeroshot(fit_zeroshot(y, config), y)
-    assert out.shape == y.shape and torch.isfinite(out).all()
-
-
-def test_training_crops_keep_out_of_held_out_crops():
-    from noise2noise.zeroshot import _crop_offsets, _random_crops
-
-    h, w = 96, 128
-    coords = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w)  # pixel -> index
-    g = torch.Generator().manual_seed(0)
-    held = _crop_offsets(coords, 16, 4, g)
-    crops = _random_crops(coords, 16, 64, g, avoid=held)
-    tops, lefts = crops[:, 0, 0, 0] // w, crops[:, 0, 0, 0] % w
-    for t, s in zip(tops.long().tolist(), lefts.long().tolist(), strict=True):
-        assert t % 2 == 0 and s % 2 == 0
-        assert all(abs(t - ht) >= 16 or abs(s - hs) >= 16 for ht, hs in held.tolist())
+    written = {**PRESETS["fast"].to_dict(), "valid_loss": False, "select_best": False}
+    assert ZeroShotConfig.from_dict(written) == PRESETS["fast"]  # a 0.2 file, switches off
+    for name in ("valid_loss", "select_best"):
+        with pytest.raises(ConfigError, match=f"{name}=True, removed"):
+            ZeroShotConfig.from_dict({**written, name: True})
+    with pytest.raises(ConfigError, match="unknown"):
+        ZeroShotConfig.from_dict({**written, "held_out": 4})  # still strict otherwise
 
 
 def test_odd_offsets_draw_crops_from_all_four_blockings():
@@ -283,16 +261,3 @@ def test_odd_offsets_training_is_seeded_and_denoises(astronaut_crop):
     np.testing.assert_array_equal(out, again)
     before = psnr(noisy, astronaut_crop, data_range=255)
     assert psnr(out, astronaut_crop, data_range=255) > before + 3
-
-
-def test_select_best_keeps_weights_from_before_training_went_wrong(astronaut_crop):
-    clean = torch.from_numpy(astronaut_crop).permute(2, 0, 1)[None].float() / 255
-    noisy = torch.from_numpy(add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1))
-    noisy = noisy.permute(2, 0, 1)[None].float() / 255
-    unstable = ZeroShotConfig(  # a learning rate that makes training blow up
-        steps=120, lr=0.1, lr_milestones=(), crop=32, batch=8, loss_ratio=math.inf
-    )
-    plain = psnr(apply_zeroshot(fit_zeroshot(noisy, unstable), noisy), clean)
-    guarded = replace(unstable, select_best=True)
-    best = psnr(apply_zeroshot(fit_zeroshot(noisy, guarded), noisy), clean)
-    assert best > plain + 2

@@ -7,6 +7,7 @@ with ``overwrite=True``, and outputs are written atomically.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import multiprocessing
 import os
@@ -22,12 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .errors import N2NError
+from .files import partial_files
 from .image_io import (
     IMAGE_EXTENSIONS,
     ConversionWarning,
     ImageFileError,
+    apply_to_colour,
     list_images,
     read_header,
     read_image,
@@ -37,6 +41,7 @@ from .image_io import (
     write_stack,
 )
 from .memory import Limits, check_memory
+from .noise import add_noise
 
 __all__ = [
     "FileResult",
@@ -152,9 +157,6 @@ class NoiseAdder:
     takes_plane = True  # process_file passes the plane index of a stack
 
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
-        from .image_io import apply_to_colour
-        from .noise import add_noise
-
         return apply_to_colour(add_noise, image, noise=self.noise, seed=self.seed + 7919 * plane)
 
 
@@ -219,7 +221,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) -> None:
     if target.exists() and not overwrite:
-        raise ImageFileError(target, "already exists (use --overwrite to replace it)")
+        raise ImageFileError(target, "already exists (use `overwrite=True` to replace it)")
     header = read_header(source)
     check_memory(header, _bytes_per_pixel(fn), limits)
     if header.planes > 1:  # z-stacks, time series, channels: each plane on its own
@@ -245,8 +247,6 @@ def die_with_parent() -> None:
     A worker process otherwise outlives a parent that is killed (not interrupted) and keeps
     a core busy until its task is done.
     """
-    import ctypes
-
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -257,8 +257,6 @@ def die_with_parent() -> None:
 
 
 def _init_worker(threads: int) -> None:
-    import torch
-
     die_with_parent()
     # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -389,7 +387,7 @@ def remove_empty(folders: list[Path]) -> None:
 def remove_partials(targets: list[Path]) -> None:
     """Delete the temporary files of outputs whose writer was stopped mid-write."""
     for target in targets:
-        for tmp in target.parent.glob(f".{target.stem}.partial-*{target.suffix}"):
+        for tmp in partial_files(target):
             tmp.unlink(missing_ok=True)
 
 

@@ -91,10 +91,10 @@ def _plain(value: object) -> object:
 
 
 def from_dict(cls: type, data: object, *, strict: bool = True, kind: str | None = None):
-    """The inverse of :func:`to_dict`: nested configurations and tuples are rebuilt, the
-    class's own checks run. ``strict``: an unknown key is an error (a missing one takes
-    its default: a field added since the file was written). ``kind`` names the
-    configuration in messages (default: the class name).
+    """The inverse of :func:`to_dict`: nested configurations (also as the values of a
+    dict) and tuples are rebuilt, the class's own checks run. ``strict``: an unknown key
+    is an error (a missing one takes its default: a field added since the file was
+    written). ``kind`` names the configuration in messages (default: the class name).
 
     Raises
     ------
@@ -127,6 +127,10 @@ def _rebuild(value: object, hint: object, strict: bool) -> object:
             return from_dict(option, value, strict=strict)
         if typing.get_origin(option) is tuple and isinstance(value, list):
             return tuple(value)
+        if typing.get_origin(option) is dict and isinstance(value, dict):
+            item = typing.get_args(option)[1]  # dict[str, SomeConfig]: rebuild the values
+            if dataclasses.is_dataclass(item):
+                return {k: from_dict(item, v, strict=strict) for k, v in value.items()}
     return value
 
 

@@ -69,7 +69,7 @@ def image_set_paths(
     for folder, count in named.parts:
         if not (root / folder).is_dir():
             raise N2NError(
-                f"image set '{spec}' needs {root / folder}: give --data-root or N2N_DATA_ROOT"
+                f"image set '{spec}' needs {root / folder}: give `data_root` or N2N_DATA_ROOT"
             )
         files += list_images(root / folder)[:count]
     return files, named.crop

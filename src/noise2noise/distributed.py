@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .batch import (
     FileResult,
@@ -50,7 +51,9 @@ from .chunked import (
 )
 from .config import changed_fields, to_dict
 from .errors import MissingDependency, N2NError
+from .files import write_atomically
 from .memory import Limits
+from .models import SimpleCNN
 
 __all__ = [
     "Cluster",
@@ -74,7 +77,7 @@ TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 def _require() -> None:
     if distributed is None or zarr is None:
         raise MissingDependency(
-            "Dask and zarr are needed for --scheduler and zarr arrays: "
+            "Dask and zarr are needed for `scheduler` and zarr arrays: "
             "pip install 'noise2noise[distributed]'"
         )
 
@@ -113,9 +116,9 @@ def connect(
         try:
             workers = int(scheduler.split(":", 1)[1])
         except ValueError:
-            raise N2NError(f"--scheduler {scheduler}: expected local:N, N a number") from None
+            raise N2NError(f"`scheduler` {scheduler}: expected local:N, N a number") from None
         if workers < 1:
-            raise N2NError(f"--scheduler {scheduler}: N must be at least 1")
+            raise N2NError(f"`scheduler` {scheduler}: N must be at least 1")
         # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which makes every
         # large allocation of torch's a fresh mmap: twice the time per image here
         # (bench/results/distributed.md). Our tasks free what they allocate.
@@ -139,8 +142,6 @@ def _set_threads(threads: int | None) -> None:
     """Dask's workers start with one OpenMP thread; a local cluster's tasks use their
     share of the cores."""
     if threads:
-        import torch
-
         torch.set_num_threads(threads)
 
 
@@ -432,7 +433,6 @@ ZEROSHOT_FILE = ".n2n-zeroshot.pt"  # the ZS-N2N network of a zarr run, in its o
 
 def _save_zeroshot(net, config, path: str) -> None:
     """Save a ZS-N2N network atomically, with what rebuilds it."""
-    import torch
 
     payload = {
         "state": net.state_dict(),
@@ -440,16 +440,11 @@ def _save_zeroshot(net, config, path: str) -> None:
         "width": config.width,
         "layers": config.layers,
     }
-    tmp = Path(path).with_name(Path(path).name + ".partial")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
 @functools.lru_cache(maxsize=2)
 def _zeroshot_network(path: str):
-    import torch
-
-    from .models import SimpleCNN
 
     payload = torch.load(path, map_location="cpu", weights_only=True)
     net = SimpleCNN(payload["channels"], width=payload["width"], layers=payload["layers"])
@@ -485,13 +480,13 @@ def _prepare_target(
             if changed:
                 raise N2NError(
                     f"{target}: made with other {', '.join(changed)}; cannot resume it "
-                    "(use the same settings, or --overwrite)"
+                    "(use the same settings, or `overwrite=True`)"
                 )
             if old.get("complete"):
                 return None
             return {p.name for p in Path(target, MARKS).iterdir()}
         if not overwrite:
-            raise N2NError(f"{target}: already exists (use --overwrite, or --resume)")
+            raise N2NError(f"{target}: already exists (use `overwrite=True`, or `resume=True`)")
         shutil.rmtree(target)
     record = {"n2n": {**settings, "complete": False}}
     if ome is not None:

@@ -9,6 +9,7 @@ appended to the per-image CSV at once; a re-run skips the cells already there.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import time
 import zlib
@@ -21,10 +22,13 @@ import numpy as np
 
 from .config import changed_fields
 from .convert import image_to_tensor
+from .datasets import load_image_set
 from .errors import N2NError
+from .files import write_csv
 from .locks import try_claim
+from .methods import NoiseAwareDenoiser, check_method
 from .metrics import format_mean_2std, mean_2std, psnr, ssim
-from .noise import Gaussian, Poisson
+from .noise import Gaussian, Poisson, parse_noise
 
 __all__ = [
     "CellResult",
@@ -228,10 +232,7 @@ def write_summary(
     out_dir = Path(out_dir)
     rows = summarise(results)
     csv_file = out_dir / "summary.csv"
-    with open(csv_file, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["noise"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(csv_file, rows, None if rows else ["noise"])
     noises = list(dict.fromkeys(r.noise for r in results))
     methods = list(dict.fromkeys(r.method for r in results))
     by_cell: dict[tuple[str, str], list[CellResult]] = {}
@@ -301,11 +302,6 @@ def run_evaluation(
     -------
     (results, path of summary.md)
     """
-    import json
-
-    from .datasets import load_image_set
-    from .methods import NoiseAwareDenoiser, check_method
-    from .noise import parse_noise
 
     noises = [parse_noise(s) for s in noise_specs]
     for name in method_names:
@@ -332,7 +328,7 @@ def run_evaluation(
         if changed:
             raise N2NError(
                 f"{out_dir} holds results made with other {', '.join(changed)}: "
-                "use another --out folder"
+                "use another `out_dir`"
             )
     new_config = not config_file.exists()
     config_file.write_text(json.dumps(config, indent=2) + "\n")

@@ -26,7 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .convert import as_float, from_float
 from .errors import N2NError
+from .files import write_atomically
+
+# tifffile and cv2 (16-bit colour PNG) are imported in the functions that use them: most
+# runs need neither, and loading them costs a noticeable part of a command's start-up.
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -224,7 +229,7 @@ def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
         raise ImageFileError(
             header.path,
             f"{header.describe()} is larger than the limit of {max_megapixels:g} megapixels "
-            "(set by max_megapixels, n2n --max-megapixels)",
+            "(set by `max_megapixels`)",
         )
     from .memory import available_memory  # memory.py builds on this module
 
@@ -598,19 +603,15 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool =
 def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool) -> Path:
     """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``."""
     if path.exists() and not overwrite:
-        raise ImageFileError(path, "already exists (use --overwrite to replace it)")
+        raise ImageFileError(path, "already exists (use `overwrite=True` to replace it)")
     if not path.parent.is_dir():
         raise ImageFileError(path, f"folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception) and not isinstance(exc, ImageFileError):
-            raise ImageFileError(path, f"could not write ({_reason(exc)})") from exc
+        return write_atomically(path, write)
+    except ImageFileError:
         raise
-    return path
+    except Exception as exc:
+        raise ImageFileError(path, f"could not write ({_reason(exc)})") from exc
 
 
 def _write_tiff(path: Path, image: np.ndarray) -> None:
@@ -623,8 +624,6 @@ def _write_tiff(path: Path, image: np.ndarray) -> None:
 
 
 def _write_raster(path: Path, image: np.ndarray, ext: str) -> None:
-    from .convert import as_float, from_float
-
     if image.dtype.kind == "f":
         depth = 8 if ext in _EIGHT_BIT_ONLY else 16
         warnings.warn(

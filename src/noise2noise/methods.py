@@ -20,7 +20,7 @@ from .errors import N2NError
 from .image_io import ConversionWarning, apply_to_colour
 from .noise import Gaussian, Poisson
 from .pretrained import denoise
-from .training import denoise_with_model
+from .training import denoise_with_model, load_checkpoint
 from .zeroshot import denoise_zeroshot, get_preset
 
 __all__ = [
@@ -31,24 +31,52 @@ __all__ = [
     "check_finite",
     "make_denoiser",
     "check_method",
+    "describe_methods",
     "options_for_noise",
     "denoise_image",
     "NoiseAwareDenoiser",
 ]
 
 
+def _no_noise_options(noise: Gaussian | Poisson) -> dict:
+    return {}  # blind methods: told nothing
+
+
+def _gaussian_sigma(noise: Gaussian | Poisson) -> dict | None:
+    return {"sigma": noise.sigma} if isinstance(noise, Gaussian) else None
+
+
+def _poisson_peak(noise: Gaussian | Poisson) -> dict | None:
+    return {"peak": noise.peak} if isinstance(noise, Poisson) else None
+
+
 @dataclass(frozen=True)
 class Method:
-    """One denoising method: its function, the options it takes, and its memory cost.
+    """One denoising method: everything the command line, file runs, the memory budget
+    and evaluations need to know about it. Adding a method is adding one record.
 
-    ``bytes_per_pixel`` is its peak memory per pixel beyond the fixed cost of the process
-    (``bench/results/memory_per_pixel.md``, rounded up), which the memory budget of file
-    runs uses (:mod:`noise2noise.memory`).
+    Parameters
+    ----------
+    function : ``(image, *, channel_axis, **options) -> image``
+    options : the keyword options it takes (any other is an error)
+    bytes_per_pixel : peak memory per pixel beyond the fixed cost of the process
+        (``bench/results/memory_per_pixel.md``, rounded up), for the memory budget of file
+        runs (:mod:`noise2noise.memory`)
+    summary : what it is for, in a few words (the ``--method`` help)
+    required : options it cannot run without
+    noise_options : in evaluations, where the noise is known: the options that tell the
+        method the true noise (BM3D its sigma), or None where the method does not apply
+    scale_float : float data outside [0, 1] are scaled into range and back (not for
+        Poisson counts, which must stay counts)
     """
 
     function: Callable[..., np.ndarray]
     options: tuple[str, ...]
     bytes_per_pixel: float
+    summary: str
+    required: tuple[str, ...] = ()
+    noise_options: Callable[[Gaussian | Poisson], dict | None] = _no_noise_options
+    scale_float: bool = True
 
 
 # bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
@@ -58,19 +86,43 @@ class Method:
 # activations do not depend on the image's channel count. `model` is tiled like
 # `pretrained` without flip averaging.
 REGISTRY: dict[str, Method] = {
-    # the shipped blind model (synthetic-like noise): no options
-    "pretrained": Method(denoise, ("device",), 128),
-    # the shipped real-photo model
-    "real": Method(functools.partial(denoise, model="real"), ("device",), 256),
-    "zeroshot": Method(
-        denoise_zeroshot, ("preset", "iterations", "seed", "progress", "device"), 256
+    "pretrained": Method(
+        denoise, ("device",), 128, "the shipped network, for synthetic-like noise; default"
     ),
-    # sigma on the 0-255 scale, estimated when None
-    "bm3d": Method(denoise_bm3d, ("sigma",), 1024),
-    # peak required; the Poisson data stay as they are
-    "ansc": Method(denoise_ansc, ("peak", "inverse"), 1024),
-    # a run folder of 'n2n train'
-    "model": Method(denoise_with_model, ("model", "device"), 128),
+    "real": Method(
+        functools.partial(denoise, model="real"),
+        ("device",),
+        256,
+        "the shipped network for camera photos",
+    ),
+    "zeroshot": Method(
+        denoise_zeroshot,
+        ("preset", "iterations", "seed", "progress", "device"),
+        256,
+        "ZS-N2N: trains a small network on the image itself",
+    ),
+    "bm3d": Method(
+        denoise_bm3d,
+        ("sigma",),  # on the 0-255 scale, estimated when None
+        1024,
+        "Gaussian noise",
+        noise_options=_gaussian_sigma,
+    ),
+    "ansc": Method(
+        denoise_ansc,
+        ("peak", "inverse"),
+        1024,
+        "Poisson noise, given its peak",
+        required=("peak",),
+        noise_options=_poisson_peak,
+        scale_float=False,
+    ),
+    "model": Method(
+        denoise_with_model,
+        ("model", "device"),
+        128,
+        "model:RUN_DIR, a network trained with 'n2n train'",
+    ),
 }
 # bench/results/memory_per_pixel.md, zeroshot_paper: 1638 per pixel gray, 1713 RGB.
 WHOLE_IMAGE_ZEROSHOT_BYTES = 2048
@@ -97,12 +149,17 @@ def _resolve(method: str, options: dict) -> tuple[str, dict]:
     }
 
 
+def describe_methods() -> str:
+    """``name (summary), ...`` of every method, for help texts."""
+    return ", ".join(
+        m.summary if name == "model" else f"{name} ({m.summary})" for name, m in REGISTRY.items()
+    )
+
+
 def check_method(method: str) -> None:
     """Fail now on an unknown method name or a ``model:`` path that is not a checkpoint."""
     method, kept = _resolve(method, {})
     if method == "model":
-        from .training import load_checkpoint
-
         load_checkpoint(kept["model"])  # a bad path fails now, not once per image
 
 
@@ -133,8 +190,9 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
         takes = ", ".join(REGISTRY[name].options) or "no options"
         raise N2NError(f"method '{name}' does not use {', '.join(unused)} (it takes: {takes})")
     method, kept = _resolve(method, options)
-    if method == "ansc" and "peak" not in kept:
-        raise N2NError("method 'ansc' needs the Poisson peak: give --peak")
+    missing = [f"`{k}`" for k in REGISTRY[method].required if k not in kept]
+    if missing:
+        raise N2NError(f"method '{method}' cannot run without {', '.join(missing)}")
     return FileDenoiser(method, kept)
 
 
@@ -170,7 +228,7 @@ class FileDenoiser:
         check_finite(image)
         options = dict(self.options)
         lo, hi = 0.0, 1.0
-        if image.dtype.kind == "f" and self.method != "ansc":
+        if image.dtype.kind == "f" and REGISTRY[self.method].scale_float:
             lo, hi = min(float(image.min()), 0.0), max(float(image.max()), 1.0)
         if (lo, hi) == (0.0, 1.0):
             return denoise_image(image, self.method, **options)
@@ -204,16 +262,9 @@ def check_finite(image: np.ndarray) -> None:
 
 
 def options_for_noise(method: str, noise: Gaussian | Poisson) -> dict | None:
-    """The noise parameters a baseline needs for a known noise, or None if it does not apply.
-
-    BM3D is for Gaussian noise (given its sigma), ANSC for Poisson noise (given its peak);
-    ZS-N2N needs nothing.
-    """
-    if method == "bm3d":
-        return {"sigma": noise.sigma} if isinstance(noise, Gaussian) else None
-    if method == "ansc":
-        return {"peak": noise.peak} if isinstance(noise, Poisson) else None
-    return {}
+    """The options that tell ``method`` the known noise (BM3D its sigma, ANSC its peak),
+    or None where the method does not apply to that noise (:attr:`Method.noise_options`)."""
+    return REGISTRY[_resolve(method, {})[0]].noise_options(noise)
 
 
 def denoise_image(image: np.ndarray, method: str = "zeroshot", **options) -> np.ndarray:

@@ -24,6 +24,8 @@ from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
+from .training import load_checkpoint, load_model, save_checkpoint
+from .training.checkpoint import cached_model
 from .tta import average_dihedral, tta_transforms
 
 __all__ = [
@@ -91,10 +93,8 @@ def load_pretrained(name: str = DEFAULT_MODEL, channels: int = 3) -> torch.nn.Mo
     if not path.is_file():
         raise N2NError(
             f"pretrained weights {path.name} are not installed with this package "
-            "(reinstall noise2noise, or use --method zeroshot)"
+            "(reinstall noise2noise, or use `method='zeroshot'`)"
         )
-    from .training.checkpoint import cached_model
-
     return cached_model(path)  # half-precision weights are copied into float32 parameters
 
 
@@ -234,8 +234,6 @@ def export_weights(checkpoint: str | Path, target: str | Path) -> Path:
 
     The configuration travels with them, so the file alone rebuilds the network.
     """
-    from .training import load_checkpoint, load_model, save_checkpoint
-
     payload = load_checkpoint(checkpoint)
     net, config = load_model(checkpoint)
     target = Path(target)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import N2NError
 from . import add_noise, demo, denoise, evaluate, reproduce, train
-from .common import EXIT_USAGE, Formatter, report_interrupt, terminated
+from .common import EXIT_USAGE, Formatter, in_options, report_interrupt, terminated
 
 # In the order `n2n --help` lists them; each has add_parser(sub) and its command.
 COMMANDS = (denoise, add_noise, train, evaluate, reproduce, demo)
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the user's to fix: one line. Anything else is a bug and keeps its traceback.
         if args.debug:
             raise
-        print(f"n2n: error: {exc}", file=sys.stderr)
+        print(f"n2n: error: {in_options(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..batch import NoiseAdder, plan_outputs
+from ..noise import Gaussian, Poisson
 from .common import Formatter, add_file_run_options, peak_count, report, run_files, sigma_255, wrap
 
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
-    from ..batch import NoiseAdder, plan_outputs
-    from ..noise import Gaussian, Poisson
-
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
     pairs = plan_outputs(args.inputs, args.output)
     fn = NoiseAdder(model, args.seed)

@@ -5,10 +5,42 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import textwrap
 
+from ..batch import RunInterrupted, process_files
+from ..image_io import DEFAULT_MAX_MEGAPIXELS
+from ..memory import Limits, available_memory, per_worker
+from ..noise import MAX_PEAK, MAX_SIGMA
+from ..runtime import DEVICE_HELP, resolve_device
+from ..zeroshot import DEFAULT_PRESET, PRESETS
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# The library's messages name parameters in backticks, as a Python caller writes them;
+# the command line says which option sets each. One table for every command.
+OPTION_OF_PARAMETER = {
+    "overwrite=True": "--overwrite",
+    "resume=True": "--resume",
+    "strict=True": "--strict",
+    "out": "--out",
+    "out_dir": "--out",
+    "run_dir": "--out",
+    "data": "--data",
+    "pairs": "--pairs",
+    "data_root": "--data-root",
+    "target='noisy'": "--target noisy",
+    "method='zeroshot'": "--method zeroshot",
+    "peak": "--peak",
+    "scheduler": "--scheduler",
+    "max_megapixels": "--max-megapixels",
+}
+
+
+def in_options(message: str) -> str:
+    """A library message with its parameters named as this command's options."""
+    return re.sub(r"`([^`]+)`", lambda m: OPTION_OF_PARAMETER.get(m[1], m[1]), message)
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
@@ -30,8 +62,6 @@ def positive_float(text: str) -> float:
 
 
 def sigma_255(text: str) -> float:
-    from ..noise import MAX_SIGMA
-
     value = positive_float(text)
     if value > MAX_SIGMA:
         raise argparse.ArgumentTypeError(
@@ -41,8 +71,6 @@ def sigma_255(text: str) -> float:
 
 
 def peak_count(text: str) -> float:
-    from ..noise import MAX_PEAK
-
     value = positive_float(text)
     if value > MAX_PEAK:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_PEAK:g}, got {text}")
@@ -68,14 +96,10 @@ def terminated(signum, frame) -> None:
 
 def device_of(args: argparse.Namespace):
     """The torch device of ``--device`` (the commands say which one they used)."""
-    from ..runtime import resolve_device
-
     return resolve_device(args.device)
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
-    from ..runtime import DEVICE_HELP
-
     p.add_argument(
         "--device",
         default="auto",
@@ -85,9 +109,6 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 def run_files(args: argparse.Namespace, pairs, fn, workers: int):
     """Process file pairs with the limits, resume and overwrite flags of ``args``."""
-    from ..batch import process_files
-    from ..memory import Limits, available_memory, per_worker
-
     limits = Limits(args.max_megapixels, per_worker(available_memory(), workers))
     return process_files(
         pairs,
@@ -109,7 +130,7 @@ def report(results, seconds: float, where: str = "", verb: str = "denoised") -> 
         if r.ok and not r.skipped and len(results) == 1:
             print(f"wrote {r.target} ({r.seconds:.1f} s{where})")
     for r in failed:
-        print(f"n2n: error: {r.error}", file=sys.stderr)
+        print(f"n2n: error: {in_options(r.error)}", file=sys.stderr)
     if len(results) > 1 or skipped:
         done = len(results) - len(failed) - len(skipped)
         rate = done / seconds * 60 if seconds > 0 else float("inf")
@@ -123,8 +144,6 @@ def report(results, seconds: float, where: str = "", verb: str = "denoised") -> 
 
 def report_interrupt(exc) -> int:
     """After Ctrl-C or SIGTERM: what was finished, and how to continue."""
-    from ..batch import RunInterrupted
-
     if isinstance(exc, RunInterrupted):
         done = sum(1 for r in exc.results if r.ok and not r.skipped)
         print(
@@ -141,8 +160,6 @@ def report_interrupt(exc) -> int:
 def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = False) -> None:
     """--preset, --iterations, --seed; with ``only_if_given`` they default to None, so a
     method that does not use them can tell that they were given."""
-    from ..zeroshot import DEFAULT_PRESET, PRESETS
-
     default_preset = None if only_if_given else DEFAULT_PRESET
 
     p.add_argument(
@@ -170,8 +187,6 @@ def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = Fa
 
 
 def add_file_run_options(p: argparse.ArgumentParser) -> None:
-    from ..image_io import DEFAULT_MAX_MEGAPIXELS
-
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument(
         "--skip-existing",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..demo import run_demo
 from .common import EXIT_OK, Formatter, add_zeroshot_options, positive_int, wrap
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
-
     print(
         f"denoising scikit-image's astronaut ({args.size}×{args.size}, Gaussian sigma=25) "
         f"with {args.method}..."

@@ -6,7 +6,10 @@ import argparse
 import os
 import time
 
+from ..batch import plan_outputs
 from ..errors import N2NError
+from ..memory import Limits
+from ..methods import DEFAULT_METHOD, describe_methods, make_denoiser
 from .common import (
     EXIT_OK,
     Formatter,
@@ -24,9 +27,6 @@ from .common import (
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from ..batch import plan_outputs
-    from ..methods import make_denoiser
-
     if _is_zarr_job(args):
         return _denoise_array(args)
     pairs = plan_outputs(args.inputs, args.output)
@@ -63,8 +63,8 @@ def _is_zarr_job(args: argparse.Namespace) -> bool:
 
 
 def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
+    # Imported here: Dask and zarr are optional (the [distributed] extra) and slow to load.
     from ..distributed import connect, process_files_dask
-    from ..memory import Limits
 
     cluster = connect(args.scheduler, worker_memory=args.worker_memory)
     try:
@@ -81,10 +81,10 @@ def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
 
 
 def _denoise_array(args: argparse.Namespace) -> int:
+    from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
+
     """``n2n denoise big.zarr -o out.zarr``: chunk by chunk, on a cluster or here."""
     from pathlib import Path
-
-    from ..distributed import connect, denoise_zarr
 
     if len(args.inputs) != 1:
         raise N2NError("a zarr run takes one input array")
@@ -148,11 +148,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output file, or folder")
     p.add_argument(
         "--method",
-        default="pretrained",
-        help="pretrained (default: the shipped network, synthetic-like noise), real (the "
-        "shipped network for camera photos), zeroshot (ZS-N2N: trains on the image), "
-        "bm3d (Gaussian noise), ansc (Poisson noise), or model:RUN_DIR (a network "
-        "trained with 'n2n train')",
+        default=DEFAULT_METHOD,
+        help=describe_methods(),
     )
     add_zeroshot_options(p, only_if_given=True)
     add_device(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..evaluation import run_evaluation
 from .common import (
     EXIT_OK,
     Formatter,
@@ -19,8 +20,6 @@ from .common import (
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from ..evaluation import run_evaluation
-
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     _, summary = run_evaluation(
         args.images,

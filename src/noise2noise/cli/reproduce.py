@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+import torch
+
 from ..errors import N2NError
+from ..report import (
+    BUDGETS,
+    EXPERIMENTS,
+    VERIFY_TOLERANCE,
+    Reproduction,
+    budget_for,
+    reproduce,
+    verify,
+)
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,35 +30,28 @@ from .common import (
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..reproduce import reproduce
-
-    if args.threads:
+    if args.threads:  # the process's own setting, for runs that share a machine
         torch.set_num_threads(args.threads)
+    device = str(device_of(args))
     if "verify" in args.experiments:
-        from ..reproduce import Reproduction, budget_for
-
         if len(args.experiments) > 1:
             raise N2NError("verify runs on its own: n2n reproduce verify --out DIR")
         budget = budget_for(args.preset, quick=args.quick)
-        repro = Reproduction(
-            args.out, budget, data_root=args.data_root, device=str(device_of(args))
-        )
-        rows = repro.verify(args.sample)
-        for r in rows:
+        repro = Reproduction(args.out, budget, data_root=args.data_root, device=device)
+        cells = verify(repro, args.sample)
+        for c in cells:
             print(
-                f"{r['experiment']:11s} {r['image']:10s} {r['noise']:12s} {r['method']:10s} "
-                f"cached {r['cached_psnr']:.2f}  now {r['recomputed_psnr']:.2f}  "
-                f"({r['difference']:+.3f} dB){'' if r['ok'] else '  MISMATCH'}"
+                f"{c.experiment:11s} {c.image:10s} {c.noise:12s} {c.method:10s} "
+                f"cached {c.cached_psnr:.2f}  now {c.recomputed_psnr:.2f}  "
+                f"({c.difference:+.3f} dB){'' if c.ok else '  MISMATCH'}"
             )
-        bad = sum(not r["ok"] for r in rows)
-        print(f"{len(rows) - bad} of {len(rows)} cells reproduced within 0.1 dB")
-        return EXIT_FAILED if bad else EXIT_OK
+        ok = sum(c.ok for c in cells)
+        print(f"{ok} of {len(cells)} cells reproduced within {VERIFY_TOLERANCE} dB")
+        return EXIT_OK if ok == len(cells) else EXIT_FAILED
     results = reproduce(
         args.experiments,
         args.out,
-        device=str(device_of(args)),
+        device=device,
         preset=args.preset,
         quick=args.quick,
         data_root=args.data_root,
@@ -88,23 +92,14 @@ def add_parser(sub) -> None:
     p.add_argument(
         "experiments",
         nargs="+",
-        choices=[
-            "train",
-            "table1",
-            "convergence",
-            "sensitivity",
-            "figures",
-            "all",
-            "report",
-            "verify",
-        ],
+        choices=[*EXPERIMENTS, "all", "report", "verify"],
         metavar="EXPERIMENT",
         help="train (Table 1's networks only), table1, convergence, sensitivity, figures, "
         "all, report, verify (recompute a sample of cached cells)",
     )
     p.add_argument(
         "--preset",
-        choices=["cpu", "report"],
+        choices=list(BUDGETS),
         default="cpu",
         help="budget: cpu (2 CPU cores) or report (its hyperparameters; default: %(default)s)",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..models import MODELS
+from ..training import TRAIN_PRESETS, run_training, train_preset
 from .common import (
     EXIT_OK,
     Formatter,
@@ -17,8 +19,6 @@ from .common import (
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ..training import TRAIN_PRESETS, run_training, train_preset
-
     config = train_preset(
         args.preset,
         args.arch or next(iter(TRAIN_PRESETS[args.preset])),
@@ -57,9 +57,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    from ..models import MODELS
-    from ..training import TRAIN_PRESETS
-
     p = sub.add_parser(
         "train",
         formatter_class=Formatter,

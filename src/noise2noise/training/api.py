@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..convert import luminance
+from ..convert import image_to_tensor, luminance, tensor_to_image
+from ..datasets import image_set_paths
 from ..errors import N2NError
+from ..image_io import ImageFileError, list_images, read_image, split_alpha
 from ..noise import (
     NoiseMixture,
     as_mixture,
@@ -20,6 +22,7 @@ from ..noise import (
     parse_training_noise,
 )
 from ..runtime import resolve_device
+from ..tiling import apply_tiled
 from .checkpoint import cached_model
 from .configuration import TrainConfig
 from .loop import train
@@ -41,8 +44,6 @@ def load_training_images(
     -------
     (images, problems): the usable H×W×C arrays and one message per skipped file.
     """
-    from ..image_io import ImageFileError, read_image, split_alpha
-
     images, problems = [], []
     for f in files:
         try:
@@ -57,7 +58,7 @@ def load_training_images(
                 raise N2NError(f"{f}: {image.shape[2]} channel(s) in a set of {channels}")
         except (ImageFileError, ValueError) as exc:
             if strict:
-                raise N2NError(f"{exc} (stopping: --strict)") from exc
+                raise N2NError(f"{exc} (stopping: `strict=True`)") from exc
             problems.append(str(exc))
             log.warning("skipped %s", exc)
             continue
@@ -96,11 +97,8 @@ def run_training(
     -------
     The history, one dict per epoch.
     """
-    from ..datasets import image_set_paths
-    from ..image_io import list_images
-
     if (data is None) == (pairs is None):
-        raise N2NError("give either clean images (--data) or noisy pairs (--pairs), not both")
+        raise N2NError("give either clean images (`data`) or noisy pairs (`pairs`), not both")
     if data is not None:
         files, _ = image_set_paths(data, data_root)
         images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)
@@ -122,9 +120,9 @@ def run_training(
             dataset = SyntheticPairs(images, noise, config.target, target_noise)
     else:
         if config.target != "noisy":
-            raise N2NError("noisy pairs have no clean target: use --target noisy")
+            raise N2NError("noisy pairs have no clean target: use `target='noisy'`")
         if not config.clip_target:
-            raise N2NError("unclipped targets need synthetic noise (--data), not real pairs")
+            raise N2NError("unclipped targets need synthetic noise (`data`), not real pairs")
         folder_a, folder_b = map(Path, pairs)
         names = [p.name for p in list_images(folder_a)][:limit]
         missing = [n for n in names if not (folder_b / n).is_file()]
@@ -166,9 +164,6 @@ def denoise_with_model(
     -------
     ndarray with the shape and dtype of ``image``.
     """
-    from ..convert import image_to_tensor, tensor_to_image
-    from ..tiling import apply_tiled
-
     net = cached_model(model)
     x = image_to_tensor(image, channel_axis=channel_axis)
     # Image channels: the input channels of the first convolution, unless the network

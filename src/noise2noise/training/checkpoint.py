@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..errors import N2NError
+from ..files import write_atomically
 from ..models import build_model
 from .configuration import CHECKPOINT_FORMAT, TrainConfig
 
@@ -31,9 +32,7 @@ def save_checkpoint(
         "model": model.state_dict(),
         **extra,
     }
-    tmp = path.with_name(f".{path.name}.partial")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

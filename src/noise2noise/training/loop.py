@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..config import changed_fields
 from ..errors import N2NError
+from ..files import write_csv
 from ..metrics import psnr
 from ..models import build_model
 from ..noise import (
@@ -57,10 +58,7 @@ PLOT_EVERY = 60.0  # seconds between updates of history.png during a run (and at
 
 
 def _write_history(run_dir: Path, history: list[dict]) -> None:
-    with open(run_dir / "history.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(history)
+    write_csv(run_dir / "history.csv", history, HISTORY_FIELDS)
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
@@ -135,7 +133,7 @@ def train(
     run_dir = Path(run_dir)
     state_file = run_dir / "state.pt"
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
-        raise N2NError(f"{run_dir} already holds a run: use --resume, or another --out")
+        raise N2NError(f"{run_dir} already holds a run: use `resume=True`, or another `run_dir`")
     if resume and not state_file.exists():
         raise N2NError(f"{run_dir}: nothing to resume (no state.pt)")
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """RESULTS.md of a reproduction folder, made only from the files in it.
 
-Each section reads the CSVs (and run records) that :mod:`noise2noise.reproduce` wrote and
+Each section reads the CSVs (and run records) that a reproduction (:mod:`.experiments`) wrote and
 lays them out as Markdown tables beside the report's values; a cell not computed yet shows
 as "–", an incomplete one with its image count. Nothing here computes a result.
 """
@@ -11,20 +11,21 @@ import csv
 import json
 from pathlib import Path
 
-from .evaluation import CellResult, read_results
-from .metrics import format_mean_2std, mean_2std
+from ..evaluation import CellResult, read_results
+from ..metrics import format_mean_2std, mean_2std
+from ..training import read_history
 from .plots import plot_sensitivity, ratio_label
-from .reproduce import (
+from .records import format_duration
+from .spec import (
     REPORT_TABLE1,
     SENSITIVITY_LAYERS,
     SENSITIVITY_NOISES,
     SENSITIVITY_RATIOS,
     TABLE1_NOISES,
     TABLE1_ROWS,
-    format_duration,
+    VERIFY_TOLERANCE,
     sensitivity_name,
 )
-from .training import read_history
 
 __all__ = ["write_results_md"]
 
@@ -114,7 +115,8 @@ def _run_section(out: Path) -> list[str]:
         lines += [
             f"Software: {versions}.",
             "",
-            f"Machine: {m['platform']}, {m['cpu_count']} CPUs, no GPU.",
+            f"Machine: {m['platform']}, {m['cpu_count']} CPUs, "
+            f"{'GPU ' + m['gpu'] if m.get('gpu') else 'no GPU'}.",
             "",
         ]
     lines += ["The budget is in `config.json`.", ""]
@@ -260,8 +262,8 @@ def _verify_section(out: Path) -> list[str]:
         "",
         f"    n2n reproduce verify --sample {len(rows)} --out {out.as_posix()}",
         "",
-        f"{ok} of {len(rows)} randomly drawn cells recomputed within 0.1 dB of the cached "
-        "PSNR (`verify.csv`):",
+        f"{ok} of {len(rows)} randomly drawn cells recomputed within {VERIFY_TOLERANCE} dB "
+        "of the cached PSNR (`verify.csv`):",
         "",
         "| experiment | image | noise | method | cached | recomputed | difference |",
         "|---|---|---|---|---|---|---|",

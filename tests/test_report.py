@@ -11,19 +11,23 @@ import pytest
 
 from noise2noise import write_image
 from noise2noise.cli import main
-from noise2noise.reproduce import (
+from noise2noise.report import (
     BUDGETS,
-    REPORT_TABLE1,
-    TABLE1_NOISES,
-    TABLE1_ROWS,
-    TRAINED,
     Budget,
     Reproduction,
     quick_budget,
     reproduce,
+    verify,
+)
+from noise2noise.report.results_md import write_results_md
+from noise2noise.report.spec import (
+    REPORT_TABLE1,
+    TABLE1_NOISES,
+    TABLE1_ROWS,
+    TRAINED,
     sensitivity_name,
 )
-from noise2noise.results_md import write_results_md
+from noise2noise.training import TRAIN_PRESETS
 from noise2noise.zeroshot import PRESETS, ZeroShotConfig
 
 pytest.importorskip("bm3d")
@@ -47,9 +51,9 @@ def folders(tmp_path_factory):
 
 def tiny_budget(folders) -> Budget:
     fast = replace(PRESETS["fast"], steps=5, crop=16)
+    tiny = {"epochs": 2, "crop": 16, "batch_size": 2}
     return Budget(
-        train="cpu",
-        train_overrides={"epochs": 2, "crop": 16, "batch_size": 2},
+        train={arch: replace(TRAIN_PRESETS["cpu"][arch], **tiny) for arch in ("cnn", "unet")},
         zeroshot=fast,
         sensitivity=fast,
         test_set=str(folders / "test"),
@@ -168,12 +172,14 @@ def test_rerun_skips_done_cells_and_recomputes_lost_ones(done, folders, monkeypa
     csv_file = out / "table1" / "results.csv"
     rows = read_rows(csv_file)
 
+    import noise2noise.report.reproduction as reproduction
     import noise2noise.training as training
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished training was run again")
 
     monkeypatch.setattr(training, "run_training", no_training)
+    monkeypatch.setattr(reproduction, "run_training", no_training)  # where it is called
     lost = [r for r in rows if r["method"] == "zeroshot" and r["noise"] == "poisson:20"]
     kept = [r for r in rows if r not in lost]
     with open(csv_file, "w", newline="") as f:  # as if interrupted before these cells
@@ -197,7 +203,10 @@ def test_another_budget_in_the_same_folder_is_refused(done, folders):
 def test_quick_budget_keeps_the_structure_and_shrinks_the_work():
     for name, full in BUDGETS.items():
         quick = quick_budget(full)
-        assert quick.train == full.train, name
+        for arch, config in full.train.items():  # the same networks, trained briefly
+            short = {"epochs": 1, "crop": 32, "batch_size": 4}
+            assert quick.train[arch] == replace(config, **short), (name, arch)
+            assert quick.train[arch].epochs < config.epochs
         assert quick.test_images == 2 and quick.crop == 64
         assert quick.zeroshot.steps < full.zeroshot.steps
         assert quick.zeroshot.loss_ratio == full.zeroshot.loss_ratio
@@ -255,13 +264,13 @@ def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, t
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    checked = Reproduction(copy, tiny_budget(folders), progress=False).verify(sample=3)
-    by_method = {(r["noise"], r["method"]): r for r in checked}
+    checked = verify(Reproduction(copy, tiny_budget(folders), progress=False), sample=3)
+    by_method = {(c.noise, c.method): c for c in checked}
     assert len(by_method) == 3
     wrong = (rows[1]["noise"], rows[1]["method"])
-    for key, r in by_method.items():
-        assert r["ok"] == (key != wrong), r
-    assert abs(by_method[wrong]["difference"] + 0.5) < 0.01
+    for key, c in by_method.items():
+        assert c.ok == (key != wrong), c
+    assert abs(by_method[wrong].difference + 0.5) < 0.01
     assert len(read_rows(copy / "verify.csv")) == 3
     report = write_results_md(copy, tests=2, sensitivity_tests=2).read_text()
     assert "2 of 3 randomly drawn cells recomputed within 0.1 dB" in report
@@ -273,6 +282,7 @@ def test_a_clone_without_weights_rebuilds_its_report_without_training(
 ):
     import shutil
 
+    import noise2noise.report.reproduction as reproduction
     import noise2noise.training as training
 
     out, results = done
@@ -283,6 +293,7 @@ def test_a_clone_without_weights_rebuilds_its_report_without_training(
         raise AssertionError("a cached cell caused a training")
 
     monkeypatch.setattr(training, "run_training", no_training)
+    monkeypatch.setattr(reproduction, "run_training", no_training)  # where it is called
     again = reproduce(
         ["table1", "convergence", "sensitivity", "figures"],
         clone,
@@ -297,11 +308,11 @@ def test_a_folder_from_before_a_new_setting_still_matches(folders, tmp_path):
     budget = tiny_budget(folders)
     Reproduction(tmp_path, budget)
     stored = json.loads((tmp_path / "config.json").read_text())
-    del stored["budget"]["zeroshot"]["valid_loss"]  # written by a version without it
+    del stored["budget"]["zeroshot"]["tile"]  # as if written by a version without it
     (tmp_path / "config.json").write_text(json.dumps(stored))
     Reproduction(tmp_path, budget)  # the missing field takes its default: same budget
     with pytest.raises(ValueError, match="another budget.*zeroshot"):
-        Reproduction(tmp_path, replace(budget, zeroshot=replace(budget.zeroshot, valid_loss=True)))
+        Reproduction(tmp_path, replace(budget, zeroshot=replace(budget.zeroshot, tile=512)))
 
 
 def test_train_all_leaves_a_network_to_the_process_training_it(folders, tmp_path):
@@ -332,3 +343,47 @@ def test_train_all_leaves_a_network_to_the_process_training_it(folders, tmp_path
     repro.train_all(["gaussian:25"])
     assert order[0] != ("cnn", "clean")  # put off while held
     assert sorted(order) == sorted(TRAINED)
+
+
+def _old_format(budget_dict: dict, preset: str, overrides: dict) -> dict:
+    """A budget as written before version 0.3: the training preset by name."""
+    old = {k: v for k, v in budget_dict.items() if k != "train"}
+    return {"train": preset, "train_overrides": overrides, **old}
+
+
+def test_a_folder_whose_budget_names_its_training_preset_is_migrated(folders, tmp_path):
+    budget = tiny_budget(folders)
+    old = _old_format(budget.to_dict(), "cpu", {"epochs": 2, "crop": 16, "batch_size": 2})
+    (tmp_path / "config.json").write_text(json.dumps({"budget": old}))
+    Reproduction(tmp_path, budget)  # the same budget: continues
+    stored = json.loads((tmp_path / "config.json").read_text())["budget"]
+    assert "train_overrides" not in stored and stored["train"]["cnn"]["epochs"] == 2
+    assert Budget.from_dict(stored) == budget
+    other = _old_format(budget.to_dict(), "cpu", {"epochs": 3, "crop": 16, "batch_size": 2})
+    (tmp_path / "config.json").write_text(json.dumps({"budget": other}))
+    with pytest.raises(ValueError, match="another budget.*train"):
+        Reproduction(tmp_path, budget)
+
+
+def test_the_committed_cpu_reproduction_migrates_to_what_its_networks_were_trained_with():
+    from pathlib import Path
+
+    from noise2noise.training import TrainConfig
+
+    root = Path(__file__).parent.parent / "docs" / "results" / "cpu"
+    old = _old_format(BUDGETS["cpu"].to_dict(), "cpu", {})
+    assert Budget.from_dict(old) == BUDGETS["cpu"]
+    runs = sorted((root / "train").glob("*/config.json"))
+    assert len(runs) == 24
+    for path in runs:
+        arch, target, _ = path.parent.name.split("-")
+        recorded = TrainConfig.from_dict(json.loads(path.read_text()))
+        assert BUDGETS["cpu"].train_config(arch, target, recorded.noise) == recorded, path
+
+
+def test_a_budget_must_configure_each_network_of_table1(folders):
+    budget = tiny_budget(folders)
+    with pytest.raises(ValueError, match="train must configure exactly"):
+        replace(budget, train={"unet": budget.train["unet"]})
+    with pytest.raises(ValueError, match="not a cnn configuration"):
+        replace(budget, train={"cnn": budget.train["unet"], "unet": budget.train["unet"]})

@@ -1,0 +1,57 @@
+"""Writing result files so that a reader never sees half of one: a temporary file beside
+the target, renamed over it when complete (a rename within a folder is atomic). Images,
+checkpoints, CSV tables and JSON records all go through :func:`write_atomically`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["write_atomically", "partial_files", "write_csv", "write_json"]
+
+
+def _partial(path: Path, pid: int | str) -> Path:
+    return path.with_name(f".{path.stem}.partial-{pid}{path.suffix}")
+
+
+def partial_files(path: str | os.PathLike) -> list[Path]:
+    """The temporary files that writers of ``path`` left behind when they were killed."""
+    path = Path(path)
+    return sorted(path.parent.glob(_partial(path, "*").name))
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``;
+    the temporary file is removed if ``write`` fails or is interrupted."""
+    path = Path(path)
+    tmp = _partial(path, os.getpid())
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(
+    path: str | os.PathLike, rows: Sequence[dict], fieldnames: Sequence[str] | None = None
+) -> Path:
+    """Rows as a CSV table with a header (the first row's keys unless ``fieldnames``)."""
+    names = list(fieldnames) if fieldnames is not None else list(rows[0]) if rows else ["empty"]
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=names)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return write_atomically(path, write)
+
+
+def write_json(path: str | os.PathLike, data: object) -> Path:
+    """``data`` as indented JSON (infinity as ``Infinity``, which ``json`` reads back)."""
+    return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))

@@ -1,0 +1,106 @@
+"""The record a reproduction keeps of its own runs: which process ran what, for how long,
+on which software and machine, and progress lines while it runs."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import math
+import os
+import platform
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from ..files import write_json
+
+__all__ = ["format_duration", "Progress", "environment", "RunRecord"]
+
+log = logging.getLogger(__name__)
+
+
+def format_duration(seconds: float) -> str:
+    """``"1 h 05 min"`` or ``"3 min 07 s"``."""
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+
+
+class Progress:
+    """Log 'done/total, about T left' for a stage, at most once a minute (and at the end)."""
+
+    def __init__(self, stage: str, every: float = 60.0, unit: str = "cells"):
+        self.stage, self.every, self.unit = stage, every, unit
+        self.start = time.perf_counter()
+        self.last = self.start
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        left = (now - self.start) / done * (total - done) if done else math.nan
+        eta = f", about {format_duration(left)} left" if done < total and done else ""
+        log.info("%s: %d/%d %s%s", self.stage, done, total, self.unit, eta)
+
+
+def environment(device: str | None = None) -> dict:
+    """Software versions and the machine (with its GPU when ``device`` is one), for the
+    record of a run."""
+    versions = {"python": platform.python_version()}
+    for package in ("noise2noise", "torch", "numpy", "scikit-image", "bm3d", "opencv-python"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    gpu = None
+    if device is not None and torch.device(device).type == "cuda":
+        gpu = torch.cuda.get_device_name(torch.device(device))
+    elif device is not None and torch.device(device).type == "mps":
+        gpu = "Apple MPS"
+    return {
+        "versions": versions,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "gpu": gpu,
+        },
+    }
+
+
+class RunRecord:
+    """``runs/<start>-<pid>.json``: what a process ran and for how long, rewritten every
+    minute, so that a run that is killed still leaves its time behind; and
+    ``environment.json`` of the latest run."""
+
+    def __init__(self, out: Path, *, device: str | None = None, **info):
+        started = datetime.now(timezone.utc)
+        self.info = {"started": started.isoformat(timespec="seconds"), "device": device, **info}
+        folder = out / "runs"
+        folder.mkdir(exist_ok=True)
+        self.path = folder / f"{started:%Y%m%dT%H%M%S}-{os.getpid()}.json"
+        self.tic = time.perf_counter()
+        self._stop = threading.Event()
+        self._write(finished=False)
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+        write_json(out / "environment.json", environment(device))
+
+    def _beat(self) -> None:
+        while not self._stop.wait(60.0):
+            self._write(finished=False)
+
+    def _write(self, *, finished: bool) -> None:
+        seconds = round(time.perf_counter() - self.tic, 1)
+        write_json(self.path, {**self.info, "seconds": seconds, "finished": finished})
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._write(finished=True)
