@@ -7,8 +7,8 @@ import torch
 
 from noise2noise import PRESETS, ZeroShotConfig, add_noise, denoise_zeroshot, psnr
 from noise2noise.models import SimpleCNN, count_parameters
+from noise2noise.tta import _dihedral
 from noise2noise.zeroshot import (
-    _dihedral,
     apply_zeroshot,
     consistency_loss,
     fit_zeroshot,
@@ -238,7 +238,7 @@ def test_configurations_naming_retired_switches_load_only_when_they_are_off():
 
 
 def test_odd_offsets_draw_crops_from_all_four_blockings():
-    from noise2noise.zeroshot import _random_crops
+    from noise2noise.zeroshot.fit import _random_crops
 
     h, w = 64, 64
     coords = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w)  # pixel -> index

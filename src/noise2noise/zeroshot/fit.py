@@ -1,0 +1,148 @@
+"""Training the ZS-N2N network on one noisy image (:func:`fit_zeroshot`) and applying it
+(:func:`apply_zeroshot`, tiled, optionally averaged over flips and rotations)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..convert import pad_to_multiple
+from ..models import SimpleCNN
+from ..noise import make_generator
+from ..runtime import resolve_device
+from ..tiling import apply_tiled
+from ..tta import average_dihedral, tta_transforms
+from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
+from .losses import zeroshot_loss
+
+__all__ = ["fit_zeroshot", "apply_zeroshot"]
+
+
+def _crop_offsets(
+    y: torch.Tensor, size: int, count: int, generator: torch.Generator, *, stride: int = 2
+) -> torch.Tensor:
+    """(count, 2) random (top, left) offsets of ``size`` crops in ``y`` (…, H, W), multiples
+    of ``stride`` (2: the pixel pairs of the whole image's downsampling)."""
+    h, w = y.shape[-2:]
+    tops = stride * torch.randint(
+        0, (h - min(size, h)) // stride + 1, (count,), generator=generator
+    )
+    lefts = stride * torch.randint(
+        0, (w - min(size, w)) // stride + 1, (count,), generator=generator
+    )
+    return torch.stack([tops, lefts], dim=1)
+
+
+def _cut(y: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    ch, cw = min(size, y.shape[-2]), min(size, y.shape[-1])
+    return torch.cat([y[..., t : t + ch, s : s + cw] for t, s in offsets.tolist()])
+
+
+def _random_crops(
+    y: torch.Tensor, size: int, count: int, generator: torch.Generator, stride: int = 2
+) -> torch.Tensor:
+    """``count`` crops of ``y`` (1, C, H, W), at offsets that are multiples of ``stride``
+    (2: even, so D1/D2 pair the same pixels as on the whole image)."""
+    return _cut(y, _crop_offsets(y, size, count, generator, stride=stride), size)
+
+
+def fit_zeroshot(
+    noisy: torch.Tensor,
+    config: ZeroShotConfig | str = DEFAULT_PRESET,
+    *,
+    seed: int = 0,
+    progress: bool = False,
+    device: torch.device | str | None = "cpu",
+) -> SimpleCNN:
+    """Train the ZS-N2N network on one noisy image.
+
+    Parameters
+    ----------
+    noisy : Tensor
+        (1, C, H, W) in [0, 1]; odd sizes are reflect-padded to even for the downsampler.
+    config : ZeroShotConfig or str
+        Hyperparameters or a preset name.
+    seed : int
+        Seeds the network initialisation and the crop positions.
+    progress : bool
+        Show a progress bar over the steps.
+    device : torch.device or str
+        Where to train (run-time setting); crops and initialisation come from CPU
+        generators, so the seed means the same on every device.
+
+    Returns
+    -------
+    The trained :class:`~noise2noise.models.SimpleCNN`, in eval mode, on ``device``; it
+    predicts the noise.
+    """
+    config = get_preset(config)
+    device = resolve_device(device)
+    y, _ = pad_to_multiple(noisy.to(device), 2)
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
+        torch.manual_seed(seed)
+        model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
+    model.to(device)
+    generator = make_generator(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
+    steps = range(config.steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc="ZS-N2N", unit="step", leave=False, disable=None)
+    stride = 1 if config.odd_offsets else 2
+    model.train()
+    for _ in steps:
+        if config.crop is None:
+            batch = y
+        else:
+            batch = _random_crops(y, config.crop, config.batch, generator, stride=stride)
+        loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def apply_zeroshot(
+    model: SimpleCNN,
+    noisy: torch.Tensor,
+    *,
+    tta: bool = False,
+    tta_budget: float | None = None,
+    tile: int = 1024,
+    transforms: int | None = None,
+) -> torch.Tensor:
+    """Denoise with a trained ZS-N2N network: ``clip(y − f(y), 0, 1)`` (eq. 4).
+
+    Parameters
+    ----------
+    model : SimpleCNN
+        Returned by :func:`fit_zeroshot`.
+    noisy : Tensor
+        (B, C, H, W) in [0, 1], any size.
+    tta : bool
+        Average the predicted noise over the 8 flips/rotations.
+    tta_budget : float or None
+        Limit on megapixels × transforms; see :func:`tta_transforms`.
+    tile : int
+        Process in tiles of this size (exact: the margin covers the receptive field).
+    transforms : int or None
+        With ``tta``: this many flips/rotations whatever the size (for the chunks of a
+        larger image, which must all get the count of the whole).
+
+    Returns
+    -------
+    Tensor (B, C, H, W) in [0, 1].
+    """
+    n = tta_transforms(noisy[..., 0, :, :].numel(), tta_budget) if tta else 1
+    if tta and transforms is not None:
+        n = transforms
+
+    def predict_noise(y: torch.Tensor) -> torch.Tensor:
+        return average_dihedral(model, y, n)
+
+    noise = apply_tiled(predict_noise, noisy, tile=tile, margin=model.receptive_radius)
+    return (noisy - noise).clamp(0.0, 1.0)
