@@ -1,0 +1,97 @@
+"""Reading and writing image files: what users have, in the bit depth they have it.
+
+Arrays come back as H×W (grayscale) or H×W×C (C = 2 gray+alpha, 3 RGB, 4 RGBA) of uint8,
+uint16 or float32, with EXIF orientation applied. Writing is atomic: a temporary file in the
+destination folder is renamed over the target only once it is complete, so a failed write
+never leaves a half-written image behind.
+
+Pillow reads and writes most formats, but not 16-bit colour PNG; OpenCV handles those,
+and tifffile handles TIFF in every depth.
+
+Size is checked before any pixel is decoded: :func:`read_header` reads only the header
+(size, channels, depth, pages), and :func:`read_image` refuses an image above
+``max_megapixels`` instead of letting a small file that declares a huge image (a
+"decompression bomb") take the machine's memory. A change of format or depth on the way in
+(1-bit, CMYK, palette) is said with a :class:`ConversionWarning`.
+
+Modules: ``common`` (formats, errors, the header record), ``headers`` (read before
+decoding; the size check), ``read``, ``write``, ``tiff`` (layout of pages, decoding,
+writing), ``stacks`` (multi-plane TIFF); here the helpers for folders and alpha.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .common import (
+    DEFAULT_MAX_MEGAPIXELS,
+    IMAGE_EXTENSIONS,
+    ConversionWarning,
+    ImageFileError,
+    ImageHeader,
+)
+from .headers import check_size, read_header
+from .read import read_image
+from .stacks import StackLayout, is_stack, read_stack, require_tiff_target, write_stack
+from .write import write_image
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "DEFAULT_MAX_MEGAPIXELS",
+    "ImageFileError",
+    "ConversionWarning",
+    "ImageHeader",
+    "read_header",
+    "check_size",
+    "read_image",
+    "write_image",
+    "list_images",
+    "split_alpha",
+    "merge_alpha",
+    "apply_to_colour",
+    "StackLayout",
+    "is_stack",
+    "read_stack",
+    "write_stack",
+    "require_tiff_target",
+]
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly inside ``folder`` (by extension, hidden files skipped), sorted."""
+    folder = Path(folder)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split H×W×2 (gray+alpha) or H×W×4 (RGBA) into colour and alpha; others pass through."""
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        return image[:, :, :-1], image[:, :, -1]
+    return image, None
+
+
+def merge_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Inverse of :func:`split_alpha`."""
+    if alpha is None:
+        return colour
+    if colour.ndim == 2:
+        colour = colour[:, :, None]
+    return np.concatenate([colour, alpha[:, :, None]], axis=2)
+
+
+def apply_to_colour(fn, image: np.ndarray, /, **options) -> np.ndarray:
+    """``fn(colour, channel_axis=..., **options)`` on the colour channels of a file image.
+
+    ``image`` is H×W or H×W×C as :func:`read_image` returns it; with 2 or 4 channels the
+    last is alpha, which is passed through untouched.
+    """
+    colour, alpha = split_alpha(image)
+    out = fn(colour, channel_axis=None if colour.ndim == 2 else -1, **options)
+    return merge_alpha(out, alpha)

@@ -1,0 +1,125 @@
+"""What the readers and writers share: the formats, the errors and warnings, the header of
+an image, and checks of files and sample types."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import N2NError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+_TIFF = (".tif", ".tiff")
+
+
+_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp")
+
+
+# Far above any camera (a 100-megapixel sensor) or slide scan we expect, and still a bound:
+# the memory check of n2n denoise (noise2noise.memory) is usually the tighter one.
+DEFAULT_MAX_MEGAPIXELS = 1000.0
+
+
+class ImageFileError(N2NError):
+    """A file that cannot be read or written as an image; the message names the file."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ConversionWarning(UserWarning):
+    """The data change format or depth on the way in or out (1-bit read as 8-bit, CMYK as
+    RGB, float stored as 16-bit PNG...): never silent, but not an error either."""
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file holds, read without decoding its pixels.
+
+    ``channels`` and ``dtype`` are those :func:`read_image` (or :func:`read_stack`) will
+    return; ``planes`` > 1 for a TIFF stack.
+    """
+
+    path: Path
+    width: int
+    height: int
+    channels: int
+    dtype: np.dtype
+    planes: int = 1
+
+    @property
+    def megapixels(self) -> float:
+        """Pixels of one plane, in millions."""
+        return self.width * self.height / 1e6
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the decoded array (all planes)."""
+        return self.width * self.height * self.channels * self.planes * self.dtype.itemsize
+
+    def describe(self) -> str:
+        """For messages: ``"20000×20000, 3 channels of uint16 (400 MP)"``."""
+        planes = f", {self.planes} planes" if self.planes > 1 else ""
+        return (
+            f"{self.width}×{self.height}, {self.channels} channel"
+            f"{'s' if self.channels != 1 else ''} of {self.dtype}{planes} "
+            f"({self.megapixels:.0f} MP)"
+        )
+
+
+def _check_file(path: Path) -> str:
+    """The lower-case extension of an image file that exists and is not empty."""
+    if not path.exists():
+        raise ImageFileError(path, "no such file")
+    if path.is_dir():
+        raise ImageFileError(path, "is a folder, not an image file")
+    ext = path.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise ImageFileError(
+            path, f"unsupported format '{ext or path.name}' (supported: {_supported()})"
+        )
+    if path.stat().st_size == 0:
+        raise ImageFileError(path, "empty file")
+    return ext
+
+
+def _supported() -> str:
+    return ", ".join(IMAGE_EXTENSIONS)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
+    if array.dtype == np.float64 or array.dtype == np.float16:
+        array = array.astype(np.float32)
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        raise ImageFileError(
+            path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
+        )
+    return array
+
+
+@contextlib.contextmanager
+def _own_size_check() -> Iterator[None]:
+    """Pillow without its decompression-bomb check: ours (:func:`check_size`) has run,
+    with a limit the user can set and a message that names the file."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved

@@ -1,0 +1,135 @@
+"""Reading an image file into an array (PNG, JPEG, BMP through Pillow; 16-bit colour PNG
+through OpenCV; TIFF through :mod:`.tiff`), after its header passed the size check."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import N2NError
+from .common import (
+    DEFAULT_MAX_MEGAPIXELS,
+    ConversionWarning,
+    ImageFileError,
+    _own_size_check,
+    _reason,
+)
+from .headers import _is_16bit_colour_png, _read_header, check_size
+from .tiff import _read_tiff
+
+
+def read_image(
+    path: str | os.PathLike, *, max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS
+) -> np.ndarray:
+    """Read an image file into an array.
+
+    Parameters
+    ----------
+    path : path-like
+        A PNG, JPEG, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
+    max_megapixels : float or None
+        Refuse, before decoding, an image with more pixels than this (None: no limit).
+
+    Returns
+    -------
+    ndarray
+        H×W or H×W×C, dtype uint8, uint16 or float32. Palette images become RGB (RGBA
+        when the palette has transparency); EXIF orientation is applied.
+
+    Raises
+    ------
+    ImageFileError
+        Missing, empty, truncated, corrupt or unsupported files, animated PNGs, and
+        images above ``max_megapixels``, with the reason.
+    """
+    path = Path(path)
+    header, layout = _read_header(path)
+    check_size(header, max_megapixels)
+    try:
+        image = _read_tiff(path, layout) if layout is not None else _read_with_pillow(path)
+    except ImageFileError:
+        raise
+    except Exception as exc:  # every decoder has its own exception types
+        raise ImageFileError(path, f"not a readable image ({_reason(exc)})") from exc
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    return image
+
+
+def _read_with_pillow(path: Path) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with _own_size_check(), Image.open(path) as im:
+        if im.format == "PNG" and _is_16bit_colour_png(path):
+            orientation = im.getexif().get(0x0112, 1)
+            return _apply_orientation(_read_16bit_colour_png(path), orientation)
+        im.load()  # decode now, so truncation surfaces here as an error
+        im = ImageOps.exif_transpose(im)
+        return _pillow_to_array(im)
+
+
+_CONVERSIONS = {
+    "1": "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)",
+    "P": "a palette image is read as RGB (the output is RGB)",
+    "PA": "a palette image is read as RGBA (the output is RGBA)",
+    "CMYK": "a CMYK image is read as RGB (the output is RGB)",
+    "YCbCr": "a YCbCr image is read as RGB (the output is RGB)",
+    "LAB": "a Lab image is read as RGB (the output is RGB)",
+    "HSV": "an HSV image is read as RGB (the output is RGB)",
+}
+
+
+def _pillow_to_array(im) -> np.ndarray:
+    mode = im.mode
+    if mode in _CONVERSIONS:
+        warnings.warn(_CONVERSIONS[mode], ConversionWarning, stacklevel=4)
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        im = im.convert("RGB")
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode == "RGBa":
+        im = im.convert("RGBA")
+    array = np.asarray(im)
+    if array.dtype.kind in "iu" and array.dtype != np.uint8:
+        # 16-bit grayscale arrives as I;16 (uint16) or I (int32) depending on the file.
+        if array.min() < 0 or array.max() > 65535:
+            raise N2NError(f"integer values outside 0..65535 (mode {mode})")
+        array = array.astype(np.uint16)
+    elif array.dtype.kind == "b":
+        array = array.astype(np.uint8) * 255
+    return np.array(array)  # writable copy, independent of the closed file
+
+
+def _read_16bit_colour_png(path: Path) -> np.ndarray:
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise N2NError("corrupt or truncated PNG")
+    code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(array, code)
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation tag (1-8) to an H×W(×C) array."""
+    transpose = array.swapaxes(0, 1)
+    result = {
+        2: array[:, ::-1],
+        3: array[::-1, ::-1],
+        4: array[::-1],
+        5: transpose,
+        6: transpose[:, ::-1],
+        7: transpose[::-1, ::-1],
+        8: transpose[::-1],
+    }.get(orientation, array)
+    return np.ascontiguousarray(result)

@@ -1,0 +1,94 @@
+"""TIFF stacks (z-slices, time points, channels): read as planes, written back with their
+original axes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _check_sample_type, _reason
+from .headers import _read_header, check_size
+from .tiff import _read_tiff_array, _tiff_kind, _tiff_layout
+from .write import _write_atomically
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """How the planes of a TIFF stack were arranged, to write them back the same way."""
+
+    axes: str
+    shape: tuple[int, ...]
+    imagej: bool
+
+
+def is_stack(path: str | os.PathLike) -> bool:
+    """True for a TIFF holding several planes (z-slices, time points, channels...)."""
+    path = Path(path)
+    if path.suffix.lower() not in _TIFF or not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        layout = _tiff_layout(path)
+    except Exception:  # unreadable files are read_image's to report
+        return False
+    return _tiff_kind(layout.axes, layout.shape) == "stack"
+
+
+def read_stack(
+    path: str | os.PathLike, *, max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS
+) -> tuple[np.ndarray, StackLayout]:
+    """Read a TIFF stack as planes: (N, H, W) or (N, H, W, S) with S colour samples.
+
+    Every axis before Y and X (Z, time, channel, ...) is flattened into N, so each plane
+    is one grayscale or colour image; :func:`write_stack` restores the original axes.
+    Pages written one by one (one series each) are planes of the stack too.
+
+    Returns
+    -------
+    (planes, layout)
+    """
+    path = Path(path)
+    header, tiff = _read_header(path)
+    check_size(header, max_megapixels)
+    try:
+        tiff = tiff or _tiff_layout(path)  # not a TIFF by name: tifffile says why
+        axes, shape, imagej = tiff.axes, tiff.shape, tiff.imagej
+        array = _read_tiff_array(path, tiff)
+    except ImageFileError:
+        raise
+    except Exception as exc:
+        raise ImageFileError(path, f"not a readable TIFF ({_reason(exc)})") from exc
+    if not axes.endswith(("YX", "YXS")):  # a single image reads as a stack of one plane
+        raise ImageFileError(path, f"TIFF with axes {axes} is not a stack of images")
+    plane_axes = 3 if axes.endswith("S") else 2
+    planes = array.reshape((-1, *shape[len(shape) - plane_axes :]))
+    return _check_sample_type(path, planes), StackLayout(axes, shape, imagej)
+
+
+def write_stack(
+    path: str | os.PathLike, planes: np.ndarray, layout: StackLayout, *, overwrite: bool = False
+) -> Path:
+    """Write planes from :func:`read_stack` (same count and size) as a TIFF with the
+    original axes, atomically."""
+    path = Path(path)
+    require_tiff_target(path)
+    import tifffile
+
+    array = np.asarray(planes).reshape(layout.shape)
+    colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
+    if layout.imagej and array.dtype != np.float32:
+        options = {"imagej": True, "metadata": {"axes": layout.axes}}
+    else:
+        options = {
+            "photometric": "rgb" if colour else "minisblack",
+            "metadata": {"axes": layout.axes},
+        }
+    return _write_atomically(path, lambda tmp: tifffile.imwrite(tmp, array, **options), overwrite)
+
+
+def require_tiff_target(path: str | os.PathLike) -> None:
+    """Fail unless ``path`` can hold a stack (before the work of making one)."""
+    if Path(path).suffix.lower() not in _TIFF:
+        raise ImageFileError(path, "a TIFF stack can only be written as .tif/.tiff")

@@ -1,0 +1,119 @@
+"""TIFF: the layout of all pages read from the headers, images and stacks decoded, written.
+tifffile is imported where used (it is slow to load and most runs read no TIFF)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import N2NError
+from .common import ImageFileError, ImageHeader, _check_sample_type
+
+
+@dataclass(frozen=True)
+class _TiffLayout:
+    """A TIFF's pages as one array: axes and shape with length-1 axes dropped, sample type,
+    how many series of equal pages it holds (a writer that appends page by page makes one
+    series per page), and whether it is an ImageJ file."""
+
+    axes: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    series: int
+    imagej: bool
+
+
+def _tiff_layout(path: Path) -> _TiffLayout:
+    """The layout of all of a TIFF's image pages, read from the headers only.
+
+    Series after the first with the first's shape and type are more planes of the same
+    stack; reduced-resolution pages (thumbnails) are skipped; any other page is refused
+    rather than silently dropped.
+    """
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        first = tif.series[0]
+        same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
+        other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
+        if other:
+            raise ImageFileError(
+                path,
+                f"a TIFF whose pages differ in size or type ({first.shape} {first.dtype} and "
+                f"{other[0].shape} {other[0].dtype}): not supported",
+            )
+        axes, shape = first.axes, tuple(first.shape)
+        if len(same) > 1:
+            axes, shape = "I" + axes, (len(same), *shape)
+        kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n > 1]
+        return _TiffLayout(
+            "".join(a for a, _ in kept),
+            tuple(n for _, n in kept),
+            np.dtype(first.dtype),
+            len(same),
+            tif.is_imagej,
+        )
+
+
+def _tiff_kind(axes: str, shape: tuple[int, ...]) -> str:
+    """``"image"`` (gray, or up to 4 samples per pixel, interleaved or planar), ``"stack"``
+    (planes along other axes before Y and X) or ``"unsupported"``: the one classification
+    that :func:`read_image` and :func:`is_stack` share."""
+    samples = {"YX": 1, "YXS": shape[-1], "SYX": shape[0]}.get(axes)
+    if samples is not None:
+        return "image" if samples <= 4 else "unsupported"
+    return "stack" if axes.endswith(("YX", "YXS")) else "unsupported"
+
+
+def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
+    axes, shape = layout.axes, layout.shape
+    if "Y" not in axes or "X" not in axes:
+        raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
+    height, width = shape[axes.index("Y")], shape[axes.index("X")]
+    channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
+    planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
+    dtype = np.float32 if layout.dtype.kind == "f" else layout.dtype
+    return ImageHeader(path, width, height, channels, np.dtype(dtype), planes)
+
+
+def _read_tiff_array(path: Path, layout: _TiffLayout) -> np.ndarray:
+    """All planes of the TIFF (every series of equal pages), shaped as ``layout``."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        if layout.series == 1:
+            array = tif.series[0].asarray()
+        else:
+            array = np.stack([s.asarray() for s in tif.series[: layout.series]])
+    return array.reshape(layout.shape)
+
+
+def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
+    axes, shape = layout.axes, layout.shape
+    kind = _tiff_kind(axes, shape)
+    if kind == "stack":
+        planes = int(np.prod(shape[: axes.index("Y")]))
+        raise ImageFileError(
+            path,
+            f"a TIFF stack of {planes} planes (axes {axes}): n2n denoise and n2n add-noise "
+            "process stacks plane by plane; in Python use read_stack",
+        )
+    if kind == "unsupported":
+        raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
+    array = _read_tiff_array(path, layout)
+    if array.size == 0:
+        raise N2NError("no image data in TIFF")
+    if axes == "SYX":
+        array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
+    return _check_sample_type(path, array)
+
+
+def _write_tiff(path: Path, image: np.ndarray) -> None:
+    import tifffile
+
+    colour = image.ndim == 3 and image.shape[2] in (3, 4)
+    alpha = image.ndim == 3 and image.shape[2] in (2, 4)
+    extras = {"extrasamples": ["unassalpha"]} if alpha else {}
+    tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)
