@@ -1,46 +1,24 @@
-"""Beyond one machine: file runs and zarr arrays on a Dask cluster.
-
-Two kinds of work go to Dask, both as plain tasks so that Dask's scheduler does the rest
-(placement, retries on another worker when one dies, a dashboard):
-
-- **folders**: one task per file, each the same :func:`noise2noise.batch.process_file` a
-  local run makes, writing its output atomically on shared storage;
-- **arrays larger than memory** (zarr v2/v3 arrays, OME-Zarr images, BigTIFF through
-  tifffile's zarr interface): one task per output chunk, which reads that chunk of the
-  input plus an overlap, denoises it (:mod:`noise2noise.chunked`), writes the chunk of a
-  zarr output and then marks it done. ``resume`` skips chunks marked done; a chunk a
-  killed worker left half-written has no mark and is written again whole.
-
-Dask and zarr are optional (``pip install noise2noise[distributed]``); nothing imports
-this module unless ``--scheduler`` or a zarr path is given.
-"""
+"""Zarr arrays (v2/v3, OME-Zarr, BigTIFF through tifffile) denoised chunk by chunk on a
+Dask cluster, each chunk marked done when written, so a run resumes."""
 
 from __future__ import annotations
 
 import functools
 import itertools
-import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .batch import (
-    FileResult,
+from ..batch import (
     RunInterrupted,
-    make_folders,
-    process_file,
     progress_bar,
-    remove_empty,
-    remove_partials,
-    split_existing,
 )
-from .chunked import (
+from ..chunked import (
     DEFAULT_CHUNK,
     _block_function,
     array_peak,
@@ -49,167 +27,13 @@ from .chunked import (
     plan_axes,
     whole_array_settings,
 )
-from .config import changed_fields, to_dict
-from .errors import MissingDependency, N2NError
-from .files import write_atomically
-from .memory import Limits
-from .models import SimpleCNN
-
-__all__ = [
-    "Cluster",
-    "connect",
-    "process_files_dask",
-    "ZarrJob",
-    "denoise_zarr",
-]
-
-try:  # optional dependencies: the [distributed] extra
-    import dask
-    import distributed
-    import zarr
-except ImportError:  # pragma: no cover - said when used
-    dask = distributed = zarr = None
+from ..config import changed_fields, to_dict
+from ..errors import N2NError
+from ..files import write_atomically
+from ..models import SimpleCNN
+from .cluster import Cluster, _require, _set_threads, distributed, zarr
 
 MARKS = ".n2n-chunks"  # folder of per-chunk done marks inside the output store
-TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-
-
-def _require() -> None:
-    if distributed is None or zarr is None:
-        raise MissingDependency(
-            "Dask and zarr are needed for `scheduler` and zarr arrays: "
-            "pip install 'noise2noise[distributed]'"
-        )
-
-
-# ------------------------------------------------------------------ the cluster
-
-
-@dataclass
-class Cluster:
-    """A connection to a Dask cluster from :func:`connect`.
-
-    ``threads``: torch threads each task uses (a local cluster shares the cores out among
-    its workers; None for a remote cluster, whose workers keep their own setting).
-    """
-
-    client: object
-    threads: int | None = None
-    local: object | None = None  # the LocalCluster this connection started
-
-    def close(self) -> None:
-        self.client.close()
-        if self.local is not None:
-            self.local.close()
-
-
-def connect(
-    scheduler: str, *, worker_memory: str | None = None, threads: int | None = None
-) -> Cluster:
-    """Connect to ``scheduler``: ``local:N`` starts a local cluster of N worker processes
-    (each limited to ``worker_memory``, e.g. ``"2GB"``; default: the machine's memory
-    shared out; ``threads`` torch threads each, default the cores shared out); anything
-    else is the address (``tcp://host:8786``) of a running cluster (dask-jobqueue,
-    Coiled...). Close it with ``.close()``."""
-    _require()
-    if scheduler.startswith("local:"):
-        try:
-            workers = int(scheduler.split(":", 1)[1])
-        except ValueError:
-            raise N2NError(f"`scheduler` {scheduler}: expected local:N, N a number") from None
-        if workers < 1:
-            raise N2NError(f"`scheduler` {scheduler}: N must be at least 1")
-        # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which makes every
-        # large allocation of torch's a fresh mmap: twice the time per image here
-        # (bench/results/distributed.md). Our tasks free what they allocate.
-        with dask.config.set({TRIM: None}):
-            local = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                memory_limit=worker_memory or "auto",
-                dashboard_address=None,
-            )
-        threads = threads or max((os.cpu_count() or 1) // workers, 1)
-        return Cluster(distributed.Client(local), threads, local)
-    try:
-        return Cluster(distributed.Client(scheduler, timeout="20s"), threads)
-    except OSError as exc:
-        raise N2NError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-
-
-def _set_threads(threads: int | None) -> None:
-    """Dask's workers start with one OpenMP thread; a local cluster's tasks use their
-    share of the cores."""
-    if threads:
-        torch.set_num_threads(threads)
-
-
-def _file_task(source, target, fn, overwrite, limits, threads) -> FileResult:
-    _set_threads(threads)
-    return process_file(source, target, fn, overwrite=overwrite, limits=limits)
-
-
-# ------------------------------------------------------------------ folders
-
-
-def process_files_dask(
-    pairs: Sequence[tuple[Path, Path]],
-    fn,
-    cluster: Cluster,
-    *,
-    overwrite: bool = False,
-    skip_existing: bool = False,
-    limits: Limits | None = None,
-    progress: bool = True,
-) -> list[FileResult]:
-    """:func:`noise2noise.batch.process_files` with one Dask task per file.
-
-    A task whose worker dies is run again on another worker by Dask (up to its
-    ``allowed-failures``, then it is that file's error). A retried task may find the
-    output its first worker wrote just before dying: outputs absent when the run started
-    are this run's, so a retry replaces them; temporary files of killed writers are
-    removed at the end.
-    """
-    _require()
-    client = cluster.client
-    created: list[Path] = []
-    make_folders(pairs, created)
-    results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
-    futures = {}
-    run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
-    for i in todo:
-        src, dst = pairs[i]
-        mine = overwrite or not dst.exists()
-        future = client.submit(
-            _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{run}-{i}"
-        )
-        futures[future] = i
-    bar = progress_bar(len(todo), "image", progress)
-    try:
-        for future in distributed.as_completed(futures):
-            i = futures[future]
-            src, dst = pairs[i]
-            try:
-                results[i] = future.result()
-            except Exception as exc:  # KilledWorker after repeated deaths, and the like
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                results[i] = FileResult(src, dst, 0.0, f"{src}: failed on the cluster ({reason})")
-            bar.update()
-    except KeyboardInterrupt as exc:
-        client.cancel(list(futures))
-        remove_partials([dst for _, dst in pairs])
-        remove_empty(created)
-        finished = [results[i] for i in sorted(results)]
-        raise RunInterrupted(finished, len(pairs), getattr(exc, "exit_code", 130)) from None
-    finally:
-        bar.close()
-    remove_partials([dst for _, dst in pairs])
-    remove_empty(created)  # every file failed: no empty output folder stays behind
-    return [results[i] for i in range(len(pairs))]
-
-
-# ------------------------------------------------------------------ zarr arrays
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""Folder runs on a Dask cluster: one task per file, the same file task as a local run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..batch import (
+    FileResult,
+    RunInterrupted,
+    make_folders,
+    process_file,
+    progress_bar,
+    remove_empty,
+    remove_partials,
+    split_existing,
+)
+from ..memory import Limits
+from .cluster import Cluster, _require, _set_threads, distributed
+
+
+def _file_task(source, target, fn, overwrite, limits, threads) -> FileResult:
+    _set_threads(threads)
+    return process_file(source, target, fn, overwrite=overwrite, limits=limits)
+
+
+def process_files_dask(
+    pairs: Sequence[tuple[Path, Path]],
+    fn,
+    cluster: Cluster,
+    *,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    limits: Limits | None = None,
+    progress: bool = True,
+) -> list[FileResult]:
+    """:func:`noise2noise.batch.process_files` with one Dask task per file.
+
+    A task whose worker dies is run again on another worker by Dask (up to its
+    ``allowed-failures``, then it is that file's error). A retried task may find the
+    output its first worker wrote just before dying: outputs absent when the run started
+    are this run's, so a retry replaces them; temporary files of killed writers are
+    removed at the end.
+    """
+    _require()
+    client = cluster.client
+    created: list[Path] = []
+    make_folders(pairs, created)
+    results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
+    futures = {}
+    run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
+    for i in todo:
+        src, dst = pairs[i]
+        mine = overwrite or not dst.exists()
+        future = client.submit(
+            _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{run}-{i}"
+        )
+        futures[future] = i
+    bar = progress_bar(len(todo), "image", progress)
+    try:
+        for future in distributed.as_completed(futures):
+            i = futures[future]
+            src, dst = pairs[i]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # KilledWorker after repeated deaths, and the like
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                results[i] = FileResult(src, dst, 0.0, f"{src}: failed on the cluster ({reason})")
+            bar.update()
+    except KeyboardInterrupt as exc:
+        client.cancel(list(futures))
+        remove_partials([dst for _, dst in pairs])
+        remove_empty(created)
+        finished = [results[i] for i in sorted(results)]
+        raise RunInterrupted(finished, len(pairs), getattr(exc, "exit_code", 130)) from None
+    finally:
+        bar.close()
+    remove_partials([dst for _, dst in pairs])
+    remove_empty(created)  # every file failed: no empty output folder stays behind
+    return [results[i] for i in range(len(pairs))]
