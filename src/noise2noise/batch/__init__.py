@@ -1,0 +1,36 @@
+"""Process image files and folders: output naming, per-file errors, workers and progress.
+
+One bad file never stops a folder run: each file gets a :class:`FileResult`, and the
+caller decides how to report them. Inputs are never overwritten, existing outputs only
+with ``overwrite=True``, and outputs are written atomically.
+
+Modules: ``outputs`` (naming, existing outputs, clean-up), ``file_task`` (one file),
+``pool`` (many files in worker processes).
+"""
+
+from .file_task import FileResult, NoiseAdder, process_file
+from .outputs import (
+    complete_output,
+    make_folders,
+    plan_outputs,
+    remove_empty,
+    remove_partials,
+    split_existing,
+)
+from .pool import RunInterrupted, die_with_parent, process_files, progress_bar
+
+__all__ = [
+    "FileResult",
+    "NoiseAdder",
+    "RunInterrupted",
+    "plan_outputs",
+    "process_file",
+    "process_files",
+    "complete_output",
+    "split_existing",
+    "progress_bar",
+    "make_folders",
+    "remove_empty",
+    "remove_partials",
+    "die_with_parent",
+]

@@ -1,0 +1,137 @@
+"""One file: read its header, check its size and memory, read, apply, write atomically;
+every problem becomes the file's :class:`FileResult`, never an exception."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import N2NError
+from ..image_io import (
+    ConversionWarning,
+    ImageFileError,
+    apply_to_colour,
+    read_header,
+    read_image,
+    read_stack,
+    require_tiff_target,
+    write_image,
+    write_stack,
+)
+from ..memory import Limits, check_memory
+from ..noise import add_noise
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one input file: an error, notes (a change of format or depth
+    said on the way), or ``skipped`` when its output already existed."""
+
+    source: Path
+    target: Path
+    seconds: float
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class NoiseAdder:
+    """``image -> noisy image`` for files; each plane of a stack gets its own noise."""
+
+    noise: object
+    seed: int = 0
+    takes_plane = True  # process_file passes the plane index of a stack
+
+    def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
+        return apply_to_colour(add_noise, image, noise=self.noise, seed=self.seed + 7919 * plane)
+
+
+def _plane_progress(planes: np.ndarray, source: Path):
+    from tqdm.auto import tqdm
+
+    return tqdm(planes, desc=source.name, unit="plane", leave=False, disable=None)
+
+
+def _bytes_per_pixel(fn) -> float:
+    return getattr(fn, "bytes_per_pixel", _DEFAULT_BYTES_PER_PIXEL)
+
+
+# For a function that does not say what it needs (add-noise: a float copy, float64 for
+# Poisson draws and the result).
+_DEFAULT_BYTES_PER_PIXEL = 128.0
+
+
+def process_file(
+    source: Path,
+    target: Path,
+    fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    overwrite: bool = False,
+    limits: Limits | None = None,
+) -> FileResult:
+    """Read ``source``, apply ``fn``, write ``target``; errors become ``FileResult.error``.
+
+    The file's header is read first, and an image above ``limits`` is refused before it
+    is decoded (:mod:`noise2noise.memory`). Every exception of the reading, the method or
+    the writing becomes the file's error, so one file never ends a folder run; warnings
+    of kind :class:`~noise2noise.image_io.ConversionWarning` become its notes.
+    """
+    start = time.perf_counter()
+    limits = limits or Limits()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConversionWarning)
+        try:
+            error = None
+            _process(source, target, fn, overwrite, limits)
+        except ImageFileError as exc:
+            error = str(exc)
+        except N2NError as exc:  # the method refused this image
+            error = f"{source}: {exc}"
+        except MemoryError:
+            error = f"{source}: out of memory while processing it"
+        except Exception as exc:  # noqa: BLE001 - any failure is this file's, not the run's
+            error = f"{source}: failed with {type(exc).__name__}: {_first_line(exc)}"
+    notes, others = [], []
+    for w in caught:
+        (notes if issubclass(w.category, ConversionWarning) else others).append(w)
+    for w in others:  # not ours to collect: shown as they would have been
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    unique = tuple(dict.fromkeys(str(w.message) for w in notes))
+    return FileResult(source, target, time.perf_counter() - start, error, unique)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "no message"
+
+
+def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) -> None:
+    if target.exists() and not overwrite:
+        raise ImageFileError(target, "already exists (use `overwrite=True` to replace it)")
+    header = read_header(source)
+    check_memory(header, _bytes_per_pixel(fn), limits)
+    if header.planes > 1:  # z-stacks, time series, channels: each plane on its own
+        planes, layout = read_stack(source, max_megapixels=None)
+        require_tiff_target(target)
+        per_plane = getattr(fn, "takes_plane", False)
+        result = np.stack(
+            [
+                fn(plane, plane=i) if per_plane else fn(plane)
+                for i, plane in enumerate(_plane_progress(planes, source))
+            ]
+        )
+        write_stack(target, result, layout, overwrite=overwrite)
+    else:
+        image = read_image(source, max_megapixels=None)  # checked above
+        result = fn(image)
+        write_image(target, result, overwrite=overwrite)

@@ -1,0 +1,129 @@
+"""Where outputs go: naming, writable folders, outputs already complete, and cleaning up
+after an interrupted run (empty folders it made, temporary files)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import N2NError
+from ..files import partial_files
+from ..image_io import (
+    IMAGE_EXTENSIONS,
+    ImageFileError,
+    list_images,
+    read_header,
+)
+from .file_task import FileResult
+
+
+def plan_outputs(
+    inputs: Sequence[str | os.PathLike], output: str | os.PathLike
+) -> list[tuple[Path, Path]]:
+    """Pair every input file with its output path.
+
+    One input file and an output that is not an existing folder: the output is a file.
+    Otherwise (a folder input, several inputs, or an existing output folder) the output is
+    a folder and each result keeps its input's file name.
+
+    Raises
+    ------
+    ValueError
+        No inputs, a folder without images, a missing input, a name clash in the output
+        folder, or an output that would overwrite an input.
+    """
+    if not inputs:
+        raise N2NError("no input given")
+    output = Path(output)
+    sources: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = list_images(item)
+            if not found:
+                raise N2NError(f"{item}: folder contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+            sources.extend(found)
+        else:
+            sources.append(item)  # missing or bad files are reported per file
+    single_file = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not output.is_dir()
+    if single_file:
+        if output.suffix.lower() not in IMAGE_EXTENSIONS:  # said now, not after the work
+            raise N2NError(
+                f"{output}: cannot write format '{output.suffix}' "
+                f"(supported: {', '.join(IMAGE_EXTENSIONS)})"
+            )
+        pairs = [(sources[0], output)]
+    else:
+        if output.exists() and not output.is_dir():
+            raise N2NError(f"{output}: output must be a folder when there are several inputs")
+        pairs = [(src, output / src.name) for src in sources]
+        names = [dst for _, dst in pairs]
+        if len(set(names)) != len(names):
+            raise N2NError("two inputs have the same file name; give them separate runs")
+    resolved_inputs = {src.resolve() for src in sources}
+    for _, dst in pairs:
+        if dst.resolve() in resolved_inputs:
+            raise N2NError(f"{dst}: output would overwrite an input; choose another output")
+    for folder in dict.fromkeys(dst.parent for _, dst in pairs):
+        _check_writable(folder)
+    return pairs
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail now, not after the work, when ``folder`` cannot be made or written."""
+    existing = next((f for f in (folder, *folder.parents) if f.exists()), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        raise N2NError(f"{folder}: cannot create it, {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise N2NError(f"{folder}: no permission to write in {existing}")
+
+
+def complete_output(target: Path) -> bool:
+    """True for an existing output that a run may skip: outputs are written to a temporary
+    file and renamed, so one that exists under its name and has a readable header is
+    whole."""
+    try:
+        read_header(target)
+    except ImageFileError:
+        return False
+    return True
+
+
+def split_existing(
+    pairs: Sequence[tuple[Path, Path]], *, skip_existing: bool, overwrite: bool
+) -> tuple[dict[int, FileResult], list[int]]:
+    """(results of the pairs skipped because their output exists and is complete, the
+    indices of the pairs to process)."""
+    results, todo = {}, []
+    for i, (src, dst) in enumerate(pairs):
+        if skip_existing and not overwrite and dst.exists() and complete_output(dst):
+            results[i] = FileResult(src, dst, 0.0, skipped=True)
+        else:
+            todo.append(i)
+    return results, todo
+
+
+def make_folders(pairs: Sequence[tuple[Path, Path]], created: list[Path]) -> None:
+    """Create the output folders, recording in ``created`` (before making them, so that
+    an interrupt in between still finds them) those that did not exist."""
+    for folder in dict.fromkeys(dst.parent for _, dst in pairs):
+        created.extend(f for f in [folder, *folder.parents] if not f.exists())
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove the folders of ``folders`` that are empty, deepest first."""
+    for folder in sorted(set(folders), key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()  # only if empty
+        except OSError:
+            pass
+
+
+def remove_partials(targets: list[Path]) -> None:
+    """Delete the temporary files of outputs whose writer was stopped mid-write."""
+    for target in targets:
+        for tmp in partial_files(target):
+            tmp.unlink(missing_ok=True)

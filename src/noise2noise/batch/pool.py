@@ -1,0 +1,248 @@
+"""Many files: a pool of worker processes that survives a worker dying (the files in
+flight are rerun alone), progress, and interrupts (Ctrl-C, SIGTERM)."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..memory import Limits
+from .file_task import FileResult, process_file
+from .outputs import make_folders, remove_empty, remove_partials, split_existing
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a file run: queued files were cancelled, workers stopped
+    and partial outputs removed; ``results`` holds the files that were finished."""
+
+    def __init__(self, results: list[FileResult], total: int, exit_code: int = 130):
+        super().__init__()
+        self.results = results
+        self.total = total
+        self.exit_code = exit_code
+
+
+def die_with_parent() -> None:
+    """Have the kernel end this process when its parent dies (Linux; elsewhere nothing).
+
+    A worker process otherwise outlives a parent that is killed (not interrupted) and keeps
+    a core busy until its task is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _init_worker(threads: int) -> None:
+    die_with_parent()
+    # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(threads)  # one single-threaded worker per core beats shared threads
+
+
+def process_files(
+    pairs: Sequence[tuple[Path, Path]],
+    fn: Callable[[np.ndarray], np.ndarray],
+    *,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    workers: int = 1,
+    isolate: bool | None = None,
+    limits: Limits | None = None,
+    progress: bool = True,
+) -> list[FileResult]:
+    """Apply ``fn`` to every (source, target) pair, with a progress bar and an ETA.
+
+    Parameters
+    ----------
+    pairs : sequence of (Path, Path)
+        From :func:`plan_outputs`.
+    fn : callable
+        Picklable (a module-level function, a dataclass or ``functools.partial``) when
+        files run in worker processes.
+    overwrite : bool
+        Replace existing outputs.
+    skip_existing : bool
+        Leave outputs that already exist and are complete (a run that was interrupted
+        continues where it stopped).
+    workers : int
+        Worker processes, each with ``cores // workers`` threads.
+    isolate : bool or None
+        Run the files in worker processes even with one worker, so that a file that
+        crashes its process (out of memory, killed) becomes that file's error and the run
+        goes on; None (default) isolates when ``workers > 1``.
+    limits : Limits or None
+        Pixel and memory limits checked before each file is decoded.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of FileResult, in the order of ``pairs``.
+
+    Raises
+    ------
+    RunInterrupted
+        On Ctrl-C (or SIGTERM turned into it by the caller): queued files are cancelled,
+        workers stopped, partial outputs removed; the exception holds what finished.
+    """
+    created: list[Path] = []
+    results: dict[int, FileResult] = {}
+    todo: list[int] = []
+    bar = None
+    try:
+        make_folders(pairs, created)
+        results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
+        bar = progress_bar(len(todo), "image", progress)
+        run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results)
+        if isolate if isolate is not None else workers > 1:
+            run.in_workers(todo, max(workers, 1))
+        else:
+            run.here(todo)
+    except KeyboardInterrupt as exc:
+        if bar is not None:
+            bar.close()
+        remove_partials([pairs[i][1] for i in todo if i not in results])
+        remove_empty(created)
+        finished = [results[i] for i in sorted(results)]
+        code = getattr(exc, "exit_code", 130)  # 143 for SIGTERM
+        raise RunInterrupted(finished, len(pairs), code) from None
+    bar.close()
+    remove_empty(created)  # every file failed: no empty output folder stays behind
+    return [results[i] for i in range(len(pairs))]
+
+
+def progress_bar(total: int, unit: str, show: bool):
+    """A tqdm bar, shown only for more than one item and when stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, disable=None if show and total > 1 else True)
+
+
+@dataclass
+class _Run:
+    """The files of one :func:`process_files` call, in this process or in workers."""
+
+    pairs: Sequence[tuple[Path, Path]]
+    fn: Callable
+    overwrite: bool
+    limits: Limits
+    bar: object
+    results: dict[int, FileResult]
+    made: set[Path] = dataclasses.field(default_factory=set)  # outputs absent at the start
+
+    def _done(self, i: int, result: FileResult) -> None:
+        self.results[i] = result
+        self.bar.update()
+
+    def here(self, todo: list[int]) -> None:
+        for i in todo:
+            src, dst = self.pairs[i]
+            self.bar.set_postfix_str(src.name)
+            self._done(
+                i, process_file(src, dst, self.fn, overwrite=self.overwrite, limits=self.limits)
+            )
+
+    def in_workers(self, todo: list[int], workers: int) -> None:
+        """At most ``workers`` files in flight, so that when a worker dies the files it
+        may have been processing are known. Those are run again one at a time in a fresh
+        pool; the one that kills its worker alone gets the error, the others their
+        results."""
+        threads = max((os.cpu_count() or 1) // workers, 1)
+        self.made = {self.pairs[i][1] for i in todo if not self.pairs[i][1].exists()}
+        queue, alone = deque(todo), deque()
+        pool = self._pool(workers, threads)
+        running: dict = {}
+        try:
+            while queue or alone or running:
+                # A suspect runs by itself, so that a second crash names it.
+                while alone and not running:
+                    running[self._submit(pool, alone.popleft(), again=True)] = True
+                # ...and nothing joins a suspect that is running by itself.
+                alone_running = any(running.values())
+                while queue and not alone and not alone_running and len(running) < workers:
+                    running[self._submit(pool, queue.popleft())] = False
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                suspects, broken = self._collect(done, running)
+                if broken:
+                    # A dead worker breaks the whole pool: the other files in flight end
+                    # with a result or as suspects too.
+                    suspects += self._collect(wait(running)[0], running)[0]
+                    _stop(pool)
+                    pool = self._pool(workers, threads)
+                    alone.extend(sorted(suspects))
+        finally:
+            _stop(pool)
+
+    def _collect(self, done, running: dict) -> tuple[list[int], bool]:
+        """Record the finished futures; return the files whose worker died and whether
+        the pool broke (a file that was running alone when it died gets its error)."""
+        suspects, broken = [], False
+        for future in done:
+            was_alone = running.pop(future)
+            try:
+                self._done(future.index, future.result())
+            except BrokenProcessPool:
+                broken = True
+                if was_alone:
+                    self._done(future.index, self._died(future.index))
+                else:
+                    suspects.append(future.index)
+        return suspects, broken
+
+    def _died(self, i: int) -> FileResult:
+        src, dst = self.pairs[i]
+        return FileResult(
+            src,
+            dst,
+            0.0,
+            f"{src}: the worker process died while processing it (out of memory or killed)",
+        )
+
+    def _submit(self, pool, i: int, again: bool = False):
+        """Send file ``i`` to the pool. ``again``: its first worker died, possibly after
+        writing the output (atomically, so whole); an output this run made is replaced."""
+        src, dst = self.pairs[i]
+        overwrite = self.overwrite or (again and dst in self.made)
+        future = pool.submit(
+            process_file, src, dst, self.fn, overwrite=overwrite, limits=self.limits
+        )
+        future.index = i
+        return future
+
+    @staticmethod
+    def _pool(workers: int, threads: int) -> ProcessPoolExecutor:
+        # "spawn": a forked child of a process whose OpenMP threads are running can hang.
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
+        )
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued work and end the worker processes now, not after their current file
+    (``shutdown`` alone waits for running tasks)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public handle in 3.11
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
