@@ -298,20 +298,11 @@ def test_library_messages_name_parameters_and_the_cli_names_its_options():
     assert in_options("unknown `thing` kept") == "unknown thing kept"
 
 
-def test_no_library_message_names_a_command_line_option():
-    import re
-    from pathlib import Path
+def test_reproduce_takes_its_budget_as_budget_or_preset():
+    from noise2noise.cli import build_parser
 
-    import noise2noise
-
-    package = Path(noise2noise.__file__).parent
-    flag = re.compile(r"""["'][^"'\n]*(?<![\w-])--[a-z][a-z-]+""")  # a string with "--option"
-    offenders = []
-    for path in package.rglob("*.py"):
-        if "cli" in path.relative_to(package).parts:
-            continue
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            code = line.split("#")[0]
-            if flag.search(code) and "help" not in code and "n2n " not in code:  # not a command
-                offenders.append(f"{path.name}:{number}: {line.strip()}")
-    assert not offenders, "\n".join(offenders)
+    parser = build_parser()
+    for option in ("--budget", "--preset"):
+        args = parser.parse_args(["reproduce", "table1", option, "report", "--out", "x"])
+        assert args.budget == "report"
+    assert parser.parse_args(["reproduce", "table1", "--out", "x"]).budget == "cpu"

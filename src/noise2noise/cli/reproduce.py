@@ -36,7 +36,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if "verify" in args.experiments:
         if len(args.experiments) > 1:
             raise N2NError("verify runs on its own: n2n reproduce verify --out DIR")
-        budget = budget_for(args.preset, quick=args.quick)
+        budget = budget_for(args.budget, quick=args.quick)
         repro = Reproduction(args.out, budget, data_root=args.data_root, device=device)
         cells = verify(repro, args.sample)
         for c in cells:
@@ -52,7 +52,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         args.experiments,
         args.out,
         device=device,
-        preset=args.preset,
+        preset=args.budget,
         quick=args.quick,
         data_root=args.data_root,
         command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
@@ -77,15 +77,15 @@ def add_parser(sub) -> None:
             "verify (recompute a random sample of cached cells and compare). "
             "Several processes can share one --out (each cell goes to one of them): on "
             "2 cores, run the same command twice with --threads 1. "
-            "--preset cpu finishes on 2 CPU cores (hours, see docs/results); "
-            "--preset report uses the report's hyperparameters (days on a CPU). "
+            "--budget cpu finishes on 2 CPU cores (hours, see docs/results); "
+            "--budget report uses the report's hyperparameters (days on a CPU). "
             "--quick runs the same structure on 2 small images with a few steps, in minutes."
         ),
         epilog="examples:\n"
-        "  n2n reproduce all --preset cpu --out docs/results/cpu\n"
-        "  n2n reproduce table1 sensitivity --preset cpu --out docs/results/cpu --threads 1\n"
+        "  n2n reproduce all --budget cpu --out docs/results/cpu\n"
+        "  n2n reproduce table1 sensitivity --budget cpu --out docs/results/cpu --threads 1\n"
         "  n2n reproduce all --quick --out /tmp/quick\n"
-        "  n2n reproduce all --preset report --device cuda --out docs/results/report\n"
+        "  n2n reproduce all --budget report --device cuda --out docs/results/report\n"
         "  n2n reproduce report --out docs/results/cpu    # rewrite RESULTS.md only\n"
         "  n2n reproduce verify --sample 5 --out docs/results/cpu  # recompute 5 cached cells",
     )
@@ -98,10 +98,13 @@ def add_parser(sub) -> None:
         "all, report, verify (recompute a sample of cached cells)",
     )
     p.add_argument(
+        "--budget",
         "--preset",
+        dest="budget",
         choices=list(BUDGETS),
         default="cpu",
-        help="budget: cpu (2 CPU cores) or report (its hyperparameters; default: %(default)s)",
+        help="what to compute: cpu (fits 2 CPU cores) or report (the report's own "
+        "hyperparameters); --preset is the same option (default: %(default)s)",
     )
     p.add_argument("--quick", action="store_true", help="a few small images, a few steps")
     p.add_argument(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..machine import available_memory
 from .common import _TIFF, ImageFileError, ImageHeader, _check_file, _own_size_check, _reason
 from .tiff import _header_from_tiff, _tiff_layout, _TiffLayout
 
@@ -100,8 +101,6 @@ def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
             f"{header.describe()} is larger than the limit of {max_megapixels:g} megapixels "
             "(set by `max_megapixels`)",
         )
-    from ..memory import available_memory  # memory.py builds on this package
-
     free = available_memory()
     if free is not None and 2 * header.nbytes > free:
         raise ImageFileError(

@@ -4,21 +4,20 @@ and plot, best and last weights, resumable state."""
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from ..config import changed_fields
 from ..errors import N2NError
-from ..files import write_csv
+from ..files import write_csv, write_json
 from ..metrics import psnr
 from ..models import build_model
 from ..noise import (
@@ -128,8 +127,6 @@ def train(
     -------
     The history: one dict per epoch (see ``history.csv``).
     """
-    from tqdm.auto import tqdm
-
     run_dir = Path(run_dir)
     state_file = run_dir / "state.pt"
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
@@ -153,29 +150,13 @@ def train(
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    if config.schedule == "plateau":
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, factor=config.plateau_factor, patience=config.plateau_patience
-        )
-    else:
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    optimizer, scheduler = _optimiser(model, config)
     history: list[dict] = []
-    best, stale, start = math.inf, 0, 0
+    best, stale = math.inf, 0
     if resume:
-        state = load_checkpoint(state_file)
-        changed = changed_fields(state["config"], config)
-        if changed:
-            raise N2NError(
-                f"{run_dir} was started with another configuration (differs in: "
-                f"{', '.join(changed)})"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history, best, stale = state["history"], state["best"], state["stale"]
-        start = len(history)
-    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        history, best, stale = _resume(state_file, config, model, optimizer, scheduler)
+    start = len(history)
+    write_json(run_dir / "config.json", config.to_dict())
 
     bar = tqdm(
         range(start, config.epochs),
@@ -190,25 +171,7 @@ def train(
         if config.early_stop is not None and stale >= config.early_stop:
             break
         tic = time.perf_counter()
-        g = _epoch_generator(config.seed, epoch)
-        if config.steps_per_epoch is None:
-            order = torch.randperm(len(train_data), generator=g).tolist()
-        else:
-            draws = (config.steps_per_epoch * config.batch_size,)
-            order = torch.randint(len(train_data), draws, generator=g).tolist()
-        # Losses stay on the device until the epoch ends: no host synchronisation per step.
-        loss_sum, steps = torch.zeros((), dtype=torch.float64, device=device), 0
-        for i in range(0, len(order), config.batch_size):
-            x, target, _ = train_data.draw(order[i : i + config.batch_size], config.crop, g)
-            x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
-            with autocast(device):
-                out = model(x)
-            loss = F.mse_loss(out.float(), target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach()
-            steps += 1
+        train_loss = _train_epoch(model, optimizer, train_data, config, epoch, device)
         val_loss, val_psnr = _validate(model, val_set, device)
         if config.schedule == "plateau":
             scheduler.step(val_loss)
@@ -216,7 +179,7 @@ def train(
             scheduler.step()
         row = {
             "epoch": epoch + 1,
-            "train_loss": float(loss_sum) / steps,
+            "train_loss": train_loss,
             "val_loss": val_loss,
             "val_psnr": val_psnr,
             "lr": optimizer.param_groups[0]["lr"],
@@ -250,3 +213,56 @@ def train(
     bar.close()
     _plot_history(run_dir, history)
     return history
+
+
+def _optimiser(model: torch.nn.Module, config: TrainConfig):
+    """Adam and the configuration's learning-rate schedule."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    if config.schedule == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.plateau_factor, patience=config.plateau_patience
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    return optimizer, scheduler
+
+
+def _resume(state_file: Path, config: TrainConfig, model, optimizer, scheduler):
+    """Load the state of an interrupted run (refused with another configuration):
+    (history, best validation loss, epochs without improvement)."""
+    state = load_checkpoint(state_file)
+    changed = changed_fields(state["config"], config)
+    if changed:
+        raise N2NError(
+            f"{state_file.parent} was started with another configuration (differs in: "
+            f"{', '.join(changed)})"
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    return state["history"], state["best"], state["stale"]
+
+
+def _train_epoch(model, optimizer, train_data, config: TrainConfig, epoch: int, device) -> float:
+    """One epoch of Adam steps on MSE; the mean training loss. Crops, noise and order
+    come from the epoch's own seeded generator, so a resumed run draws what it would have."""
+    g = _epoch_generator(config.seed, epoch)
+    if config.steps_per_epoch is None:
+        order = torch.randperm(len(train_data), generator=g).tolist()
+    else:
+        draws = (config.steps_per_epoch * config.batch_size,)
+        order = torch.randint(len(train_data), draws, generator=g).tolist()
+    # Losses stay on the device until the epoch ends: no host synchronisation per step.
+    loss_sum, steps = torch.zeros((), dtype=torch.float64, device=device), 0
+    for i in range(0, len(order), config.batch_size):
+        x, target, _ = train_data.draw(order[i : i + config.batch_size], config.crop, g)
+        x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
+        with autocast(device):
+            out = model(x)
+        loss = F.mse_loss(out.float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach()
+        steps += 1
+    return float(loss_sum) / steps

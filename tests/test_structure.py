@@ -1,0 +1,110 @@
+"""The package's shape, checked: no import cycles between its modules, no module over
+400 lines, the project's own imports at the top of modules, and no library message that
+names a command-line option (the command line maps parameters to its options)."""
+
+import ast
+import re
+from pathlib import Path
+
+import noise2noise
+
+PACKAGE = Path(noise2noise.__file__).parent
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    parts = ["noise2noise", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve(path: Path, node: ast.ImportFrom) -> list[str]:
+    """The project modules an ``import from`` statement loads (relative or absolute)."""
+    if node.level == 0:
+        base = node.module or ""
+        if not base.startswith("noise2noise"):
+            return []
+    else:
+        package = _name(path).split(".")
+        if path.name != "__init__.py":
+            package = package[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join([*package, node.module] if node.module else package)
+    known = {_name(p) for p in MODULES}
+    targets = [base] if base in known else []
+    targets += [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+    return targets
+
+
+def _top_level_imports() -> dict[str, set[str]]:
+    graph = {}
+    for path in MODULES:
+        tree = ast.parse(path.read_text())
+        edges = set()
+        for node in tree.body:  # module level only: imports inside functions run later
+            if isinstance(node, ast.ImportFrom):
+                edges.update(_resolve(path, node))
+            elif isinstance(node, ast.Try):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.ImportFrom):
+                        edges.update(_resolve(path, inner))
+        graph[_name(path)] = edges - {_name(path)}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = _top_level_imports()  # a package's __init__ counts as the package
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*stack[stack.index(target) :], target]))
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert not cycles, "\n".join(cycles)
+
+
+def test_no_module_over_400_lines():
+    long = [
+        f"{p.relative_to(PACKAGE)}: {n}"
+        for p in MODULES
+        if (n := len(p.read_text().splitlines())) > 400
+    ]
+    assert not long, long
+
+
+def test_the_projects_imports_are_at_the_top_of_modules():
+    hidden = []
+    for path in MODULES:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.ImportFrom) and _resolve(path, inner):
+                        hidden.append(f"{path.relative_to(PACKAGE)}:{inner.lineno}")
+    # The one allowed: the optional Dask/zarr runs, loaded only when asked for.
+    allowed = {"cli/denoise.py"}
+    assert [h for h in hidden if h.split(":")[0] not in allowed] == []
+
+
+def test_no_library_message_names_a_command_line_option():
+    flag = re.compile(r"""["'][^"'\n]*(?<![\w-])--[a-z][a-z-]+""")  # a string with "--option"
+    offenders = []
+    for path in MODULES:
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            if flag.search(code) and "help" not in code and "n2n " not in code:  # not a command
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
