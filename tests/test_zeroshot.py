@@ -261,3 +261,52 @@ def test_odd_offsets_training_is_seeded_and_denoises(astronaut_crop):
     np.testing.assert_array_equal(out, again)
     before = psnr(noisy, astronaut_crop, data_range=255)
     assert psnr(out, astronaut_crop, data_range=255) > before + 3
+
+
+@pytest.mark.parametrize("preset", ["fast", "paper"])
+def test_a_batch_of_networks_trains_as_each_would_alone(preset, device):
+    from noise2noise.zeroshot import fit_zeroshot_batch
+
+    g = torch.Generator().manual_seed(1)
+    images = [torch.rand(1, 3, 48, 40, generator=g) for _ in range(3)]
+    config = replace(PRESETS[preset], steps=25)
+    together = fit_zeroshot_batch(images, config, seed=2, device=device)
+    assert len(together) == 3
+    for y, net in zip(images, together, strict=True):
+        alone = fit_zeroshot(y, config, seed=2, device=device)
+        for a, b in zip(alone.parameters(), net.parameters(), strict=True):
+            torch.testing.assert_close(a, b, atol=5e-4, rtol=1e-3)  # float rounding only
+        out_alone = apply_zeroshot(alone, y.to(device))
+        out_together = apply_zeroshot(net, y.to(device))
+        torch.testing.assert_close(out_alone, out_together, atol=2e-4, rtol=0)
+    # Each network saw only its own image: swapping the images changes what it learns.
+    swapped = fit_zeroshot_batch(images[::-1], config, seed=2, device=device)
+    torch.testing.assert_close(swapped[2].out.weight, together[0].out.weight)
+    assert not torch.allclose(swapped[0].out.weight, together[0].out.weight, atol=1e-3)
+
+
+def test_denoising_a_batch_equals_denoising_each_image(astronaut_crop, camera_crop):
+    from noise2noise.zeroshot import denoise_zeroshot_batch
+
+    config = replace(PRESETS["fast"], steps=20)
+    noisy_rgb = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    noisy_gray = add_noise(camera_crop, "gaussian:25", seed=0)
+    images = [
+        noisy_rgb.astype(np.float32) / 255,
+        noisy_gray[..., None].astype(np.float32) / 255,  # another channel count: another group
+        noisy_rgb[:40, :24].astype(np.float32) / 255,  # smaller than a crop: another group
+        np.fliplr(noisy_rgb).astype(np.float32) / 255,
+    ]
+    outs = denoise_zeroshot_batch(images, preset=config, seed=3, channel_axis=-1, group_size=2)
+    for image, out in zip(images, outs, strict=True):
+        alone = denoise_zeroshot(image, preset=config, seed=3, channel_axis=-1)
+        assert out.shape == image.shape and out.dtype == image.dtype
+        np.testing.assert_allclose(out, alone, atol=2e-4)
+
+
+def test_images_that_need_different_batches_are_refused_together():
+    from noise2noise.zeroshot import fit_zeroshot_batch
+
+    images = [torch.rand(1, 3, 40, 40), torch.rand(1, 1, 40, 40)]
+    with pytest.raises(ValueError, match="cannot train in one batch"):
+        fit_zeroshot_batch(images, replace(PRESETS["fast"], steps=2))

@@ -12,6 +12,7 @@ Layers of this module:
   pure tensor functions, each one equation of the paper.
 - ``configuration``: :class:`ZeroShotConfig` and :data:`PRESETS`, the hyperparameters.
 - ``fit``: :func:`fit_zeroshot` (training) and :func:`apply_zeroshot` (inference, tiled).
+- ``batched``: the networks of many images trained in the same steps (for GPUs).
 - here: :func:`denoise_zeroshot`, numpy in, numpy out, for users.
 """
 
@@ -31,6 +32,7 @@ from .configuration import (
     ZeroShotConfig,
     get_preset,
 )
+from .batched import denoise_zeroshot_batch, fit_zeroshot_batch
 from .fit import apply_zeroshot, fit_zeroshot
 from .losses import consistency_loss, pair_downsample, residual_loss, zeroshot_loss
 
@@ -45,6 +47,8 @@ __all__ = [
     "RETIRED",
     "get_preset",
     "fit_zeroshot",
+    "fit_zeroshot_batch",
+    "denoise_zeroshot_batch",
     "apply_zeroshot",
     "tta_transforms",
     "denoise_zeroshot",

@@ -1,0 +1,188 @@
+"""ZS-N2N for many images at once: one network per image, all trained in the same steps.
+
+On a GPU one small image leaves the device nearly idle (a step of the paper's network
+costs about the same on 256×256 as on 768×512), so a folder is faster when the networks
+of many images train together. Here the N networks' weights are stacked
+(``torch.func.stack_module_state``) and one step evaluates every network on its own
+image's crops (``torch.func.vmap`` over ``functional_call``): each network sees only its
+own image. The loss is the sum of the N losses, whose gradient for network i is the
+gradient of its own loss, and Adam updates every weight separately; so with the same seed
+each network gets the same initialisation, the same crops and the same updates as
+:func:`~.fit.fit_zeroshot` gives it alone, up to floating-point rounding
+(``tests/test_zeroshot.py`` checks a batch of 3 against 3 single runs).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+from ..convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
+from ..errors import N2NError
+from ..models import SimpleCNN
+from ..noise import make_generator
+from ..runtime import resolve_device
+from .configuration import DEFAULT_PRESET, MIN_SIZE, ZeroShotConfig, get_preset
+from .fit import _random_crops, apply_zeroshot
+from .losses import zeroshot_loss
+
+__all__ = ["fit_zeroshot_batch", "denoise_zeroshot_batch", "group_key"]
+
+
+def group_key(shape: Sequence[int], config: ZeroShotConfig) -> tuple[int, ...]:
+    """Images whose networks can train in one batch share this key: the channel count and
+    the shape of what a step sees (a crop, or the whole even-padded image)."""
+    c, h, w = shape[-3], shape[-2] + shape[-2] % 2, shape[-1] + shape[-1] % 2
+    if config.crop is None:
+        return (c, h, w)
+    return (c, min(config.crop, h), min(config.crop, w))
+
+
+def fit_zeroshot_batch(
+    noisy: Sequence[torch.Tensor],
+    config: ZeroShotConfig | str = DEFAULT_PRESET,
+    *,
+    seed: int = 0,
+    progress: bool = False,
+    device: torch.device | str | None = "cpu",
+) -> list[SimpleCNN]:
+    """Train one ZS-N2N network per image, all in the same steps.
+
+    Parameters
+    ----------
+    noisy : sequence of Tensor
+        Each (1, C, H, W) in [0, 1], all with the same :func:`group_key`.
+    config : ZeroShotConfig or str
+    seed : int
+        Every network is seeded with it, as a single-image run of each would be.
+    progress : bool
+        Show a progress bar over the steps.
+    device : torch.device or str
+
+    Returns
+    -------
+    The trained networks, in the order of ``noisy``, in eval mode on ``device``.
+
+    Raises
+    ------
+    N2NError
+        The images need different batches (see :func:`group_key`).
+    """
+    config = get_preset(config)
+    device = resolve_device(device)
+    if not noisy:
+        return []
+    keys = {group_key(y.shape, config) for y in noisy}
+    if len(keys) > 1:
+        raise N2NError(f"images of {len(keys)} kinds cannot train in one batch: group them")
+    ys = [pad_to_multiple(y.to(device), 2)[0] for y in noisy]
+    channels = ys[0].shape[1]
+    models = []
+    for _ in ys:
+        with torch.random.fork_rng(devices=[]):  # as fit_zeroshot initialises each
+            torch.manual_seed(seed)
+            models.append(SimpleCNN(channels, width=config.width, layers=config.layers))
+    params, _ = stack_module_state(models)
+    params = {k: v.detach().to(device).requires_grad_() for k, v in params.items()}
+    base = copy.deepcopy(models[0]).to("meta")  # the structure only, for functional_call
+
+    def one_loss(weights: dict, y: torch.Tensor) -> torch.Tensor:
+        net = lambda t: functional_call(base, weights, (t,))  # noqa: E731
+        return zeroshot_loss(net, y, ratio=config.loss_ratio)
+
+    losses = vmap(one_loss)
+    generators = [make_generator(seed) for _ in ys]
+    optimizer = torch.optim.Adam(params.values(), lr=config.lr)
+    milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
+    stride = 1 if config.odd_offsets else 2
+    steps = tqdm(
+        range(config.steps),
+        desc=f"ZS-N2N ×{len(ys)}",
+        unit="step",
+        leave=False,
+        disable=None if progress else True,
+    )
+    for _ in steps:
+        if config.crop is None:
+            batch = torch.stack(ys)  # (N, 1, C, H, W)
+        else:
+            batch = torch.stack(
+                [
+                    _random_crops(y, config.crop, config.batch, g, stride=stride)
+                    for y, g in zip(ys, generators, strict=True)
+                ]
+            )  # (N, batch, C, crop, crop)
+        loss = losses(params, batch).sum()  # gradient for network i: that of its own loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    for i, model in enumerate(models):
+        model.load_state_dict({k: v[i].detach() for k, v in params.items()})
+        model.to(device).eval()
+    return models
+
+
+def denoise_zeroshot_batch(
+    images: Sequence[np.ndarray],
+    *,
+    preset: str | ZeroShotConfig = DEFAULT_PRESET,
+    seed: int = 0,
+    channel_axis: int | None = None,
+    group_size: int = 64,
+    progress: bool = False,
+    device: torch.device | str | None = "cpu",
+) -> list[np.ndarray]:
+    """:func:`~noise2noise.zeroshot.denoise_zeroshot` for many images, their networks
+    trained together (see the module docstring); each result is that of denoising the
+    image alone with the same seed, up to floating-point rounding.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        As for ``denoise_zeroshot`` (any sizes, dtypes and channel counts: images are
+        grouped by :func:`group_key`, at most ``group_size`` networks per batch).
+    preset, seed, channel_axis, progress, device
+        As for ``denoise_zeroshot``.
+    group_size : int
+        Networks trained at once; memory grows with it.
+
+    Returns
+    -------
+    list of ndarray, each with the shape and dtype of its image.
+    """
+    config = get_preset(preset)
+    tensors, gains = [], []
+    for image in images:
+        y = image_to_tensor(np.asarray(image), channel_axis=channel_axis)
+        if min(y.shape[-2:]) < MIN_SIZE:
+            raise N2NError(
+                f"image is {y.shape[-1]}×{y.shape[-2]} pixels; ZS-N2N needs at least "
+                f"{MIN_SIZE}×{MIN_SIZE}"
+            )
+        gains.append(dim_gain(float(y.max())))
+        tensors.append(y * gains[-1])
+    groups: dict[tuple, list[int]] = {}
+    for i, y in enumerate(tensors):
+        groups.setdefault(group_key(y.shape, config), []).append(i)
+    results: list[np.ndarray | None] = [None] * len(tensors)
+    for members in groups.values():
+        for start in range(0, len(members), group_size):
+            part = members[start : start + group_size]
+            nets = fit_zeroshot_batch(
+                [tensors[i] for i in part], config, seed=seed, progress=progress, device=device
+            )
+            for i, net in zip(part, nets, strict=True):
+                y = tensors[i].to(next(net.parameters()).device)
+                out = apply_zeroshot(
+                    net, y, tta=config.tta, tta_budget=config.tta_budget, tile=config.tile
+                )
+                image = np.asarray(images[i])
+                results[i] = tensor_to_image(out / gains[i], image, channel_axis=channel_axis)
+    return results
