@@ -17,11 +17,12 @@ import numpy as np
 
 from .baselines import denoise_ansc, denoise_bm3d
 from .errors import N2NError
-from .image_io import ConversionWarning, apply_to_colour
+from .image_io import ConversionWarning, apply_to_colour, merge_alpha, split_alpha
 from .noise import Gaussian, Poisson
 from .pretrained import denoise
+from .runtime import resolve_device
 from .training import denoise_with_model, load_checkpoint
-from .zeroshot import denoise_zeroshot, get_preset
+from .zeroshot import denoise_zeroshot, denoise_zeroshot_batch, get_preset
 
 __all__ = [
     "METHODS",
@@ -68,6 +69,8 @@ class Method:
         method the true noise (BM3D its sigma), or None where the method does not apply
     scale_float : float data outside [0, 1] are scaled into range and back (not for
         Poisson counts, which must stay counts)
+    batched : the method for many images at once, where that is faster on a GPU:
+        ``(images, *, channel_axis, **options) -> images``
     """
 
     function: Callable[..., np.ndarray]
@@ -77,6 +80,7 @@ class Method:
     required: tuple[str, ...] = ()
     noise_options: Callable[[Gaussian | Poisson], dict | None] = _no_noise_options
     scale_float: bool = True
+    batched: Callable[..., list[np.ndarray]] | None = None
 
 
 # bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
@@ -100,6 +104,7 @@ REGISTRY: dict[str, Method] = {
         ("preset", "iterations", "seed", "progress", "device"),
         256,
         "ZS-N2N: trains a small network on the image itself",
+        batched=denoise_zeroshot_batch,
     ),
     "bm3d": Method(
         denoise_bm3d,
@@ -224,6 +229,24 @@ class FileDenoiser:
             return WHOLE_IMAGE_ZEROSHOT_BYTES
         return REGISTRY[self.method].bytes_per_pixel
 
+    @property
+    def batched(self) -> Callable[[list[np.ndarray]], list[np.ndarray]] | None:
+        """``images -> denoised images`` for many images at once, where the method has
+        such a form and runs on a GPU (ZS-N2N: the networks train together); None
+        otherwise. Only for images :meth:`fits_batch` accepts."""
+        function = REGISTRY[self.method].batched
+        device = self.options.get("device")
+        if function is None or device is None or resolve_device(device).type == "cpu":
+            return None
+        return functools.partial(_denoise_many, function, self.options)
+
+    def fits_batch(self, image: np.ndarray) -> bool:
+        """Whether ``image`` can go into :attr:`batched` as it is (float data outside
+        [0, 1], NaN included, take the one-image path with its checks and scaling)."""
+        if image.dtype.kind != "f":
+            return True
+        return bool(np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1)
+
     def __call__(self, image: np.ndarray) -> np.ndarray:
         check_finite(image)
         options = dict(self.options)
@@ -242,6 +265,17 @@ class FileDenoiser:
         scaled = ((image - lo) / (hi - lo)).astype(image.dtype)
         out = denoise_image(scaled, self.method, **options)
         return (out * (hi - lo) + lo).astype(image.dtype)
+
+
+def _denoise_many(function, options: dict, images: list[np.ndarray]) -> list[np.ndarray]:
+    """A batched method on images as read from files (alpha kept as it is)."""
+    colours, alphas = zip(*(split_alpha(image) for image in images), strict=True)
+    with_axis = [c[:, :, None] if c.ndim == 2 else c for c in colours]
+    outs = function(with_axis, channel_axis=-1, **options)
+    return [
+        merge_alpha(out[:, :, 0] if colour.ndim == 2 else out, alpha)
+        for out, colour, alpha in zip(outs, colours, alphas, strict=True)
+    ]
 
 
 def check_finite(image: np.ndarray) -> None:

@@ -86,13 +86,19 @@ def process_file(
     the writing becomes the file's error, so one file never ends a folder run; warnings
     of kind :class:`~noise2noise.image_io.ConversionWarning` become its notes.
     """
-    start = time.perf_counter()
     limits = limits or Limits()
+    return as_result(source, target, lambda: _process(source, target, fn, overwrite, limits))
+
+
+def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileResult:
+    """Run ``work`` (the reading, method or writing of one file) and say how it went:
+    every exception becomes the file's error and conversion warnings its notes."""
+    start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConversionWarning)
         try:
             error = None
-            _process(source, target, fn, overwrite, limits)
+            work()
         except ImageFileError as exc:
             error = str(exc)
         except N2NError as exc:  # the method refused this image
@@ -110,28 +116,36 @@ def process_file(
     return FileResult(source, target, time.perf_counter() - start, error, unique)
 
 
+def read_single_image(
+    source: Path, target: Path, fn, overwrite: bool, limits: Limits
+) -> np.ndarray | None:
+    """The image of ``source`` after the checks :func:`process_file` makes, for a run that
+    denoises several images at once; None for a stack, which goes plane by plane."""
+    if target.exists() and not overwrite:
+        raise ImageFileError(target, "already exists (use `overwrite=True` to replace it)")
+    header = read_header(source)
+    check_memory(header, _bytes_per_pixel(fn), limits)
+    return None if header.planes > 1 else read_image(source, max_megapixels=None)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else "no message"
 
 
 def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) -> None:
-    if target.exists() and not overwrite:
-        raise ImageFileError(target, "already exists (use `overwrite=True` to replace it)")
-    header = read_header(source)
-    check_memory(header, _bytes_per_pixel(fn), limits)
-    if header.planes > 1:  # z-stacks, time series, channels: each plane on its own
-        planes, layout = read_stack(source, max_megapixels=None)
-        require_tiff_target(target)
-        per_plane = getattr(fn, "takes_plane", False)
-        result = np.stack(
-            [
-                fn(plane, plane=i) if per_plane else fn(plane)
-                for i, plane in enumerate(_plane_progress(planes, source))
-            ]
-        )
-        write_stack(target, result, layout, overwrite=overwrite)
-    else:
-        image = read_image(source, max_megapixels=None)  # checked above
-        result = fn(image)
-        write_image(target, result, overwrite=overwrite)
+    image = read_single_image(source, target, fn, overwrite, limits)
+    if image is not None:
+        write_image(target, fn(image), overwrite=overwrite)
+        return
+    # z-stacks, time series, channels: each plane on its own
+    planes, layout = read_stack(source, max_megapixels=None)
+    require_tiff_target(target)
+    per_plane = getattr(fn, "takes_plane", False)
+    result = np.stack(
+        [
+            fn(plane, plane=i) if per_plane else fn(plane)
+            for i, plane in enumerate(_plane_progress(planes, source))
+        ]
+    )
+    write_stack(target, result, layout, overwrite=overwrite)

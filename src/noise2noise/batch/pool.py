@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
 import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -19,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..image_io import write_image
 from ..memory import Limits
-from .file_task import FileResult, process_file
+from .file_task import FileResult, as_result, process_file, read_single_image
 from .outputs import make_folders, remove_empty, remove_partials, split_existing
 
 
@@ -67,6 +70,7 @@ def process_files(
     isolate: bool | None = None,
     limits: Limits | None = None,
     progress: bool = True,
+    group: int = 32,
 ) -> list[FileResult]:
     """Apply ``fn`` to every (source, target) pair, with a progress bar and an ETA.
 
@@ -92,6 +96,10 @@ def process_files(
         Pixel and memory limits checked before each file is decoded.
     progress : bool
         Show a progress bar.
+    group : int
+        For a function that denoises many images at once on a GPU (its ``batched``
+        attribute, see :class:`noise2noise.methods.FileDenoiser`): images per batch. Such
+        runs stay in this process, which holds the GPU.
 
     Returns
     -------
@@ -112,7 +120,9 @@ def process_files(
         results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
         bar = progress_bar(len(todo), "image", progress)
         run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results)
-        if isolate if isolate is not None else workers > 1:
+        if getattr(fn, "batched", None) is not None and len(todo) > 1:
+            run.together(todo, group)  # on a GPU: many images in one process, at once
+        elif isolate if isolate is not None else workers > 1:
             run.in_workers(todo, max(workers, 1))
         else:
             run.here(todo)
@@ -158,6 +168,59 @@ class _Run:
             self.bar.set_postfix_str(src.name)
             self._done(
                 i, process_file(src, dst, self.fn, overwrite=self.overwrite, limits=self.limits)
+            )
+
+    def together(self, todo: list[int], group: int) -> None:
+        """Read up to ``group`` files, denoise them in one call of ``fn.batched``, write
+        each; a file that cannot join (a stack, float data outside [0, 1]) runs alone.
+        Every file still gets its own result, errors and notes."""
+        for start in range(0, len(todo), group):
+            images = {}
+            for i in todo[start : start + group]:
+                src, dst = self.pairs[i]
+                read, image = self._read(i)
+                if read.error is not None:
+                    self._done(i, read)
+                elif image is None or not self.fn.fits_batch(image):
+                    result = process_file(
+                        src, dst, self.fn, overwrite=self.overwrite, limits=self.limits
+                    )
+                    self._done(i, result)
+                else:
+                    images[i] = (image, read)
+            if images:
+                self._write_together(images)
+
+    def _read(self, i: int) -> tuple[FileResult, np.ndarray | None]:
+        src, dst = self.pairs[i]
+        box = []
+        args = (src, dst, self.fn, self.overwrite, self.limits)
+        read = as_result(src, dst, lambda: box.append(read_single_image(*args)))
+        return read, box[0] if box else None
+
+    def _write_together(self, images: dict) -> None:
+        order = list(images)
+        self.bar.set_postfix_str(f"{len(order)} images together")
+        tic = time.perf_counter()
+        try:
+            outs = self.fn.batched([images[i][0] for i in order])
+        except Exception as exc:  # noqa: BLE001 - the batch failed: each file says so
+            for i in order:
+                self._done(i, as_result(*self.pairs[i], functools.partial(_raise, exc)))
+            return
+        share = (time.perf_counter() - tic) / len(order)
+        for i, out in zip(order, outs, strict=True):
+            src, dst = self.pairs[i]
+            written = as_result(
+                src, dst, lambda d=dst, o=out: write_image(d, o, overwrite=self.overwrite)
+            )
+            self._done(
+                i,
+                dataclasses.replace(
+                    written,
+                    seconds=written.seconds + images[i][1].seconds + share,
+                    notes=tuple(dict.fromkeys(images[i][1].notes + written.notes)),
+                ),
             )
 
     def in_workers(self, todo: list[int], workers: int) -> None:
@@ -234,6 +297,10 @@ class _Run:
         return ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
         )
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

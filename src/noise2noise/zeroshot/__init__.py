@@ -24,6 +24,7 @@ import torch
 from ..convert import dim_gain, image_to_tensor, tensor_to_image
 from ..errors import N2NError
 from ..tta import tta_transforms
+from .batched import denoise_zeroshot_batch, fit_zeroshot_batch
 from .configuration import (
     DEFAULT_PRESET,
     MIN_SIZE,
@@ -32,7 +33,6 @@ from .configuration import (
     ZeroShotConfig,
     get_preset,
 )
-from .batched import denoise_zeroshot_batch, fit_zeroshot_batch
 from .fit import apply_zeroshot, fit_zeroshot
 from .losses import consistency_loss, pair_downsample, residual_loss, zeroshot_loss
 

@@ -133,9 +133,10 @@ def denoise_zeroshot_batch(
     images: Sequence[np.ndarray],
     *,
     preset: str | ZeroShotConfig = DEFAULT_PRESET,
+    iterations: int | None = None,
     seed: int = 0,
     channel_axis: int | None = None,
-    group_size: int = 64,
+    group_size: int = 32,
     progress: bool = False,
     device: torch.device | str | None = "cpu",
 ) -> list[np.ndarray]:
@@ -148,7 +149,7 @@ def denoise_zeroshot_batch(
     images : sequence of ndarray
         As for ``denoise_zeroshot`` (any sizes, dtypes and channel counts: images are
         grouped by :func:`group_key`, at most ``group_size`` networks per batch).
-    preset, seed, channel_axis, progress, device
+    preset, iterations, seed, channel_axis, progress, device
         As for ``denoise_zeroshot``.
     group_size : int
         Networks trained at once; memory grows with it.
@@ -158,6 +159,8 @@ def denoise_zeroshot_batch(
     list of ndarray, each with the shape and dtype of its image.
     """
     config = get_preset(preset)
+    if iterations is not None:
+        config = config.with_steps(iterations)
     tensors, gains = [], []
     for image in images:
         y = image_to_tensor(np.asarray(image), channel_axis=channel_axis)
