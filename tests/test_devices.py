@@ -110,3 +110,11 @@ def test_an_evaluation_started_on_a_device_continues_on_the_cpu(tmp_path, astron
     again, _ = run_evaluation(*args, crop=None, progress=False, device="cpu")  # resumes
     assert [c.psnr for c in again] == pytest.approx([c.psnr for c in first], abs=1e-3)
     assert {c.method for c in again} == {"noisy", "pretrained"}
+
+
+def test_zeroshot_folders_and_evaluations_batch_on_a_gpu_only(device):
+    from noise2noise.methods import FileDenoiser, NoiseAwareDenoiser
+
+    on_gpu = device != "cpu"
+    assert (FileDenoiser("zeroshot", {"device": device}).batched is not None) == on_gpu
+    assert (NoiseAwareDenoiser("zeroshot", {"device": device}).batched is not None) == on_gpu

@@ -204,3 +204,66 @@ def test_report_test_set_is_kodak_then_26_cbsd68(data_dir):
     assert files[:24] == sorted(files[:24]) and files[24:] == sorted(files[24:])
     images = load_image_set(["test50"], limit=2, data_root=data_dir)
     assert images[0][1].shape == (256, 256, 3)
+
+
+class _BatchedBlur:
+    """A method with a batched form (as ZS-N2N has on a GPU), recording its calls."""
+
+    def __init__(self):
+        self.single, self.batches = 0, []
+
+    def __call__(self, noisy, noise):
+        self.single += 1
+        return _box_blur(noisy, noise)
+
+    def batched(self, noisies, noise):
+        if isinstance(noise, Poisson):
+            return None  # does not apply: the cells are left out
+        self.batches.append((noise.name, len(noisies)))
+        return [_box_blur(n, noise) for n in noisies]
+
+
+def test_a_batched_method_gets_groups_and_gives_the_same_cells(tmp_path, images):
+    noises = [Gaussian(25), Gaussian(50), Poisson(20)]
+    def gaussian_only(noisy, noise):  # as _BatchedBlur, one image at a time
+        return None if isinstance(noise, Poisson) else _box_blur(noisy, noise)
+
+    alone = evaluate(images, noises, {"blur": gaussian_only}, csv_path=tmp_path / "a.csv",
+                     progress=False)  # fmt: skip
+    method = _BatchedBlur()
+    more = [*images, ("astro2", images[0][1][::-1].copy())]
+    together = evaluate(more, noises, {"blur": method}, csv_path=tmp_path / "b.csv",
+                        progress=False, group_size=2)  # fmt: skip
+    # Per noise, groups of at most 2 images; the one-image form is never called.
+    assert method.batches == [("gaussian:25", 2), ("gaussian:25", 1), ("gaussian:50", 2),
+                              ("gaussian:50", 1)]  # fmt: skip
+    assert method.single == 0
+    key = lambda r: (r.image, r.noise, r.method)  # noqa: E731
+    expected = {key(r): r.psnr for r in alone}
+    got = {key(r): r.psnr for r in together if r.image != "astro2"}
+    assert got == expected  # Poisson blur cells left out in both
+    assert ("astro2", "gaussian:50", "blur") in {key(r) for r in together}
+    # Resumed: nothing is computed again.
+    again = _BatchedBlur()
+    evaluate(more, noises, {"blur": again}, csv_path=tmp_path / "b.csv", progress=False)
+    assert again.batches == [] and again.single == 0
+
+
+def test_a_batched_method_leaves_claimed_cells_to_their_process(tmp_path, images):
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    (locks / "astro-gaussian25.lock").write_text(str(os.getppid()))  # alive, not us
+    method = _BatchedBlur()
+    results = evaluate(images, [Gaussian(25)], {"blur": method}, csv_path=tmp_path / "r.csv",
+                       progress=False, shared=True)  # fmt: skip
+    assert method.batches == [("gaussian:25", 1)]  # gray only
+    assert {(r.image, r.method) for r in results} == {("gray", "noisy"), ("gray", "blur")}
+    assert sorted(p.name for p in locks.iterdir()) == ["astro-gaussian25.lock"]
+
+
+def test_zeroshot_is_batched_in_evaluations_only_on_a_gpu():
+    from noise2noise.methods import NoiseAwareDenoiser
+
+    assert NoiseAwareDenoiser("zeroshot", {"device": "cpu"}).batched is None
+    assert NoiseAwareDenoiser("zeroshot", {}).batched is None
+    assert NoiseAwareDenoiser("bm3d", {}).batched is None

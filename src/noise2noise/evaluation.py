@@ -14,11 +14,12 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .config import changed_fields
 from .convert import image_to_tensor
@@ -112,6 +113,7 @@ def evaluate(
     progress: bool = True,
     on_cell: Callable[[int, int], None] | None = None,
     shared: bool = False,
+    group_size: int = 32,
 ) -> list[CellResult]:
     """Run every method on every noisy image, appending each result to ``csv_path``.
 
@@ -136,13 +138,16 @@ def evaluate(
         Let several processes fill the same CSV at once: each (image, noise) is claimed
         with a lock file in ``<csv folder>/locks/``, one that another live process holds
         is left to it, and the CSV is read again before each claimed one is computed.
+    group_size : int
+        Images per call of a method with a batched form (a ``batched`` attribute, as
+        :class:`~noise2noise.methods.NoiseAwareDenoiser` has for ZS-N2N on a GPU:
+        ``batched(noisy_images, noise) -> outputs or None``); each of their cells gets an
+        equal share of the call's seconds.
 
     Returns
     -------
     All results in the CSV after the run, earlier ones and other processes' included.
     """
-    from tqdm.auto import tqdm
-
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     results = read_results(csv_path)
@@ -162,43 +167,85 @@ def evaluate(
             csv.DictWriter(f, fieldnames=FIELDS).writeheader()
     except FileExistsError:
         pass
+    # Methods with a batched form (ZS-N2N on a GPU) get a whole group of images of one
+    # noise in one call; the others, and every method on the CPU, one image at a time.
+    batched = {m: many for m, fn in methods.items() if (many := getattr(fn, "batched", None))}
+    groups = [[cell] for cell in todo]
+    if batched:  # per noise, at most group_size images
+        by_noise = [[cell for cell in todo if cell[1].name == n.name] for n in noises]
+        groups = [c[i : i + group_size] for c in by_noise for i in range(0, len(c), group_size)]
     with open(csv_path, "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
-        for (name, image), noise in todo:
-            lock = csv_path.parent / "locks" / f"{name}-{noise.name.replace(':', '')}.lock"
-            with try_claim(lock) if shared else nullcontext(True) as ours:
-                if not ours:  # another process is computing this one
-                    bar.update(len(names))
-                    continue
-                if shared:  # it may have been computed since we read the CSV
+        for cells in groups:
+            with ExitStack() as held:
+                mine = []
+                for (name, image), noise in cells:
+                    lock = csv_path.parent / "locks" / f"{name}-{noise.name.replace(':', '')}.lock"
+                    if held.enter_context(try_claim(lock) if shared else nullcontext(True)):
+                        mine.append(((name, image), noise))
+                    else:  # another process is computing this one
+                        bar.update(len(names))
+                if shared and mine:  # some may have been computed since we read the CSV
                     done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
-                clean, noisy = make_noisy(image, noise, seed=seed, image_name=name)
-                for method in names:
-                    bar.update()
-                    if (name, noise.name, method) in done:
-                        continue
-                    bar.set_postfix_str(f"{name} {noise.name} {method}")
-                    start = time.perf_counter()
-                    out = noisy if method == NOISY else methods[method](noisy, noise)
-                    seconds = 0.0 if method == NOISY else time.perf_counter() - start
-                    computed += 1
-                    if out is not None:  # None: the method does not apply to this noise
-                        out = np.clip(out, 0.0, 1.0)
-                        cell = CellResult(
-                            name,
-                            noise.name,
-                            method,
-                            psnr(out, clean),
-                            ssim(out, clean, channel_axis=-1),
-                            seconds,
-                        )
-                        writer.writerow(cell.row())
-                        f.flush()  # an interrupted run loses at most the cell in progress
-                        results.append(cell)
-                    if on_cell is not None:
-                        on_cell(computed, total)
+                noisy_of = {
+                    (name, noise.name): make_noisy(image, noise, seed=seed, image_name=name)
+                    for (name, image), noise in mine
+                }
+                ready = _run_batched(batched, mine, noisy_of, done)
+                for (name, _), noise in mine:
+                    clean, noisy = noisy_of[(name, noise.name)]
+                    for method in names:
+                        bar.update()
+                        if (name, noise.name, method) in done:
+                            continue
+                        bar.set_postfix_str(f"{name} {noise.name} {method}")
+                        tic = time.perf_counter()
+                        if method == NOISY:
+                            out, seconds = noisy, 0.0
+                        elif (name, noise.name, method) in ready:
+                            out, seconds = ready[(name, noise.name, method)]
+                        else:
+                            out = methods[method](noisy, noise)
+                            seconds = time.perf_counter() - tic
+                        computed += 1
+                        if out is not None:  # None: the method does not apply to this noise
+                            out = np.clip(out, 0.0, 1.0)
+                            cell = CellResult(
+                                name,
+                                noise.name,
+                                method,
+                                psnr(out, clean),
+                                ssim(out, clean, channel_axis=-1),
+                                seconds,
+                            )
+                            writer.writerow(cell.row())
+                            f.flush()  # an interrupted run loses at most the cell in progress
+                            results.append(cell)
+                        if on_cell is not None:
+                            on_cell(computed, total)
     bar.close()
     return read_results(csv_path) if shared else results
+
+
+def _run_batched(batched: dict, mine: list, noisy_of: dict, done: set) -> dict:
+    """(image, noise, method) -> (output, seconds) for the methods with a batched form,
+    one call per noise over the images of ``mine`` whose cell is not done yet."""
+    ready = {}
+    for method, many in batched.items():
+        for noise in {noise.name: noise for _, noise in mine}.values():
+            todo = [
+                name
+                for (name, _), n in mine
+                if n.name == noise.name and (name, noise.name, method) not in done
+            ]
+            if not todo:
+                continue
+            tic = time.perf_counter()
+            outs = many([noisy_of[(name, noise.name)][1] for name in todo], noise)
+            share = (time.perf_counter() - tic) / len(todo)
+            for i, name in enumerate(todo):  # None: the method does not apply to this noise
+                ready[(name, noise.name, method)] = (None if outs is None else outs[i], share)
+    return ready
 
 
 def summarise(results: Sequence[CellResult]) -> list[dict]:

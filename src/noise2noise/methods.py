@@ -333,9 +333,31 @@ class NoiseAwareDenoiser:
     method: str
     options: dict = field(default_factory=dict)
 
+    @property
+    def batched(self) -> Callable | None:
+        """``(noisy images, noise) -> outputs or None`` for many images at once, where the
+        method has such a form and runs on a GPU (ZS-N2N); None otherwise."""
+        method, kept = _resolve(self.method, self.options)
+        device = kept.get("device")
+        if REGISTRY[method].batched is None or device is None:
+            return None
+        if resolve_device(device).type == "cpu":
+            return None
+        return functools.partial(_noise_aware_many, self.method, self.options)
+
     def __call__(self, noisy: np.ndarray, noise: Gaussian | Poisson) -> np.ndarray | None:
         extra = options_for_noise(self.method, noise)
         if extra is None:
             return None
         method, kept = _resolve(self.method, {**self.options, **extra})
         return denoise_image(noisy, method, **kept)
+
+
+def _noise_aware_many(
+    method: str, options: dict, noisies: list[np.ndarray], noise: Gaussian | Poisson
+) -> list[np.ndarray] | None:
+    extra = options_for_noise(method, noise)
+    if extra is None:
+        return None
+    name, kept = _resolve(method, {**options, **extra})
+    return _denoise_many(REGISTRY[name].batched, kept, noisies)
