@@ -11,7 +11,10 @@ Every variant runs the same network; only the passes differ:
 - ``blend A``: ``A·refined + (1−A)·shuffled``;
 - ``shifts``: the shuffled pass averaged over the four 1-pixel shifts of the 2×2 grid,
   so that no pixel's neighbours are always the same ones, then refined;
-- ``tta N``: flip/rotation averaging over N transforms in every pass.
+- ``tta N``: flip/rotation averaging over N transforms in every pass;
+- ``shuffle3``: 3×3 sub-images; ``refine x2``: two refining passes; ``twice``, ``x3``:
+  the shuffled pass repeated on its own output; ``shifted``: repeated on the grid shifted
+  by one pixel.
 
     python bench/real_tune.py --data-root ../shared/data --out bench/results/real_tune
 
@@ -21,6 +24,7 @@ Writes ``<out>.csv`` (per image and variant) and ``<out>.md``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -38,7 +42,16 @@ from noise2noise.pretrained import load_pretrained, pixel_shuffle_apply
 from noise2noise.tta import average_dihedral
 
 
-def variant(name: str, tta: int = 4, blend: float = 1.0, shifts: bool = False):
+def variant(
+    name: str,
+    tta: int = 4,
+    blend: float = 1.0,
+    shifts: bool = False,
+    stride: int = 2,
+    refines: int = 1,
+    twice: int = 0,
+    shifts_after: tuple = (),
+):
     """``x (1, 3, H, W) -> denoised`` for one way of running the network."""
     net = load_pretrained("blind", 3)
 
@@ -59,10 +72,18 @@ def variant(name: str, tta: int = 4, blend: float = 1.0, shifts: bool = False):
                     outs.append(out[..., dy : dy + h, dx : dx + w])
             shuffled = torch.stack(outs).mean(0).clamp(0, 1)
         else:
-            shuffled = pixel_shuffle_apply(fn, x, 2).clamp(0, 1)
+            shuffled = pixel_shuffle_apply(fn, x, stride).clamp(0, 1)
+        for dy, dx in ((0, 0),) * twice + tuple(shifts_after):
+            # another shuffled pass, on the grid shifted by (dy, dx) pixels
+            h, w = x.shape[-2:]
+            padded = F.pad(shuffled, (dx, 0, dy, 0), mode="reflect") if dy or dx else shuffled
+            out = pixel_shuffle_apply(fn, padded.contiguous(), stride)
+            shuffled = out[..., dy : dy + h, dx : dx + w].clamp(0, 1)
         if blend == 0.0:
             return shuffled
-        refined = fn(shuffled).clamp(0, 1)
+        refined = shuffled
+        for _ in range(refines):
+            refined = fn(refined).clamp(0, 1)
         return (blend * refined + (1 - blend) * shuffled).clamp(0, 1)
 
     run.__name__ = name
@@ -77,6 +98,15 @@ VARIANTS = {
     "shifts+refine tta2": dict(shifts=True, tta=2),
     "shuffle2+refine tta2": dict(tta=2),
     "shuffle2+refine tta8": dict(tta=8),
+    "shuffle3+refine": dict(stride=3),
+    "shuffle2+refine x2": dict(refines=2),
+    "shuffle2 twice+refine": dict(twice=True),
+    "shuffle2 twice": dict(twice=True, blend=0.0),
+    "shuffle2 twice+refine x2": dict(twice=True, refines=2),
+    "shuffle2 x3+refine": dict(twice=2),
+    "shuffle2, shifted+refine": dict(shifts_after=((1, 1),)),
+    "shuffle2, shifted x3+refine": dict(shifts_after=((1, 1), (0, 1), (1, 0))),
+    "shuffle2 twice+refine tta2": dict(twice=True, tta=2),
 }
 
 
@@ -86,7 +116,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/results/real_tune"))
     ap.add_argument("--tune", type=int, default=20, help="pairs the choice may look at")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
-    ap.add_argument("--chosen", default=None, help="also report it on the other pairs")
+    ap.add_argument(
+        "--chosen", nargs="*", default=[], help="variants to report on the other pairs too"
+    )
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     root = Path(args.data_root) if args.data_root else default_data_root()
@@ -97,7 +129,7 @@ def main() -> None:
     ]
     rows = []
     for split, part in (("tune", pairs[: args.tune]), ("held-out", pairs[args.tune :])):
-        names = args.variants if split == "tune" else [args.chosen] if args.chosen else []
+        names = args.variants if split == "tune" else args.chosen
         for name in names:
             run = variant(name, **VARIANTS[name])
             for noisy_file, clean_file in part:
@@ -127,11 +159,12 @@ def main() -> None:
         "# Tuning the `real` method's passes on polyu_canon",
         "",
         "```sh",
-        f"python bench/real_tune.py --tune {args.tune} --chosen {args.chosen}",
+        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "```",
         "",
-        f"Tuned on the first {args.tune} pairs only; the chosen variant is then reported on "
-        "the others, which no choice looked at. Seconds on this machine's CPU "
+        f"Tuned on the first {args.tune} pairs only; the chosen variant (and the one it "
+        "replaces) are then reported on the others, which no choice looked at. Seconds on "
+        "this machine's CPU "
         f"({torch.get_num_threads()} threads), 512×512 photos.",
         "",
         "| split | variant | pairs | noisy | PSNR | PSNR − noisy | s/image |",

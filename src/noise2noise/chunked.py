@@ -27,7 +27,7 @@ import torch
 from .convert import as_float, dim_gain, image_to_tensor, tensor_to_image
 from .errors import MissingDependency, N2NError
 from .image_io import apply_to_colour
-from .pretrained import MARGIN, PRETRAINED, transforms_for
+from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
 from .tta import tta_transforms
 from .zeroshot import DEFAULT_PRESET, ZeroShotConfig, apply_zeroshot, fit_zeroshot, get_preset
@@ -121,8 +121,7 @@ def whole_array_settings(
         depth = config.layers - 1  # SimpleCNN's receptive radius
     else:
         config, transforms = None, transforms_for(pixels)
-        stride = PRETRAINED["real" if method == "real" else "blind"].pixel_shuffle
-        depth = MARGIN * (stride + 1) if stride > 1 else MARGIN
+        depth = PRETRAINED["real" if method == "real" else "blind"].context
     depth = depth if overlap is None else int(overlap)
     if depth < 0 or depth % 2:
         raise N2NError(f"overlap must be even and >= 0, got {depth}")
@@ -211,7 +210,7 @@ def denoise_dask(
         one plane and all channels per chunk.
     overlap : int or None
         Pixels of context around each chunk; None: the method's receptive field (ZS-N2N,
-        exact) or the pretrained models' tile margin (64, or 192 for ``real``).
+        exact) or the pretrained models' tile margin (64, or 324 for ``real``).
     peak : float or None
         The brightest value of the whole array in [0, 1] units; None: computed (one read
         of the array) so that a dim array is stretched alike in every chunk.

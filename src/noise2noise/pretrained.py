@@ -43,13 +43,23 @@ class PretrainedModel:
     """A shipped model: its purpose, its weights file per channel count, and how it is run.
 
     ``pixel_shuffle`` > 1 runs the network first on the ``s``×``s`` pixel-shuffled
-    sub-images of the input and then once more on the reassembled result (see
-    :func:`denoise`, Notes).
+    sub-images of the input (``shuffle_passes`` times, each pass on the previous one's
+    output, every other pass on the grid shifted by one pixel) and then once more on the
+    reassembled result (see :func:`denoise`, Notes).
     """
 
     description: str
     files: dict[int, str]
     pixel_shuffle: int = 1
+    shuffle_passes: int = 1
+
+    @property
+    def context(self) -> int:
+        """Pixels of context each tile (or chunk) needs on every side: the blind network's
+        margin, widened by every shuffled pass, which sees ``pixel_shuffle`` times farther."""
+        if self.pixel_shuffle == 1:
+            return MARGIN
+        return MARGIN * (self.shuffle_passes * self.pixel_shuffle + 1) + 2 * self.shuffle_passes
 
 
 PRETRAINED: dict[str, PretrainedModel] = {
@@ -57,10 +67,14 @@ PRETRAINED: dict[str, PretrainedModel] = {
         "synthetic Gaussian (sigma 0-75) and Poisson (peak 5-120) noise, any level",
         {3: "blind_rgb.pt", 1: "blind_gray.pt"},
     ),
+    # Two shuffled passes (the second on the grid shifted by one pixel) beat one by
+    # +0.14 dB on the first 20 polyu_canon pairs, the only ones tuned on
+    # (bench/results/real_tune.md, which also reports the other 35).
     "real": PretrainedModel(
-        "camera photos: the blind model on 2x2 pixel-shuffled sub-images, then refined",
+        "camera photos: the blind model twice on 2x2 pixel-shuffled sub-images, then refined",
         {3: "blind_rgb.pt", 1: "blind_gray.pt"},
         pixel_shuffle=2,
+        shuffle_passes=2,
     ),
 }
 DEFAULT_MODEL = "blind"
@@ -139,10 +153,11 @@ def denoise(
 
     Notes
     -----
-    The ``"real"`` model is the blind network run twice: first on the four 2×2
-    pixel-shuffled sub-images of the photo, where the noise of neighbouring pixels, which
-    demosaicing and JPEG make correlated, is nearly independent, then on the reassembled
-    result (about twice the cost). Measured in ``bench/results/real_noise.md``.
+    The ``"real"`` model is the blind network run on the four 2×2 pixel-shuffled
+    sub-images of the photo, where the noise of neighbouring pixels, which demosaicing and
+    JPEG make correlated, is nearly independent; then so again on the grid shifted by one
+    pixel, and once more on the reassembled result (about three times the cost). Measured
+    in ``bench/results/real_noise.md``.
 
     A dim image (brightest pixel below half the range, as 12-bit data in 16 bits) is
     stretched to the full range for denoising and scaled back, as for ZS-N2N.
@@ -168,10 +183,10 @@ def denoise(
     # clipped first, which did better than feeding it as is; the output is in [0, 1] anyway.
     x = x.clamp(0.0, 1.0 / gain)
     net = load_pretrained(model, 3 if channels == 3 else 1)  # else gray, channel by channel
-    stride = PRETRAINED[model].pixel_shuffle
     n = transforms_for(x.shape[-2] * x.shape[-1]) if tta is True else max(int(tta), 1)
     planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
-    out = torch.cat([_run(net, p * gain, dev, tile, stride, n) for p in planes], dim=1)
+    spec = PRETRAINED[model]
+    out = torch.cat([_run(net, p * gain, dev, tile, spec, n) for p in planes], dim=1)
     return tensor_to_image(out / gain, image, channel_axis=channel_axis)
 
 
@@ -181,7 +196,7 @@ def transforms_for(pixels: int) -> int:
 
 
 def pixel_shuffle_apply(
-    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, stride: int
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, stride: int, shift: int = 0
 ) -> torch.Tensor:
     """``fn`` applied to the ``stride``² pixel-shuffled sub-images of ``x`` (1, C, H, W),
     reassembled: sub-image (i, j) holds the pixels ``x[..., i::stride, j::stride]``.
@@ -191,6 +206,8 @@ def pixel_shuffle_apply(
     (Zhou et al. 2020, "When AWGN-based denoiser meets real noises").
     """
     h, w = x.shape[-2:]
+    if shift:  # the grid of sub-images moved by `shift` pixels down and right
+        x = F.pad(x, (shift, 0, shift, 0), mode="reflect")
     x, _ = pad_to_multiple(x, stride)
     c = x.shape[1]
     sub = F.pixel_unshuffle(x, stride)  # (1, C·s², H/s, W/s), channel-major
@@ -198,7 +215,7 @@ def pixel_shuffle_apply(
     sub = sub.view(c, stride * stride, hs, ws).transpose(0, 1)  # (s², C, H/s, W/s)
     out = fn(sub.contiguous())
     out = out.transpose(0, 1).reshape(1, c * stride * stride, hs, ws)
-    return F.pixel_shuffle(out, stride)[..., :h, :w]
+    return F.pixel_shuffle(out, stride)[..., shift : shift + h, shift : shift + w]
 
 
 @torch.no_grad()
@@ -207,7 +224,7 @@ def _run(
     x: torch.Tensor,
     device: torch.device,
     tile: int,
-    stride: int = 1,
+    spec: PretrainedModel,
     transforms: int = 1,
 ) -> torch.Tensor:
     net = net.to(device)
@@ -219,14 +236,15 @@ def _run(
     def fn(t: torch.Tensor) -> torch.Tensor:
         return average_dihedral(once, t, transforms)
 
-    if stride == 1:
-        return apply_tiled(fn, x, tile=tile, margin=MARGIN).clamp(0.0, 1.0)
+    if spec.pixel_shuffle == 1:
+        return apply_tiled(fn, x, tile=tile, margin=spec.context).clamp(0.0, 1.0)
 
     def shuffled_then_refined(t: torch.Tensor) -> torch.Tensor:
-        return fn(pixel_shuffle_apply(fn, t, stride).clamp(0.0, 1.0))
+        for k in range(spec.shuffle_passes):
+            t = pixel_shuffle_apply(fn, t, spec.pixel_shuffle, shift=k % 2).clamp(0.0, 1.0)
+        return fn(t)
 
-    margin = MARGIN * (stride + 1)  # the shuffled pass sees `stride` times farther
-    return apply_tiled(shuffled_then_refined, x, tile=tile, margin=margin).clamp(0.0, 1.0)
+    return apply_tiled(shuffled_then_refined, x, tile=tile, margin=spec.context).clamp(0.0, 1.0)
 
 
 def export_weights(checkpoint: str | Path, target: str | Path) -> Path:
