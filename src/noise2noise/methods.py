@@ -97,7 +97,7 @@ REGISTRY: dict[str, Method] = {
         functools.partial(denoise, model="real"),
         ("device",),
         256,
-        "the shipped network for camera photos",
+        "the shipped network for visibly noisy camera photos; it smooths clean ones",
     ),
     "zeroshot": Method(
         denoise_zeroshot,

@@ -1,0 +1,93 @@
+"""Where the ``real`` method should not be used: clean or lightly noisy photos.
+
+``real`` runs the blind network on pixel-shuffled sub-images, which removes noise that is
+correlated between neighbouring pixels but also smooths fine detail. This measures both
+shipped methods on crops of bsds432 training images with no noise (JPEG only), white
+Gaussian noise, and white noise that JPEG compression made correlated.
+
+    python bench/real_limits.py --data-root ../shared/data --out bench/results/real_limits
+
+Writes ``<out>.csv`` (per image, case and method) and ``<out>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+from _common import write_results
+from PIL import Image
+
+from noise2noise import add_noise, denoise, psnr, read_image
+from noise2noise.datasets import default_data_root
+from noise2noise.image_io import list_images
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer))
+
+
+CASES = {
+    "clean, JPEG q90": lambda x, k: jpeg(x, 90),
+    "Gaussian 5": lambda x, k: add_noise(x, "gaussian:5", seed=k, channel_axis=-1),
+    "Gaussian 10, JPEG q95": lambda x, k: jpeg(
+        add_noise(x, "gaussian:10", seed=k, channel_axis=-1), 95
+    ),
+    "Gaussian 25, JPEG q90": lambda x, k: jpeg(
+        add_noise(x, "gaussian:25", seed=k, channel_axis=-1), 90
+    ),
+    "Gaussian 25, JPEG q75": lambda x, k: jpeg(
+        add_noise(x, "gaussian:25", seed=k, channel_axis=-1), 75
+    ),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--out", type=Path, default=Path("bench/results/real_limits"))
+    ap.add_argument("--images", type=int, default=12, help="every 12th bsds432 image")
+    ap.add_argument("--crop", type=int, default=256)
+    args = ap.parse_args()
+    root = Path(args.data_root) if args.data_root else default_data_root()
+    files = list_images(root / "bsds432")[::12][: args.images]
+    rows = []
+    for k, f in enumerate(files):
+        clean = read_image(f)[: args.crop, : args.crop]
+        for case, make in CASES.items():
+            noisy = make(clean, k)
+            row = {"image": f.stem, "case": case, "noisy": psnr(noisy, clean, data_range=255)}
+            for model in ("blind", "real"):
+                out = denoise(noisy, channel_axis=-1, model=model)
+                row[model] = round(psnr(out, clean, data_range=255), 3)
+            row["noisy"] = round(row["noisy"], 3)
+            rows.append(row)
+            print(row, flush=True)
+    lines = [
+        "# `real` against the blind model on clean and lightly noisy photos",
+        "",
+        "```sh",
+        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "```",
+        "",
+        f"{len(files)} crops of {args.crop}×{args.crop} of bsds432 training images; "
+        "mean PSNR (dB) against the clean crop.",
+        "",
+        "| case | noisy | pretrained (blind) | real |",
+        "|---|---|---|---|",
+    ]
+    for case in CASES:
+        sel = [r for r in rows if r["case"] == case]
+        mean = {k: np.mean([r[k] for r in sel]) for k in ("noisy", "blind", "real")}
+        lines.append(f"| {case} | {mean['noisy']:.2f} | {mean['blind']:.2f} | {mean['real']:.2f} |")
+    write_results(args.out, rows, lines)
+
+
+if __name__ == "__main__":
+    main()
