@@ -90,7 +90,7 @@ def main() -> None:
     md = [
         "# Peak memory per pixel",
         "",
-        f"Made by `python bench/memory_per_pixel.py --out {args.out}` "
+        f"Made by `python bench/{' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}` "
         f"({platform.machine()}, peak RSS of a fresh process per run). "
         "`bytes_per_value` is the slope of peak memory over pixels × channels between the "
         "two sizes, `fixed_mb` the intercept (Python, torch, the model).",

@@ -225,6 +225,7 @@ class _BatchedBlur:
 
 def test_a_batched_method_gets_groups_and_gives_the_same_cells(tmp_path, images):
     noises = [Gaussian(25), Gaussian(50), Poisson(20)]
+
     def gaussian_only(noisy, noise):  # as _BatchedBlur, one image at a time
         return None if isinstance(noise, Poisson) else _box_blur(noisy, noise)
 

@@ -85,8 +85,9 @@ class Method:
 
 # bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
 # times the channels (bench/results/memory_per_pixel.md: pretrained 100 gray / 108 RGB16,
-# real 61 / 250 RGB8 (199 gray in an earlier run: RSS slopes are noisy), zeroshot 172 /
-# 209, bm3d 589 / 977), with headroom. Per pixel, not per value: the networks'
+# zeroshot 172 / 209, bm3d 589 / 977; real, with its three passes of version 0.3,
+# bench/results/memory_per_pixel_real.md: 124 gray / 278 RGB16, and up to 419 in an
+# earlier run of the same command: RSS slopes are noisy), with headroom. Per pixel, not per value: the networks'
 # activations do not depend on the image's channel count. `model` is tiled like
 # `pretrained` without flip averaging.
 REGISTRY: dict[str, Method] = {
@@ -96,7 +97,7 @@ REGISTRY: dict[str, Method] = {
     "real": Method(
         functools.partial(denoise, model="real"),
         ("device",),
-        256,
+        512,
         "the shipped network for visibly noisy camera photos; it smooths clean ones",
     ),
     "zeroshot": Method(
