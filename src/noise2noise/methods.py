@@ -87,9 +87,9 @@ class Method:
 # times the channels (bench/results/memory_per_pixel.md: pretrained 100 gray / 108 RGB16,
 # zeroshot 172 / 209, bm3d 589 / 977; real, with its three passes of version 0.3,
 # bench/results/memory_per_pixel_real.md: 124 gray / 278 RGB16, and up to 419 in an
-# earlier run of the same command: RSS slopes are noisy), with headroom. Per pixel, not per value: the networks'
-# activations do not depend on the image's channel count. `model` is tiled like
-# `pretrained` without flip averaging.
+# earlier run of the same command: RSS slopes are noisy), with headroom. Per pixel, not
+# per value: the networks' activations do not depend on the image's channel count.
+# `model` is tiled like `pretrained` without flip averaging.
 REGISTRY: dict[str, Method] = {
     "pretrained": Method(
         denoise, ("device",), 128, "the shipped network, for synthetic-like noise; default"
