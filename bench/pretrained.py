@@ -1,10 +1,12 @@
 """Benchmark: the shipped pretrained model against CBM3D/ANSC and ZS-N2N on identical inputs.
 
 Every method sees the identical noisy image (seeded per image and noise, as in ``n2n
-eval``), in one of two protocols:
+eval``), in one of three protocols:
 
 - ``8bit``: the noisy image clipped to [0, 1] and rounded to 8 bits, as a stored file is;
-- ``float``: unclipped float noise, the literature's protocol (Gaussian only).
+- ``float``: unclipped float noise, the literature's protocol (Gaussian only);
+- ``gray8``: as ``8bit`` on the luminance of the images (BT.601), for the grayscale model
+  against BM3D/ANSC on one channel (``--gray-noise``, default Gaussian 25).
 
 Methods: ``pretrained`` (``noise2noise.denoise``, blind: it is told nothing), CBM3D with
 the true sigma for Gaussian noise, ANSC (Anscombe + BM3D, exact unbiased inverse) with the
@@ -31,6 +33,7 @@ import numpy as np
 from _common import write_results
 
 from noise2noise import denoise, denoise_ansc, denoise_bm3d, denoise_zeroshot
+from noise2noise.convert import luminance
 from noise2noise.datasets import load_image_set
 from noise2noise.evaluation import NOISY, evaluate, read_results
 from noise2noise.noise import Gaussian, Poisson, parse_noise, quantise
@@ -80,13 +83,16 @@ def methods_for(with_zeroshot: bool) -> dict:
 
 def run(args) -> None:
     for protocol in args.protocols:
-        noises = [n for n in args.noise if protocol == "8bit" or n in args.float_noise]
+        wanted = {"8bit": args.noise, "float": args.float_noise, "gray8": args.gray_noise}
+        noises = [n for n in args.noise if n in wanted[protocol]]
         models = [
-            Stored(parse_noise(n)) if protocol == "8bit" else parse_noise(n, clip=False)
+            parse_noise(n, clip=False) if protocol == "float" else Stored(parse_noise(n))
             for n in noises
         ]
         for name in args.sets:
             images = load_image_set([name], data_root=args.data_root, limit=args.limit)
+            if protocol == "gray8":
+                images = [(n, luminance(i) if i.ndim == 3 else i) for n, i in images]
             for k, (image_name, image) in enumerate(images):
                 evaluate(
                     [(f"{name}/{image_name}", image)],
@@ -109,7 +115,9 @@ def summarise(args) -> None:
         "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "```",
         "",
-        "8bit: noisy inputs clipped and rounded to 8 bits; float: unclipped float noise. "
+        "8bit: noisy inputs clipped and rounded to 8 bits; float: unclipped float noise; "
+        "gray8: 8bit on the luminance of the images (the grayscale model, BM3D on one "
+        "channel). "
         "CBM3D gets the true sigma, ANSC the true peak; the pretrained model is told nothing. "
         "Margin: pretrained minus the classical baseline, mean over the same images. "
         "ZS-N2N ran on the first images of each set only (column 'n').",
@@ -179,6 +187,7 @@ def main() -> None:
     ap.add_argument("--noise", action="append", default=None)
     ap.add_argument("--protocols", nargs="+", default=["8bit", "float"])
     ap.add_argument("--float-noise", nargs="+", default=["gaussian:25"])
+    ap.add_argument("--gray-noise", nargs="+", default=["gaussian:25"])
     ap.add_argument("--limit", type=int, default=None, help="first N images of each set")
     ap.add_argument("--zeroshot-limit", type=int, default=4)
     ap.add_argument("--data-root", default=None)
