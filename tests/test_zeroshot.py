@@ -272,16 +272,19 @@ def test_a_batch_of_networks_trains_as_each_would_alone(preset, device):
     config = replace(PRESETS[preset], steps=25)
     together = fit_zeroshot_batch(images, config, seed=2, device=device)
     assert len(together) == 3
+    # Float rounding only; GPU kernels for one network and for a batch differ more.
+    weights, pixels = (5e-4, 2e-4) if device == "cpu" else (5e-3, 2e-3)
     for y, net in zip(images, together, strict=True):
         alone = fit_zeroshot(y, config, seed=2, device=device)
         for a, b in zip(alone.parameters(), net.parameters(), strict=True):
-            torch.testing.assert_close(a, b, atol=5e-4, rtol=1e-3)  # float rounding only
+            torch.testing.assert_close(a, b, atol=weights, rtol=1e-3)
         out_alone = apply_zeroshot(alone, y.to(device))
         out_together = apply_zeroshot(net, y.to(device))
-        torch.testing.assert_close(out_alone, out_together, atol=2e-4, rtol=0)
+        torch.testing.assert_close(out_alone, out_together, atol=pixels, rtol=0)
     # Each network saw only its own image: swapping the images changes what it learns.
     swapped = fit_zeroshot_batch(images[::-1], config, seed=2, device=device)
-    torch.testing.assert_close(swapped[2].out.weight, together[0].out.weight)
+    loose = {} if device == "cpu" else {"atol": weights, "rtol": 0}
+    torch.testing.assert_close(swapped[2].out.weight, together[0].out.weight, **loose)
     assert not torch.allclose(swapped[0].out.weight, together[0].out.weight, atol=1e-3)
 
 
