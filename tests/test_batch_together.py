@@ -94,3 +94,17 @@ def test_on_the_cpu_files_are_denoised_one_by_one(device):
     options = {"preset": "fast"} if device is None else {"preset": "fast", "device": device}
     assert FileDenoiser("zeroshot", options).batched is None  # the worker-per-core plan
     assert FileDenoiser("pretrained", {"device": "cpu"}).batched is None
+
+
+def test_an_image_that_cannot_join_runs_alone_once_read(tmp_path, camera_crop):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_image(src / "a.png", camera_crop)
+    write_image(src / "b.png", camera_crop[::-1].copy())
+    floats = (camera_crop / 255).astype(np.float32)
+    tifffile.imwrite(src / "f.tif", floats)  # float: Inverter.fits_batch says no
+    fn = Inverter()
+    results = process_files(plan_outputs([src], tmp_path / "out"), fn, progress=False)
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert fn.batches == [2] and fn.singles == 1
+    np.testing.assert_allclose(read_image(tmp_path / "out" / "f.tif"), 255 - floats)

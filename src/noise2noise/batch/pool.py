@@ -181,11 +181,13 @@ class _Run:
                 read, image = self._read(i)
                 if read.error is not None:
                     self._done(i, read)
-                elif image is None or not self.fn.fits_batch(image):
+                elif image is None:  # a stack: plane by plane, the one-image way
                     result = process_file(
                         src, dst, self.fn, overwrite=self.overwrite, limits=self.limits
                     )
                     self._done(i, result)
+                elif not self.fn.fits_batch(image):  # alone, without reading it again
+                    self._after_read(i, read, lambda d=dst, x=image: self._write(d, self.fn(x)))
                 else:
                     images[i] = (image, read)
             if images:
@@ -206,22 +208,28 @@ class _Run:
             outs = self.fn.batched([images[i][0] for i in order])
         except Exception as exc:  # noqa: BLE001 - the batch failed: each file says so
             for i in order:
-                self._done(i, as_result(*self.pairs[i], functools.partial(_raise, exc)))
+                self._after_read(i, images[i][1], functools.partial(_raise, exc))
             return
         share = (time.perf_counter() - tic) / len(order)
         for i, out in zip(order, outs, strict=True):
-            src, dst = self.pairs[i]
-            written = as_result(
-                src, dst, lambda d=dst, o=out: write_image(d, o, overwrite=self.overwrite)
-            )
-            self._done(
-                i,
-                dataclasses.replace(
-                    written,
-                    seconds=written.seconds + images[i][1].seconds + share,
-                    notes=tuple(dict.fromkeys(images[i][1].notes + written.notes)),
-                ),
-            )
+            work = functools.partial(self._write, self.pairs[i][1], out)
+            self._after_read(i, images[i][1], work, share)
+
+    def _write(self, target: Path, image: np.ndarray) -> None:
+        write_image(target, image, overwrite=self.overwrite)
+
+    def _after_read(self, i: int, read: FileResult, work: Callable, seconds: float = 0.0):
+        """Record file ``i`` once ``work`` (its method and writing) has run: the time and
+        notes of its reading joined to those of the work."""
+        done = as_result(*self.pairs[i], work)
+        self._done(
+            i,
+            dataclasses.replace(
+                done,
+                seconds=done.seconds + read.seconds + seconds,
+                notes=tuple(dict.fromkeys(read.notes + done.notes)),
+            ),
+        )
 
     def in_workers(self, todo: list[int], workers: int) -> None:
         """At most ``workers`` files in flight, so that when a worker dies the files it
