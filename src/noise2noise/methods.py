@@ -235,11 +235,9 @@ class FileDenoiser:
         """``images -> denoised images`` for many images at once, where the method has
         such a form and runs on a GPU (ZS-N2N: the networks train together); None
         otherwise. Only for images :meth:`fits_batch` accepts."""
-        function = REGISTRY[self.method].batched
-        device = self.options.get("device")
-        if function is None or device is None or resolve_device(device).type == "cpu":
+        if not _batches(self.method, self.options):
             return None
-        return functools.partial(_denoise_many, function, self.options)
+        return functools.partial(_denoise_many, REGISTRY[self.method].batched, self.options)
 
     def fits_batch(self, image: np.ndarray) -> bool:
         """Whether ``image`` can go into :attr:`batched` as it is (float data outside
@@ -266,6 +264,15 @@ class FileDenoiser:
         scaled = ((image - lo) / (hi - lo)).astype(image.dtype)
         out = denoise_image(scaled, self.method, **options)
         return (out * (hi - lo) + lo).astype(image.dtype)
+
+
+def _batches(method: str, options: dict) -> bool:
+    """Whether ``method`` with ``options`` denoises many images at once: it has a batched
+    form and runs on a GPU (on the CPU, one image per worker process is faster)."""
+    device = options.get("device")
+    if REGISTRY[method].batched is None or device is None:
+        return False
+    return resolve_device(device).type != "cpu"
 
 
 def _denoise_many(function, options: dict, images: list[np.ndarray]) -> list[np.ndarray]:
@@ -338,11 +345,7 @@ class NoiseAwareDenoiser:
     def batched(self) -> Callable | None:
         """``(noisy images, noise) -> outputs or None`` for many images at once, where the
         method has such a form and runs on a GPU (ZS-N2N); None otherwise."""
-        method, kept = _resolve(self.method, self.options)
-        device = kept.get("device")
-        if REGISTRY[method].batched is None or device is None:
-            return None
-        if resolve_device(device).type == "cpu":
+        if not _batches(*_resolve(self.method, self.options)):
             return None
         return functools.partial(_noise_aware_many, self.method, self.options)
 
