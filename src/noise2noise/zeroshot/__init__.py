@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..convert import dim_gain, image_to_tensor, tensor_to_image
-from ..errors import N2NError
+from ..convert import image_to_tensor, tensor_to_image
 from ..tta import tta_transforms
 from .batched import denoise_zeroshot_batch, fit_zeroshot_batch
 from .configuration import (
@@ -33,7 +32,7 @@ from .configuration import (
     ZeroShotConfig,
     get_preset,
 )
-from .fit import apply_zeroshot, fit_zeroshot
+from .fit import apply_zeroshot, fit_zeroshot, image_result, image_tensor
 from .losses import consistency_loss, pair_downsample, residual_loss, zeroshot_loss
 
 __all__ = [
@@ -125,21 +124,9 @@ def denoise_zeroshot(
     if iterations is not None:
         config = config.with_steps(iterations)
     image = np.asarray(image)
-    y = image_to_tensor(image, channel_axis=channel_axis)
-    h, w = y.shape[-2:]
-    if h < MIN_SIZE or w < MIN_SIZE:
-        raise N2NError(f"image is {w}×{h} pixels; ZS-N2N needs at least {MIN_SIZE}×{MIN_SIZE}")
-    # Dim data (e.g. 12-bit microscopy in a 16-bit container) would leave the network a
-    # sliver of [0, 1] to work in; stretch it to the full range and back. Images whose
-    # brightest pixel is above half the range are processed exactly as they are.
-    peak = float(y.max())
-    gain = dim_gain(peak)
-    model = fit_zeroshot(y * gain, config, seed=seed, progress=progress, device=device)
-    y = y.to(next(model.parameters()).device)
-    out = apply_zeroshot(
-        model, y * gain, tta=config.tta, tta_budget=config.tta_budget, tile=config.tile
-    )
-    return tensor_to_image(out / gain, image, channel_axis=channel_axis)
+    y, gain = image_tensor(image, channel_axis)  # dim images stretched, see image_tensor
+    model = fit_zeroshot(y, config, seed=seed, progress=progress, device=device)
+    return image_result(model, y, gain, config, image, channel_axis)
 
 
 def downsampled_pair(

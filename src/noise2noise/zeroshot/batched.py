@@ -22,13 +22,13 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from ..convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
+from ..convert import pad_to_multiple
 from ..errors import N2NError
 from ..models import SimpleCNN
 from ..noise import make_generator
 from ..runtime import resolve_device
-from .configuration import DEFAULT_PRESET, MIN_SIZE, ZeroShotConfig, get_preset
-from .fit import _random_crops, apply_zeroshot
+from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
+from .fit import _random_crops, image_result, image_tensor
 from .losses import zeroshot_loss
 
 __all__ = ["fit_zeroshot_batch", "denoise_zeroshot_batch", "group_key"]
@@ -161,16 +161,10 @@ def denoise_zeroshot_batch(
     config = get_preset(preset)
     if iterations is not None:
         config = config.with_steps(iterations)
-    tensors, gains = [], []
-    for image in images:
-        y = image_to_tensor(np.asarray(image), channel_axis=channel_axis)
-        if min(y.shape[-2:]) < MIN_SIZE:
-            raise N2NError(
-                f"image is {y.shape[-1]}×{y.shape[-2]} pixels; ZS-N2N needs at least "
-                f"{MIN_SIZE}×{MIN_SIZE}"
-            )
-        gains.append(dim_gain(float(y.max())))
-        tensors.append(y * gains[-1])
+    images = [np.asarray(image) for image in images]
+    prepared = [image_tensor(image, channel_axis) for image in images]  # (tensor, gain)
+    tensors = [y for y, _ in prepared]
+    gains = [gain for _, gain in prepared]
     groups: dict[tuple, list[int]] = {}
     for i, y in enumerate(tensors):
         groups.setdefault(group_key(y.shape, config), []).append(i)
@@ -182,10 +176,7 @@ def denoise_zeroshot_batch(
                 [tensors[i] for i in part], config, seed=seed, progress=progress, device=device
             )
             for i, net in zip(part, nets, strict=True):
-                y = tensors[i].to(next(net.parameters()).device)
-                out = apply_zeroshot(
-                    net, y, tta=config.tta, tta_budget=config.tta_budget, tile=config.tile
+                results[i] = image_result(
+                    net, tensors[i], gains[i], config, images[i], channel_axis
                 )
-                image = np.asarray(images[i])
-                results[i] = tensor_to_image(out / gains[i], image, channel_axis=channel_axis)
     return results

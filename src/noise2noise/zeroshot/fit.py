@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from ..convert import pad_to_multiple
+from ..convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
+from ..errors import N2NError
 from ..models import SimpleCNN
 from ..noise import make_generator
 from ..runtime import resolve_device
 from ..tiling import apply_tiled
 from ..tta import average_dihedral, tta_transforms
-from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
+from .configuration import DEFAULT_PRESET, MIN_SIZE, ZeroShotConfig, get_preset
 from .losses import zeroshot_loss
 
 __all__ = ["fit_zeroshot", "apply_zeroshot"]
@@ -146,3 +148,39 @@ def apply_zeroshot(
 
     noise = apply_tiled(predict_noise, noisy, tile=tile, margin=model.receptive_radius)
     return (noisy - noise).clamp(0.0, 1.0)
+
+
+def image_tensor(image: np.ndarray, channel_axis: int | None) -> tuple[torch.Tensor, float]:
+    """A user's image as the (1, C, H, W) tensor ZS-N2N trains on, and its gain.
+
+    Dim data (e.g. 12-bit microscopy in a 16-bit container) would leave the network a
+    sliver of [0, 1] to work in, so it is stretched to the full range by the gain
+    (:func:`noise2noise.convert.dim_gain`; 1 for an image whose brightest pixel is above
+    half the range) and scaled back by :func:`image_result`.
+
+    Raises
+    ------
+    N2NError
+        The image is smaller than :data:`MIN_SIZE` on a side.
+    """
+    y = image_to_tensor(image, channel_axis=channel_axis)
+    h, w = y.shape[-2:]
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise N2NError(f"image is {w}×{h} pixels; ZS-N2N needs at least {MIN_SIZE}×{MIN_SIZE}")
+    gain = dim_gain(float(y.max()))
+    return y * gain, gain
+
+
+def image_result(
+    model: SimpleCNN,
+    y: torch.Tensor,
+    gain: float,
+    config: ZeroShotConfig,
+    like: np.ndarray,
+    channel_axis: int | None,
+) -> np.ndarray:
+    """The trained ``model`` applied to ``y`` from :func:`image_tensor` (with the
+    configuration's flip averaging and tiles), as an array shaped like ``like``."""
+    y = y.to(next(model.parameters()).device)
+    out = apply_zeroshot(model, y, tta=config.tta, tta_budget=config.tta_budget, tile=config.tile)
+    return tensor_to_image(out / gain, like, channel_axis=channel_axis)
