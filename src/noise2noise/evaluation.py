@@ -178,13 +178,8 @@ def evaluate(
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         for cells in groups:
             with ExitStack() as held:
-                mine = []
-                for (name, image), noise in cells:
-                    lock = csv_path.parent / "locks" / f"{name}-{noise.name.replace(':', '')}.lock"
-                    if held.enter_context(try_claim(lock) if shared else nullcontext(True)):
-                        mine.append(((name, image), noise))
-                    else:  # another process is computing this one
-                        bar.update(len(names))
+                mine = [c for c in cells if held.enter_context(_claim(c, csv_path, shared))]
+                bar.update(len(names) * (len(cells) - len(mine)))  # left to other processes
                 if shared and mine:  # some may have been computed since we read the CSV
                     done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
                 noisy_of = {
@@ -225,6 +220,14 @@ def evaluate(
                             on_cell(computed, total)
     bar.close()
     return read_results(csv_path) if shared else results
+
+
+def _claim(cell, csv_path: Path, shared: bool):
+    """Hold an (image, noise) cell's lock when shared; False if another process has it."""
+    if not shared:
+        return nullcontext(True)
+    (name, _), noise = cell
+    return try_claim(csv_path.parent / "locks" / f"{name}-{noise.name.replace(':', '')}.lock")
 
 
 def _run_batched(batched: dict, mine: list, noisy_of: dict, done: set) -> dict:
