@@ -113,8 +113,9 @@ def whole_array_settings(
     """What is decided once for an array whose planes have ``pixels`` pixels: ZS-N2N's
     configuration (None for the pretrained models), the number of flip/rotation
     averages, and the overlap (given, or by default ZS-N2N's receptive radius, which
-    makes chunks exact, or the pretrained models' tile margin; ``real``'s shuffled pass
-    sees three times as far)."""
+    makes chunks exact, or the pretrained model's tile context,
+    :attr:`~noise2noise.pretrained.PretrainedModel.context`, wider for ``real``, whose
+    shuffled passes see farther)."""
     if method == "zeroshot":
         config = get_preset(preset or DEFAULT_PRESET)
         transforms = tta_transforms(pixels, config.tta_budget) if config.tta else 1
