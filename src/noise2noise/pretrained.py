@@ -5,15 +5,14 @@ targets only (Noise2Noise); the weights are package data (``noise2noise/weights`
 precision), loaded with ``torch.load(weights_only=True)``. What each was trained on, with
 which command, and how it measures: ``docs/models.md``.
 
-``PRETRAINED`` is the one table of shipped models: a name, what it is for, and a weights
-file per channel count (1: grayscale, 3: RGB).
+``PRETRAINED`` (defined in :mod:`noise2noise.weights`, beside the files) is the one table
+of shipped models: a name, what it is for, and a weights file per channel count (1:
+grayscale, 3: RGB).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from .tiling import apply_tiled
 from .training import load_checkpoint, load_model, save_checkpoint
 from .training.checkpoint import cached_model
 from .tta import average_dihedral, tta_transforms
+from .weights import DEFAULT_MODEL, PRETRAINED, PretrainedModel, weights_path
 
 __all__ = [
     "PRETRAINED",
@@ -38,59 +38,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PretrainedModel:
-    """A shipped model: its purpose, its weights file per channel count, and how it is run.
-
-    ``pixel_shuffle`` > 1 runs the network first on the ``s``×``s`` pixel-shuffled
-    sub-images of the input (``shuffle_passes`` times, each pass on the previous one's
-    output, every other pass on the grid shifted by one pixel) and then once more on the
-    reassembled result (see :func:`denoise`, Notes).
-    """
-
-    description: str
-    files: dict[int, str]
-    pixel_shuffle: int = 1
-    shuffle_passes: int = 1
-
-    @property
-    def context(self) -> int:
-        """Pixels of context each tile (or chunk) needs on every side: the blind network's
-        margin, widened by every shuffled pass, which sees ``pixel_shuffle`` times farther."""
-        if self.pixel_shuffle == 1:
-            return MARGIN
-        return MARGIN * (self.shuffle_passes * self.pixel_shuffle + 1) + 2 * self.shuffle_passes
-
-
-PRETRAINED: dict[str, PretrainedModel] = {
-    "blind": PretrainedModel(
-        "synthetic Gaussian (sigma 0-75) and Poisson (peak 5-120) noise, any level",
-        {3: "blind_rgb.pt", 1: "blind_gray.pt"},
-    ),
-    # Two shuffled passes (the second on the grid shifted by one pixel) beat one by
-    # +0.14 dB on the first 20 polyu_canon pairs, the only ones tuned on
-    # (bench/results/real_tune.md, which also reports the other 35).
-    "real": PretrainedModel(
-        "camera photos: the blind model twice on 2x2 pixel-shuffled sub-images, then refined",
-        {3: "blind_rgb.pt", 1: "blind_gray.pt"},
-        pixel_shuffle=2,
-        shuffle_passes=2,
-    ),
-}
-DEFAULT_MODEL = "blind"
-TILE, MARGIN = 512, 64  # the margin covers the network's receptive field in practice
+TILE = 512
 # Flip/rotation averaging: 4 transforms up to 3 megapixels, 2 up to 6, none above, so a
 # 12-megapixel photo stays within a minute on 2 cores (gain per count:
 # bench/results/pretrained_tta.md).
 TTA_BUDGET, TTA_MOST = 12.0, 4
-
-
-def weights_path(name: str, channels: int) -> Path:
-    """The packaged weights file of model ``name`` for ``channels``-channel images."""
-    model = PRETRAINED.get(name)
-    if model is None:
-        raise N2NError(f"unknown pretrained model '{name}' (choose from {', '.join(PRETRAINED)})")
-    return Path(str(resources.files("noise2noise") / "weights" / model.files[channels]))
 
 
 def load_pretrained(name: str = DEFAULT_MODEL, channels: int = 3) -> torch.nn.Module:

@@ -35,6 +35,7 @@ OPTION_OF_PARAMETER = {
     "peak": "--peak",
     "scheduler": "--scheduler",
     "max_megapixels": "--max-megapixels",
+    "init": "--init",
 }
 
 

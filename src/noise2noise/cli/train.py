@@ -32,6 +32,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         steps_per_epoch=args.steps_per_epoch,
         grayscale=True if args.grayscale else None,
         lr=args.lr,
+        width=args.width,
+        depth=args.depth,
+        blocks=args.blocks,
+        init=args.init,
     )
     device = device_of(args)
     history = run_training(
@@ -75,6 +79,8 @@ def add_parser(sub) -> None:
         "  n2n train --data bsds432 --noise gaussian:25 --target clean --out runs/n2c\n"
         "  n2n train --pairs shots_a/ shots_b/ --arch unet --out runs/real\n"
         "  n2n train --data bsds432 --preset blind --device cuda --out runs/blind\n"
+        "  n2n train --pairs shots_a/ shots_b/ --preset blind --init pretrained:blind "
+        "--lr 1e-4 --epochs 5 --out runs/tuned\n"
         "  n2n train ... --out runs/n2n --resume",
     )
     source = p.add_mutually_exclusive_group(required=True)
@@ -127,6 +133,29 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=positive_float, default=None, help="override the preset")
     p.add_argument("--batch-size", type=positive_int, default=None, help="override the preset")
     p.add_argument("--crop", type=positive_int, default=None, help="override the preset")
+    p.add_argument(
+        "--width",
+        type=positive_int,
+        default=None,
+        help="override the preset: channels of the network's first level",
+    )
+    p.add_argument(
+        "--depth", type=positive_int, default=None, help="override the preset: U-Net levels"
+    )
+    p.add_argument(
+        "--blocks",
+        type=positive_int,
+        default=None,
+        help="override the preset: residual blocks per level (resunet)",
+    )
+    p.add_argument(
+        "--init",
+        metavar="WEIGHTS",
+        default=None,
+        help="start from these weights instead of random ones (fine-tuning): a run folder, "
+        "a .pt checkpoint, or pretrained:blind for the shipped model (the network's size "
+        "must match theirs)",
+    )
     p.add_argument("--limit", type=positive_int, default=None, help="use the first N images")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
     p.add_argument(

@@ -13,7 +13,10 @@ import torch
 from ..errors import N2NError
 from ..files import write_atomically
 from ..models import build_model
+from ..weights import weights_path
 from .configuration import CHECKPOINT_FORMAT, TrainConfig
+
+PRETRAINED_PREFIX = "pretrained:"
 
 
 class CheckpointError(N2NError):
@@ -124,6 +127,37 @@ def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
     model = build_model(config.arch, payload["channels"], **config.model_options())
     model.load_state_dict(payload["model"])
     return model.eval(), config
+
+
+def initial_weights(config: TrainConfig, channels: int) -> dict[str, torch.Tensor]:
+    """The weights ``config.init`` names, checked to fit the network ``config`` builds for
+    ``channels``-channel images (fine-tuning starts from them).
+
+    Raises
+    ------
+    N2NError
+        Unknown shipped model, unreadable checkpoint, or weights of another network.
+    """
+    init = config.init
+    if init.startswith(PRETRAINED_PREFIX):
+        path = weights_path(init[len(PRETRAINED_PREFIX) :], channels)
+    else:
+        path = Path(init)
+    payload = load_checkpoint(path)
+    source = payload["config"]
+    theirs = (source.arch, payload["channels"], source.model_options())
+    ours = (config.arch, channels, config.model_options())
+    if theirs != ours:
+        raise N2NError(
+            f"`init` weights {init} are a {_network(*theirs)}; the configuration builds a "
+            f"{_network(*ours)} (set the network's size to theirs)"
+        )
+    return {k: v.float() if v.is_floating_point() else v for k, v in payload["model"].items()}
+
+
+def _network(arch: str, channels: int, options: dict) -> str:
+    sizes = ", ".join(f"{k} {v}" for k, v in options.items())
+    return f"{arch} for {channels}-channel images ({sizes})"
 
 
 def cached_model(path: str | os.PathLike) -> torch.nn.Module:

@@ -68,6 +68,11 @@ class TrainConfig:
         Train on the luminance of the images (BT.601), for a one-channel model.
     seed : int
         Seeds initialisation, the split, crops and noise.
+    init : str or None
+        Start from these weights instead of a seeded random initialisation (fine-tuning):
+        a run folder, a checkpoint file, or ``"pretrained:NAME"`` for a shipped model
+        (:data:`noise2noise.weights.PRETRAINED`, e.g. ``"pretrained:blind"``). The network
+        they describe must be the one this configuration builds.
 
     ``noise`` may also be a mixture (``"gaussian:0-75|poisson:5-120"``, see
     :class:`~noise2noise.noise.NoiseMixture`): every crop then gets its own kind and level.
@@ -94,6 +99,7 @@ class TrainConfig:
     quantise_input: bool = False
     grayscale: bool = False
     seed: int = 0
+    init: str | None = None
 
     def __post_init__(self):
         check_types(self, "training configuration")
@@ -116,6 +122,7 @@ class TrainConfig:
             "blocks": 1 <= self.blocks <= 16,
             "steps_per_epoch": self.steps_per_epoch is None
             or 1 <= self.steps_per_epoch <= 1_000_000,
+            "init": self.init is None or 0 < len(self.init) <= 4096,
         }
         raise_for_invalid(self, checks, "training configuration")
         parse_training_noise(self.noise)  # fails early on a bad spec

@@ -24,7 +24,7 @@ from ..noise import (
     make_generator,
 )
 from ..runtime import autocast, resolve_device
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import initial_weights, load_checkpoint, save_checkpoint
 from .configuration import TrainConfig
 from .pairs import RealPairs, SyntheticPairs, _epoch_generator, split_indices
 
@@ -147,6 +147,8 @@ def train(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config.arch, data.channels, **config.model_options())
+    if config.init is not None and not resume:  # fine-tuning (a resumed run has its state)
+        model.load_state_dict(initial_weights(config, data.channels))
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)

@@ -1,0 +1,94 @@
+"""Fine-tuning: a run that starts from trained (or shipped) weights instead of random ones."""
+
+import numpy as np
+import pytest
+
+from noise2noise import Gaussian, write_image
+from noise2noise.cli import main
+from noise2noise.errors import N2NError
+from noise2noise.training import SyntheticPairs, TrainConfig, load_checkpoint, train
+from noise2noise.weights import weights_path
+
+TINY = dict(arch="cnn", width=8, crop=32, batch_size=2, early_stop=None, val_fraction=0.25)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    images = [rng.random((40, 40, 3)).astype(np.float32) for _ in range(4)]
+    return SyntheticPairs(images, Gaussian(25), "noisy")
+
+
+def _weights(path):
+    return load_checkpoint(path)["model"]
+
+
+def _distance(a, b):
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+
+
+def test_a_run_starts_from_the_weights_it_names(tmp_path, data):
+    train(data, TrainConfig(epochs=2, lr=1e-2, **TINY), tmp_path / "first", progress=False)
+    first = _weights(tmp_path / "first" / "weights.pt")
+    # A learning rate too small to move anything: the weights stay where they started.
+    still = TrainConfig(epochs=1, lr=1e-9, seed=5, **TINY)
+    tuned = replace_init(still, str(tmp_path / "first" / "weights.pt"))
+    train(data, tuned, tmp_path / "tuned", progress=False)
+    train(data, still, tmp_path / "fresh", progress=False)
+    assert _distance(_weights(tmp_path / "tuned" / "weights.pt"), first) < 1e-6
+    assert _distance(_weights(tmp_path / "fresh" / "weights.pt"), first) > 1e-2
+    assert load_checkpoint(tmp_path / "tuned")["config"].init.endswith("weights.pt")
+
+
+def replace_init(config, init):
+    return TrainConfig.from_dict({**config.to_dict(), "init": init})
+
+
+def test_weights_of_another_network_are_refused_before_training(tmp_path, data):
+    train(data, TrainConfig(epochs=1, lr=1e-2, **TINY), tmp_path / "first", progress=False)
+    wider = TrainConfig(epochs=1, lr=1e-2, **{**TINY, "width": 16}, init=str(tmp_path / "first"))
+    with pytest.raises(N2NError, match="width 8.*width 16"):
+        train(data, wider, tmp_path / "wider", progress=False)
+    with pytest.raises(N2NError, match="no such checkpoint"):
+        train(data, replace_init(wider, str(tmp_path / "nowhere")), tmp_path / "x", progress=False)
+    with pytest.raises(N2NError, match="unknown pretrained model 'best'"):
+        train(data, replace_init(wider, "pretrained:best"), tmp_path / "y", progress=False)
+
+
+def test_the_shipped_model_can_be_fine_tuned(tmp_path, data):
+    config = TrainConfig(
+        arch="resunet",
+        width=48,
+        depth=2,
+        blocks=2,
+        crop=32,
+        batch_size=1,
+        steps_per_epoch=1,
+        epochs=1,
+        lr=1e-9,
+        early_stop=None,
+        val_fraction=0.25,
+        init="pretrained:blind",
+    )
+    train(data, config, tmp_path / "tuned", progress=False)
+    shipped = _weights(weights_path("blind", 3))
+    assert _distance(_weights(tmp_path / "tuned" / "weights.pt"), shipped) < 1e-6
+
+
+def test_fine_tuning_from_the_command_line(tmp_path, capsys):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        write_image(folder / f"{i}.png", (rng.random((40, 40, 3)) * 255).astype(np.uint8))
+    common = ["train", "--data", str(folder), "--preset", "blind", "--crop", "32"]
+    common += ["--batch-size", "1", "--steps-per-epoch", "1", "--epochs", "1"]
+    assert main([*common, "--init", "pretrained:blind", "--out", str(tmp_path / "a")]) == 0
+    assert load_checkpoint(tmp_path / "a")["config"].init == "pretrained:blind"
+    code = main(
+        [*common, "--init", "pretrained:blind", "--width", "32", "--out", str(tmp_path / "b")]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "width 48" in err and "width 32" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b" / "weights.pt").exists()
