@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from noise2noise import Gaussian, write_image
 from noise2noise.cli import main
@@ -92,3 +93,29 @@ def test_fine_tuning_from_the_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "width 48" in err and "width 32" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "b" / "weights.pt").exists()
+
+
+def test_level_weighting_makes_low_and_high_noise_crops_count_alike():
+    from noise2noise.training.loop import _loss
+
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(2, 3, 96, 96, generator=g)
+    sigma = torch.tensor([5.0, 50.0]).view(2, 1, 1, 1) / 255
+    x = clean + sigma * torch.randn(clean.shape, generator=g)
+    target = clean + sigma * torch.randn(clean.shape, generator=g)
+    # A network off by a tenth of each crop's noise level, and the same network made
+    # perfect on the low-noise crop or on the high-noise one: the same gain in PSNR.
+    off = clean + 0.1 * sigma * torch.randn(clean.shape, generator=g)
+    fixed_low, fixed_high = off.clone(), off.clone()
+    fixed_low[0], fixed_high[1] = clean[0], clean[1]
+
+    def worth_of_high_over_low(power):
+        config = TrainConfig(arch="resunet", noise="gaussian:0-75", level_weight=power)
+        loss = _loss(off, x, target, config)
+        gain_low = loss - _loss(fixed_low, x, target, config)
+        gain_high = loss - _loss(fixed_high, x, target, config)
+        return (gain_high / gain_low).item()
+
+    assert worth_of_high_over_low(0.0) > 30  # plain MSE: the noisy crop is all that counts
+    assert 0.5 < worth_of_high_over_low(1.0) < 2  # divided by the variance: alike
+    assert 5 < worth_of_high_over_low(0.5) < 20  # half way (10 in expectation)

@@ -36,6 +36,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         depth=args.depth,
         blocks=args.blocks,
         init=args.init,
+        level_weight=args.level_weight,
     )
     device = device_of(args)
     history = run_training(
@@ -163,6 +164,15 @@ def add_parser(sub) -> None:
         action="store_true",
         help="with --data and --target noisy: keep the target's values outside [0, 1], so "
         "its noise stays zero-mean (clipping biases Noise2Noise; see bench/clipping_bias.py)",
+    )
+    p.add_argument(
+        "--level-weight",
+        type=float,
+        metavar="P",
+        default=None,
+        help="weight each crop's squared error by its noise variance to the power -P "
+        "(0: plain MSE, default; 1: divided by it), so that with noise of many levels "
+        "the low ones count more",
     )
     add_data_root(p)
     p.add_argument(

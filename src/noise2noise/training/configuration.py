@@ -68,6 +68,15 @@ class TrainConfig:
         Train on the luminance of the images (BT.601), for a one-channel model.
     seed : int
         Seeds initialisation, the split, crops and noise.
+    level_weight : float
+        Weight each crop's squared error by its noise variance to the power
+        ``-level_weight`` (0: plain MSE; 1: divided by the variance), the variance
+        estimated from the pair itself (half the mean squared difference between a noisy
+        input and its noisy target; the whole of it against a clean target), weights
+        normalised to a mean of 1 per batch. With noise of many levels the plain loss is
+        dominated by the noisiest crops; weighting moves the network's effort towards
+        low noise (bench/results/level_weighting.md). Each crop's minimiser is
+        unchanged, so Noise2Noise still holds.
     init : str or None
         Start from these weights instead of a seeded random initialisation (fine-tuning):
         a run folder, a checkpoint file, or ``"pretrained:NAME"`` for a shipped model
@@ -99,6 +108,7 @@ class TrainConfig:
     quantise_input: bool = False
     grayscale: bool = False
     seed: int = 0
+    level_weight: float = 0.0
     init: str | None = None
 
     def __post_init__(self):
@@ -122,6 +132,7 @@ class TrainConfig:
             "blocks": 1 <= self.blocks <= 16,
             "steps_per_epoch": self.steps_per_epoch is None
             or 1 <= self.steps_per_epoch <= 1_000_000,
+            "level_weight": 0.0 <= self.level_weight <= 1.0,
             "init": self.init is None or 0 < len(self.init) <= 4096,
         }
         raise_for_invalid(self, checks, "training configuration")

@@ -245,6 +245,24 @@ def _resume(state_file: Path, config: TrainConfig, model, optimizer, scheduler):
     return state["history"], state["best"], state["stale"]
 
 
+# Noise variance below which a crop's weight stops growing: sigma 2 on the 0-255 scale.
+LEVEL_FLOOR = (2.0 / 255.0) ** 2
+
+
+def _loss(out: torch.Tensor, x: torch.Tensor, target: torch.Tensor, config: TrainConfig):
+    """The training loss: MSE, each crop's weighted by its noise variance (as the pair
+    itself shows it) to the power ``-config.level_weight``, weights averaging 1 per batch."""
+    if config.level_weight == 0:
+        return F.mse_loss(out, target)
+    per_crop = (out - target).pow(2).flatten(1).mean(1)
+    with torch.no_grad():
+        share = 0.5 if config.target == "noisy" else 1.0  # two independent draws, or one
+        variance = share * (x.float() - target).pow(2).flatten(1).mean(1)
+        weight = (variance + LEVEL_FLOOR).pow(-config.level_weight)
+        weight = weight / weight.mean()
+    return (weight * per_crop).mean()
+
+
 def _train_epoch(model, optimizer, train_data, config: TrainConfig, epoch: int, device) -> float:
     """One epoch of Adam steps on MSE; the mean training loss. Crops, noise and order
     come from the epoch's own seeded generator, so a resumed run draws what it would have."""
@@ -261,7 +279,7 @@ def _train_epoch(model, optimizer, train_data, config: TrainConfig, epoch: int, 
         x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
         with autocast(device):
             out = model(x)
-        loss = F.mse_loss(out.float(), target)
+        loss = _loss(out.float(), x, target, config)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
