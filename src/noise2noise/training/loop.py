@@ -30,15 +30,18 @@ from .pairs import RealPairs, SyntheticPairs, _epoch_generator, split_indices
 
 
 @torch.no_grad()
-def _validate(model, val_set, device: torch.device) -> tuple[float, float]:
-    """(mean loss against the targets, mean PSNR against clean or NaN)."""
+def _validate(model, val_set, config: TrainConfig, device: torch.device) -> tuple[float, float]:
+    """(mean training loss against the targets, mean PSNR against clean or NaN). The loss
+    is the one trained on (level-weighted too), so ``best.pt`` is best at what the run
+    optimises."""
     model.eval()
     losses, psnrs = [], []
     for x, t, c in val_set:
+        x = x.to(device)
         with autocast(device):
-            out = model(x.to(device)).float()
+            out = model(x).float()
         t = t.to(device)
-        losses.append(float(F.mse_loss(out, t)))
+        losses.append(float(_loss(out, x, t, config)))
         if c is not None:
             psnrs.extend(psnr(o.clamp(0, 1), r) for o, r in zip(out.cpu(), c.cpu(), strict=True))
     model.train()
@@ -174,7 +177,7 @@ def train(
             break
         tic = time.perf_counter()
         train_loss = _train_epoch(model, optimizer, train_data, config, epoch, device)
-        val_loss, val_psnr = _validate(model, val_set, device)
+        val_loss, val_psnr = _validate(model, val_set, config, device)
         if config.schedule == "plateau":
             scheduler.step(val_loss)
         else:
