@@ -44,7 +44,7 @@ MODELS = {  # run name: extra arguments of `n2n train`
         "--init",
         "pretrained:blind",
         "--lr",
-        "2e-4",
+        "1e-4",
         "--level-weight",
         "0.5",
     ],
