@@ -85,3 +85,16 @@ def test_a_malicious_file_in_place_of_the_weights_is_refused(tmp_path, monkeypat
     with pytest.raises(N2NError, match="not a noise2noise checkpoint"):
         denoise(np.zeros((16, 16, 3), np.uint8), channel_axis=-1)
     assert not marker.exists()
+
+
+def test_the_model_card_describes_the_shipped_files():
+    import hashlib
+    from pathlib import Path
+
+    card = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
+    for name, model in pt.PRETRAINED.items():
+        for channels in model.files:
+            path = pt.weights_path(name, channels)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            row = next(line for line in card.splitlines() if line.startswith(f"| `{path.name}`"))
+            assert f"`{digest}`" in row, f"{path.name} changed: update docs/models.md"
