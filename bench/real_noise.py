@@ -8,7 +8,8 @@ blind network as it is; ``real``: the same network on pixel-shuffled sub-images,
 refined), optionally a network trained on synthetic camera noise (``--camera-weights``),
 ZS-N2N ``fast`` (on every ``--zeroshot-every``-th image: ~20 s each) and ``paper`` (first
 ``--paper-limit`` images: ~6 min each), and BM3D with its sigma estimated from the image.
-No method was tuned on these images.
+The ``real`` method's passes were chosen on the first 20 pairs (``bench/real_tune.py``,
+which reports the other 35 apart); nothing else was tuned on these images.
 
     python bench/real_noise.py --data-root ../shared/data --out bench/results/real_noise \
         --figure docs/figures/rni15.png

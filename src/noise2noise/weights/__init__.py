@@ -47,10 +47,12 @@ PRETRAINED: dict[str, PretrainedModel] = {
     ),
     # Two shuffled passes (the second on the grid shifted by one pixel) beat one by
     # +0.14 dB on the first 20 polyu_canon pairs, the only ones tuned on
-    # (bench/results/real_tune.md, which also reports the other 35).
+    # (bench/results/real_tune.md, which also reports the other 35). In colour it runs the
+    # blind network as trained with plain MSE: the level-weighted one of blind_rgb.pt,
+    # better at low synthetic noise, leaves more camera noise (-0.34 dB on those 20 pairs).
     "real": PretrainedModel(
         "camera photos: the blind model twice on 2x2 pixel-shuffled sub-images, then refined",
-        {3: "blind_rgb.pt", 1: "blind_gray.pt"},
+        {3: "blind_rgb_mse.pt", 1: "blind_gray.pt"},
         pixel_shuffle=2,
         shuffle_passes=2,
     ),
