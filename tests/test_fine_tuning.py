@@ -1,5 +1,8 @@
 """Fine-tuning: a run that starts from trained (or shipped) weights instead of random ones."""
 
+import hashlib
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -39,6 +42,9 @@ def test_a_run_starts_from_the_weights_it_names(tmp_path, data):
     assert _distance(_weights(tmp_path / "tuned" / "weights.pt"), first) < 1e-6
     assert _distance(_weights(tmp_path / "fresh" / "weights.pt"), first) > 1e-2
     assert load_checkpoint(tmp_path / "tuned")["config"].init.endswith("weights.pt")
+    origin = json.loads((tmp_path / "tuned" / "init.json").read_text())
+    digest = hashlib.sha256((tmp_path / "first" / "weights.pt").read_bytes()).hexdigest()
+    assert origin["sha256"] == digest and not (tmp_path / "fresh" / "init.json").exists()
 
 
 def replace_init(config, init):

@@ -4,6 +4,7 @@ atomically, loaded without running code and checked before any network is built.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -129,9 +130,11 @@ def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
     return model.eval(), config
 
 
-def initial_weights(config: TrainConfig, channels: int) -> dict[str, torch.Tensor]:
+def initial_weights(config: TrainConfig, channels: int) -> tuple[dict[str, torch.Tensor], dict]:
     """The weights ``config.init`` names, checked to fit the network ``config`` builds for
-    ``channels``-channel images (fine-tuning starts from them).
+    ``channels``-channel images (fine-tuning starts from them), and where they came from:
+    ``{"init", "file", "sha256"}``, since a name such as ``pretrained:blind`` means
+    whichever weights the installed version ships.
 
     Raises
     ------
@@ -144,6 +147,12 @@ def initial_weights(config: TrainConfig, channels: int) -> dict[str, torch.Tenso
     else:
         path = Path(init)
     payload = load_checkpoint(path)
+    path = path / "best.pt" if path.is_dir() else path
+    origin = {
+        "init": init,
+        "file": str(path.resolve()),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
     source = payload["config"]
     theirs = (source.arch, payload["channels"], source.model_options())
     ours = (config.arch, channels, config.model_options())
@@ -152,7 +161,8 @@ def initial_weights(config: TrainConfig, channels: int) -> dict[str, torch.Tenso
             f"`init` weights {init} are a {_network(*theirs)}; the configuration builds a "
             f"{_network(*ours)} (set the network's size to theirs)"
         )
-    return {k: v.float() if v.is_floating_point() else v for k, v in payload["model"].items()}
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in payload["model"].items()}
+    return weights, origin
 
 
 def _network(arch: str, channels: int, options: dict) -> str:

@@ -151,7 +151,9 @@ def train(
         torch.manual_seed(config.seed)
         model = build_model(config.arch, data.channels, **config.model_options())
     if config.init is not None and not resume:  # fine-tuning (a resumed run has its state)
-        model.load_state_dict(initial_weights(config, data.channels))
+        weights, origin = initial_weights(config, data.channels)
+        model.load_state_dict(weights)
+        write_json(run_dir / "init.json", origin)  # which file the name meant, by digest
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
