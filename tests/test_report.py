@@ -387,3 +387,25 @@ def test_a_budget_must_configure_each_network_of_table1(folders):
         replace(budget, train={"unet": budget.train["unet"]})
     with pytest.raises(ValueError, match="not a cnn configuration"):
         replace(budget, train={"cnn": budget.train["unet"], "unet": budget.train["unet"]})
+
+
+def test_cells_of_a_shipped_model_are_computed_again_after_new_weights(folders, tmp_path):
+    from noise2noise.weights import model_digest
+
+    repro = Reproduction(tmp_path, tiny_budget(folders), progress=False)
+    (tmp_path / "table1").mkdir()
+    cells = tmp_path / "table1" / "results.csv"
+    cells.write_text(
+        "image,noise,method,psnr,ssim,seconds\n"
+        "t0,gaussian:25,pretrained,30.0,0.9,1.0\n"
+        "t0,gaussian:25,bm3d,29.0,0.8,9.0\n"
+    )
+    methods = {"pretrained": None, "bm3d": None}
+    assert repro.forget_stale("table1", methods) == []  # no record yet: today's weights
+    assert "pretrained" in cells.read_text()
+    (tmp_path / "weights.json").write_text('{"pretrained": "' + "0" * 64 + '"}')  # others
+    assert repro.forget_stale("table1", methods) == ["pretrained"]
+    assert [r["method"] for r in read_rows(cells)] == ["bm3d"]
+    record = json.loads((tmp_path / "weights.json").read_text())
+    assert record == {"pretrained": model_digest("blind")}
+    assert repro.forget_stale("table1", methods) == []

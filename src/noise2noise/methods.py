@@ -71,6 +71,8 @@ class Method:
         Poisson counts, which must stay counts)
     batched : the method for many images at once, where that is faster on a GPU:
         ``(images, *, channel_axis, **options) -> images``
+    shipped : the shipped model (:data:`noise2noise.weights.PRETRAINED`) it runs, if any:
+        cached results of the method are stale when that model's weights change
     """
 
     function: Callable[..., np.ndarray]
@@ -81,6 +83,7 @@ class Method:
     noise_options: Callable[[Gaussian | Poisson], dict | None] = _no_noise_options
     scale_float: bool = True
     batched: Callable[..., list[np.ndarray]] | None = None
+    shipped: str | None = None
 
 
 # bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
@@ -92,13 +95,18 @@ class Method:
 # `model` is tiled like `pretrained` without flip averaging.
 REGISTRY: dict[str, Method] = {
     "pretrained": Method(
-        denoise, ("device",), 128, "the shipped network, for synthetic-like noise; default"
+        denoise,
+        ("device",),
+        128,
+        "the shipped network, for synthetic-like noise; default",
+        shipped="blind",
     ),
     "real": Method(
         functools.partial(denoise, model="real"),
         ("device",),
         512,
         "the shipped network for visibly noisy camera photos; it smooths clean ones",
+        shipped="real",
     ),
     "zeroshot": Method(
         denoise_zeroshot,

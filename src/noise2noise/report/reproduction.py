@@ -8,6 +8,8 @@ Layout of an output folder::
     environment.json        software versions and machine of the latest run
     train/<arch>-<target>-<noise>/   one training run each (done.json when finished)
     table1/results.csv      per image, noise and method (the cache of Table 1)
+    weights.json            digest of the shipped weights behind the cached `pretrained`
+                            and `real` cells (other weights: those cells are computed again)
     sensitivity/results.csv per image, noise and configuration L<depth>_r<ratio>
     convergence/, figures/  CSVs and PNGs
     verify.csv              the latest re-computation of a sample of cells
@@ -42,6 +44,7 @@ from ..locks import claim, held_elsewhere
 from ..methods import REGISTRY, NoiseAwareDenoiser
 from ..noise import parse_noise
 from ..training import run_training
+from ..weights import model_digest
 from .budget import Budget
 from .records import Progress, format_duration
 from .results_md import write_results_md
@@ -204,7 +207,8 @@ class Reproduction:
 
     def evaluate(self, experiment: str, images, noises, methods: dict) -> list[CellResult]:
         """The cells of ``methods`` × ``noises`` × ``images`` in ``<experiment>/results.csv``
-        (cached cells are read, not recomputed)."""
+        (cached cells are read, not recomputed, unless made with other shipped weights)."""
+        self.forget_stale(experiment, methods)
         return evaluate(
             images,
             [parse_noise(n) for n in noises],
@@ -215,6 +219,26 @@ class Reproduction:
             on_cell=Progress(f"{experiment} {', '.join(noises)}"),
             shared=True,
         )
+
+    def forget_stale(self, experiment: str, methods) -> list[str]:
+        """Drop the cached cells of shipped models whose weights changed since they were
+        computed (``weights.json`` records the digest each method's cells were made with;
+        a folder without a record takes today's). Returns the methods forgotten."""
+        record_file = self.out / "weights.json"
+        record = json.loads(record_file.read_text()) if record_file.exists() else {}
+        forgotten = []
+        for key in methods:
+            model = REGISTRY[key].shipped if key in REGISTRY else None
+            if model is None:
+                continue
+            digest = model_digest(model)
+            if record.get(key, digest) != digest:
+                _forget_cells(self.out / experiment / "results.csv", key)
+                forgotten.append(key)
+                log.warning("%s: new weights for '%s': its cells are computed again", self.out, key)
+            record[key] = digest
+        write_json(record_file, record)
+        return forgotten
 
     def method(self, experiment: str, key: str, noise: str) -> Callable:
         """The denoiser ``(noisy, noise) -> image`` behind a row of an experiment's CSV.
@@ -241,6 +265,16 @@ class Reproduction:
         """RESULTS.md from the files in the folder (cells not yet computed show as '–')."""
         tests = self.test_count()
         return write_results_md(self.out, tests, min(tests, self.budget.sensitivity_images))
+
+
+def _forget_cells(results: Path, method: str) -> None:
+    """Remove ``method``'s rows from a cell cache (``evaluate``'s per-image CSV)."""
+    if not results.exists():
+        return
+    lines = results.read_text().splitlines(keepends=True)
+    column = lines[0].rstrip("\n").split(",").index("method")
+    kept = [lines[0]] + [x for x in lines[1:] if x.split(",")[column] != method]
+    results.write_text("".join(kept))
 
 
 class _TrainedDenoiser:

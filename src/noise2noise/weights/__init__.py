@@ -5,13 +5,21 @@ shipped model) can find them without importing each other."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..errors import N2NError
 
-__all__ = ["PRETRAINED", "PretrainedModel", "DEFAULT_MODEL", "MARGIN", "weights_path"]
+__all__ = [
+    "PRETRAINED",
+    "PretrainedModel",
+    "DEFAULT_MODEL",
+    "MARGIN",
+    "weights_path",
+    "model_digest",
+]
 
 MARGIN = 64  # pixels of context that cover the blind network's receptive field in practice
 
@@ -66,3 +74,13 @@ def weights_path(name: str, channels: int) -> Path:
     if model is None:
         raise N2NError(f"unknown pretrained model '{name}' (choose from {', '.join(PRETRAINED)})")
     return Path(str(resources.files("noise2noise") / "weights" / model.files[channels]))
+
+
+def model_digest(name: str) -> str:
+    """sha256 over the weights files of model ``name``, in channel order: what a cache of
+    this model's results must match (new weights make old results stale)."""
+    digest = hashlib.sha256()
+    for channels in sorted(PRETRAINED[name].files):
+        path = weights_path(name, channels)
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()
