@@ -39,6 +39,7 @@ from noise2noise import denoise, denoise_ansc, denoise_bm3d, denoise_zeroshot
 from noise2noise.convert import luminance
 from noise2noise.datasets import load_image_set
 from noise2noise.evaluation import NOISY, evaluate, read_results
+from noise2noise.files import drop_csv_rows
 from noise2noise.noise import Gaussian, Poisson, parse_noise, quantise
 
 NOISES = ("gaussian:15", "gaussian:25", "gaussian:50", "poisson:15", "poisson:25")
@@ -184,17 +185,6 @@ def summarise(args) -> None:
         print("\n".join(md))
 
 
-def forget(results: Path, methods: set[str]) -> None:
-    """Drop the cached cells of ``methods`` from a results file, so they are computed again."""
-    if not methods or not results.exists():
-        return
-    lines = results.read_text().splitlines(keepends=True)
-    column = lines[0].rstrip("\n").split(",").index("method")
-    kept = [lines[0]] + [x for x in lines[1:] if x.split(",")[column] not in methods]
-    results.write_text("".join(kept))
-    print(f"{results}: forgot {len(lines) - len(kept)} cells of {', '.join(sorted(methods))}")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="+", default=["cbsd68", "kodak24", "test50"])
@@ -217,7 +207,10 @@ def main() -> None:
     args = ap.parse_args()
     args.noise = args.noise or list(NOISES)
     for protocol in args.protocols:
-        forget(args.out / protocol / "results.csv", set(args.rerun))
+        results = args.out / protocol / "results.csv"
+        if args.rerun:
+            gone = drop_csv_rows(results, "method", set(args.rerun))
+            print(f"{results}: forgot {gone} cells of {', '.join(args.rerun)}")
     if not args.summary_only:
         run(args)
     summarise(args)

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["write_atomically", "partial_files", "write_csv", "write_json"]
+__all__ = ["write_atomically", "partial_files", "write_csv", "write_json", "drop_csv_rows"]
 
 
 def _partial(path: Path, pid: int | str) -> Path:
@@ -55,3 +55,18 @@ def write_csv(
 def write_json(path: str | os.PathLike, data: object) -> Path:
     """``data`` as indented JSON (infinity as ``Infinity``, which ``json`` reads back)."""
     return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def drop_csv_rows(path: str | os.PathLike, column: str, values: set[str]) -> int:
+    """Remove the rows of a CSV table whose ``column`` is one of ``values`` (a cache's
+    stale cells), atomically; the number removed (0 when the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        names, rows = reader.fieldnames or [], list(reader)
+    kept = [r for r in rows if r.get(column) not in values]
+    if len(kept) < len(rows):
+        write_csv(path, kept, names)
+    return len(rows) - len(kept)

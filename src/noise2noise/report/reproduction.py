@@ -39,7 +39,7 @@ from ..config import ConfigError, changed_fields
 from ..datasets import image_set_paths, load_image_set
 from ..errors import N2NError
 from ..evaluation import CellResult, evaluate
-from ..files import write_json
+from ..files import drop_csv_rows, write_json
 from ..locks import claim, held_elsewhere
 from ..methods import REGISTRY, NoiseAwareDenoiser
 from ..noise import parse_noise
@@ -233,7 +233,7 @@ class Reproduction:
                 continue
             digest = model_digest(model)
             if record.get(key, digest) != digest:
-                _forget_cells(self.out / experiment / "results.csv", key)
+                drop_csv_rows(self.out / experiment / "results.csv", "method", {key})
                 forgotten.append(key)
                 log.warning("%s: new weights for '%s': its cells are computed again", self.out, key)
             record[key] = digest
@@ -265,16 +265,6 @@ class Reproduction:
         """RESULTS.md from the files in the folder (cells not yet computed show as '–')."""
         tests = self.test_count()
         return write_results_md(self.out, tests, min(tests, self.budget.sensitivity_images))
-
-
-def _forget_cells(results: Path, method: str) -> None:
-    """Remove ``method``'s rows from a cell cache (``evaluate``'s per-image CSV)."""
-    if not results.exists():
-        return
-    lines = results.read_text().splitlines(keepends=True)
-    column = lines[0].rstrip("\n").split(",").index("method")
-    kept = [lines[0]] + [x for x in lines[1:] if x.split(",")[column] != method]
-    results.write_text("".join(kept))
 
 
 class _TrainedDenoiser:
