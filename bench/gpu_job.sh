@@ -10,8 +10,9 @@
 #   3. the device-generic tests on the GPU (tests/test_devices.py, and the batched ZS-N2N
 #      tests of tests/test_zeroshot.py, tests/test_batch_together.py).
 # A call is limited to 10 minutes: SKIP_CHECK=1 stops after step 1, SKIP_TRAIN=1 skips it.
-# Copy the training images into a git-ignored folder of the checkout first:
-#   mkdir -p .gpu-data && cp -r ../shared/data/bsds432 .gpu-data/
+# Copy the training images into a git-ignored folder of the checkout first, making room
+# for them in what travels (bench/gpu_tree.sh; `restore` afterwards):
+#   bash bench/gpu_tree.sh prepare
 # then, on the GPU machine, from the repository root:
 #   OUT=/some/dir BUDGET=360 bash bench/gpu_job.sh
 # Results land in $OUT (at most 8 files): the weights to ship (*.pt), train_summary.json,

@@ -1,10 +1,10 @@
 """Does weighting each crop's loss by its noise level help a blind network at low noise?
 
-Trains nothing: evaluates run folders of ``n2n train --preset blind`` (with and without
-``--level-weighted``, made beforehand with the commands in the results file) on the
-held-out validation images of bsds432 (the run's own 5 % split, seed 0: never test
-images), centre crops, at fixed noise levels with 8-bit noisy inputs; the shipped model
-as a reference.
+Trains nothing: evaluates run folders or checkpoints of ``n2n train --preset blind``
+(with and without ``--level-weight P``, made beforehand with the commands in the results
+file) on the held-out validation images of bsds432 (the run's own 5 % split, seed 0:
+never test images), centre crops, at fixed noise levels with 8-bit noisy inputs; the
+shipped model as a reference.
 
     python bench/level_weighting.py --runs /tmp/ft/plain /tmp/ft/weighted \
         --data ../shared/data/bsds432 --out bench/results/level_weighting

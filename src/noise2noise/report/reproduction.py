@@ -226,6 +226,7 @@ class Reproduction:
         a folder without a record takes today's). Returns the methods forgotten."""
         record_file = self.out / "weights.json"
         record = json.loads(record_file.read_text()) if record_file.exists() else {}
+        before = dict(record)
         forgotten = []
         for key in methods:
             model = REGISTRY[key].shipped if key in REGISTRY else None
@@ -237,7 +238,8 @@ class Reproduction:
                 forgotten.append(key)
                 log.warning("%s: new weights for '%s': its cells are computed again", self.out, key)
             record[key] = digest
-        write_json(record_file, record)
+        if record != before:  # written once per change, not on every call
+            write_json(record_file, record)
         return forgotten
 
     def method(self, experiment: str, key: str, noise: str) -> Callable:

@@ -39,6 +39,12 @@ def save_checkpoint(
     write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """The file a checkpoint path means: a run folder's ``best.pt``, or the path itself."""
+    path = Path(path)
+    return path / "best.pt" if path.is_dir() else path
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint without executing code from the file (``weights_only=True``).
 
@@ -49,9 +55,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     CheckpointError
         Missing, unreadable, or not written by this project.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "best.pt"
+    path = checkpoint_file(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint (train one with 'n2n train')")
     try:
@@ -145,9 +149,8 @@ def initial_weights(config: TrainConfig, channels: int) -> tuple[dict[str, torch
     if init.startswith(PRETRAINED_PREFIX):
         path = weights_path(init[len(PRETRAINED_PREFIX) :], channels)
     else:
-        path = Path(init)
+        path = checkpoint_file(init)
     payload = load_checkpoint(path)
-    path = path / "best.pt" if path.is_dir() else path
     origin = {
         "init": init,
         "file": str(path.resolve()),
@@ -173,8 +176,7 @@ def _network(arch: str, channels: int, options: dict) -> str:
 def cached_model(path: str | os.PathLike) -> torch.nn.Module:
     """:func:`load_model`'s network, loaded once per process for as long as the file is
     unchanged (a folder run reads it once); at most four are kept."""
-    path = Path(path)
-    path = path / "best.pt" if path.is_dir() else path
+    path = checkpoint_file(path)
     mtime = path.stat().st_mtime if path.exists() else 0.0
     return _cached(str(path.resolve()), mtime)
 
