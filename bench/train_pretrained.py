@@ -158,7 +158,7 @@ def main() -> None:
         )
         for n in names
     }
-    walls = run_all(cmds, args.out / "logs", timeout=args.budget * 1.15 + 30)
+    walls = run_all(cmds, args.out / "logs", timeout=args.budget * 1.05 + 25)
 
     # 3. Export and summarise.
     import torch

@@ -28,7 +28,7 @@ from ..models import SimpleCNN
 from ..noise import make_generator
 from ..runtime import resolve_device
 from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
-from .fit import _random_crops, image_result, image_tensor
+from .fit import _adam, _gather_crops, _offsets_for_steps, image_result, image_tensor
 from .losses import zeroshot_loss
 
 __all__ = ["fit_zeroshot_batch", "denoise_zeroshot_batch", "group_key"]
@@ -96,11 +96,26 @@ def fit_zeroshot_batch(
         return zeroshot_loss(net, y, ratio=config.loss_ratio)
 
     losses = vmap(one_loss)
-    generators = [make_generator(seed) for _ in ys]
-    optimizer = torch.optim.Adam(params.values(), lr=config.lr)
+    if config.crop is None:
+        whole = torch.stack(ys)  # (N, 1, C, H, W): one shape in a group
+    else:  # each image its own generator, as alone; stacked, padded to the largest
+        stride = 1 if config.odd_offsets else 2
+        offsets = torch.stack(
+            [
+                _offsets_for_steps(
+                    y, config.crop, config.batch, config.steps, make_generator(seed), stride
+                )
+                for y in ys
+            ],
+            dim=1,
+        ).to(device)  # (steps, N, batch, 2)
+        h, w = max(y.shape[-2] for y in ys), max(y.shape[-1] for y in ys)
+        images = ys[0].new_zeros(len(ys), channels, h, w)
+        for i, y in enumerate(ys):  # crops never reach the padding: offsets are each image's
+            images[i, :, : y.shape[-2], : y.shape[-1]] = y[0]
+    optimizer = _adam(params.values(), config.lr, device)
     milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
-    stride = 1 if config.odd_offsets else 2
     steps = tqdm(
         range(config.steps),
         desc=f"ZS-N2N ×{len(ys)}",
@@ -108,16 +123,11 @@ def fit_zeroshot_batch(
         leave=False,
         disable=None if progress else True,
     )
-    for _ in steps:
+    for step in steps:
         if config.crop is None:
-            batch = torch.stack(ys)  # (N, 1, C, H, W)
+            batch = whole
         else:
-            batch = torch.stack(
-                [
-                    _random_crops(y, config.crop, config.batch, g, stride=stride)
-                    for y, g in zip(ys, generators, strict=True)
-                ]
-            )  # (N, batch, C, crop, crop)
+            batch = _gather_crops(images, offsets[step], config.crop)  # (N, batch, C, c, c)
         loss = losses(params, batch).sum()  # gradient for network i: that of its own loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -34,9 +34,27 @@ def _crop_offsets(
     return torch.stack([tops, lefts], dim=1)
 
 
-def _cut(y: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
-    ch, cw = min(size, y.shape[-2]), min(size, y.shape[-1])
-    return torch.cat([y[..., t : t + ch, s : s + cw] for t, s in offsets.tolist()])
+def _offsets_for_steps(
+    y: torch.Tensor, size: int, count: int, steps: int, generator: torch.Generator, stride: int
+) -> torch.Tensor:
+    """(steps, count, 2) crop offsets of every step, drawn up front in the order a step at a
+    time would draw them: moved to a GPU once, they spare it a wait for the host per step."""
+    return torch.stack(
+        [_crop_offsets(y, size, count, generator, stride=stride) for _ in range(steps)]
+    )
+
+
+def _gather_crops(images: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    """Crops of ``images`` (N, C, H, W) at ``offsets`` (N, B, 2) on their device, as
+    (N, B, C, size, size) (sides above H or W cut to them), in one indexing operation."""
+    n, _, h, w = images.shape
+    ch, cw = min(size, h), min(size, w)
+    rows = offsets[..., 0, None] + torch.arange(ch, device=offsets.device)  # (N, B, ch)
+    cols = offsets[..., 1, None] + torch.arange(cw, device=offsets.device)  # (N, B, cw)
+    which = torch.arange(n, device=offsets.device)[:, None, None, None]
+    hwc = images.permute(0, 2, 3, 1)
+    crops = hwc[which, rows[..., :, None], cols[..., None, :]]  # (N, B, ch, cw, C)
+    return crops.permute(0, 1, 4, 2, 3).contiguous()
 
 
 def _random_crops(
@@ -44,7 +62,14 @@ def _random_crops(
 ) -> torch.Tensor:
     """``count`` crops of ``y`` (1, C, H, W), at offsets that are multiples of ``stride``
     (2: even, so D1/D2 pair the same pixels as on the whole image)."""
-    return _cut(y, _crop_offsets(y, size, count, generator, stride=stride), size)
+    offsets = _crop_offsets(y, size, count, generator, stride=stride).to(y.device)
+    return _gather_crops(y, offsets[None], size)[0]
+
+
+def _adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam; on CUDA the fused kernel (one launch per step instead of one per operation
+    and tensor: ZS-N2N's steps are small enough for launches to dominate)."""
+    return torch.optim.Adam(params, lr=lr, fused=device.type == "cuda" or None)
 
 
 def fit_zeroshot(
@@ -84,7 +109,7 @@ def fit_zeroshot(
         model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
     model.to(device)
     generator = make_generator(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = _adam(model.parameters(), config.lr, device)
     milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
     steps = range(config.steps)
@@ -92,13 +117,16 @@ def fit_zeroshot(
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="ZS-N2N", unit="step", leave=False, disable=None)
-    stride = 1 if config.odd_offsets else 2
+    if config.crop is not None:
+        stride = 1 if config.odd_offsets else 2
+        offsets = _offsets_for_steps(y, config.crop, config.batch, config.steps, generator, stride)
+        offsets = offsets.to(device)
     model.train()
-    for _ in steps:
+    for step in steps:
         if config.crop is None:
             batch = y
         else:
-            batch = _random_crops(y, config.crop, config.batch, generator, stride=stride)
+            batch = _gather_crops(y, offsets[step, None], config.crop)[0]
         loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -28,10 +28,23 @@ def pair_downsample(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     (D1(x), D2(x)), each (B, C, H//2, W//2).
     """
     c = x.shape[1]
-    kernels = x.new_tensor([[[0.5, 0.0], [0.0, 0.5]], [[0.0, 0.5], [0.5, 0.0]]])  # (2, 2, 2)
-    weight = kernels.repeat(c, 1, 1)[:, None]  # (2C, 1, 2, 2): channel k -> outputs 2k, 2k+1
-    both = F.conv2d(x, weight, stride=2, groups=c)  # (B, 2C, H/2, W/2)
+    both = F.conv2d(x, _pair_kernels(c, x.dtype, x.device), stride=2, groups=c)  # (B, 2C, …)
     return both[:, 0::2], both[:, 1::2]
+
+
+_KERNELS: dict[tuple, torch.Tensor] = {}
+
+
+def _pair_kernels(c: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(2C, 1, 2, 2) weights of D1 and D2 for C channels (channel k -> outputs 2k, 2k+1),
+    made once per device: building them from a Python list at every step is a copy from
+    the host that makes a GPU wait for the CPU at every step."""
+    key = (c, dtype, str(device))
+    if key not in _KERNELS:
+        with torch.inference_mode(False), torch.no_grad():  # usable by autograd later
+            kernels = torch.tensor([[[0.5, 0.0], [0.0, 0.5]], [[0.0, 0.5], [0.5, 0.0]]])
+            _KERNELS[key] = kernels.repeat(c, 1, 1)[:, None].to(device=device, dtype=dtype)
+    return _KERNELS[key]
 
 
 def residual_loss(
