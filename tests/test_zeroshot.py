@@ -272,8 +272,9 @@ def test_a_batch_of_networks_trains_as_each_would_alone(preset, device):
     config = replace(PRESETS[preset], steps=25)
     together = fit_zeroshot_batch(images, config, seed=2, device=device)
     assert len(together) == 3
-    # Float rounding only; GPU kernels for one network and for a batch differ more.
-    weights, pixels = (5e-4, 2e-4) if device == "cpu" else (5e-3, 2e-3)
+    # Float rounding only. On CUDA convolutions run in TF32 (10-bit mantissa) and the
+    # kernels for one network and for a batch differ: an H100 showed 2.6e-3 on pixels.
+    weights, pixels = (5e-4, 2e-4) if device == "cpu" else (5e-3, 5e-3)
     for y, net in zip(images, together, strict=True):
         alone = fit_zeroshot(y, config, seed=2, device=device)
         for a, b in zip(alone.parameters(), net.parameters(), strict=True):
