@@ -7,13 +7,11 @@ and the same configuration gives the same result on either up to floating-point 
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from .errors import N2NError
 
-__all__ = ["resolve_device", "DEVICE_HELP", "autocast", "autotuned", "AUTOTUNE"]
+__all__ = ["resolve_device", "DEVICE_HELP", "autocast"]
 
 DEVICE_HELP = "auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps"
 
@@ -59,25 +57,3 @@ def autocast(device: torch.device, enabled: bool = True):
     """bf16 autocast on CUDA (its matrix units run bf16 far faster), a no-op elsewhere."""
     on = enabled and device.type == "cuda"
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
-
-
-# cuDNN's autotuner in the training loops on CUDA; benchmarks switch it off to compare.
-AUTOTUNE = True
-
-
-@contextlib.contextmanager
-def autotuned(device: torch.device):
-    """cuDNN's autotuner on for the duration, on CUDA (a no-op elsewhere, or with
-    :data:`AUTOTUNE` false). Training loops run the same few shapes thousands of times, so
-    timing the algorithms once per shape pays; the default heuristics pick slow ones for
-    grouped convolutions (a folder's ZS-N2N networks) and small bf16 channels-last ones.
-    The global flag is restored afterwards."""
-    if device.type != "cuda" or not AUTOTUNE:
-        yield
-        return
-    before = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = True
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = before

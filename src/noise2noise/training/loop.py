@@ -23,7 +23,7 @@ from ..models import build_model
 from ..noise import (
     make_generator,
 )
-from ..runtime import autocast, autotuned, resolve_device
+from ..runtime import autocast, resolve_device
 from .checkpoint import initial_weights, load_checkpoint, save_checkpoint
 from .configuration import TrainConfig
 from .pairs import RealPairs, SyntheticPairs, _epoch_generator, split_indices
@@ -174,50 +174,49 @@ def train(
     )
     model.train()
     last_plot = time.perf_counter()
-    with autotuned(device):
-        for epoch in bar:
-            if config.early_stop is not None and stale >= config.early_stop:
-                break
-            tic = time.perf_counter()
-            train_loss = _train_epoch(model, optimizer, train_data, config, epoch, device)
-            val_loss, val_psnr = _validate(model, val_set, config, device)
-            if config.schedule == "plateau":
-                scheduler.step(val_loss)
-            else:
-                scheduler.step()
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "val_loss": val_loss,
-                "val_psnr": val_psnr,
-                "lr": optimizer.param_groups[0]["lr"],
-                "seconds": time.perf_counter() - tic,
-            }
-            history.append(row)
-            if val_loss < best:
-                best, stale = val_loss, 0
-                save_checkpoint(run_dir / "best.pt", model, config, data.channels, epoch=epoch + 1)
-            else:
-                stale += 1
-            save_checkpoint(run_dir / "weights.pt", model, config, data.channels, epoch=epoch + 1)
-            save_checkpoint(
-                state_file,
-                model,
-                config,
-                data.channels,
-                optimizer=optimizer.state_dict(),
-                scheduler=scheduler.state_dict(),
-                history=history,
-                best=best,
-                stale=stale,
-            )
-            _write_history(run_dir, history)
-            if time.perf_counter() - last_plot > PLOT_EVERY:  # a plot costs about half a second
-                _plot_history(run_dir, history)
-                last_plot = time.perf_counter()
-            bar.set_postfix(loss=f"{row['train_loss']:.2e}", val_psnr=f"{val_psnr:.2f}")
-            if on_epoch is not None:
-                on_epoch(row)
+    for epoch in bar:
+        if config.early_stop is not None and stale >= config.early_stop:
+            break
+        tic = time.perf_counter()
+        train_loss = _train_epoch(model, optimizer, train_data, config, epoch, device)
+        val_loss, val_psnr = _validate(model, val_set, config, device)
+        if config.schedule == "plateau":
+            scheduler.step(val_loss)
+        else:
+            scheduler.step()
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_psnr": val_psnr,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - tic,
+        }
+        history.append(row)
+        if val_loss < best:
+            best, stale = val_loss, 0
+            save_checkpoint(run_dir / "best.pt", model, config, data.channels, epoch=epoch + 1)
+        else:
+            stale += 1
+        save_checkpoint(run_dir / "weights.pt", model, config, data.channels, epoch=epoch + 1)
+        save_checkpoint(
+            state_file,
+            model,
+            config,
+            data.channels,
+            optimizer=optimizer.state_dict(),
+            scheduler=scheduler.state_dict(),
+            history=history,
+            best=best,
+            stale=stale,
+        )
+        _write_history(run_dir, history)
+        if time.perf_counter() - last_plot > PLOT_EVERY:  # a plot costs about half a second
+            _plot_history(run_dir, history)
+            last_plot = time.perf_counter()
+        bar.set_postfix(loss=f"{row['train_loss']:.2e}", val_psnr=f"{val_psnr:.2f}")
+        if on_epoch is not None:
+            on_epoch(row)
     bar.close()
     _plot_history(run_dir, history)
     return history

@@ -26,7 +26,7 @@ from ..convert import pad_to_multiple
 from ..errors import N2NError
 from ..models import SimpleCNN
 from ..noise import make_generator
-from ..runtime import autotuned, resolve_device
+from ..runtime import resolve_device
 from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
 from .fit import _adam, _gather_crops, _offsets_for_steps, image_result, image_tensor
 from .losses import zeroshot_loss
@@ -123,17 +123,16 @@ def fit_zeroshot_batch(
         leave=False,
         disable=None if progress else True,
     )
-    with autotuned(device):
-        for step in steps:
-            if config.crop is None:
-                batch = whole
-            else:
-                batch = _gather_crops(images, offsets[step], config.crop)  # (N, batch, C, c, c)
-            loss = losses(params, batch).sum()  # gradient for network i: its own loss's
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+    for step in steps:
+        if config.crop is None:
+            batch = whole
+        else:
+            batch = _gather_crops(images, offsets[step], config.crop)  # (N, batch, C, c, c)
+        loss = losses(params, batch).sum()  # gradient for network i: that of its own loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
     for i, model in enumerate(models):
         model.load_state_dict({k: v[i].detach() for k, v in params.items()})
         model.to(device).eval()

@@ -10,7 +10,7 @@ from ..convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_imag
 from ..errors import N2NError
 from ..models import SimpleCNN
 from ..noise import make_generator
-from ..runtime import autotuned, resolve_device
+from ..runtime import resolve_device
 from ..tiling import apply_tiled
 from ..tta import average_dihedral, tta_transforms
 from .configuration import DEFAULT_PRESET, MIN_SIZE, ZeroShotConfig, get_preset
@@ -122,17 +122,16 @@ def fit_zeroshot(
         offsets = _offsets_for_steps(y, config.crop, config.batch, config.steps, generator, stride)
         offsets = offsets.to(device)
     model.train()
-    with autotuned(device):
-        for step in steps:
-            if config.crop is None:
-                batch = y
-            else:
-                batch = _gather_crops(y, offsets[step, None], config.crop)[0]
-            loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+    for step in steps:
+        if config.crop is None:
+            batch = y
+        else:
+            batch = _gather_crops(y, offsets[step, None], config.crop)[0]
+        loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
     return model.eval()
 
 
