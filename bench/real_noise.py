@@ -43,6 +43,7 @@ def methods(args, k: int) -> dict:
         "pretrained": lambda x: denoise(x, channel_axis=-1),
         "real": lambda x: denoise(x, channel_axis=-1, model="real"),
         "bm3d-estimated": lambda x: denoise_bm3d(x, channel_axis=-1),
+        "auto": lambda x: denoise(x, channel_axis=-1, model="auto"),  # the default
     }
     if args.camera_weights:
         fns["camera-model"] = lambda x: denoise_with_model(

@@ -230,7 +230,7 @@ def test_add_noise_gives_each_plane_of_a_stack_its_own_noise(tmp_path, camera_cr
     assert np.array_equal(read_image(tmp_path / "one-noisy.png"), noisy[0])
 
 
-def test_default_method_is_the_pretrained_model(tmp_path, astronaut_crop, capsys):
+def test_by_default_white_noise_gets_the_pretrained_model(tmp_path, astronaut_crop, capsys):
     from noise2noise import add_noise, psnr
 
     noisy = write_image(
@@ -238,7 +238,9 @@ def test_default_method_is_the_pretrained_model(tmp_path, astronaut_crop, capsys
     )
     out = tmp_path / "clean.png"
     assert main(["denoise", str(noisy), "-o", str(out)]) == 0
-    assert "pretrained on cpu" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "auto on cpu" in said.out
+    assert "noisy.png: auto chose pretrained (noise independent" in said.err
     assert psnr(read_image(out), astronaut_crop, data_range=255) > 28
 
 

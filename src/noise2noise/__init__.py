@@ -11,6 +11,7 @@ Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
 from .baselines import denoise_ansc, denoise_bm3d, estimate_sigma
 from .chunked import denoise_dask  # imports Dask only when called
 from .errors import N2NError
+from .estimate import choose_model, estimate_noise
 from .evaluation import evaluate, run_evaluation
 from .image_io import ImageFileError, read_image, write_image
 from .methods import METHODS, denoise_image
@@ -33,6 +34,8 @@ __all__ = [
     "denoise_with_model",
     "denoise_image",
     "estimate_sigma",
+    "estimate_noise",
+    "choose_model",
     "add_noise",
     "psnr",
     "ssim",

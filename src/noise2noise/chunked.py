@@ -26,6 +26,7 @@ import torch
 
 from .convert import as_float, dim_gain, image_to_tensor, tensor_to_image
 from .errors import MissingDependency, N2NError
+from .estimate import choose_model
 from .image_io import apply_to_colour
 from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
@@ -34,7 +35,7 @@ from .zeroshot import DEFAULT_PRESET, ZeroShotConfig, apply_zeroshot, fit_zerosh
 
 __all__ = ["denoise_dask", "ChunkPlan", "plan_axes", "CHUNKED_METHODS"]
 
-CHUNKED_METHODS = ("pretrained", "real", "zeroshot")
+CHUNKED_METHODS = ("auto", "pretrained", "real", "zeroshot")
 DEFAULT_CHUNK = 1024  # pixels per side of a chunk (even, for the real model's 2×2 shuffle)
 
 
@@ -201,7 +202,9 @@ def denoise_dask(
     array : dask.array.Array (or anything ``dask.array.asarray`` takes, e.g. a zarr array)
         uint8, uint16 or float in [0, 1]; any number of dimensions with Y and X among them.
     method : str
-        ``"pretrained"`` (default), ``"real"`` or ``"zeroshot"``.
+        ``"pretrained"`` (default), ``"real"``, ``"zeroshot"`` or ``"auto"`` (``real`` or
+        ``pretrained``, chosen once for the whole array from the noise of a mosaic of four
+        random crops of it, :func:`~noise2noise.estimate.choose_model`).
     axes : str or None
         One letter per dimension: Y, X, C (channels, at most 4), anything else is a plane
         axis processed plane by plane (``"TZYX"``, ``"CYX"``...). None: guessed
@@ -236,6 +239,10 @@ def denoise_dask(
     x = x.rechunk(chunks)
     h, w = x.shape[n_lead], x.shape[n_lead + 1]
     peak = array_peak(x) if peak is None else peak
+    if method == "auto":  # one choice for every chunk: no seams between two models
+        sample = _training_image(x, channels, 512, seed)
+        model_name, _ = choose_model(sample, channel_axis=-1 if channels else None)
+        method = "real" if model_name == "real" else "pretrained"
     config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
     model = None
     if config is not None:

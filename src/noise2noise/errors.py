@@ -1,10 +1,11 @@
 """The project's own error class: a problem the user can fix (a bad file, argument or
 configuration). The command line prints these as one line; any other exception is a bug
-and keeps its traceback."""
+and keeps its traceback. And :class:`Note`: what a user should be told about a file that
+is not an error (file runs print it beside the file's name)."""
 
 from __future__ import annotations
 
-__all__ = ["N2NError", "MissingDependency"]
+__all__ = ["N2NError", "MissingDependency", "Note"]
 
 
 class N2NError(ValueError):
@@ -14,3 +15,9 @@ class N2NError(ValueError):
 class MissingDependency(N2NError, ImportError):
     """An optional package a feature needs is not installed (the message says how to
     install it)."""
+
+
+class Note(UserWarning):
+    """Something a user should know about one image (its data converted on the way, the
+    method chosen for it): never silent, not an error. File runs collect these as the
+    file's notes (:class:`noise2noise.batch.FileResult`)."""

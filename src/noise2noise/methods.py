@@ -19,7 +19,7 @@ from .baselines import denoise_ansc, denoise_bm3d
 from .errors import N2NError
 from .image_io import ConversionWarning, apply_to_colour, merge_alpha, split_alpha
 from .noise import Gaussian, Poisson
-from .pretrained import denoise
+from .pretrained import denoise, denoise_auto
 from .runtime import resolve_device
 from .training import denoise_with_model, load_checkpoint
 from .zeroshot import denoise_zeroshot, denoise_zeroshot_batch, get_preset
@@ -71,8 +71,8 @@ class Method:
         Poisson counts, which must stay counts)
     batched : the method for many images at once, where that is faster on a GPU:
         ``(images, *, channel_axis, **options) -> images``
-    shipped : the shipped model (:data:`noise2noise.weights.PRETRAINED`) it runs, if any:
-        cached results of the method are stale when that model's weights change
+    shipped : the shipped models (:data:`noise2noise.weights.PRETRAINED`) it runs, if
+        any: cached results of the method are stale when their weights change
     """
 
     function: Callable[..., np.ndarray]
@@ -83,7 +83,7 @@ class Method:
     noise_options: Callable[[Gaussian | Poisson], dict | None] = _no_noise_options
     scale_float: bool = True
     batched: Callable[..., list[np.ndarray]] | None = None
-    shipped: str | None = None
+    shipped: tuple[str, ...] = ()
 
 
 # bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
@@ -94,19 +94,27 @@ class Method:
 # per value: the networks' activations do not depend on the image's channel count.
 # `model` is tiled like `pretrained` without flip averaging.
 REGISTRY: dict[str, Method] = {
+    "auto": Method(
+        denoise_auto,
+        ("device",),
+        512,  # the larger of the two it may run
+        "pretrained, or real where the noise is correlated between neighbouring pixels as "
+        "in camera photos; default",
+        shipped=("blind", "real"),
+    ),
     "pretrained": Method(
         denoise,
         ("device",),
         128,
-        "the shipped network, for synthetic-like noise; default",
-        shipped="blind",
+        "the shipped network, for synthetic-like noise",
+        shipped=("blind",),
     ),
     "real": Method(
         functools.partial(denoise, model="real"),
         ("device",),
         512,
         "the shipped network for visibly noisy camera photos; it smooths clean ones",
-        shipped="real",
+        shipped=("real",),
     ),
     "zeroshot": Method(
         denoise_zeroshot,
@@ -141,7 +149,7 @@ REGISTRY: dict[str, Method] = {
 # bench/results/memory_per_pixel.md, zeroshot_paper: 1638 per pixel gray, 1713 RGB.
 WHOLE_IMAGE_ZEROSHOT_BYTES = 2048
 METHODS: dict[str, Callable[..., np.ndarray]] = {k: m.function for k, m in REGISTRY.items()}
-DEFAULT_METHOD = "pretrained"
+DEFAULT_METHOD = "auto"
 # Run-time settings: passed to the methods that use them, ignored by the others.
 _RUNTIME = ("progress", "device")
 

@@ -12,6 +12,8 @@ grayscale, 3: RGB).
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
-from .errors import N2NError
+from .errors import N2NError, Note
+from .estimate import choose_model
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
 from .training import load_checkpoint, load_model, save_checkpoint
@@ -32,6 +35,7 @@ __all__ = [
     "PRETRAINED",
     "PretrainedModel",
     "denoise",
+    "denoise_auto",
     "load_pretrained",
     "export_weights",
     "pixel_shuffle_apply",
@@ -86,7 +90,9 @@ def denoise(
         Axis of the channels; None for a 2-D grayscale image.
     model : str
         A key of :data:`PRETRAINED`: ``"blind"`` (default; synthetic Gaussian/Poisson-like
-        noise, microscopy, scans) or ``"real"`` (camera photos).
+        noise, microscopy, scans) or ``"real"`` (camera photos); or ``"auto"``: ``"real"``
+        where the image's noise is correlated between neighbouring pixels, as in camera
+        photos, else ``"blind"`` (:func:`noise2noise.estimate.choose_model`).
     device : str or torch.device
         ``"cpu"`` (default), ``"cuda"``, ``"mps"`` or ``"auto"``.
     tile : int
@@ -125,6 +131,8 @@ def denoise(
     ((64, 64), dtype('float32'), True)
     """
     image = np.asarray(image)
+    if model == "auto":
+        model, _ = choose_model(image, channel_axis=channel_axis)
     x = image_to_tensor(image, channel_axis=channel_axis)  # (1, C, H, W)
     dev = resolve_device(device)
     channels = x.shape[1]
@@ -140,6 +148,24 @@ def denoise(
     spec = PRETRAINED[model]
     out = torch.cat([_run(net, p * gain, dev, tile, spec, n) for p in planes], dim=1)
     return tensor_to_image(out / gain, image, channel_axis=channel_axis)
+
+
+def denoise_auto(
+    image: np.ndarray, *, channel_axis: int | None = None, device: str | None = "cpu"
+) -> np.ndarray:
+    """The shipped model that suits the image's noise (:func:`~noise2noise.estimate.
+    choose_model`: ``real`` for noise correlated between neighbouring pixels, as in camera
+    photos, else the blind model of ``pretrained``); the choice is said as a
+    :class:`~noise2noise.errors.Note`, which file runs print."""
+    model, estimate = choose_model(image, channel_axis=channel_axis)
+    if math.isnan(estimate.correlation):
+        why = "no flat area to measure the noise on"
+    else:
+        kind = "correlated, as in camera photos" if model == "real" else "independent"
+        why = f"noise {kind}: neighbour correlation {estimate.correlation:.2f}"
+    chosen = "real" if model == "real" else "pretrained"
+    warnings.warn(Note(f"auto chose {chosen} ({why})"), stacklevel=2)
+    return denoise(image, channel_axis=channel_axis, model=model, device=device)
 
 
 def transforms_for(pixels: int) -> int:

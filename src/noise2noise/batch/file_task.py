@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import N2NError
+from ..errors import N2NError, Note
 from ..image_io import (
-    ConversionWarning,
     ImageFileError,
     apply_to_colour,
     read_header,
@@ -84,7 +83,8 @@ def process_file(
     The file's header is read first, and an image above ``limits`` is refused before it
     is decoded (:mod:`noise2noise.memory`). Every exception of the reading, the method or
     the writing becomes the file's error, so one file never ends a folder run; warnings
-    of kind :class:`~noise2noise.image_io.ConversionWarning` become its notes.
+    of kind :class:`~noise2noise.errors.Note` (conversions, the method chosen) become its
+    notes.
     """
     limits = limits or Limits()
     return as_result(source, target, lambda: _process(source, target, fn, overwrite, limits))
@@ -92,10 +92,11 @@ def process_file(
 
 def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileResult:
     """Run ``work`` (the reading, method or writing of one file) and say how it went:
-    every exception becomes the file's error and conversion warnings its notes."""
+    every exception becomes the file's error and notes (:class:`~noise2noise.errors.Note`:
+    conversions, the method chosen) its notes."""
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConversionWarning)
+        warnings.simplefilter("always", Note)
         try:
             error = None
             work()
@@ -109,7 +110,7 @@ def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileRes
             error = f"{source}: failed with {type(exc).__name__}: {_first_line(exc)}"
     notes, others = [], []
     for w in caught:
-        (notes if issubclass(w.category, ConversionWarning) else others).append(w)
+        (notes if issubclass(w.category, Note) else others).append(w)
     for w in others:  # not ours to collect: shown as they would have been
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     unique = tuple(dict.fromkeys(str(w.message) for w in notes))

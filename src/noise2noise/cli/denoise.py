@@ -123,20 +123,23 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "denoise",
         formatter_class=Formatter,
-        help="denoise image files or folders (pretrained network by default)",
+        help="denoise image files or folders (pretrained networks by default)",
         description=wrap(
-            "Denoise images. The default method is the pretrained Noise2Noise network "
-            "shipped with the package (no download, no noise level to give): for "
-            "Gaussian- or Poisson-like noise, microscopy and scans. For a photo from a "
-            "camera with visible grain and colour blotches (high ISO) use --method real, "
-            "which also smooths fine detail, so not on clean photos; "
-            "for noise unlike both, --method zeroshot trains a small network on the image "
-            "itself (ZS-N2N, seconds to minutes). PNG, JPEG, BMP, TIFF; 8 or 16 bit; gray, "
-            "RGB or RGBA (alpha is kept as is). The output keeps the input's size, channels "
-            "and bit depth."
+            "Denoise images. The default method, auto, runs one of the two Noise2Noise "
+            "networks shipped with the package (no download, no noise level to give), "
+            "chosen from each image's noise and said beside its name: 'real' where the "
+            "noise is correlated between neighbouring pixels, as in a photo from a camera "
+            "or phone (grain, colour blotches), else 'pretrained', for Gaussian- or "
+            "Poisson-like noise, microscopy and scans. Either can be asked for by name "
+            "(real also smooths fine detail, so not on clean photos). For noise unlike "
+            "both, --method zeroshot trains a small network on the image itself (ZS-N2N, "
+            "seconds to minutes). PNG, JPEG, BMP, TIFF; 8 or 16 bit; gray, RGB or RGBA "
+            "(alpha is kept as is). The output keeps the input's size, channels and bit "
+            "depth."
         ),
         epilog="examples:\n  n2n denoise photo.png -o clean.png\n"
         "  n2n denoise camera_shot.jpg -o clean.jpg --method real\n"
+        "  n2n denoise micrograph.tif -o clean.tif --method pretrained\n"
         "  n2n denoise photo.png -o clean.tif --method zeroshot --preset paper --seed 1\n"
         "  n2n denoise photo.png -o clean.png --method bm3d --sigma 25\n"
         "  n2n denoise scans/ more.png -o denoised/ --workers 2\n"

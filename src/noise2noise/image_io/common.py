@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import N2NError
+from ..errors import N2NError, Note
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -36,7 +36,7 @@ class ImageFileError(N2NError):
         super().__init__(f"{self.path}: {problem}")
 
 
-class ConversionWarning(UserWarning):
+class ConversionWarning(Note):
     """The data change format or depth on the way in or out (1-bit read as 8-bit, CMYK as
     RGB, float stored as 16-bit PNG...): never silent, but not an error either."""
 

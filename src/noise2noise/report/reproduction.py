@@ -229,10 +229,10 @@ class Reproduction:
         before = dict(record)
         forgotten = []
         for key in methods:
-            model = REGISTRY[key].shipped if key in REGISTRY else None
-            if model is None:
+            models = REGISTRY[key].shipped if key in REGISTRY else ()
+            if not models:
                 continue
-            digest = model_digest(model)
+            digest = model_digest(*models)
             if record.get(key, digest) != digest:
                 drop_csv_rows(self.out / experiment / "results.csv", "method", {key})
                 forgotten.append(key)

@@ -76,11 +76,13 @@ def weights_path(name: str, channels: int) -> Path:
     return Path(str(resources.files("noise2noise") / "weights" / model.files[channels]))
 
 
-def model_digest(name: str) -> str:
-    """sha256 over the weights files of model ``name``, in channel order: what a cache of
-    this model's results must match (new weights make old results stale)."""
+def model_digest(*names: str) -> str:
+    """sha256 over the weights files of the models ``names``, in that order and each in
+    channel order: what a cache of results made with them must match (new weights make old
+    results stale)."""
     digest = hashlib.sha256()
-    for channels in sorted(PRETRAINED[name].files):
-        path = weights_path(name, channels)
-        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    for name in names:
+        for channels in sorted(PRETRAINED[name].files):
+            path = weights_path(name, channels)
+            digest.update(path.read_bytes() if path.is_file() else b"missing")
     return digest.hexdigest()
