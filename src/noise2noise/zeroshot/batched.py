@@ -3,23 +3,25 @@
 On a GPU one small image leaves the device nearly idle (a step of the paper's network
 costs about the same on 256×256 as on 768×512), so a folder is faster when the networks
 of many images train together. Here the N networks' weights are stacked
-(``torch.func.stack_module_state``) and one step evaluates every network on its own
-image's crops (``torch.func.vmap`` over ``functional_call``): each network sees only its
-own image. The loss is the sum of the N losses, whose gradient for network i is the
-gradient of its own loss, and Adam updates every weight separately; so with the same seed
-each network gets the same initialisation, the same crops and the same updates as
-:func:`~.fit.fit_zeroshot` gives it alone, up to floating-point rounding
-(``tests/test_zeroshot.py`` checks a batch of 3 against 3 single runs).
+(``torch.func.stack_module_state``) and run as grouped convolutions: the N images' crops
+are laid side by side as N groups of channels, and every convolution has N groups, so
+each network sees only its own image, in one kernel per layer for all N. The loss is the
+sum of the N losses, whose gradient for network i is the gradient of its own loss (the
+mean over all N groups is their sum divided by N), and Adam updates every weight
+separately; so with the same seed each network gets the same initialisation, the same
+crops and the same updates as :func:`~.fit.fit_zeroshot` gives it alone, up to
+floating-point rounding (``tests/test_zeroshot.py`` checks a batch of 3 against 3 single
+runs).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.func import functional_call, stack_module_state, vmap
+import torch.nn.functional as F
+from torch.func import stack_module_state
 from tqdm.auto import tqdm
 
 from ..convert import pad_to_multiple
@@ -89,15 +91,13 @@ def fit_zeroshot_batch(
             models.append(SimpleCNN(channels, width=config.width, layers=config.layers))
     params, _ = stack_module_state(models)
     params = {k: v.detach().to(device).requires_grad_() for k, v in params.items()}
-    base = copy.deepcopy(models[0]).to("meta")  # the structure only, for functional_call
+    n = len(ys)
 
-    def one_loss(weights: dict, y: torch.Tensor) -> torch.Tensor:
-        net = lambda t: functional_call(base, weights, (t,))  # noqa: E731
-        return zeroshot_loss(net, y, ratio=config.loss_ratio)
+    def net(x: torch.Tensor) -> torch.Tensor:  # (B, N·C, H, W): the N networks at once
+        return _grouped_forward(params, x, n, config.layers, models[0].negative_slope)
 
-    losses = vmap(one_loss)
     if config.crop is None:
-        whole = torch.stack(ys)  # (N, 1, C, H, W): one shape in a group
+        whole = torch.cat(ys, dim=1)  # (1, N·C, H, W): one shape in a group
     else:  # each image its own generator, as alone; stacked, padded to the largest
         stride = 1 if config.odd_offsets else 2
         offsets = torch.stack(
@@ -126,9 +126,11 @@ def fit_zeroshot_batch(
     for step in steps:
         if config.crop is None:
             batch = whole
-        else:
-            batch = _gather_crops(images, offsets[step], config.crop)  # (N, batch, C, c, c)
-        loss = losses(params, batch).sum()  # gradient for network i: that of its own loss
+        else:  # (N, batch, C, c, c) -> (batch, N·C, c, c): image i in channel group i
+            crops = _gather_crops(images, offsets[step], config.crop).transpose(0, 1)
+            batch = crops.reshape(config.batch, -1, *crops.shape[-2:])
+        # N times the mean over the N groups: the sum of the N networks' own losses
+        loss = n * zeroshot_loss(net, batch, ratio=config.loss_ratio)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -137,6 +139,21 @@ def fit_zeroshot_batch(
         model.load_state_dict({k: v[i].detach() for k, v in params.items()})
         model.to(device).eval()
     return models
+
+
+def _grouped_forward(
+    params: dict[str, torch.Tensor], x: torch.Tensor, n: int, layers: int, slope: float
+) -> torch.Tensor:
+    """:class:`~noise2noise.models.SimpleCNN`'s forward pass for N networks whose weights
+    are stacked in ``params`` (``stack_module_state`` of N of them), on ``x`` (B, N·C, H, W)
+    holding network i's input in channel group i: every convolution with N groups."""
+    y = x
+    for i in range(layers - 1):
+        weight, bias = params[f"hidden.{i}.weight"], params[f"hidden.{i}.bias"]
+        y = F.conv2d(y, weight.flatten(0, 1), bias.flatten(), padding=1, groups=n)
+        y = F.leaky_relu(y, slope)
+    weight, bias = params["out.weight"], params["out.bias"]
+    return F.conv2d(y, weight.flatten(0, 1), bias.flatten(), groups=n)
 
 
 def denoise_zeroshot_batch(
