@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from _common import write_results
 
-from noise2noise import add_noise, denoise, psnr, read_image
+from noise2noise import add_noise, denoise, parse_noise, psnr, read_image
 from noise2noise.image_io import list_images
 from noise2noise.training import denoise_with_model, load_checkpoint, split_indices
 
@@ -48,6 +48,9 @@ def main(argv=None) -> int:
     ap.add_argument("--crop", type=int, default=192)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--command", default="", help="the training commands, for the record")
+    ap.add_argument(
+        "--float", action="store_true", help="unclipped float noisy inputs instead of 8-bit"
+    )
     args = ap.parse_args(argv)
     files = list_images(args.data)
     config = load_checkpoint(args.runs[0])["config"]
@@ -67,8 +70,11 @@ def main(argv=None) -> int:
         scores = {m: [] for m in ["noisy", *methods]}
         for k, im in enumerate(images):
             clean = im.astype(np.float32) / 255
-            noisy = add_noise(clean, noise, seed=k, channel_axis=-1)
-            noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+            if args.float:  # the literature's protocol: values outside [0, 1] kept
+                noisy = add_noise(clean, parse_noise(noise, clip=False), seed=k, channel_axis=-1)
+            else:
+                noisy = add_noise(clean, noise, seed=k, channel_axis=-1)
+                noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
             scores["noisy"].append(psnr(noisy, clean))
             for name, fn in methods.items():
                 scores[name].append(psnr(fn(noisy), clean))
@@ -92,7 +98,8 @@ def main(argv=None) -> int:
         "```",
         "",
         f"Mean PSNR on the {len(images)} held-out bsds432 validation images "
-        f"({args.crop}×{args.crop} centre crops), 8-bit noisy inputs, no flip averaging.",
+        f"({args.crop}×{args.crop} centre crops), "
+        f"{'unclipped float' if args.float else '8-bit'} noisy inputs, no flip averaging.",
         "",
         "| noise | noisy | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(names),

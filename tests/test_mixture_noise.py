@@ -67,3 +67,36 @@ def test_blind_preset_trains_on_noisy_targets_only():
     assert not torch.equal(target, clean)
     assert abs(float((target - clean).mean())) < 0.01
     assert float((x - clean).mean()) > 0.02
+
+
+def test_a_float_share_of_inputs_stays_unclipped_and_unrounded():
+    dark = [np.full((40, 40, 3), 3, np.uint8) for _ in range(2)]
+    mixture = as_mixture("gaussian:20-30")
+
+    def draw(share):
+        pairs = MixturePairs(dark, mixture, "noisy", float_share=share)
+        return pairs.draw([0, 1] * 16, 32, torch.Generator().manual_seed(0))
+
+    stored, _, _ = draw(0.0)
+    floats, _, _ = draw(1.0)
+    assert float(stored.min()) >= 0 and torch.equal(stored, torch.round(stored * 255) / 255)
+    assert float(floats.min()) < -0.05  # near black, float noise goes below zero
+    assert not torch.equal(floats, torch.round(floats * 255) / 255)
+    torch.testing.assert_close(floats.clamp(0, 1), stored, atol=0.5 / 255, rtol=0)  # same draw
+    some, _, _ = draw(0.5)
+    unclipped = (some < 0).flatten(1).any(1)
+    assert 0 < int(unclipped.sum()) < len(unclipped)
+
+
+def test_float_share_is_checked_and_needs_a_mixture(tmp_path):
+    from noise2noise import write_image
+    from noise2noise.errors import N2NError
+    from noise2noise.training import TrainConfig, run_training
+
+    with pytest.raises(ValueError, match="float_share"):
+        TrainConfig(float_share=1.5)
+    for name in "ab":
+        write_image(tmp_path / f"{name}.png", np.full((32, 32, 3), 100, np.uint8))
+    config = TrainConfig(noise="gaussian:25", float_share=0.5, epochs=1, crop=16)
+    with pytest.raises(N2NError, match="float_share needs"):
+        run_training(config, tmp_path / "run", data=str(tmp_path))

@@ -98,3 +98,18 @@ def test_the_model_card_describes_the_shipped_files():
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
             row = next(line for line in card.splitlines() if line.startswith(f"| `{path.name}`"))
             assert f"`{digest}`" in row, f"{path.name} changed: update docs/models.md"
+
+
+def test_float_inputs_are_clipped_unless_the_weights_were_trained_on_them(monkeypatch):
+    from dataclasses import replace
+
+    import noise2noise.pretrained as pretrained
+
+    rng = np.random.default_rng(0)
+    x = np.clip(0.02 + rng.normal(0, 0.1, (48, 48)), -0.3, 1.3).astype(np.float32)  # dark
+    assert x.min() < 0
+    np.testing.assert_array_equal(denoise(x, tta=1), denoise(np.clip(x, 0, 1), tta=1))
+    net, config = pretrained._load("blind", 1)
+    assert config.float_share == 0  # the shipped grayscale model: 8-bit inputs only
+    monkeypatch.setattr(pretrained, "_load", lambda *a: (net, replace(config, float_share=0.25)))
+    assert not np.array_equal(denoise(x, tta=1), denoise(np.clip(x, 0, 1), tta=1))

@@ -26,8 +26,8 @@ from .errors import N2NError, Note
 from .estimate import choose_model
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
-from .training import load_checkpoint, load_model, save_checkpoint
-from .training.checkpoint import cached_model
+from .training import TrainConfig, load_checkpoint, load_model, save_checkpoint
+from .training.checkpoint import cached_model_and_config
 from .tta import average_dihedral, tta_transforms
 from .weights import DEFAULT_MODEL, PRETRAINED, PretrainedModel, weights_path
 
@@ -59,13 +59,18 @@ def load_pretrained(name: str = DEFAULT_MODEL, channels: int = 3) -> torch.nn.Mo
     N2NError
         Unknown name, or the weights file is missing or not a checkpoint of this project.
     """
+    return _load(name, channels)[0]
+
+
+def _load(name: str, channels: int) -> tuple[torch.nn.Module, TrainConfig]:
+    """The shipped network and the configuration it was trained with (cached)."""
     path = weights_path(name, channels)
     if not path.is_file():
         raise N2NError(
             f"pretrained weights {path.name} are not installed with this package "
             "(reinstall noise2noise, or use `method='zeroshot'`)"
         )
-    return cached_model(path)  # half-precision weights are copied into float32 parameters
+    return cached_model_and_config(path)  # half-precision weights: float32 parameters
 
 
 def denoise(
@@ -138,11 +143,13 @@ def denoise(
     channels = x.shape[1]
     peak = float(x.max()) if peak is None else peak
     gain = dim_gain(peak)
-    # The networks were trained on clipped 8-bit inputs: float data outside [0, 1]
-    # (unclipped synthetic noise, the `float` rows of bench/results/pretrained.md) is
-    # clipped first, which did better than feeding it as is; the output is in [0, 1] anyway.
-    x = x.clamp(0.0, 1.0 / gain)
-    net = load_pretrained(model, 3 if channels == 3 else 1)  # else gray, channel by channel
+    net, config = _load(model, 3 if channels == 3 else 1)  # else gray, channel by channel
+    # A network trained on clipped 8-bit inputs only gets float data outside [0, 1]
+    # (unclipped synthetic noise, the `float` rows of bench/results/pretrained.md) clipped
+    # first, which did better than feeding it as is; one trained on a share of unclipped
+    # float inputs (`float_share`) sees them as they are. The output is in [0, 1] anyway.
+    if config.float_share == 0:
+        x = x.clamp(0.0, 1.0 / gain)
     n = transforms_for(x.shape[-2] * x.shape[-1]) if tta is True else max(int(tta), 1)
     planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
     spec = PRETRAINED[model]

@@ -37,6 +37,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         blocks=args.blocks,
         init=args.init,
         level_weight=args.level_weight,
+        float_share=args.float_share,
     )
     device = device_of(args)
     history = run_training(
@@ -173,6 +174,15 @@ def add_parser(sub) -> None:
         help="weight each crop's squared error by its noise variance to the power -P "
         "(0: plain MSE, default; 1: divided by it), so that with noise of many levels "
         "the low ones count more",
+    )
+    p.add_argument(
+        "--float-share",
+        type=float,
+        metavar="S",
+        default=None,
+        help="with --preset blind (8-bit inputs): leave this share of the noisy inputs "
+        "unclipped and unrounded, as float data are, so that one network serves both "
+        "(default: 0)",
     )
     add_data_root(p)
     p.add_argument(

@@ -114,8 +114,11 @@ def run_training(
                 config.target,
                 clip_target=config.clip_target,
                 quantise_input=config.quantise_input,
+                float_share=config.float_share,
             )
         else:
+            if config.float_share > 0:
+                raise N2NError("float_share needs a noise mixture or quantised inputs")
             target_noise = parse_noise(config.noise, clip=config.clip_target)
             dataset = SyntheticPairs(images, noise, config.target, target_noise)
     else:

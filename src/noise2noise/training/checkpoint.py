@@ -176,11 +176,16 @@ def _network(arch: str, channels: int, options: dict) -> str:
 def cached_model(path: str | os.PathLike) -> torch.nn.Module:
     """:func:`load_model`'s network, loaded once per process for as long as the file is
     unchanged (a folder run reads it once); at most four are kept."""
+    return cached_model_and_config(path)[0]
+
+
+def cached_model_and_config(path: str | os.PathLike) -> tuple[torch.nn.Module, TrainConfig]:
+    """:func:`load_model`, cached as :func:`cached_model` is."""
     path = checkpoint_file(path)
     mtime = path.stat().st_mtime if path.exists() else 0.0
     return _cached(str(path.resolve()), mtime)
 
 
 @functools.lru_cache(maxsize=4)
-def _cached(path: str, mtime: float) -> torch.nn.Module:
-    return load_model(path)[0]
+def _cached(path: str, mtime: float) -> tuple[torch.nn.Module, TrainConfig]:
+    return load_model(path)

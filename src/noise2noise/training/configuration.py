@@ -77,6 +77,10 @@ class TrainConfig:
         dominated by the noisiest crops; weighting moves the network's effort towards
         low noise (bench/results/level_weighting.md). Each crop's minimiser is
         unchanged, so Noise2Noise still holds.
+    float_share : float
+        With ``quantise_input`` and synthetic noise: this share of the crops keeps its
+        noisy input unclipped and unrounded (float data, the literature's protocol), so that
+        one network serves stored 8-bit images and float ones alike.
     init : str or None
         Start from these weights instead of a seeded random initialisation (fine-tuning):
         a run folder, a checkpoint file, or ``"pretrained:NAME"`` for a shipped model
@@ -110,6 +114,7 @@ class TrainConfig:
     seed: int = 0
     level_weight: float = 0.0
     init: str | None = None
+    float_share: float = 0.0
 
     def __post_init__(self):
         check_types(self, "training configuration")
@@ -134,6 +139,7 @@ class TrainConfig:
             or 1 <= self.steps_per_epoch <= 1_000_000,
             "level_weight": 0.0 <= self.level_weight <= 1.0,
             "init": self.init is None or 0 < len(self.init) <= 4096,
+            "float_share": 0.0 <= self.float_share <= 1.0,
         }
         raise_for_invalid(self, checks, "training configuration")
         parse_training_noise(self.noise)  # fails early on a bad spec

@@ -142,9 +142,10 @@ class MixturePairs:
     flipped and noised there, so the optimiser never waits for the CPU.
 
     The input is clipped to [0, 1] and, with ``quantise_input``, rounded to 8 bits, as a
-    stored image is; the noisy target is an independent draw with the same kind and level,
-    unclipped unless ``clip_target``, so its noise is zero-mean and the Noise2Noise argument
-    holds exactly (Lehtinen et al. 2018, eq. 2).
+    stored image is (except a ``float_share`` of the crops, left as float data would be);
+    the noisy target is an independent draw with the same kind and level, unclipped unless
+    ``clip_target``, so its noise is zero-mean and the Noise2Noise argument holds exactly
+    (Lehtinen et al. 2018, eq. 2).
     """
 
     def __init__(
@@ -155,10 +156,12 @@ class MixturePairs:
         *,
         clip_target: bool = False,
         quantise_input: bool = True,
+        float_share: float = 0.0,
         _stack: tuple[torch.Tensor, torch.Tensor, float] | None = None,
     ):
         self.noise, self.target = noise, target
         self.clip_target, self.quantise_input = clip_target, quantise_input
+        self.float_share = float_share
         if _stack is not None:
             self.pixels, self.sizes, self.scale = _stack
             return
@@ -191,6 +194,7 @@ class MixturePairs:
             self.target,
             clip_target=self.clip_target,
             quantise_input=self.quantise_input,
+            float_share=self.float_share,
             _stack=(pixels, sizes, self.scale),
         )
 
@@ -225,9 +229,13 @@ class MixturePairs:
         transpose = flips[:, 2, None, None, None]
         clean = torch.where(transpose, clean.transpose(-1, -2), clean).contiguous()
         params = self.noise.sample(count, dg)
-        noisy_in = self.noise.apply(clean, params, generator=dg, clip=True)
+        raw = self.noise.apply(clean, params, generator=dg, clip=False)
+        noisy_in = raw.clamp(0.0, 1.0)
         if self.quantise_input:
             noisy_in = quantise(noisy_in)
+        if self.float_share > 0:  # these crops stay as float data would be: unclipped
+            keep = torch.rand(count, generator=dg, device=dev) < self.float_share
+            noisy_in = torch.where(keep[:, None, None, None], raw, noisy_in)
         if self.target == "noisy":
             target = self.noise.apply(clean, params, generator=dg, clip=self.clip_target)
         else:
