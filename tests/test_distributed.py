@@ -275,3 +275,20 @@ def test_the_output_keeps_the_inputs_zarr_format(tmp_path, noisy_rgb):
     denoise_zarr(v2, tmp_path / "out.zarr", chunk=64, progress=False)
     assert (tmp_path / "out.zarr" / ".zarray").is_file()  # format 2
     assert zarr.open_array(str(tmp_path / "out.zarr")).attrs["n2n"]["complete"] is True
+
+
+def test_a_zarr_run_with_auto_chooses_once_and_says_which(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 24, (258, 258, 3))
+    correlated = sum(w[i : i + 256, j : j + 256] for i in range(3) for j in range(3)) / 9
+    y, x = np.mgrid[0:256, 0:256] / 256
+    ramp = np.stack([60 + 100 * x, 90 + 50 * y, 120 + 30 * x], axis=-1)
+    photo = np.clip(np.rint(ramp + correlated), 0, 255).astype(np.uint8)  # camera-like noise
+    path = _zarr(tmp_path, photo, "photo.zarr", chunks=(128, 128, 3))
+    out = tmp_path / "out.zarr"
+    args = ["denoise", str(path), "-o", str(out), "--chunk", "128", "--overlap", "64"]
+    assert main(args) == 0
+    assert "auto chose real" in capsys.readouterr().out
+    real = tmp_path / "real.zarr"
+    denoise_zarr(path, real, "real", chunk=128, overlap=64, progress=False)
+    np.testing.assert_array_equal(zarr.open_array(str(out))[:], zarr.open_array(str(real))[:])

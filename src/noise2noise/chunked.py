@@ -157,6 +157,15 @@ def _training_image(x, channels: bool, size: int, seed: int) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+def method_for_array(x, channels: bool, seed: int) -> str:
+    """What ``auto`` runs on the whole array ``x`` (planes first, then Y, X[, C]):
+    ``"real"`` or ``"pretrained"``, chosen once from the noise of a mosaic of four random
+    crops of it (:func:`~noise2noise.estimate.choose_model`), the same for a resumed run."""
+    sample = _training_image(x, channels, 512, seed)
+    model, _ = choose_model(sample, channel_axis=-1 if channels else None)
+    return "real" if model == "real" else "pretrained"
+
+
 def _block_function(method: str, channels: bool, peak: float, transforms: int, model, device):
     """The function applied to each overlapping block of shape (1..., Y, X[, C])."""
 
@@ -240,9 +249,7 @@ def denoise_dask(
     h, w = x.shape[n_lead], x.shape[n_lead + 1]
     peak = array_peak(x) if peak is None else peak
     if method == "auto":  # one choice for every chunk: no seams between two models
-        sample = _training_image(x, channels, 512, seed)
-        model_name, _ = choose_model(sample, channel_axis=-1 if channels else None)
-        method = "real" if model_name == "real" else "pretrained"
+        method = method_for_array(x, channels, seed)
     config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
     model = None
     if config is not None:

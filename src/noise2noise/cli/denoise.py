@@ -113,10 +113,15 @@ def _denoise_array(args: argparse.Namespace) -> int:
             cluster.close()
     print(
         f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
-        f"{summary['seconds']:.1f} s ({args.method}, overlap {summary['overlap']} px"
+        f"{summary['seconds']:.1f} s ({_method_said(args.method, summary['method'])}, "
+        f"overlap {summary['overlap']} px"
         f"{', ' + str(summary['skipped']) + ' already done' if summary['skipped'] else ''})"
     )
     return EXIT_OK
+
+
+def _method_said(asked: str, ran: str) -> str:
+    return f"auto chose {ran}" if asked == "auto" else ran
 
 
 def add_parser(sub) -> None:

@@ -24,6 +24,7 @@ from ..chunked import (
     array_peak,
     check_chunking,
     fit_for_array,
+    method_for_array,
     plan_axes,
     whole_array_settings,
 )
@@ -170,7 +171,8 @@ def denoise_zarr(
     """Denoise a zarr array (or OME-Zarr image, or BigTIFF) into a zarr array, chunk by
     chunk, on ``cluster`` (None: in this process, one chunk at a time).
 
-    Returns a summary: chunks done, skipped (resume), seconds.
+    Returns a summary: chunks done, skipped (resume), seconds, the overlap and the method
+    run (``auto`` says which model it chose for the array).
     """
     _require()
     chunk = chunk or DEFAULT_CHUNK
@@ -188,6 +190,8 @@ def denoise_zarr(
     lazy = da.from_zarr(array)
     # Read here (the source may not travel: a TIFF store holds a lock), once.
     peak = array_peak(lazy, scheduler="threads")
+    if method == "auto":  # chosen once for the whole array, before any chunk
+        method = method_for_array(lazy.transpose(plan.order()), "C" in plan.axes, seed)
     h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
     config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
     job = ZarrJob(method, chunk, depth, plan.axes, preset, seed)
@@ -249,6 +253,7 @@ def denoise_zarr(
         "skipped": len(regions) - len(todo),
         "seconds": seconds,
         "overlap": job.overlap,
+        "method": method,
     }
 
 
