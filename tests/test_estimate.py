@@ -130,3 +130,19 @@ def test_chunked_auto_chooses_once_for_the_whole_array():
         da.from_array(image), method, axes="YXC", chunk=128, overlap=64
     ).compute()
     np.testing.assert_array_equal(run("auto"), run("real"))
+
+
+def test_auto_chooses_once_for_all_planes_of_a_stack(tmp_path, capsys):
+    tifffile = pytest.importorskip("tifffile")
+    white = _uint8(_ramp(96, 1)[..., 0] + _white((96, 96), 12))
+    camera_like = _uint8(_ramp(96, 1)[..., 0] + _correlated((96, 96), 8))
+    stack = tmp_path / "stack.tif"  # the middle plane decides for the others
+    planes = np.stack([white, camera_like, white])
+    tifffile.imwrite(stack, planes, photometric="minisblack", metadata={"axes": "ZYX"})
+    assert main(["denoise", str(stack), "-o", str(tmp_path / "auto.tif")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("auto chose") == 1 and "auto chose real" in err and "every plane" in err
+    assert main(["denoise", str(stack), "-o", str(tmp_path / "real.tif"), "--method", "real"]) == 0
+    np.testing.assert_array_equal(
+        tifffile.imread(tmp_path / "auto.tif"), tifffile.imread(tmp_path / "real.tif")
+    )

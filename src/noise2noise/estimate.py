@@ -30,7 +30,7 @@ import numpy as np
 
 from .convert import as_float, dim_gain
 
-__all__ = ["NoiseEstimate", "estimate_noise", "choose_model", "CORRELATED"]
+__all__ = ["NoiseEstimate", "estimate_noise", "choose_model", "describe_choice", "CORRELATED"]
 
 PATCH = 8
 SHARE = 0.1  # of the usable patches, the flattest this share is measured
@@ -138,3 +138,12 @@ def choose_model(
     An image with no usable flat patch gets ``"blind"``."""
     estimate = estimate_noise(image, channel_axis=channel_axis)
     return ("real" if estimate.correlated else "blind"), estimate
+
+
+def describe_choice(model: str, estimate: NoiseEstimate) -> str:
+    """What ``auto`` says about its choice: the method it runs and why."""
+    chosen = "real" if model == "real" else "pretrained"
+    if math.isnan(estimate.correlation):
+        return f"auto chose {chosen} (no flat area to measure the noise on)"
+    kind = "correlated, as in camera photos" if model == "real" else "independent"
+    return f"auto chose {chosen} (noise {kind}: neighbour correlation {estimate.correlation:.2f})"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .baselines import denoise_ansc, denoise_bm3d
-from .errors import N2NError
+from .errors import N2NError, Note
+from .estimate import choose_model, describe_choice
 from .image_io import ConversionWarning, apply_to_colour, merge_alpha, split_alpha
 from .noise import Gaussian, Poisson
 from .pretrained import denoise, denoise_auto
@@ -261,6 +262,20 @@ class FileDenoiser:
         if image.dtype.kind != "f":
             return True
         return bool(np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1)
+
+    def for_stack(self, planes: np.ndarray) -> FileDenoiser:
+        """The denoiser for every plane of a stack (planes first): ``auto`` chooses once,
+        from the middle plane, so that all planes get the same model (said as a Note)."""
+        if self.method != "auto":
+            return self
+        middle, _ = split_alpha(planes[len(planes) // 2])
+        if middle.dtype.kind == "f":  # physical units: measured in [0, 1] like the others
+            lo, hi = float(np.nanmin(middle)), float(np.nanmax(middle))
+            middle = (middle - lo) / (hi - lo) if hi > lo else np.zeros_like(middle)
+        model, estimate = choose_model(middle, channel_axis=-1 if middle.ndim == 3 else None)
+        said = describe_choice(model, estimate)
+        warnings.warn(Note(f"{said}, for every plane (measured on the middle one)"), stacklevel=2)
+        return replace(self, method="real" if model == "real" else "pretrained")
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         check_finite(image)

@@ -12,7 +12,6 @@ grayscale, 3: RGB).
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 
 from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError, Note
-from .estimate import choose_model
+from .estimate import choose_model, describe_choice
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
 from .training import TrainConfig, load_checkpoint, load_model, save_checkpoint
@@ -165,13 +164,7 @@ def denoise_auto(
     photos, else the blind model of ``pretrained``); the choice is said as a
     :class:`~noise2noise.errors.Note`, which file runs print."""
     model, estimate = choose_model(image, channel_axis=channel_axis)
-    if math.isnan(estimate.correlation):
-        why = "no flat area to measure the noise on"
-    else:
-        kind = "correlated, as in camera photos" if model == "real" else "independent"
-        why = f"noise {kind}: neighbour correlation {estimate.correlation:.2f}"
-    chosen = "real" if model == "real" else "pretrained"
-    warnings.warn(Note(f"auto chose {chosen} ({why})"), stacklevel=2)
+    warnings.warn(Note(describe_choice(model, estimate)), stacklevel=2)
     return denoise(image, channel_axis=channel_axis, model=model, device=device)
 
 

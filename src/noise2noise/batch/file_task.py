@@ -142,6 +142,8 @@ def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) ->
     # z-stacks, time series, channels: each plane on its own
     planes, layout = read_stack(source, max_megapixels=None)
     require_tiff_target(target)
+    if hasattr(fn, "for_stack"):  # one choice for all planes (method auto)
+        fn = fn.for_stack(planes)
     per_plane = getattr(fn, "takes_plane", False)
     result = np.stack(
         [
