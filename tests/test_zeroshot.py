@@ -238,16 +238,16 @@ def test_configurations_naming_retired_switches_load_only_when_they_are_off():
 
 
 def test_odd_offsets_draw_crops_from_all_four_blockings():
-    from noise2noise.zeroshot.fit import _random_crops
+    from noise2noise.zeroshot.fit import _crop_offsets, _gather_crops
 
     h, w = 64, 64
     coords = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w)  # pixel -> index
-    starts = {
-        stride: _random_crops(coords, 16, 200, torch.Generator().manual_seed(0), stride=stride)[
-            :, 0, 0, 0
-        ].long()
-        for stride in (1, 2)
-    }
+
+    def crops(stride):
+        offsets = _crop_offsets(coords, 16, 200, torch.Generator().manual_seed(0), stride=stride)
+        return _gather_crops(coords, offsets[None], 16)[0]
+
+    starts = {stride: crops(stride)[:, 0, 0, 0].long() for stride in (1, 2)}
     parity = lambda first: {(int(i) // w % 2, int(i) % w % 2) for i in first}  # noqa: E731
     assert parity(starts[2]) == {(0, 0)}  # the default: the whole image's pixel pairs
     assert parity(starts[1]) == {(0, 0), (0, 1), (1, 0), (1, 1)}

@@ -26,7 +26,7 @@ import torch
 
 from .convert import as_float, dim_gain, image_to_tensor, tensor_to_image
 from .errors import MissingDependency, N2NError
-from .estimate import choose_model
+from .estimate import METHOD_OF, choose_model
 from .image_io import apply_to_colour
 from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
@@ -163,7 +163,7 @@ def method_for_array(x, channels: bool, seed: int) -> str:
     crops of it (:func:`~noise2noise.estimate.choose_model`), the same for a resumed run."""
     sample = _training_image(x, channels, 512, seed)
     model, _ = choose_model(sample, channel_axis=-1 if channels else None)
-    return "real" if model == "real" else "pretrained"
+    return METHOD_OF[model]
 
 
 def _block_function(method: str, channels: bool, peak: float, transforms: int, model, device):

@@ -30,7 +30,14 @@ import numpy as np
 
 from .convert import as_float, dim_gain
 
-__all__ = ["NoiseEstimate", "estimate_noise", "choose_model", "describe_choice", "CORRELATED"]
+__all__ = [
+    "NoiseEstimate",
+    "estimate_noise",
+    "choose_model",
+    "describe_choice",
+    "CORRELATED",
+    "METHOD_OF",
+]
 
 PATCH = 8
 SHARE = 0.1  # of the usable patches, the flattest this share is measured
@@ -40,6 +47,8 @@ MOST_PATCHES = 65536  # per channel; larger images are measured on a regular sub
 # (`blind`): above all white noise of sigma >= 5 (at most 0.29) and below 96 % of the
 # synthetic camera noise on bsds432 (bench/results/auto_method.md).
 CORRELATED = 0.3
+# The `--method` that runs each model ``choose_model`` may pick.
+METHOD_OF = {"blind": "pretrained", "real": "real"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ def choose_model(
 
 def describe_choice(model: str, estimate: NoiseEstimate) -> str:
     """What ``auto`` says about its choice: the method it runs and why."""
-    chosen = "real" if model == "real" else "pretrained"
+    chosen = METHOD_OF[model]
     if math.isnan(estimate.correlation):
         return f"auto chose {chosen} (no flat area to measure the noise on)"
     kind = "correlated, as in camera photos" if model == "real" else "independent"

@@ -17,7 +17,7 @@ import numpy as np
 
 from .baselines import denoise_ansc, denoise_bm3d
 from .errors import N2NError, Note
-from .estimate import choose_model, describe_choice
+from .estimate import METHOD_OF, choose_model, describe_choice
 from .image_io import ConversionWarning, apply_to_colour, merge_alpha, split_alpha
 from .noise import Gaussian, Poisson
 from .pretrained import denoise, denoise_auto
@@ -99,8 +99,7 @@ REGISTRY: dict[str, Method] = {
         denoise_auto,
         ("device",),
         512,  # the larger of the two it may run
-        "pretrained, or real where the noise is correlated between neighbouring pixels as "
-        "in camera photos; default",
+        "real where the noise is correlated as in camera photos, else pretrained; default",
         shipped=("blind", "real"),
     ),
     "pretrained": Method(
@@ -264,25 +263,28 @@ class FileDenoiser:
         return bool(np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1)
 
     def for_stack(self, planes: np.ndarray) -> FileDenoiser:
-        """The denoiser for every plane of a stack (planes first): ``auto`` chooses once,
-        from the middle plane, so that all planes get the same model (said as a Note)."""
+        """For a stack: ``auto`` chooses one model for all planes, from the middle one."""
         if self.method != "auto":
             return self
         middle, _ = split_alpha(planes[len(planes) // 2])
-        if middle.dtype.kind == "f":  # physical units: measured in [0, 1] like the others
-            lo, hi = float(np.nanmin(middle)), float(np.nanmax(middle))
-            middle = (middle - lo) / (hi - lo) if hi > lo else np.zeros_like(middle)
+        check_finite(middle)
+        lo, hi = self._float_range(middle)  # measured as the planes will be denoised
+        middle = (middle - lo) / (hi - lo) if (lo, hi) != (0.0, 1.0) else middle
         model, estimate = choose_model(middle, channel_axis=-1 if middle.ndim == 3 else None)
-        said = describe_choice(model, estimate)
-        warnings.warn(Note(f"{said}, for every plane (measured on the middle one)"), stacklevel=2)
-        return replace(self, method="real" if model == "real" else "pretrained")
+        note = f"{describe_choice(model, estimate)}, for every plane (measured on the middle one)"
+        warnings.warn(Note(note), stacklevel=2)
+        return replace(self, method=METHOD_OF[model])
+
+    def _float_range(self, image: np.ndarray) -> tuple[float, float]:
+        """Float data are scaled from this range into [0, 1] and back ((0, 1): as they are)."""
+        if image.dtype.kind != "f" or not REGISTRY[self.method].scale_float:
+            return 0.0, 1.0
+        return min(float(image.min()), 0.0), max(float(image.max()), 1.0)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         check_finite(image)
         options = dict(self.options)
-        lo, hi = 0.0, 1.0
-        if image.dtype.kind == "f" and REGISTRY[self.method].scale_float:
-            lo, hi = min(float(image.min()), 0.0), max(float(image.max()), 1.0)
+        lo, hi = self._float_range(image)
         if (lo, hi) == (0.0, 1.0):
             return denoise_image(image, self.method, **options)
         warnings.warn(

@@ -57,15 +57,6 @@ def _gather_crops(images: torch.Tensor, offsets: torch.Tensor, size: int) -> tor
     return crops.permute(0, 1, 4, 2, 3).contiguous()
 
 
-def _random_crops(
-    y: torch.Tensor, size: int, count: int, generator: torch.Generator, stride: int = 2
-) -> torch.Tensor:
-    """``count`` crops of ``y`` (1, C, H, W), at offsets that are multiples of ``stride``
-    (2: even, so D1/D2 pair the same pixels as on the whole image)."""
-    offsets = _crop_offsets(y, size, count, generator, stride=stride).to(y.device)
-    return _gather_crops(y, offsets[None], size)[0]
-
-
 def _adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
     """Adam; on CUDA the fused kernel (one launch per step instead of one per operation
     and tensor: ZS-N2N's steps are small enough for launches to dominate)."""
