@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+import numpy as np
 
 from noise2noise.files import write_csv
 
@@ -21,3 +24,13 @@ def method_args(args) -> list[str]:
     if args.method == "zeroshot":
         return ["--method", "zeroshot", "--preset", args.preset]
     return ["--method", args.method]
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (uint8) saved as JPEG at ``quality`` and read back, in memory."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer))

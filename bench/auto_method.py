@@ -24,14 +24,12 @@ Its PSNR on real photographs is a row of `bench/real_noise.py`. Writes ``<out>.c
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import write_results
-from PIL import Image
+from _common import jpeg, write_results
 
 from noise2noise import add_noise, denoise, estimate_noise, parse_noise, psnr, read_image
 from noise2noise.camera import camera_noise, sample_camera_params
@@ -50,13 +48,6 @@ def camera(image: np.ndarray, g: torch.Generator) -> np.ndarray:
     t = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
     noisy = camera_noise(t, sample_camera_params(1, g), generator=g)
     return (noisy.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-
-
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    return np.asarray(Image.open(buf))
 
 
 def calibrate(root: Path, every: int) -> list[dict]:

@@ -13,25 +13,15 @@ Writes ``<out>.csv`` (per image, case and method) and ``<out>.md``.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
-from _common import write_results
-from PIL import Image
+from _common import jpeg, write_results
 
 from noise2noise import add_noise, denoise, psnr, read_image
 from noise2noise.datasets import default_data_root
 from noise2noise.image_io import list_images
-
-
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    return np.asarray(Image.open(buffer))
-
 
 CASES = {
     "clean, JPEG q90": lambda x, k: jpeg(x, 90),
