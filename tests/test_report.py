@@ -409,3 +409,108 @@ def test_cells_of_a_shipped_model_are_computed_again_after_new_weights(folders, 
     record = json.loads((tmp_path / "weights.json").read_text())
     assert record == {"pretrained": model_digest("blind")}
     assert repro.forget_stale("table1", methods) == []
+
+
+def _cells(path):
+    return {(r["image"], r["noise"], r["method"]): r["psnr"] for r in read_rows(path)}
+
+
+def test_pieces_selected_by_noise_and_row_make_the_cells_of_one_whole_run(done, folders, tmp_path):
+    """As on two machines: the networks and ZS-N2N in pieces of one noise, BM3D, ANSC and
+    the shipped model elsewhere; together the same cells, figures and curves as one run."""
+    out, results = done
+    pieces = tmp_path / "pieces"
+    budget = tiny_budget(folders)
+    gpu_rows = ["zeroshot", *(f"{a}_{t}" for a, t in TRAINED)]
+    for noise in TABLE1_NOISES:
+        reproduce(
+            ["train", "table1", "figures"],
+            pieces,
+            budget=budget,
+            progress=False,
+            noises=[noise],
+            methods=gpu_rows,
+        )
+        done_noise = {n for _, n, _ in _cells(pieces / "table1" / "results.csv")}
+        assert done_noise <= set(TABLE1_NOISES[: TABLE1_NOISES.index(noise) + 1])
+    rows = {m for *_, m in _cells(pieces / "table1" / "results.csv")}
+    assert rows == {"noisy", *gpu_rows}  # the noisy input's row comes with every cell
+    reproduce(
+        ["table1", "figures", "convergence", "sensitivity"],
+        pieces,
+        budget=budget,
+        progress=False,
+        methods=["bm3d", "ansc", "pretrained"],
+    )
+    for experiment in ("table1", "sensitivity"):
+        whole = _cells(out / experiment / "results.csv")
+        assert _cells(pieces / experiment / "results.csv") == whole, experiment
+    figure_psnr = lambda folder: {  # noqa: E731
+        (r["noise"], r["method"]): round(float(r["psnr"]), 4)
+        for r in read_rows(folder / "figures" / "figures.csv")
+        if r["psnr"]
+    }
+    assert figure_psnr(pieces) == figure_psnr(out)
+    assert len(figure_psnr(out)) == 2 * 8  # noisy, 4 networks, ZS-N2N, BM3D or ANSC, ours
+    curves = lambda folder: [  # noqa: E731
+        {k: v for k, v in r.items() if k != "seconds"}
+        for r in read_rows(folder / "convergence" / "convergence.csv")
+    ]
+    assert curves(pieces) == curves(out)
+
+
+def test_a_selection_computes_only_its_cells(folders, tmp_path, monkeypatch):
+    import noise2noise.report.reproduction as reproduction
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("BM3D's cells caused a training")
+
+    monkeypatch.setattr(reproduction, "run_training", no_training)
+    reproduce(
+        ["train", "table1"],
+        tmp_path,
+        budget=tiny_budget(folders),
+        progress=False,
+        noises=["gaussian:50"],
+        methods=["bm3d"],
+    )
+    cells = _cells(tmp_path / "table1" / "results.csv")
+    assert {(n, m) for _, n, m in cells} == {("gaussian:50", "bm3d"), ("gaussian:50", "noisy")}
+    assert len(cells) == 2 * 2  # both test images
+
+
+def test_a_selection_of_what_the_report_lacks_is_a_one_line_error(tmp_path, capsys):
+    for option, value, listed in (
+        ("--noise", "gaussian:30", "gaussian:25"),
+        ("--methods", "bm3d,dncnn", "unet_noisy"),
+    ):
+        code = main(["reproduce", "table1", "--quick", "--out", str(tmp_path), option, value])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert value.split(",")[-1] in err and listed in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_results_md_compares_a_preset_with_the_other_beside_it(done, tmp_path):
+    import shutil
+
+    out, _ = done
+    for name in ("cpu", "report"):
+        shutil.copytree(out, tmp_path / name, ignore=shutil.ignore_patterns("*.pt"))
+    csv_file = tmp_path / "report" / "table1" / "results.csv"
+    rows = read_rows(csv_file)
+    for r in rows:  # one of the two images 1 dB better under one noise
+        if (r["image"], r["noise"], r["method"]) == ("t0", "gaussian:50", "zeroshot"):
+            r["psnr"] = f"{float(r['psnr']) + 1.0:.6f}"
+    with open(csv_file, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    text = write_results_md(tmp_path / "report", tests=2, sensitivity_tests=1).read_text()
+    section = text[text.index("## This preset against the `cpu` preset") :]
+    zeroshot = next(line for line in section.splitlines() if line.startswith("| Zero-shot"))
+    assert zeroshot.split(" | ")[1:3] == ["+0.00 (2)", "+0.50 (2)"]
+    assert "| BM3D | +0.00 (2) | +0.00 (2) | +0.00 (2) | – | – | – |" in section
+    assert "`sensitivity`:" in section
+    alone = write_results_md(out, tests=2, sensitivity_tests=1).read_text()
+    assert "This preset against" not in alone  # no preset folder beside it

@@ -10,7 +10,14 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["write_atomically", "partial_files", "write_csv", "write_json", "drop_csv_rows"]
+__all__ = [
+    "write_atomically",
+    "partial_files",
+    "write_csv",
+    "read_csv_rows",
+    "write_json",
+    "drop_csv_rows",
+]
 
 
 def _partial(path: Path, pid: int | str) -> Path:
@@ -50,6 +57,15 @@ def write_csv(
             writer.writerows(rows)
 
     return write_atomically(path, write)
+
+
+def read_csv_rows(path: str | os.PathLike) -> list[dict]:
+    """The rows of a CSV table written by :func:`write_csv` (none if it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def write_json(path: str | os.PathLike, data: object) -> Path:

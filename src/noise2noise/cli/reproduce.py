@@ -55,6 +55,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         preset=args.budget,
         quick=args.quick,
         data_root=args.data_root,
+        noises=args.noise,
+        methods=args.methods.split(",") if args.methods else None,
         command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
     )
     print(f"wrote {results}")
@@ -79,13 +81,20 @@ def add_parser(sub) -> None:
             "2 cores, run the same command twice with --threads 1. "
             "--budget cpu finishes on 2 CPU cores (hours, see docs/results); "
             "--budget report uses the report's hyperparameters (days on a CPU). "
-            "--quick runs the same structure on 2 small images with a few steps, in minutes."
+            "--quick runs the same structure on 2 small images with a few steps, in minutes. "
+            "--noise and --methods compute a part of the cells, so that pieces can run "
+            "on different machines: the networks and ZS-N2N on a GPU, BM3D where the bm3d "
+            "package is (bench/gpu_report.sh runs the GPU's share in pieces)."
         ),
         epilog="examples:\n"
         "  n2n reproduce all --budget cpu --out docs/results/cpu\n"
         "  n2n reproduce table1 sensitivity --budget cpu --out docs/results/cpu --threads 1\n"
         "  n2n reproduce all --quick --out /tmp/quick\n"
         "  n2n reproduce all --budget report --device cuda --out docs/results/report\n"
+        "  n2n reproduce train table1 figures --budget report --noise gaussian:25 \\\n"
+        "      --methods cnn_noisy,unet_noisy --device cuda --out docs/results/report\n"
+        "  n2n reproduce table1 figures --budget report --methods bm3d,ansc,pretrained \\\n"
+        "      --out docs/results/report   # the GPU-free rows, on the CPU\n"
         "  n2n reproduce report --out docs/results/cpu    # rewrite RESULTS.md only\n"
         "  n2n reproduce verify --sample 5 --out docs/results/cpu  # recompute 5 cached cells",
     )
@@ -112,6 +121,21 @@ def add_parser(sub) -> None:
         type=positive_int,
         default=5,
         help="with verify: how many cached cells to recompute (default: %(default)s)",
+    )
+    p.add_argument(
+        "--noise",
+        action="append",
+        metavar="NOISE",
+        help="only the cells and networks of this noise (e.g. gaussian:25; repeatable; "
+        "default: every noise of each experiment)",
+    )
+    p.add_argument(
+        "--methods",
+        metavar="ROWS",
+        help="only these rows of Table 1 and the figures, comma-separated (zeroshot, bm3d, "
+        "ansc, pretrained, cnn_clean, unet_clean, cnn_noisy, unet_noisy) and only their "
+        "networks in train; the sensitivity study and the convergence curves are not "
+        "restricted (default: every row)",
     )
     p.add_argument("--out", required=True, help="output folder (cached cells are reused)")
     p.add_argument(

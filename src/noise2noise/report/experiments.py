@@ -12,14 +12,17 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..convert import as_float, from_float
 from ..errors import N2NError
 from ..evaluation import make_noisy
-from ..files import write_csv
+from ..files import read_csv_rows, write_csv
+from ..image_io import read_image, write_image
 from ..metrics import psnr
 from ..noise import parse_noise
 from ..training import read_history
@@ -43,31 +46,80 @@ from .spec import (
     slug,
 )
 
-__all__ = ["table1", "convergence", "sensitivity", "figures", "reproduce"]
+__all__ = ["Selection", "table1", "convergence", "sensitivity", "figures", "reproduce"]
 
 log = logging.getLogger(__name__)
 
+ROW_KEYS = tuple(key for key, _ in TABLE1_ROWS if key != "noisy")
 
-def table1(repro: Reproduction) -> None:
+
+@dataclass(frozen=True)
+class Selection:
+    """Which part of the cells a run computes: a run-time choice, like the device, and
+    never part of the folder's budget, so pieces of one reproduction can run on different
+    machines (the GPU-trained rows on a GPU, BM3D where the ``bm3d`` package is).
+
+    Parameters
+    ----------
+    noises : tuple of str or None
+        Only the cells (and the networks) of these noises; None: every noise.
+    methods : tuple of str or None
+        Only these rows of Table 1 and the sample figures (``zeroshot``, ``bm3d``,
+        ``unet_noisy``, ...), and only their networks in ``train``; the sensitivity study
+        and the convergence curves are not rows and are not restricted; None: every row.
+    """
+
+    noises: tuple[str, ...] | None = None
+    methods: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        known = dict.fromkeys((*TABLE1_NOISES, *SENSITIVITY_NOISES))
+        bad = [n for n in self.noises or () if n not in known]
+        if bad:
+            raise N2NError(
+                f"no noise {', '.join(bad)} in the report (its noises: {', '.join(known)})"
+            )
+        bad = [m for m in self.methods or () if m not in ROW_KEYS]
+        if bad:
+            raise N2NError(f"no row {', '.join(bad)} in Table 1 (its rows: {', '.join(ROW_KEYS)})")
+
+    def noises_of(self, noises: Sequence[str]) -> list[str]:
+        return [n for n in noises if self.noises is None or n in self.noises]
+
+    def rows_of(self, keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if self.methods is None or k in self.methods]
+
+    def train(self, repro: Reproduction) -> None:
+        """Table 1's networks of the selected noises and rows."""
+        cells = [(a, t) for a, t in TRAINED if f"{a}_{t}" in self.rows_of(ROW_KEYS)]
+        repro.train_all(self.noises_of(TABLE1_NOISES), cells)
+
+
+def table1(repro: Reproduction, select: Selection = Selection()) -> None:
     """Every row of Table 1 under the six noises; methods without training first."""
     images = repro.test_images()
-    untrained = {key: repro.method("table1", key, "") for key in UNTRAINED}
-    repro.evaluate("table1", images, TABLE1_NOISES, untrained)
-    for noise in TABLE1_NOISES:
-        keys = [f"{arch}_{target}" for arch, target in TRAINED]
+    noises = select.noises_of(TABLE1_NOISES)
+    untrained = {key: repro.method("table1", key, "") for key in select.rows_of(UNTRAINED)}
+    if untrained and noises:
+        repro.evaluate("table1", images, noises, untrained)
+    keys = select.rows_of([f"{arch}_{target}" for arch, target in TRAINED])
+    for noise in noises if keys else ():
         repro.evaluate(
             "table1", images, [noise], {k: repro.method("table1", k, noise) for k in keys}
         )
 
 
-def convergence(repro: Reproduction) -> Path:
-    """Validation PSNR per epoch of N2N and N2C (U-Net) at sigma 25 and 50."""
+def convergence(repro: Reproduction, select: Selection = Selection()) -> Path:
+    """Validation PSNR per epoch of N2N and N2C (U-Net) at sigma 25 and 50 (the curves of
+    unselected noises from trainings already done, if any)."""
     rows, curves = [], {}
     for noise in CONVERGENCE_NOISES:
         curves[noise] = {}
         for target, label in (("noisy", "N2N (noisy targets)"), ("clean", "N2C (clean)")):
             run_dir = repro.train_dir("unet", target, noise)
             if not (run_dir / "done.json").exists():  # its history is all we need
+                if noise not in select.noises_of([noise]):
+                    continue
                 repro.trained("unet", target, noise)
             history = read_history(run_dir / "history.csv")
             curves[noise][label] = [(h["epoch"], h["val_psnr"]) for h in history]
@@ -78,54 +130,76 @@ def convergence(repro: Reproduction) -> Path:
     return plot_convergence(curves, folder / "convergence.png")
 
 
-def sensitivity(repro: Reproduction) -> None:
+def sensitivity(repro: Reproduction, select: Selection = Selection()) -> None:
     """ZS-N2N with L = 2, 3, 4 layers and residual/consistency ratios 0.5 ... inf."""
     images = repro.test_images(repro.budget.sensitivity_images)
     names = [sensitivity_name(d, r) for d in SENSITIVITY_LAYERS for r in SENSITIVITY_RATIOS]
     methods = {name: repro.method("sensitivity", name, "") for name in names}
-    repro.evaluate("sensitivity", images, SENSITIVITY_NOISES, methods)
+    if noises := select.noises_of(SENSITIVITY_NOISES):
+        repro.evaluate("sensitivity", images, noises, methods)
 
 
-def figures(repro: Reproduction, index: int = 0) -> None:
-    """Original / noisy / every method on one test image; ZS-N2N's downsampled pair."""
+def figures(repro: Reproduction, select: Selection = Selection(), index: int = 0) -> None:
+    """Original / noisy / every method on one test image; ZS-N2N's downsampled pair.
+
+    Each method's output is kept in ``figures/panels/`` (8-bit PNG) with its PSNR in
+    ``figures/figures.csv`` as it is made, so the figures, too, can be made in pieces and
+    on several machines; each grid is drawn from the panels there are.
+    """
     name, image = repro.test_images()[index]
     folder = repro.out / "figures"
-    if (folder / "figures.csv").exists():
+    table, panels_dir = folder / "figures.csv", folder / "panels"
+    if table.exists() and not panels_dir.is_dir():  # made whole before panels were kept
         log.info("figures: already made (delete %s to make them again)", folder)
         return
-    folder.mkdir(exist_ok=True)
-    rows = []
+    panels_dir.mkdir(parents=True, exist_ok=True)
+    rows = read_csv_rows(table)
+    done = {(r["noise"], r["method"]) for r in rows}
     for noise_name in FIGURE_NOISES:
         noise = parse_noise(noise_name)
         clean, noisy = make_noisy(image, noise, seed=repro.budget.seed, image_name=name)
-        panels, outputs = [("original", clean)], {}
-        for key, label in TABLE1_ROWS:
-            out = noisy if key == "noisy" else repro.method("table1", key, noise_name)(noisy, noise)
-            if out is None:
+        wanted = select.rows_of(ROW_KEYS) if select.noises_of([noise_name]) else []
+        for key in ["noisy", *wanted]:
+            if (noise_name, key) in done:
                 continue
-            outputs[key] = out = np.clip(out, 0.0, 1.0)
-            value = psnr(out, clean)
-            rows.append({"image": name, "noise": noise_name, "method": key, "psnr": value})
-            panels.append((f"{label}: {value:.2f} dB", out))
-        plot_grid(panels, folder / f"methods-{slug(noise_name)}.png", columns=3)
-        if noise_name == FIGURE_NOISES[0]:
-            d1, d2 = downsampled_pair(noisy, channel_axis=-1)
-            denoised = outputs["zeroshot"]
-            plot_grid(
-                [
-                    (f"noisy ({noise_name})", noisy),
-                    ("D1(y): diagonal", d1),
-                    ("D2(y): anti-diagonal", d2),
-                    (f"ZS-N2N: {psnr(denoised, clean):.2f} dB", denoised),
-                ],
-                folder / "zeroshot-pair.png",
-                columns=4,
-            )
-    write_csv(folder / "figures.csv", rows)
+            out = noisy if key == "noisy" else repro.method("table1", key, noise_name)(noisy, noise)
+            row = {"image": name, "noise": noise_name, "method": key, "psnr": ""}
+            if out is not None:  # None: the method is not for this noise
+                out = np.clip(out, 0.0, 1.0)
+                row["psnr"] = psnr(out, clean)
+                panel = panels_dir / f"{slug(noise_name)}-{key}.png"
+                write_image(panel, from_float(out, np.uint8), overwrite=True)
+            rows.append(row)
+            done.add((noise_name, key))
+            write_csv(table, rows)
+        _draw_figures(folder, noise_name, clean, noisy, rows)
 
 
-STEPS: dict[str, Callable[[Reproduction], object]] = {
-    "train": Reproduction.train_all,
+def _draw_figures(folder: Path, noise_name: str, clean, noisy, rows: list[dict]) -> None:
+    """The grid of one noise (and ZS-N2N's pair for the first) from the panels made."""
+    psnrs = {r["method"]: float(r["psnr"]) for r in rows if r["noise"] == noise_name and r["psnr"]}
+    panels, outputs = [("original", clean)], {}
+    for key, label in TABLE1_ROWS:
+        if key in psnrs:
+            outputs[key] = as_float(read_image(folder / "panels" / f"{slug(noise_name)}-{key}.png"))
+            panels.append((f"{label}: {psnrs[key]:.2f} dB", outputs[key]))
+    plot_grid(panels, folder / f"methods-{slug(noise_name)}.png", columns=3)
+    if noise_name == FIGURE_NOISES[0] and "zeroshot" in outputs:
+        d1, d2 = downsampled_pair(noisy, channel_axis=-1)
+        plot_grid(
+            [
+                (f"noisy ({noise_name})", noisy),
+                ("D1(y): diagonal", d1),
+                ("D2(y): anti-diagonal", d2),
+                (f"ZS-N2N: {psnrs['zeroshot']:.2f} dB", outputs["zeroshot"]),
+            ],
+            folder / "zeroshot-pair.png",
+            columns=4,
+        )
+
+
+STEPS: dict[str, Callable[[Reproduction, Selection], object]] = {
+    "train": lambda repro, select: select.train(repro),
     "table1": table1,
     "convergence": convergence,
     "sensitivity": sensitivity,
@@ -145,6 +219,8 @@ def reproduce(
     command: str | None = None,
     budget: Budget | None = None,
     device: str | None = None,
+    noises: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
 ) -> Path:
     """Run experiments (``"train"``, ``"table1"``, ``"convergence"``, ``"sensitivity"``,
     ``"figures"``, ``"all"``) and write ``RESULTS.md``.
@@ -161,6 +237,8 @@ def reproduce(
     budget : use this budget instead of ``preset``/``quick`` (tests)
     device : where training and device-capable methods run (not part of the results'
         configuration; see :class:`~.reproduction.Reproduction`)
+    noises, methods : compute only the cells of these noises and rows of Table 1 (see
+        :class:`Selection`); None: all
 
     Returns
     -------
@@ -173,6 +251,10 @@ def reproduce(
             f"unknown experiment(s) {', '.join(unknown)} "
             f"(choose from {', '.join(EXPERIMENTS)}, all, report)"
         )
+    select = Selection(
+        tuple(noises) if noises is not None else None,
+        tuple(methods) if methods is not None else None,
+    )
     if budget is None:
         budget = budget_for(preset, quick=quick)
     repro = Reproduction(out, budget, data_root=data_root, progress=progress, device=device)
@@ -188,7 +270,7 @@ def reproduce(
         try:
             for name in work:
                 log.info("%s ...", name)
-                STEPS[name](repro)
+                STEPS[name](repro, select)
         finally:
             record.close()
     return repro.write_report()

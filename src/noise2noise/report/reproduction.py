@@ -182,14 +182,17 @@ class Reproduction:
         run_dir = self.train_dir(arch, target, noise)
         return held_elsewhere(run_dir.with_name(run_dir.name + ".lock"))
 
-    def train_all(self, noises: Sequence[str] = TABLE1_NOISES) -> None:
-        """Train the four networks of Table 1 for each noise.
+    def train_all(
+        self, noises: Sequence[str] = TABLE1_NOISES, networks: Sequence[tuple] = TRAINED
+    ) -> None:
+        """Train the four networks of Table 1 (or ``networks``, (arch, target) pairs) for
+        each noise.
 
         A network that another live process is training is left to it (an experiment
         that needs it waits for it then), so several processes running ``train`` share
         the networks and none of them idles; it is trained here if its process stops.
         """
-        cells = [(a, t, n) for n in noises for a, t in TRAINED]
+        cells = [(a, t, n) for n in noises for a, t in networks]
         todo = [cell for cell in cells if not self.is_trained(*cell)]
         log.info("training: %d of %d networks to train", len(todo), len(cells))
         progress = Progress("training", every=0.0, unit="networks")

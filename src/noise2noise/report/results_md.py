@@ -14,6 +14,7 @@ from pathlib import Path
 from ..evaluation import CellResult, read_results
 from ..metrics import format_mean_2std, mean_2std
 from ..training import read_history
+from .budget import BUDGETS
 from .plots import plot_sensitivity, ratio_label
 from .records import format_duration
 from .spec import (
@@ -36,6 +37,7 @@ def write_results_md(out: Path, tests: int, sensitivity_tests: int) -> Path:
     lines = ["# Reproduction of the report", ""]
     lines += _run_section(out)
     lines += _table1_section(out, tests)
+    lines += _presets_section(out)
     lines += _convergence_section(out)
     lines += _sensitivity_section(out, sensitivity_tests)
     lines += _figures_section(out)
@@ -169,6 +171,50 @@ def _table1_section(out: Path, expected: int) -> list[str]:
         *ssim_rows,
         "",
     ]
+
+
+def _per_image(path: Path) -> dict[tuple[str, str], dict[str, float]]:
+    by_cell: dict[tuple[str, str], dict[str, float]] = {}
+    for r in read_results(path):
+        by_cell.setdefault((r.method, r.noise), {})[r.image] = r.psnr
+    return by_cell
+
+
+def _presets_section(out: Path) -> list[str]:
+    """Cell by cell against the reproduction of another preset beside this folder
+    (``docs/results/cpu`` beside ``docs/results/report``), over the images both have."""
+    sensitivity = [sensitivity_name(d, r) for d in SENSITIVITY_LAYERS for r in SENSITIVITY_RATIOS]
+    parts = (
+        ("table1", [(k, label) for k, label in TABLE1_ROWS if k != "noisy"], TABLE1_NOISES),
+        ("sensitivity", [(k, k) for k in sensitivity], SENSITIVITY_NOISES),
+    )
+    lines = []
+    for other in (out.parent / name for name in BUDGETS if name != out.name):
+        for experiment, rows, noises in parts:
+            mine, theirs = (_per_image(f / experiment / "results.csv") for f in (out, other))
+            if not mine or not theirs:
+                continue
+            if not lines:
+                lines += [
+                    f"## This preset against the `{other.name}` preset",
+                    "",
+                    f"Mean PSNR here minus in `../{other.name}`, cell by cell, over the test "
+                    "images both have computed (their count in brackets). The noisy inputs "
+                    "are the same in both (seeded), so a difference is the configuration's.",
+                    "",
+                ]
+            lines += [f"`{experiment}`:", "", "| row | " + " | ".join(noises) + " |"]
+            lines.append("|---" * (len(noises) + 1) + "|")
+            for key, label in rows:
+                cells = []
+                for noise in noises:
+                    a, b = mine.get((key, noise), {}), theirs.get((key, noise), {})
+                    common = sorted(set(a) & set(b))
+                    diff = sum(a[i] - b[i] for i in common) / len(common) if common else 0.0
+                    cells.append(f"{diff:+.2f} ({len(common)})" if common else "–")
+                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return lines
 
 
 def _convergence_section(out: Path) -> list[str]:
