@@ -184,6 +184,21 @@ def test_eval_command(tmp_path, astronaut_crop, capsys):
     assert "zeroshot" in capsys.readouterr().out
 
 
+def test_eval_says_autos_choices_once_per_kind_not_as_warnings(tmp_path, astronaut_crop, capsys):
+    import warnings
+
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i in range(2):
+        write_image(folder / f"a{i}.png", np.rot90(astronaut_crop, i))
+    argv = ["eval", "--images", str(folder), "--methods", "auto", "--crop", "48"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a Python warning reaching the user fails the test
+        assert main([*argv, "--noise", "gaussian:25", "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert err.strip() == "n2n: note: auto chose pretrained: 2 cell(s)"
+
+
 def test_unknown_set_and_method(tmp_path):
     with pytest.raises(ValueError, match="known image set"):
         image_set_paths("nope")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from collections import Counter
 
+from ..errors import Note
 from ..evaluation import run_evaluation
 from .common import (
     EXIT_OK,
@@ -21,6 +24,23 @@ from .common import (
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Note)
+        summary = _evaluate(args, methods)
+    print(summary.read_text())
+    print(f"per-image results: {summary.parent / 'results.csv'}")
+    # What the cells' methods said (auto's choice per image, data converted on reading),
+    # once per kind with its count, instead of a warning per cell.
+    notes = Counter(str(w.message).split(" (")[0] for w in caught if issubclass(w.category, Note))
+    for text, count in notes.items():
+        print(f"n2n: note: {text}: {count} cell(s)", file=sys.stderr)
+    for w in caught:  # anything else as Python would have shown it
+        if not issubclass(w.category, Note):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace, methods: list[str]):
     _, summary = run_evaluation(
         args.images,
         args.noise or ["gaussian:25"],
@@ -38,9 +58,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         device=str(device_of(args)),
         command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
     )
-    print(summary.read_text())
-    print(f"per-image results: {summary.parent / 'results.csv'}")
-    return EXIT_OK
+    return summary
 
 
 def add_parser(sub) -> None:
