@@ -41,9 +41,9 @@ import zarr  # noqa: E402
 
 from noise2noise import add_noise  # noqa: E402
 from noise2noise.batch import plan_outputs, process_files  # noqa: E402
+from noise2noise.denoisers import make_denoiser  # noqa: E402
 from noise2noise.distributed import connect, denoise_zarr, process_files_dask  # noqa: E402
 from noise2noise.image_io import write_image  # noqa: E402
-from noise2noise.methods import make_denoiser  # noqa: E402
 from noise2noise.pretrained import denoise  # noqa: E402
 
 

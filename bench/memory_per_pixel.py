@@ -28,7 +28,7 @@ KINDS = {"gray8": (1, "uint8"), "rgb8": (3, "uint8"), "rgb16": (3, "uint16")}
 CHILD = """
 import json, resource, sys
 import numpy as np
-from noise2noise.methods import make_denoiser
+from noise2noise.denoisers import make_denoiser
 method, side, channels, dtype = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rng = np.random.default_rng(0)
 shape = (side, side) if channels == 1 else (side, side, channels)

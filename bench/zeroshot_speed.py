@@ -26,8 +26,8 @@ from _common import write_results
 
 from noise2noise.batch import die_with_parent
 from noise2noise.datasets import load_image_set
+from noise2noise.denoisers import NoiseAwareDenoiser
 from noise2noise.evaluation import make_noisy
-from noise2noise.methods import NoiseAwareDenoiser
 from noise2noise.metrics import psnr, ssim
 from noise2noise.noise import parse_noise
 

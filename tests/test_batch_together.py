@@ -9,8 +9,8 @@ import tifffile
 
 from noise2noise import write_image
 from noise2noise.batch import plan_outputs, process_files
+from noise2noise.denoisers import FileDenoiser, _denoise_many
 from noise2noise.image_io import read_image
-from noise2noise.methods import FileDenoiser, _denoise_many
 from noise2noise.zeroshot import PRESETS, denoise_zeroshot_batch
 
 

@@ -113,7 +113,7 @@ def test_an_evaluation_started_on_a_device_continues_on_the_cpu(tmp_path, astron
 
 
 def test_zeroshot_folders_and_evaluations_batch_on_a_gpu_only(device):
-    from noise2noise.methods import FileDenoiser, NoiseAwareDenoiser
+    from noise2noise.denoisers import FileDenoiser, NoiseAwareDenoiser
 
     on_gpu = device != "cpu"
     assert (FileDenoiser("zeroshot", {"device": device}).batched is not None) == on_gpu

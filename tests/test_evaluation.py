@@ -278,7 +278,7 @@ def test_a_batched_method_leaves_claimed_cells_to_their_process(tmp_path, images
 
 
 def test_zeroshot_is_batched_in_evaluations_only_on_a_gpu():
-    from noise2noise.methods import NoiseAwareDenoiser
+    from noise2noise.denoisers import NoiseAwareDenoiser
 
     assert NoiseAwareDenoiser("zeroshot", {"device": "cpu"}).batched is None
     assert NoiseAwareDenoiser("zeroshot", {}).batched is None

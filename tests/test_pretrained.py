@@ -7,7 +7,8 @@ import pytest
 
 from noise2noise import N2NError, add_noise, denoise, psnr
 from noise2noise import pretrained as pt
-from noise2noise.methods import denoise_image, make_denoiser
+from noise2noise.denoisers import make_denoiser
+from noise2noise.methods import denoise_image
 
 
 def test_weights_are_package_data():

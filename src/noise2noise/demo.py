@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .denoisers import make_denoiser
 from .image_io import write_image
-from .methods import DEFAULT_METHOD, make_denoiser
+from .methods import DEFAULT_METHOD
 from .metrics import psnr
 from .noise import Gaussian, add_noise
 

@@ -24,10 +24,11 @@ from tqdm.auto import tqdm
 from .config import changed_fields
 from .convert import image_to_tensor
 from .datasets import load_image_set
+from .denoisers import NoiseAwareDenoiser
 from .errors import N2NError
 from .files import write_csv
 from .locks import try_claim
-from .methods import NoiseAwareDenoiser, check_method
+from .methods import check_method
 from .metrics import format_mean_2std, mean_2std, psnr, ssim
 from .noise import Gaussian, Poisson, parse_noise
 
@@ -140,7 +141,7 @@ def evaluate(
         is left to it, and the CSV is read again before each claimed one is computed.
     group_size : int
         Images per call of a method with a batched form (a ``batched`` attribute, as
-        :class:`~noise2noise.methods.NoiseAwareDenoiser` has for ZS-N2N on a GPU:
+        :class:`~noise2noise.denoisers.NoiseAwareDenoiser` has for ZS-N2N on a GPU:
         ``batched(noisy_images, noise) -> outputs or None``); each of their cells gets an
         equal share of the call's seconds.
 
@@ -352,7 +353,6 @@ def run_evaluation(
     -------
     (results, path of summary.md)
     """
-
     noises = [parse_noise(s) for s in noise_specs]
     for name in method_names:
         check_method(name)

@@ -98,7 +98,7 @@ def process_files(
         Show a progress bar.
     group : int
         For a function that denoises many images at once on a GPU (its ``batched``
-        attribute, see :class:`noise2noise.methods.FileDenoiser`): images per batch. Such
+        attribute, see :class:`noise2noise.denoisers.FileDenoiser`): images per batch. Such
         runs stay in this process, which holds the GPU.
 
     Returns

@@ -7,9 +7,10 @@ import os
 import time
 
 from ..batch import plan_outputs
+from ..denoisers import make_denoiser
 from ..errors import N2NError
 from ..memory import Limits
-from ..methods import DEFAULT_METHOD, describe_methods, make_denoiser
+from ..methods import DEFAULT_METHOD, describe_methods
 from .common import (
     EXIT_OK,
     Formatter,

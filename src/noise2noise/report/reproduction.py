@@ -37,11 +37,12 @@ import numpy as np
 
 from ..config import ConfigError, changed_fields
 from ..datasets import image_set_paths, load_image_set
+from ..denoisers import NoiseAwareDenoiser
 from ..errors import N2NError
 from ..evaluation import CellResult, evaluate
 from ..files import drop_csv_rows, write_json
 from ..locks import claim, held_elsewhere
-from ..methods import REGISTRY, NoiseAwareDenoiser
+from ..methods import REGISTRY
 from ..noise import parse_noise
 from ..training import run_training
 from ..weights import model_digest
