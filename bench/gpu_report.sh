@@ -19,6 +19,9 @@
 # (nor the curves, which train what is missing) with less than TRAIN_MIN seconds left.
 # Cells finished before the deadline stay.
 # QUICK=1 DEVICE=cpu is a dry run of the same queue on the CPU (the quick budget).
+# Results land in $OUT: report.tar.gz and report_log.txt (names apart from those of
+# bench/gpu_job.sh, so that one call can run both: the check first, then this with
+# DEADLINE set to what is left).
 set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1 N2N_DATA_ROOT=${N2N_DATA_ROOT:-.gpu-data}
 OUT=${OUT:?set OUT}
@@ -41,7 +44,7 @@ QUEUE=(
   "sensitivity"
 )
 mkdir -p "$OUT"
-log="$OUT/log.txt"
+log="$OUT/report_log.txt"
 { date; nvidia-smi --query-gpu=name,memory.total --format=csv 2>/dev/null || true; } | tee "$log"
 left() { echo $((DEADLINE - ($(date +%s) - START))); }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .. import __version__
 from ..files import write_json
 
 __all__ = ["format_duration", "Progress", "environment", "RunRecord"]
@@ -51,8 +52,10 @@ class Progress:
 def environment(device: str | None = None) -> dict:
     """Software versions and the machine (with its GPU when ``device`` is one), for the
     record of a run."""
-    versions = {"python": platform.python_version()}
-    for package in ("noise2noise", "torch", "numpy", "scikit-image", "bm3d", "opencv-python"):
+    # This package's own version from its source: run from a source tree it has no
+    # installed metadata, and an editable install's metadata keeps the version installed.
+    versions = {"python": platform.python_version(), "noise2noise": __version__}
+    for package in ("torch", "numpy", "scikit-image", "bm3d", "opencv-python"):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
