@@ -400,15 +400,27 @@ def test_cells_of_a_shipped_model_are_computed_again_after_new_weights(folders, 
         "t0,gaussian:25,pretrained,30.0,0.9,1.0\n"
         "t0,gaussian:25,bm3d,29.0,0.8,9.0\n"
     )
+    (tmp_path / "figures").mkdir()
+    panels = tmp_path / "figures" / "figures.csv"
+    panels.write_text("image,noise,method,psnr\nt0,gaussian:25,pretrained,30.0\n")
     methods = {"pretrained": None, "bm3d": None}
-    assert repro.forget_stale("table1", methods) == []  # no record yet: today's weights
+    assert repro.forget_stale(methods) == []  # no record yet: today's weights
     assert "pretrained" in cells.read_text()
     (tmp_path / "weights.json").write_text('{"pretrained": "' + "0" * 64 + '"}')  # others
-    assert repro.forget_stale("table1", methods) == ["pretrained"]
+    assert repro.forget_stale(methods) == ["pretrained"]
     assert [r["method"] for r in read_rows(cells)] == ["bm3d"]
+    assert read_rows(panels) == []  # the figures' panel of the model too
     record = json.loads((tmp_path / "weights.json").read_text())
     assert record == {"pretrained": model_digest("blind")}
-    assert repro.forget_stale("table1", methods) == []
+    assert repro.forget_stale(methods) == []
+
+
+def test_a_new_way_of_running_a_shipped_model_makes_its_cells_stale(monkeypatch):
+    from noise2noise.weights import PRETRAINED, model_digest
+
+    before = model_digest("blind")
+    monkeypatch.setitem(PRETRAINED, "blind", replace(PRETRAINED["blind"], shrink=False))
+    assert model_digest("blind") != before  # same weights files, run another way
 
 
 def _cells(path):

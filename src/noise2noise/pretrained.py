@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError, Note
 from .estimate import choose_model, describe_choice
+from .residual import shrink_residual
 from .runtime import autocast, resolve_device
 from .tiling import apply_tiled
 from .training import TrainConfig, load_checkpoint, load_model, save_checkpoint
@@ -81,6 +82,7 @@ def denoise(
     tile: int = TILE,
     tta: bool | int = True,
     peak: float | None = None,
+    shrink: bool | None = None,
 ) -> np.ndarray:
     """Denoise an image with a shipped pretrained network: no training, no noise level.
 
@@ -108,6 +110,11 @@ def denoise(
         The brightest value of the whole image in [0, 1] units, when ``image`` is a part
         of it (chunked processing), so that every part is scaled alike; None: this
         image's own.
+    shrink : bool or None
+        Put back the part of what the network removed that exceeds the image's own noise
+        (:func:`noise2noise.residual.shrink_residual`): the texture a blind network takes
+        for noise in a photo with little noise. None (default): as the model is shipped to
+        run (``PRETRAINED[model].shrink``: ``blind`` does, ``real`` does not).
 
     Returns
     -------
@@ -153,7 +160,16 @@ def denoise(
     planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
     spec = PRETRAINED[model]
     out = torch.cat([_run(net, p * gain, dev, tile, spec, n) for p in planes], dim=1)
+    if spec.shrink if shrink is None else shrink:
+        out = _shrink(x * gain, out)
     return tensor_to_image(out / gain, image, channel_axis=channel_axis)
+
+
+def _shrink(noisy: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """:func:`~noise2noise.residual.shrink_residual` on (1, C, H, W) tensors."""
+    hwc = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
+    kept = shrink_residual(hwc(noisy.float()), hwc(out))
+    return torch.from_numpy(np.ascontiguousarray(kept.transpose(2, 0, 1)))[None]
 
 
 def denoise_auto(

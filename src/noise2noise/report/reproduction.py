@@ -212,7 +212,7 @@ class Reproduction:
     def evaluate(self, experiment: str, images, noises, methods: dict) -> list[CellResult]:
         """The cells of ``methods`` × ``noises`` × ``images`` in ``<experiment>/results.csv``
         (cached cells are read, not recomputed, unless made with other shipped weights)."""
-        self.forget_stale(experiment, methods)
+        self.forget_stale(methods)
         return evaluate(
             images,
             [parse_noise(n) for n in noises],
@@ -224,10 +224,11 @@ class Reproduction:
             shared=True,
         )
 
-    def forget_stale(self, experiment: str, methods) -> list[str]:
-        """Drop the cached cells of shipped models whose weights changed since they were
-        computed (``weights.json`` records the digest each method's cells were made with;
-        a folder without a record takes today's). Returns the methods forgotten."""
+    def forget_stale(self, methods) -> list[str]:
+        """Drop the cached cells of shipped models whose weights (or way of running them)
+        changed since they were computed, from every experiment's table and the figures'
+        (``weights.json`` records the digest each method's cells were made with; a folder
+        without a record takes today's). Returns the methods forgotten."""
         record_file = self.out / "weights.json"
         record = json.loads(record_file.read_text()) if record_file.exists() else {}
         before = dict(record)
@@ -238,7 +239,11 @@ class Reproduction:
                 continue
             digest = model_digest(*models)
             if record.get(key, digest) != digest:
-                drop_csv_rows(self.out / experiment / "results.csv", "method", {key})
+                for table in (
+                    *self.out.glob("*/results.csv"),
+                    self.out / "figures" / "figures.csv",
+                ):
+                    drop_csv_rows(table, "method", {key})
                 forgotten.append(key)
                 log.warning("%s: new weights for '%s': its cells are computed again", self.out, key)
             record[key] = digest

@@ -1,0 +1,63 @@
+"""Putting back what a blind denoiser removed beyond the image's own noise."""
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from noise2noise import add_noise, denoise, psnr
+from noise2noise.residual import noise_level_function, shrink_residual
+
+
+def _scene(size: int = 128) -> np.ndarray:
+    """A smooth ramp with a patch of fine texture in its middle (H×W×3, float32)."""
+    rng = np.random.default_rng(0)
+    ramp = np.tile(np.linspace(0.2, 0.8, size, dtype=np.float32), (size, 1))
+    image = np.repeat(ramp[:, :, None], 3, axis=2)
+    q = size // 4
+    image[q : 3 * q, q : 3 * q] += 0.1 * rng.standard_normal((2 * q, 2 * q, 1)).astype(np.float32)
+    return image
+
+
+def test_a_residual_that_is_only_noise_is_removed_in_full():
+    clean = _scene()
+    noisy = add_noise(clean, "gaussian:10", seed=1, channel_axis=-1)
+    out = shrink_residual(noisy, clean)  # a perfect denoiser: its residual is the noise
+    assert out.dtype == np.float32 and out.shape == clean.shape
+    assert psnr(out, clean) > psnr(noisy, clean) + 15  # next to nothing of the noise back
+
+
+def test_texture_a_denoiser_removed_with_the_noise_is_put_back():
+    clean = _scene()
+    noisy = add_noise(clean, "gaussian:5", seed=1, channel_axis=-1)
+    blurred = gaussian_filter(noisy, (1.5, 1.5, 0))  # removes the noise and the texture
+    out = shrink_residual(noisy, blurred)
+    q = clean.shape[0] // 4
+    patch = (slice(q, 3 * q), slice(q, 3 * q))
+    assert psnr(out[patch], clean[patch]) > psnr(blurred[patch], clean[patch]) + 3
+    assert psnr(out, clean) > psnr(blurred, clean) + 2
+
+
+def test_noise_that_grows_with_brightness_is_not_taken_for_texture():
+    clean = _scene()
+    noisy = add_noise(clean, "poisson:30", seed=1, channel_axis=-1)
+    out = shrink_residual(noisy, clean)
+    # One noise level for the whole image would put noise back in the bright half.
+    bright = clean[..., 0] > 0.6
+    assert psnr(out[bright], clean[bright]) > psnr(noisy[bright], clean[bright]) + 35
+
+
+def test_the_noise_level_follows_brightness():
+    brightness = np.tile(np.linspace(0, 1, 200, dtype=np.float32), (200, 1))
+    energy = 0.01 * brightness + 0.001
+    level = noise_level_function(brightness, energy)
+    assert level.shape == brightness.shape
+    np.testing.assert_allclose(level[:, 20::40], energy[:, 20::40], rtol=0.05)
+
+
+def test_the_blind_model_shrinks_and_the_camera_model_does_not(astronaut_crop):
+    clean = astronaut_crop.astype(np.float32) / 255
+    noisy = add_noise(clean, "gaussian:5", seed=0, channel_axis=-1)
+    noisy = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+    plain = denoise(noisy, channel_axis=-1, shrink=False)
+    assert not np.array_equal(denoise(noisy, channel_axis=-1), plain)
+    real = denoise(noisy, channel_axis=-1, model="real")
+    np.testing.assert_array_equal(real, denoise(noisy, channel_axis=-1, model="real", shrink=False))
