@@ -52,8 +52,8 @@ class PretrainedModel:
 
 
 PRETRAINED: dict[str, PretrainedModel] = {
-    # Shrinking: +0.00 to +0.02 dB on held-out bsds432 at every level and kind, up to
-    # +4 dB on clean-textured photos with little noise (bench/results/low_noise.md).
+    # Shrinking: -0.01 to +0.01 dB on held-out bsds432 at every level and kind, up to
+    # +4.1 dB on a finely textured photo at sigma 5 (bench/results/low_noise.md).
     "blind": PretrainedModel(
         "synthetic Gaussian (sigma 0-75) and Poisson (peak 5-120) noise, any level",
         {3: "blind_rgb.pt", 1: "blind_gray.pt"},
