@@ -1,6 +1,7 @@
 """Putting back what a blind denoiser removed beyond the image's own noise."""
 
 import numpy as np
+import pytest
 from scipy.ndimage import gaussian_filter
 
 from noise2noise import add_noise, denoise, psnr
@@ -17,12 +18,15 @@ def _scene(size: int = 128) -> np.ndarray:
     return image
 
 
-def test_a_residual_that_is_only_noise_is_removed_in_full():
-    clean = _scene()
+@pytest.mark.parametrize("channels", [3, 1])
+def test_a_residual_that_is_only_noise_is_removed_in_full(channels):
+    clean = _scene()[..., :channels]
     noisy = add_noise(clean, "gaussian:10", seed=1, channel_axis=-1)
     out = shrink_residual(noisy, clean)  # a perfect denoiser: its residual is the noise
     assert out.dtype == np.float32 and out.shape == clean.shape
-    assert psnr(out, clean) > psnr(noisy, clean) + 15  # next to nothing of the noise back
+    # Next to nothing of the noise back (in grayscale too, where a window as small as in
+    # colour holds too few values and takes the noise's own peaks for texture).
+    assert psnr(out, clean) > psnr(noisy, clean) + 40
 
 
 def test_texture_a_denoiser_removed_with_the_noise_is_put_back():
