@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from noise2noise.files import write_csv
+
+
+def command() -> str:
+    """The command line that runs this script from the repository root, for the results."""
+    return "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
 def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> None:

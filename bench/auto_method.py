@@ -24,12 +24,11 @@ Its PSNR on real photographs is a row of `bench/real_noise.py`. Writes ``<out>.c
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import jpeg, write_results
+from _common import command, jpeg, write_results
 
 from noise2noise import add_noise, denoise, estimate_noise, parse_noise, psnr, read_image
 from noise2noise.camera import camera_noise, sample_camera_params
@@ -113,7 +112,7 @@ def summary(rows: list[dict]) -> list[str]:
         "# `--method auto`: camera noise or white noise",
         "",
         "```sh",
-        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        command(),
         "```",
         "",
         f"Neighbour correlation of the noise (`noise2noise.estimate.estimate_noise`); `auto`"

@@ -20,7 +20,7 @@ import argparse
 import sys
 
 import numpy as np
-from _common import write_results
+from _common import command, write_results
 from skimage import data as skdata
 
 from noise2noise import add_noise, denoise, psnr, read_image
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         "# The blind model at low noise, against CBM3D",
         "",
         "```sh",
-        "python " + " ".join(sys.argv),
+        command(),
         "```",
         "",
         "8-bit noisy inputs; CBM3D is told the true sigma, ANSC the true peak, the shipped "

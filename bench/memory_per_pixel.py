@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import write_results
+from _common import command, write_results
 
 KINDS = {"gray8": (1, "uint8"), "rgb8": (3, "uint8"), "rgb16": (3, "uint16")}
 CHILD = """
@@ -90,7 +90,7 @@ def main() -> None:
     md = [
         "# Peak memory per pixel",
         "",
-        f"Made by `python bench/{' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}` "
+        f"Made by `{command()}` "
         f"({platform.machine()}, peak RSS of a fresh process per run). "
         "`bytes_per_value` is the slope of peak memory over pixels × channels between the "
         "two sizes, `fixed_mb` the intercept (Python, torch, the model).",

@@ -28,12 +28,11 @@ baseline on the same images.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _common import write_results
+from _common import command, write_results
 
 from noise2noise import denoise, denoise_ansc, denoise_bm3d, denoise_zeroshot
 from noise2noise.convert import luminance
@@ -116,7 +115,7 @@ def summarise(args) -> None:
         "# Pretrained model vs CBM3D / ANSC / ZS-N2N",
         "",
         "```sh",
-        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        command(),
         "```",
         "",
         "8bit: noisy inputs clipped and rounded to 8 bits; float: unclipped float noise; "

@@ -13,11 +13,10 @@ Writes ``<out>.csv`` (per image, case and method) and ``<out>.md``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-from _common import jpeg, write_results
+from _common import command, jpeg, write_results
 
 from noise2noise import add_noise, denoise, psnr, read_image
 from noise2noise.datasets import default_data_root
@@ -63,7 +62,7 @@ def main() -> None:
         "# `real` against the blind model on clean and lightly noisy photos",
         "",
         "```sh",
-        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        command(),
         "```",
         "",
         f"{len(files)} crops of {args.crop}×{args.crop} of bsds432 training images; "

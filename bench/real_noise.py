@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import write_results
+from _common import command, write_results
 
 from noise2noise import denoise, denoise_bm3d, denoise_with_model, denoise_zeroshot, read_image
 from noise2noise.datasets import default_data_root
@@ -105,7 +104,7 @@ def summary(rows: list[dict]) -> list[str]:
         "# Real camera noise: polyu_canon",
         "",
         "```sh",
-        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        command(),
         "```",
         "",
         "Mean over the images each method ran on; 'PSNR − noisy' and 'real − method' are "

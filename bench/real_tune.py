@@ -24,14 +24,13 @@ Writes ``<out>.csv`` (per image and variant) and ``<out>.md``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import write_results
+from _common import command, write_results
 
 from noise2noise import read_image
 from noise2noise.convert import image_to_tensor, tensor_to_image
@@ -159,7 +158,7 @@ def main() -> None:
         "# Tuning the `real` method's passes on polyu_canon",
         "",
         "```sh",
-        "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        command(),
         "```",
         "",
         f"Tuned on the first {args.tune} pairs only; the chosen variant (and the one it "
