@@ -83,8 +83,11 @@ class Selection:
         if bad:
             raise N2NError(f"no row {', '.join(bad)} in Table 1 (its rows: {', '.join(ROW_KEYS)})")
 
+    def wants(self, noise: str) -> bool:
+        return self.noises is None or noise in self.noises
+
     def noises_of(self, noises: Sequence[str]) -> list[str]:
-        return [n for n in noises if self.noises is None or n in self.noises]
+        return [n for n in noises if self.wants(n)]
 
     def rows_of(self, keys: Sequence[str]) -> list[str]:
         return [k for k in keys if self.methods is None or k in self.methods]
@@ -118,7 +121,7 @@ def convergence(repro: Reproduction, select: Selection = Selection()) -> Path:
         for target, label in (("noisy", "N2N (noisy targets)"), ("clean", "N2C (clean)")):
             run_dir = repro.train_dir("unet", target, noise)
             if not (run_dir / "done.json").exists():  # its history is all we need
-                if noise not in select.noises_of([noise]):
+                if not select.wants(noise):
                     continue
                 repro.trained("unet", target, noise)
             history = read_history(run_dir / "history.csv")
@@ -159,10 +162,9 @@ def figures(repro: Reproduction, select: Selection = Selection(), index: int = 0
     for noise_name in FIGURE_NOISES:
         noise = parse_noise(noise_name)
         clean, noisy = make_noisy(image, noise, seed=repro.budget.seed, image_name=name)
-        wanted = select.rows_of(ROW_KEYS) if select.noises_of([noise_name]) else []
-        for key in ["noisy", *wanted]:
-            if (noise_name, key) in done:
-                continue
+        wanted = select.rows_of(ROW_KEYS) if select.wants(noise_name) else []
+        todo = [key for key in ["noisy", *wanted] if (noise_name, key) not in done]
+        for key in todo:
             out = noisy if key == "noisy" else repro.method("table1", key, noise_name)(noisy, noise)
             row = {"image": name, "noise": noise_name, "method": key, "psnr": ""}
             if out is not None:  # None: the method is not for this noise
@@ -171,9 +173,9 @@ def figures(repro: Reproduction, select: Selection = Selection(), index: int = 0
                 panel = panels_dir / f"{slug(noise_name)}-{key}.png"
                 write_image(panel, from_float(out, np.uint8), overwrite=True)
             rows.append(row)
-            done.add((noise_name, key))
             write_csv(table, rows)
-        _draw_figures(folder, noise_name, clean, noisy, rows)
+        if todo or not (folder / f"methods-{slug(noise_name)}.png").exists():
+            _draw_figures(folder, noise_name, clean, noisy, rows)
 
 
 def _draw_figures(folder: Path, noise_name: str, clean, noisy, rows: list[dict]) -> None:

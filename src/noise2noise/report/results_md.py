@@ -7,11 +7,11 @@ as "–", an incomplete one with its image count. Nothing here computes a result
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 from ..evaluation import CellResult, read_results
+from ..files import read_csv_rows
 from ..metrics import format_mean_2std, mean_2std
 from ..training import read_history
 from .budget import BUDGETS
@@ -174,10 +174,7 @@ def _table1_section(out: Path, expected: int) -> list[str]:
 
 
 def _per_image(path: Path) -> dict[tuple[str, str], dict[str, float]]:
-    by_cell: dict[tuple[str, str], dict[str, float]] = {}
-    for r in read_results(path):
-        by_cell.setdefault((r.method, r.noise), {})[r.image] = r.psnr
-    return by_cell
+    return {cell: {c.image: c.psnr for c in found} for cell, found in _cells(path).items()}
 
 
 def _presets_section(out: Path) -> list[str]:
@@ -221,8 +218,7 @@ def _convergence_section(out: Path) -> list[str]:
     png = out / "convergence" / "convergence.png"
     if not png.exists():
         return []
-    with open(out / "convergence" / "convergence.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv_rows(out / "convergence" / "convergence.csv")
     lines = [
         "## Figure 1: convergence of N2N and N2C (U-Net)",
         "",
@@ -300,8 +296,7 @@ def _verify_section(out: Path) -> list[str]:
     path = out / "verify.csv"
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv_rows(path)
     ok = sum(r["ok"] == "True" for r in rows)
     lines = [
         "## Re-running a sample of the cells",
