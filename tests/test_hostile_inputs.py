@@ -217,6 +217,35 @@ def test_a_worker_that_dies_is_one_files_error(tmp_path, workers):
     assert leftovers(tmp_path / "out") == []
 
 
+@dataclasses.dataclass(frozen=True)
+class DiesWhileWriting:
+    """A method whose worker dies on a white image after starting to write that image's
+    output (the temporary file is there), as one killed mid-write leaves it."""
+
+    out: Path
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if image.min() == 255:
+            tmp = self.out / f".c.partial-{os.getpid()}.png"
+            tmp.write_bytes(b"\x89PNG half")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return image // 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_killed_while_writing_leaves_no_temporary_file(tmp_path, workers):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abc":
+        write_image(folder / f"{name}.png", np.full((8, 8), 200 if name != "c" else 255, np.uint8))
+    pairs = plan_outputs([folder], tmp_path / "out")
+    method = DiesWhileWriting(tmp_path / "out")
+    results = process_files(pairs, method, workers=workers, isolate=True)
+    assert [r.source.name for r in results if not r.ok] == ["c.png"]
+    assert leftovers(tmp_path / "out") == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+
+
 # --------------------------------------------------------------- 3. tampered checkpoints
 
 

@@ -250,6 +250,7 @@ class _Run:
                 alone_running = any(running.values())
                 while queue and not alone and not alone_running and len(running) < workers:
                     running[self._submit(pool, queue.popleft())] = False
+                in_flight = [future.index for future in running]
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 suspects, broken = self._collect(done, running)
                 if broken:
@@ -257,6 +258,9 @@ class _Run:
                     # with a result or as suspects too.
                     suspects += self._collect(wait(running)[0], running)[0]
                     _stop(pool)
+                    # The pool kills its other workers too, perhaps in the middle of
+                    # writing an output: no writer is left, so their temporary files go.
+                    remove_partials([self.pairs[i][1] for i in in_flight])
                     pool = self._pool(workers, threads)
                     alone.extend(sorted(suspects))
         finally:
