@@ -3,8 +3,11 @@
 Variants of the pixel-shuffle ("PD") inference (Zhou et al. 2020) are compared on the
 first ``--tune`` polyu_canon pairs only (the issue allows tuning on at most the first 20);
 the chosen variant is then reported on the remaining pairs, which no choice looked at.
-Every variant runs the same network; only the passes differ:
+Every variant runs the same network (the shipped `real` one, or `--weights`); only the
+passes differ:
 
+- ``direct``: the network on the photo as it is (for a network trained on camera-like
+  noise, ``--weights``);
 - ``shuffle2+refine``: the network on the four 2×2 pixel-shuffled sub-images, then once
   more on the reassembled image (the ``real`` method of version 0.2);
 - ``shuffle2``: the first pass only;
@@ -38,11 +41,13 @@ from noise2noise.datasets import default_data_root
 from noise2noise.image_io import list_images
 from noise2noise.metrics import psnr
 from noise2noise.pretrained import load_pretrained, pixel_shuffle_apply
+from noise2noise.training import load_model
 from noise2noise.tta import average_dihedral
 
 
 def variant(
     name: str,
+    net: torch.nn.Module,
     tta: int = 4,
     blend: float = 1.0,
     shifts: bool = False,
@@ -50,9 +55,9 @@ def variant(
     refines: int = 1,
     twice: int = 0,
     shifts_after: tuple = (),
+    direct: bool = False,
 ):
-    """``x (1, 3, H, W) -> denoised`` for one way of running the network."""
-    net = load_pretrained("blind", 3)
+    """``x (1, 3, H, W) -> denoised`` for one way of running ``net``."""
 
     @torch.no_grad()
     def fn(t: torch.Tensor) -> torch.Tensor:
@@ -60,6 +65,8 @@ def variant(
 
     @torch.no_grad()
     def run(x: torch.Tensor) -> torch.Tensor:
+        if direct:
+            return fn(x).clamp(0, 1)
         if shifts:
             h, w = x.shape[-2:]
             padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
@@ -90,6 +97,7 @@ def variant(
 
 
 VARIANTS = {
+    "direct": dict(direct=True),
     "shuffle2+refine": dict(),
     "shuffle2": dict(blend=0.0),
     "blend 0.5": dict(blend=0.5),
@@ -116,6 +124,11 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=20, help="pairs the choice may look at")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument(
+        "--weights",
+        default=None,
+        help="a checkpoint (a run's best.pt) to run instead of the shipped `real` network",
+    )
+    ap.add_argument(
         "--chosen", nargs="*", default=[], help="variants to report on the other pairs too"
     )
     args = ap.parse_args()
@@ -126,11 +139,12 @@ def main() -> None:
         for f in list_images(root / "polyu_canon")
         if "_real." in f.name
     ]
+    net = load_model(args.weights)[0].float().eval() if args.weights else load_pretrained("real")
     rows = []
     for split, part in (("tune", pairs[: args.tune]), ("held-out", pairs[args.tune :])):
         names = args.variants if split == "tune" else args.chosen
         for name in names:
-            run = variant(name, **VARIANTS[name])
+            run = variant(name, net, **VARIANTS[name])
             for noisy_file, clean_file in part:
                 noisy, clean = read_image(noisy_file), read_image(clean_file)
                 x = image_to_tensor(noisy, channel_axis=-1)

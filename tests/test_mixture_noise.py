@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from noise2noise.camera import camera_noise, demosaic, mosaic, sample_camera_params
+from noise2noise.camera import (
+    PhotoParams,
+    camera_noise,
+    demosaic,
+    mosaic,
+    photo_noise,
+    sample_camera_params,
+)
 from noise2noise.noise import Gaussian, NoiseMixture, as_mixture, parse_training_noise
 from noise2noise.training import TRAIN_PRESETS, MixturePairs
 
@@ -19,7 +26,15 @@ def test_parse_fixed_and_mixed_specs():
 
 @pytest.mark.parametrize(
     "bad",
-    ["gaussian:75-0", "poisson:0-10", "gaussian:1-2-3", "gaussian:inf", "camera:3", "salt:1-2"],
+    [
+        "gaussian:75-0",
+        "poisson:0-10",
+        "gaussian:1-2-3",
+        "gaussian:inf",
+        "camera:3",
+        "photo:2-4",
+        "salt:1-2",
+    ],
 )
 def test_bad_mixtures_are_refused(bad):
     with pytest.raises(ValueError, match="bad noise"):
@@ -54,6 +69,47 @@ def test_camera_noise_is_zero_mean_correlated_and_keeps_the_image():
     corr = np.corrcoef(n[..., :, :-1].ravel(), n[..., :, 1:].ravel())[0, 1]
     assert corr > 0.2
     assert float(noisy.std()) > 0
+
+
+def _correlation(x: np.ndarray, lag: int) -> float:
+    """Of (..., H, W) zero-mean noise with itself ``lag`` pixels to the right."""
+    return float((x[..., :-lag] * x[..., lag:]).mean() / x.var())
+
+
+def test_photo_noise_has_the_asked_strength_grain_and_blotches():
+    def params(**kw):
+        values = dict(luma=8 / 255, chroma=0.5, fine=1.0, coarse=3.0, share=0.0, slope=0.0)
+        values.update(kw)
+        return PhotoParams(**{k: torch.full((16,), float(v)) for k, v in values.items()})
+
+    clean = torch.full((16, 3, 48, 48), 0.5)
+    g = torch.Generator().manual_seed(0)
+    n = photo_noise(clean, params(), generator=g).double().numpy() * 255
+    luma, colour = n.mean(axis=1), n[:, 0] - n[:, 1]
+    assert abs(n.mean()) < 0.05 * n.std()
+    assert luma.std() == pytest.approx(8, rel=0.05)
+    # R - G = 0.344 Cb + 2.116 Cr, with Cb and Cr of std 0.5 x 8.
+    assert colour.std() == pytest.approx(8 * 0.5 * np.hypot(0.344, 2.116), rel=0.08)
+    # A Gaussian blur of width s (a pixel or more) correlates pixels k apart by
+    # exp(-k^2 / 4 s^2).
+    assert _correlation(luma, 1) == pytest.approx(np.exp(-1 / (4 * 1.0**2)), abs=0.05)
+    assert _correlation(colour, 2) == pytest.approx(np.exp(-4 / (4 * 3.0**2)), abs=0.05)
+    # A coarse share makes the luma grain wider; a slope makes dark regions noisier.
+    coarse = photo_noise(clean, params(share=0.5), generator=g).numpy().mean(axis=1)
+    assert _correlation(coarse, 4) > 0.2 > _correlation(luma, 4)
+    dark = photo_noise(torch.zeros_like(clean), params(slope=-0.5), generator=g)
+    assert float(dark.std()) * 255 == pytest.approx(1.5 * n.std(), rel=0.1)
+
+
+def test_photo_noise_pairs_are_independent_with_an_unbiased_target():
+    config = TRAIN_PRESETS["real"]["resunet"]
+    mix = as_mixture("photo")
+    images = [np.full((64, 64, 3), 128, np.uint8) for _ in range(2)]
+    pairs = MixturePairs(images, mix, config.target, clip_target=False)
+    x, target, clean = pairs.draw([0, 1] * 16, 48, torch.Generator().manual_seed(0))
+    a, b = (x - clean).numpy(), (target - clean).numpy()
+    assert abs(float(b.mean())) < 0.05 * float(b.std())
+    assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 0.05
 
 
 def test_blind_preset_trains_on_noisy_targets_only():

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .camera import CameraParams, camera_noise, sample_camera_params
+from .camera import (
+    CameraParams,
+    PhotoParams,
+    camera_noise,
+    photo_noise,
+    sample_camera_params,
+    sample_photo_params,
+)
 from .convert import image_to_tensor, tensor_to_image
 from .errors import N2NError
 
@@ -145,17 +152,19 @@ def parse_noise(spec: str, *, clip: bool = True) -> Gaussian | Poisson:
         raise N2NError(f"bad noise '{spec}': {exc}") from None
 
 
-MIXTURE_KINDS = ("gaussian", "poisson", "camera")
+MIXTURE_KINDS = ("gaussian", "poisson", "camera", "photo")
 
 
 @dataclass(frozen=True)
 class MixtureDraw:
     """The noise parameters drawn for a batch: a component index and a level per image
-    (Gaussian sigma or Poisson peak; unused for camera noise), and camera parameters."""
+    (Gaussian sigma or Poisson peak; unused for camera and photo noise), camera parameters
+    and, when the mixture has photo noise, its parameters."""
 
     kind: torch.Tensor
     level: torch.Tensor
     camera: CameraParams
+    photo: PhotoParams | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,9 @@ class NoiseMixture:
     Written as components separated by ``|``, each picked with equal probability per
     image: ``gaussian:LO-HI`` (sigma uniform in [LO, HI] on the 0-255 scale, LO may be 0),
     ``poisson:LO-HI`` (peak log-uniform in [LO, HI]), single values (``gaussian:25``) and
-    ``camera`` (synthetic camera noise, :mod:`noise2noise.camera`). A component listed twice
+    ``camera`` (synthetic raw camera noise, :func:`noise2noise.camera.camera_noise`) and
+    ``photo`` (the correlated noise of a developed camera JPEG,
+    :func:`noise2noise.camera.photo_noise`). A component listed twice
     is drawn twice as often: ``camera|gaussian:0-75|camera|poisson:5-120`` is half camera.
 
     A Noise2Noise pair draws the parameters once (:meth:`sample`) and applies them twice
@@ -187,7 +198,13 @@ class NoiseMixture:
         # Poisson peaks are drawn log-uniformly: noise strength goes as 1/sqrt(peak).
         log_lo, log_hi = lo.clamp(min=1e-12).log(), hi.clamp(min=1e-12).log()
         level = torch.where(poisson, (log_lo + u * (log_hi - log_lo)).exp(), lo + u * (hi - lo))
-        return MixtureDraw(kind, level.float(), sample_camera_params(count, generator))
+        camera = sample_camera_params(count, generator)
+        # Drawn only when used, so mixtures without it keep their random streams.
+        photo = sample_photo_params(count, generator) if self._has("photo") else None
+        return MixtureDraw(kind, level.float(), camera, photo)
+
+    def _has(self, name: str) -> bool:
+        return any(c[0] == name for c in self.components)
 
     def apply(
         self,
@@ -214,6 +231,8 @@ class NoiseMixture:
             elif name == "poisson":
                 peak = level.clamp(min=1e-3)
                 y = torch.poisson(peak * clean.clamp(min=0.0), generator=generator) / peak
+            elif name == "photo":
+                y = clean + photo_noise(clean, draw.photo, generator=generator)
             else:
                 y = camera_noise(clean, draw.camera, generator=generator, clip=False)
             chosen = [i for i, c in enumerate(self.components) if c[0] == name]
@@ -227,11 +246,11 @@ def _parse_component(part: str, spec: str) -> tuple[str, float, float]:
     name = name.strip().lower()
     if name not in MIXTURE_KINDS:
         raise N2NError(
-            f"bad noise '{spec}': '{part}' is not gaussian:LO-HI, poisson:LO-HI or camera"
+            f"bad noise '{spec}': '{part}' is not gaussian:LO-HI, poisson:LO-HI, camera or photo"
         )
-    if name == "camera":
+    if name in ("camera", "photo"):
         if value:
-            raise N2NError(f"bad noise '{spec}': camera takes no level")
+            raise N2NError(f"bad noise '{spec}': {name} takes no level")
         return name, 0.0, 0.0
     try:
         bounds = [float(v) for v in value.split("-")]
@@ -250,7 +269,7 @@ def _parse_component(part: str, spec: str) -> tuple[str, float, float]:
 def parse_training_noise(spec: str) -> Gaussian | Poisson | NoiseMixture:
     """A fixed noise (``"gaussian:25"``) or a :class:`NoiseMixture` (``"gaussian:0-75|camera"``)."""
     name, _, value = spec.partition(":")
-    if "|" not in spec and "-" not in value and name.strip().lower() != "camera":
+    if "|" not in spec and "-" not in value and name.strip().lower() not in ("camera", "photo"):
         return parse_noise(spec)
     parts = tuple(_parse_component(p, spec) for p in spec.split("|"))
     return NoiseMixture(spec, parts)

@@ -97,7 +97,10 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--noise",
         default=None,
-        help="with --data: gaussian:SIGMA or poisson:PEAK (default gaussian:25)",
+        help="with --data: gaussian:SIGMA or poisson:PEAK (default gaussian:25), or a "
+        "mixture drawn per crop, components joined by |: gaussian:LO-HI, poisson:LO-HI, "
+        "camera (raw sensor noise, developed), photo (the correlated grain and colour "
+        "blotches left in a camera JPEG), e.g. 'photo|gaussian:0-75'",
     )
     p.add_argument(
         "--target",
