@@ -201,13 +201,18 @@ class KillsItsProcessOnWhite:
         return image // 2
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_worker_that_dies_is_one_files_error(tmp_path, workers):
+def _grey_folder_with_white_c(tmp_path: Path, names: str) -> list:
+    """Small grey images ``names``, ``c`` white; their (source, output) pairs."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for name in "abcde":
+    for name in names:
         write_image(folder / f"{name}.png", np.full((8, 8), 200 if name != "c" else 255, np.uint8))
-    pairs = plan_outputs([folder], tmp_path / "out")
+    return plan_outputs([folder], tmp_path / "out")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_that_dies_is_one_files_error(tmp_path, workers):
+    pairs = _grey_folder_with_white_c(tmp_path, "abcde")
     results = process_files(pairs, KillsItsProcessOnWhite(), workers=workers, isolate=True)
     errors = {r.source.name: r.error for r in results if not r.ok}
     assert list(errors) == ["c.png"], errors
@@ -234,11 +239,7 @@ class DiesWhileWriting:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_worker_killed_while_writing_leaves_no_temporary_file(tmp_path, workers):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in "abc":
-        write_image(folder / f"{name}.png", np.full((8, 8), 200 if name != "c" else 255, np.uint8))
-    pairs = plan_outputs([folder], tmp_path / "out")
+    pairs = _grey_folder_with_white_c(tmp_path, "abc")
     method = DiesWhileWriting(tmp_path / "out")
     results = process_files(pairs, method, workers=workers, isolate=True)
     assert [r.source.name for r in results if not r.ok] == ["c.png"]
