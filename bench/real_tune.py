@@ -7,7 +7,7 @@ Every variant runs the same network (the shipped `real` one, or `--weights`); on
 passes differ:
 
 - ``direct``: the network on the photo as it is (for a network trained on camera-like
-  noise, ``--weights``);
+  noise, ``--weights``); ``x2``: twice;
 - ``shuffle2+refine``: the network on the four 2×2 pixel-shuffled sub-images, then once
   more on the reassembled image (the ``real`` method of version 0.2);
 - ``shuffle2``: the first pass only;
@@ -66,7 +66,9 @@ def variant(
     @torch.no_grad()
     def run(x: torch.Tensor) -> torch.Tensor:
         if direct:
-            return fn(x).clamp(0, 1)
+            for _ in range(refines):
+                x = fn(x).clamp(0, 1)
+            return x
         if shifts:
             h, w = x.shape[-2:]
             padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
@@ -98,6 +100,9 @@ def variant(
 
 VARIANTS = {
     "direct": dict(direct=True),
+    "direct x2": dict(direct=True, refines=2),
+    "direct x3": dict(direct=True, refines=3),
+    "direct tta8": dict(direct=True, tta=8),
     "shuffle2+refine": dict(),
     "shuffle2": dict(blend=0.0),
     "blend 0.5": dict(blend=0.5),

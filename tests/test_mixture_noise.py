@@ -103,6 +103,7 @@ def test_photo_noise_has_the_asked_strength_grain_and_blotches():
 
 def test_photo_noise_pairs_are_independent_with_an_unbiased_target():
     config = TRAIN_PRESETS["real"]["resunet"]
+    assert "photo" in config.noise and config.target == "noisy" and not config.clip_target
     mix = as_mixture("photo")
     images = [np.full((64, 64, 3), 128, np.uint8) for _ in range(2)]
     pairs = MixturePairs(images, mix, config.target, clip_target=False)

@@ -52,15 +52,40 @@ def test_large_images_go_through_tiles(astronaut_crop):
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
 
 
-def test_real_procedure_is_pixel_shuffle_then_refine(astronaut_crop):
+def _photo_noisy(clean: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``clean`` (uint8 RGB) with the correlated noise of a camera JPEG (luma std 10)."""
+    import torch
+
+    from noise2noise.camera import PhotoParams, photo_noise
+
+    values = dict(luma=10 / 255, chroma=0.4, fine=0.8, coarse=2.5, share=0.3, slope=0.0)
+    params = PhotoParams(**{k: torch.tensor([v]) for k, v in values.items()})
+    x = torch.from_numpy(clean.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    noise = photo_noise(x, params, generator=torch.Generator().manual_seed(seed))
+    noisy = (x + noise)[0].permute(1, 2, 0).numpy()
+    return np.rint(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+
+
+def test_real_model_removes_camera_like_noise_the_blind_one_leaves(astronaut_crop):
+    noisy = _photo_noisy(astronaut_crop)
+    scores = {
+        name: psnr(denoise(noisy, channel_axis=-1, model=name), astronaut_crop, data_range=255)
+        for name in ("real", "blind")
+    }
+    noisy_psnr = psnr(noisy, astronaut_crop, data_range=255)
+    assert scores["real"] > noisy_psnr + 1, (noisy_psnr, scores)
+    assert scores["real"] > scores["blind"] + 1, (noisy_psnr, scores)
+
+
+def test_real_on_grayscale_runs_the_gray_model_on_shuffled_sub_images(camera_crop):
     import torch
 
     x = torch.rand(1, 3, 13, 18)
     torch.testing.assert_close(pt.pixel_shuffle_apply(lambda t: t, x, 2), x)
-    noisy = add_noise(astronaut_crop, "gaussian:15", seed=0, channel_axis=-1)
-    real = denoise(noisy, channel_axis=-1, model="real")
-    assert psnr(real, astronaut_crop, data_range=255) > psnr(noisy, astronaut_crop, data_range=255)
-    assert not np.array_equal(real, denoise(noisy, channel_axis=-1))
+    noisy = add_noise(camera_crop, "gaussian:15", seed=0)
+    real = denoise(noisy, model="real")
+    assert psnr(real, camera_crop, data_range=255) > psnr(noisy, camera_crop, data_range=255)
+    assert not np.array_equal(real, denoise(noisy, model="blind", shrink=False))
 
 
 def test_unknown_model_and_unused_options():

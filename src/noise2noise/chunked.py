@@ -109,21 +109,22 @@ def array_peak(x, scheduler: str | None = None) -> float:
 
 
 def whole_array_settings(
-    method: str, pixels: int, preset: str | None, overlap: int | None
+    method: str, pixels: int, preset: str | None, overlap: int | None, channels: int = 1
 ) -> tuple[ZeroShotConfig | None, int, int]:
-    """What is decided once for an array whose planes have ``pixels`` pixels: ZS-N2N's
+    """What is decided once for an array whose planes have ``pixels`` pixels (and
+    ``channels`` channels): ZS-N2N's
     configuration (None for the pretrained models), the number of flip/rotation
     averages, and the overlap (given, or by default ZS-N2N's receptive radius, which
     makes chunks exact, or the pretrained model's tile context,
-    :attr:`~noise2noise.pretrained.PretrainedModel.context`, wider for ``real``, whose
-    shuffled passes see farther)."""
+    :meth:`~noise2noise.pretrained.PretrainedModel.context`, wider where ``real`` runs
+    shuffled passes, which see farther: on grayscale)."""
     if method == "zeroshot":
         config = get_preset(preset or DEFAULT_PRESET)
         transforms = tta_transforms(pixels, config.tta_budget) if config.tta else 1
         depth = config.layers - 1  # SimpleCNN's receptive radius
     else:
         config, transforms = None, transforms_for(pixels)
-        depth = PRETRAINED["real" if method == "real" else "blind"].context
+        depth = PRETRAINED["real" if method == "real" else "blind"].context(channels)
     depth = depth if overlap is None else int(overlap)
     if depth < 0 or depth % 2:
         raise N2NError(f"overlap must be even and >= 0, got {depth}")
@@ -223,7 +224,7 @@ def denoise_dask(
         one plane and all channels per chunk.
     overlap : int or None
         Pixels of context around each chunk; None: the method's receptive field (ZS-N2N,
-        exact) or the pretrained models' tile margin (64, or 324 for ``real``).
+        exact) or the pretrained models' tile margin (64, or 324 for ``real`` on grayscale).
     peak : float or None
         The brightest value of the whole array in [0, 1] units; None: computed (one read
         of the array) so that a dim array is stretched alike in every chunk.
@@ -250,7 +251,8 @@ def denoise_dask(
     peak = array_peak(x) if peak is None else peak
     if method == "auto":  # one choice for every chunk: no seams between two models
         method = method_for_array(x, channels, seed)
-    config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
+    bands = x.shape[-1] if channels else 1
+    config, transforms, depth = whole_array_settings(method, h * w, preset, overlap, bands)
     model = None
     if config is not None:
         model = fit_for_array(x, channels, config, peak, seed, device=device)

@@ -108,7 +108,7 @@ REGISTRY: dict[str, Method] = {
         functools.partial(denoise, model="real"),
         ("device",),
         512,
-        "the shipped network for visibly noisy camera photos; it smooths clean ones",
+        "the shipped network for noisy camera photos (grain, colour blotches)",
         shipped=("real",),
     ),
     "zeroshot": Method(

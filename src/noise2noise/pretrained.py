@@ -122,11 +122,13 @@ def denoise(
 
     Notes
     -----
-    The ``"real"`` model is the blind network run on the four 2×2 pixel-shuffled
-    sub-images of the photo, where the noise of neighbouring pixels, which demosaicing and
-    JPEG make correlated, is nearly independent; then so again on the grid shifted by one
-    pixel, and once more on the reassembled result (about three times the cost). Measured
-    in ``bench/results/real_noise.md``.
+    The ``"real"`` model, in colour, is a network trained (with noisy targets only) on
+    synthetic noise like that of camera JPEGs: luma grain and colour blotches, correlated
+    between neighbouring pixels (:func:`noise2noise.camera.photo_noise`); it runs twice,
+    the second time on the first pass's output. On grayscale it runs the blind gray
+    network on the four 2×2 pixel-shuffled sub-images, where such noise is nearly
+    independent, twice (the second time on the grid shifted by one pixel), then once more
+    on the reassembled result. Measured in ``bench/results/real_noise.md``.
 
     A dim image (brightest pixel below half the range, as 12-bit data in 16 bits) is
     stretched to the full range for denoising and scaled back, as for ZS-N2N.
@@ -235,11 +237,15 @@ def _run(
 
     # Each pass is tiled on its own, the shuffled ones on the sub-images, with the
     # network's margin: tiling the passes together needed the context of all of them
-    # (spec.context, 324 pixels for `real`) around every tile, 5 times the work of a
+    # (spec.context, 324 pixels for `real` on grayscale) around every tile, 5 times the work of a
     # 512-pixel tile on a 12-megapixel photo (bench/results/real_large.md). An image of at
     # most one tile gets exactly the same computation either way.
-    for k in range(spec.shuffle_passes if spec.pixel_shuffle > 1 else 0):
-        x = pixel_shuffle_apply(tiled, x, spec.pixel_shuffle, shift=k % 2).clamp(0.0, 1.0)
+    channels = x.shape[1]
+    stride = spec.shuffle_for(channels)
+    for k in range(spec.shuffle_passes if stride > 1 else 0):
+        x = pixel_shuffle_apply(tiled, x, stride, shift=k % 2).clamp(0.0, 1.0)
+    for _ in range(spec.direct_passes - 1 if channels in spec.direct else 0):
+        x = tiled(x).clamp(0.0, 1.0)
     return tiled(x).clamp(0.0, 1.0)
 
 

@@ -121,7 +121,7 @@ def add_parser(sub) -> None:
         help="cpu: about 10 minutes on 2 cores; report: the report's hyperparameters; "
         "blind: the shipped pretrained model (noise drawn per crop over a range, 8-bit "
         "inputs, unclipped noisy targets; made for a GPU); real: as blind with half of the "
-        "crops in synthetic camera noise (default: %(default)s)",
+        "crops in the correlated noise of camera JPEGs (default: %(default)s)",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="override the preset")
     p.add_argument(

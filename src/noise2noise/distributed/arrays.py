@@ -193,7 +193,8 @@ def denoise_zarr(
     if method == "auto":  # chosen once for the whole array, before any chunk
         method = method_for_array(lazy.transpose(plan.order()), "C" in plan.axes, seed)
     h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
-    config, transforms, depth = whole_array_settings(method, h * w, preset, overlap)
+    bands = array.shape[plan.axes.index("C")] if "C" in plan.axes else 1
+    config, transforms, depth = whole_array_settings(method, h * w, preset, overlap, bands)
     job = ZarrJob(method, chunk, depth, plan.axes, preset, seed)
     done = _prepare_target(target, array, job, ome, resume=resume, overwrite=overwrite)
     regions = _chunk_regions(array.shape, plan.axes, chunk)

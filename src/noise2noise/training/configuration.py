@@ -220,8 +220,10 @@ TRAIN_PRESETS: dict[str, dict[str, TrainConfig]] = {
     # annealed on a fixed schedule, so that N2N and N2C get exactly the same steps.
     "cpu": {"unet": _CPU_UNET, "cnn": replace(_CPU_UNET, arch="cnn", width=48)},
     "blind": {"resunet": _BLIND},
-    # Half of the crops carry synthetic camera noise (noise2noise.camera), for real photos.
-    "real": {"resunet": replace(_BLIND, noise="camera|gaussian:0-75|camera|poisson:5-120")},
+    # Half of the crops carry the noise of a developed camera JPEG (noise2noise.camera.
+    # photo_noise), for real photos; version 0.6 and before: raw camera noise ("camera"),
+    # which real photos did not resemble (bench/results/photo_noise_stats.md).
+    "real": {"resunet": replace(_BLIND, noise="photo|gaussian:0-75|photo|poisson:5-120")},
 }
 
 

@@ -31,7 +31,10 @@ class PretrainedModel:
     ``pixel_shuffle`` > 1 runs the network first on the ``s``×``s`` pixel-shuffled
     sub-images of the input (``shuffle_passes`` times, each pass on the previous one's
     output, every other pass on the grid shifted by one pixel) and then once more on the
-    reassembled result (see :func:`noise2noise.pretrained.denoise`, Notes). ``shrink``:
+    reassembled result (see :func:`noise2noise.pretrained.denoise`, Notes), except for the
+    channel counts in ``direct``, whose network was trained on the noise it is for and
+    runs on the image as it is, ``direct_passes`` times (each pass on the previous
+    one's output). ``shrink``:
     what the network removed beyond the image's own noise level is partly put back
     (:func:`noise2noise.residual.shrink_residual`).
     """
@@ -41,14 +44,21 @@ class PretrainedModel:
     pixel_shuffle: int = 1
     shuffle_passes: int = 1
     shrink: bool = False
+    direct: tuple[int, ...] = ()
+    direct_passes: int = 1
 
-    @property
-    def context(self) -> int:
-        """Pixels of context each tile (or chunk) needs on every side: the blind network's
-        margin, widened by every shuffled pass, which sees ``pixel_shuffle`` times farther."""
-        if self.pixel_shuffle == 1:
-            return MARGIN
-        return MARGIN * (self.shuffle_passes * self.pixel_shuffle + 1) + 2 * self.shuffle_passes
+    def shuffle_for(self, channels: int) -> int:
+        """The pixel-shuffle stride for images of ``channels`` channels (1: none)."""
+        return 1 if channels in self.direct else self.pixel_shuffle
+
+    def context(self, channels: int) -> int:
+        """Pixels of context each tile (or chunk) of a ``channels``-channel image needs on
+        every side: the network's margin, widened by every shuffled pass, which sees
+        ``pixel_shuffle`` times farther."""
+        stride = self.shuffle_for(channels)
+        if stride == 1:
+            return MARGIN * (self.direct_passes if channels in self.direct else 1)
+        return MARGIN * (self.shuffle_passes * stride + 1) + 2 * self.shuffle_passes
 
 
 PRETRAINED: dict[str, PretrainedModel] = {
@@ -59,18 +69,22 @@ PRETRAINED: dict[str, PretrainedModel] = {
         {3: "blind_rgb.pt", 1: "blind_gray.pt"},
         shrink=True,
     ),
-    # Two shuffled passes (the second on the grid shifted by one pixel) beat one by
-    # +0.14 dB on the first 20 polyu_canon pairs, the only ones tuned on
-    # (bench/results/real_tune.md, which also reports the other 35). In colour it runs the
-    # blind network as trained with plain MSE: the level-weighted one of blind_rgb.pt,
-    # better at low synthetic noise, leaves more camera noise (-0.34 dB on those 20 pairs).
-    # No shrinking: -0.03 dB on those pairs (camera noise is not the same from pixel to
-    # pixel, which the shrinking's noise level assumes).
+    # In colour: a network trained on the correlated noise of camera JPEGs (synthesised:
+    # noise2noise.camera.photo_noise), run twice (the second pass on the first's output):
+    # +0.13 dB over once on the first 20 polyu_canon pairs, the only ones tuned on
+    # (bench/results/real_tune_photo.md, which reports the other 35 apart). On grayscale,
+    # which it was not trained for: the blind gray network on 2x2 pixel-shuffled
+    # sub-images (where camera noise is nearly white), twice (the second time on the grid
+    # shifted by one pixel), then refined. No shrinking: camera noise is not the same from
+    # pixel to pixel, which the shrinking's noise level assumes (-0.03 dB on those pairs
+    # with version 0.6's method).
     "real": PretrainedModel(
-        "camera photos: the blind model twice on 2x2 pixel-shuffled sub-images, then refined",
-        {3: "blind_rgb_mse.pt", 1: "blind_gray.pt"},
+        "camera photos: a network trained on the correlated noise of camera JPEGs",
+        {3: "real_rgb.pt", 1: "blind_gray.pt"},
         pixel_shuffle=2,
         shuffle_passes=2,
+        direct=(3,),
+        direct_passes=2,
     ),
 }
 DEFAULT_MODEL = "blind"
