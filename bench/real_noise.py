@@ -4,12 +4,13 @@ of RNI15 photos (no reference: for the eye only).
 polyu_canon holds 55 photos from three Canon cameras (ISO 1600-12800), each with a
 reference averaged over many shots of the same static scene. Every method gets the same
 noisy JPEG and is told nothing about the noise: the shipped models (``pretrained``: the
-blind network as it is; ``real``: the same network on pixel-shuffled sub-images, then
-refined), optionally a network trained on synthetic camera noise (``--camera-weights``),
-ZS-N2N ``fast`` (on every ``--zeroshot-every``-th image: ~20 s each) and ``paper`` (first
-``--paper-limit`` images: ~6 min each), and BM3D with its sigma estimated from the image.
-The ``real`` method's passes were chosen on the first 20 pairs (``bench/real_tune.py``,
-which reports the other 35 apart); nothing else was tuned on these images.
+blind network; ``real``: the network trained on the correlated noise of camera JPEGs, run
+twice), optionally a network trained on synthetic raw camera noise
+(``--camera-weights``), ZS-N2N ``fast`` (on every ``--zeroshot-every``-th image: ~20 s
+each) and ``paper`` (first ``--paper-limit`` images: ~17 min each on 2 cores), and BM3D
+with its sigma estimated from the image. How ``real`` runs was chosen on the first 20
+pairs (``bench/real_tune.py``, which reports the other 35 apart); nothing else was tuned
+on these images.
 
     python bench/real_noise.py --data-root ../shared/data --out bench/results/real_noise \
         --figure docs/figures/rni15.png

@@ -1,4 +1,4 @@
-"""Tune how the ``real`` method runs the shipped blind network on camera photos.
+"""Tune how the ``real`` method runs its network on camera photos.
 
 Variants of the pixel-shuffle ("PD") inference (Zhou et al. 2020) are compared on the
 first ``--tune`` polyu_canon pairs only (the issue allows tuning on at most the first 20);
