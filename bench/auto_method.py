@@ -7,8 +7,10 @@ model above :data:`noise2noise.estimate.CORRELATED`, the blind `pretrained` one 
 
 1. Calibration, on training images only (every ``--every``-th of bsds432): the measured
    correlation under white noise (Gaussian sigma 3-75, Poisson peak 5-120; 8-bit), under
-   synthetic camera noise (:mod:`noise2noise.camera`), the same saved as JPEG at a random
-   quality of 70-95, and on the images as they are. The threshold sits between the white
+   synthetic raw camera noise (:func:`noise2noise.camera.camera_noise`), the same saved as
+   JPEG at a random quality of 70-95, the modelled noise of developed camera JPEGs
+   (:func:`noise2noise.camera.photo_noise`, what `real` is trained on), and on the images
+   as they are. The threshold sits between the white
    noise of sigma >= 5 and the camera noise.
 2. What it picks on the test sets of `bench/pretrained.py` (CBSD68, Kodak24; seeded
    8-bit noisy inputs at its noises, and unclipped float Gaussian 25): the share of
@@ -31,7 +33,7 @@ import torch
 from _common import command, jpeg, write_results
 
 from noise2noise import add_noise, denoise, estimate_noise, parse_noise, psnr, read_image
-from noise2noise.camera import camera_noise, sample_camera_params
+from noise2noise.camera import camera_noise, photo_noise, sample_camera_params, sample_photo_params
 from noise2noise.datasets import default_data_root
 from noise2noise.estimate import CORRELATED
 from noise2noise.image_io import list_images
@@ -49,9 +51,17 @@ def camera(image: np.ndarray, g: torch.Generator) -> np.ndarray:
     return (noisy.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 
+def photo(image: np.ndarray, g: torch.Generator) -> np.ndarray:
+    """The noise of a developed camera JPEG, modelled (random parameters), as uint8."""
+    t = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    noisy = t + photo_noise(t, sample_photo_params(1, g), generator=g)
+    return (noisy.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
 def calibrate(root: Path, every: int) -> list[dict]:
     rows = []
     g = torch.Generator().manual_seed(0)
+    g_photo = torch.Generator().manual_seed(1)  # its own, so the camera draws stay as they were
     rng = np.random.default_rng(0)
     for i, f in enumerate(list_images(root / "bsds432")[::every]):
         image = read_image(f)
@@ -59,6 +69,7 @@ def calibrate(root: Path, every: int) -> list[dict]:
         inputs.update({n: add_noise(image, n, seed=i, channel_axis=-1) for n in WHITE})
         inputs["camera"] = camera(image, g)
         inputs["camera + JPEG 70-95"] = jpeg(camera(image, g), int(rng.integers(70, 96)))
+        inputs["photo (JPEG noise model)"] = photo(image, g_photo)
         for name, x in inputs.items():
             e = estimate_noise(x, channel_axis=-1)
             rows.append(
