@@ -34,6 +34,7 @@ from _common import command, jpeg, write_results
 
 from noise2noise import add_noise, denoise, estimate_noise, parse_noise, psnr, read_image
 from noise2noise.camera import camera_noise, photo_noise, sample_camera_params, sample_photo_params
+from noise2noise.convert import image_to_tensor, tensor_to_image
 from noise2noise.datasets import default_data_root
 from noise2noise.estimate import CORRELATED
 from noise2noise.image_io import list_images
@@ -46,16 +47,16 @@ TESTS = ["gaussian:15", "gaussian:25", "gaussian:50", "poisson:15", "poisson:25"
 
 def camera(image: np.ndarray, g: torch.Generator) -> np.ndarray:
     """Synthetic camera noise on a uint8 RGB image, as uint8."""
-    t = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    t = image_to_tensor(image, channel_axis=-1)
     noisy = camera_noise(t, sample_camera_params(1, g), generator=g)
-    return (noisy.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return tensor_to_image(noisy, image, channel_axis=-1)
 
 
 def photo(image: np.ndarray, g: torch.Generator) -> np.ndarray:
     """The noise of a developed camera JPEG, modelled (random parameters), as uint8."""
-    t = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    t = image_to_tensor(image, channel_axis=-1)
     noisy = t + photo_noise(t, sample_photo_params(1, g), generator=g)
-    return (noisy.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return tensor_to_image(noisy, image, channel_axis=-1)
 
 
 def calibrate(root: Path, every: int) -> list[dict]:

@@ -26,6 +26,7 @@ from _common import command, write_results
 
 from noise2noise import read_image
 from noise2noise.camera import camera_noise, photo_noise, sample_camera_params, sample_photo_params
+from noise2noise.convert import image_to_tensor
 from noise2noise.datasets import default_data_root
 from noise2noise.image_io import list_images
 
@@ -65,7 +66,7 @@ def synthetic_rows(root: Path, draws: int, size: int = 256) -> list[dict]:
     rows = []
     for k in range(draws):
         image = read_image(files[k % len(files)])[:size, :size]
-        clean = torch.from_numpy(image.astype(np.float32) / 255).permute(2, 0, 1)[None]
+        clean = image_to_tensor(image, channel_axis=-1)
         made = {
             "camera": camera_noise(clean, sample_camera_params(1, g), generator=g, clip=False)
             - clean,

@@ -57,13 +57,13 @@ def _photo_noisy(clean: np.ndarray, seed: int = 0) -> np.ndarray:
     import torch
 
     from noise2noise.camera import PhotoParams, photo_noise
+    from noise2noise.convert import image_to_tensor, tensor_to_image
 
     values = dict(luma=10 / 255, chroma=0.4, fine=0.8, coarse=2.5, share=0.3, slope=0.0)
     params = PhotoParams(**{k: torch.tensor([v]) for k, v in values.items()})
-    x = torch.from_numpy(clean.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    x = image_to_tensor(clean, channel_axis=-1)
     noise = photo_noise(x, params, generator=torch.Generator().manual_seed(seed))
-    noisy = (x + noise)[0].permute(1, 2, 0).numpy()
-    return np.rint(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+    return tensor_to_image(x + noise, clean, channel_axis=-1)
 
 
 def test_real_model_removes_camera_like_noise_the_blind_one_leaves(astronaut_crop):

@@ -257,7 +257,8 @@ def photo_noise(
     share = per_image(params.share)
     coarse = draw(3, params.coarse)  # luma's coarse part, Cb, Cr
     y = (1 - share).sqrt() * draw(1, params.fine) + share.sqrt() * coarse[:, :1]
-    cb, cr = per_image(params.chroma) * coarse[:, 1:2], per_image(params.chroma) * coarse[:, 2:]
+    chroma = per_image(params.chroma)
+    cb, cr = chroma * coarse[:, 1:2], chroma * coarse[:, 2:]
     rgb = torch.cat([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], dim=1)
     grey = clean.mean(dim=1, keepdim=True)
     scale = (1 + per_image(params.slope) * (2 * grey - 1)).clamp(min=0.1)

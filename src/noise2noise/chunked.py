@@ -112,10 +112,9 @@ def whole_array_settings(
     method: str, pixels: int, preset: str | None, overlap: int | None, channels: int = 1
 ) -> tuple[ZeroShotConfig | None, int, int]:
     """What is decided once for an array whose planes have ``pixels`` pixels (and
-    ``channels`` channels): ZS-N2N's
-    configuration (None for the pretrained models), the number of flip/rotation
-    averages, and the overlap (given, or by default ZS-N2N's receptive radius, which
-    makes chunks exact, or the pretrained model's tile context,
+    ``channels`` channels): ZS-N2N's configuration (None for the pretrained models), the
+    number of flip/rotation averages, and the overlap (given, or by default ZS-N2N's
+    receptive radius, which makes chunks exact, or the pretrained model's tile context,
     :meth:`~noise2noise.pretrained.PretrainedModel.context`, wider where ``real`` runs
     shuffled passes, which see farther: on grayscale)."""
     if method == "zeroshot":

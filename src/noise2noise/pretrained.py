@@ -237,16 +237,15 @@ def _run(
 
     # Each pass is tiled on its own, the shuffled ones on the sub-images, with the
     # network's margin: tiling the passes together needed the context of all of them
-    # (spec.context, 324 pixels for `real` on grayscale) around every tile, 5 times the work of a
-    # 512-pixel tile on a 12-megapixel photo (bench/results/real_large.md). An image of at
-    # most one tile gets exactly the same computation either way.
-    channels = x.shape[1]
-    stride = spec.shuffle_for(channels)
+    # (spec.context, 324 pixels for `real` on grayscale) around every tile, 5 times the
+    # work of a 512-pixel tile on a 12-megapixel photo (bench/results/real_large.md). An
+    # image of at most one tile gets exactly the same computation either way.
+    stride = spec.shuffle_for(x.shape[1])
     for k in range(spec.shuffle_passes if stride > 1 else 0):
         x = pixel_shuffle_apply(tiled, x, stride, shift=k % 2).clamp(0.0, 1.0)
-    for _ in range(spec.direct_passes - 1 if channels in spec.direct else 0):
+    for _ in range(spec.passes_for(x.shape[1])):
         x = tiled(x).clamp(0.0, 1.0)
-    return tiled(x).clamp(0.0, 1.0)
+    return x
 
 
 def export_weights(checkpoint: str | Path, target: str | Path) -> Path:

@@ -33,10 +33,9 @@ class PretrainedModel:
     output, every other pass on the grid shifted by one pixel) and then once more on the
     reassembled result (see :func:`noise2noise.pretrained.denoise`, Notes), except for the
     channel counts in ``direct``, whose network was trained on the noise it is for and
-    runs on the image as it is, ``direct_passes`` times (each pass on the previous
-    one's output). ``shrink``:
-    what the network removed beyond the image's own noise level is partly put back
-    (:func:`noise2noise.residual.shrink_residual`).
+    runs on the image as it is, ``direct_passes`` times (each pass on the previous one's
+    output). ``shrink``: what the network removed beyond the image's own noise level is
+    partly put back (:func:`noise2noise.residual.shrink_residual`).
     """
 
     description: str
@@ -51,13 +50,18 @@ class PretrainedModel:
         """The pixel-shuffle stride for images of ``channels`` channels (1: none)."""
         return 1 if channels in self.direct else self.pixel_shuffle
 
+    def passes_for(self, channels: int) -> int:
+        """How many times the network runs on images of ``channels`` channels after the
+        shuffled passes (each time on the previous output)."""
+        return self.direct_passes if channels in self.direct else 1
+
     def context(self, channels: int) -> int:
         """Pixels of context each tile (or chunk) of a ``channels``-channel image needs on
         every side: the network's margin, widened by every shuffled pass, which sees
         ``pixel_shuffle`` times farther."""
         stride = self.shuffle_for(channels)
         if stride == 1:
-            return MARGIN * (self.direct_passes if channels in self.direct else 1)
+            return MARGIN * self.passes_for(channels)
         return MARGIN * (self.shuffle_passes * stride + 1) + 2 * self.shuffle_passes
 
 
