@@ -7,8 +7,11 @@ most 60 s), its mean PSNR beside that of the first image denoised alone.
 For one noisy image (a bsds432 training image, Gaussian sigma 25, seeded), on the CPU and
 on the GPU: the pretrained model (given weights), ZS-N2N `fast` and `paper`; their PSNR
 on each device, the largest pixel difference between the two, and the seconds (after a
-warm-up, device synchronised; ZS-N2N `fast` once more on the GPU, its one-off set-up paid).
-Then the whole `cpu` preset U-Net training and one epoch of the `report` preset on the GPU,
+warm-up, device synchronised; ZS-N2N `fast` once more on the GPU, its one-off set-up paid),
+and on the GPU ZS-N2N `fast` and `paper` again with CUDA graphs switched off
+(``N2N_CUDA_GRAPHS=0``: every kernel launched one by one, as before version 0.8).
+Then the whole `cpu` preset U-Net training (with graphs, then without) and one epoch of the
+`report` preset on the GPU,
 as steps per second and seconds. The folder of ZS-N2N networks comes last, as the longest
 part; the results files are written after each part. Writes Markdown and JSON.
 
@@ -18,7 +21,9 @@ part; the results files are written after each part. Writes Markdown and JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,6 +37,20 @@ from noise2noise.datasets import center_crop
 from noise2noise.image_io import list_images
 from noise2noise.pretrained import denoise
 from noise2noise.zeroshot import PRESETS, denoise_zeroshot, denoise_zeroshot_batch
+
+
+@contextlib.contextmanager
+def graphs_off():
+    """Training steps one kernel at a time (noise2noise.graphs reads the switch per run)."""
+    before = os.environ.get("N2N_CUDA_GRAPHS")
+    os.environ["N2N_CUDA_GRAPHS"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["N2N_CUDA_GRAPHS"]
+        else:
+            os.environ["N2N_CUDA_GRAPHS"] = before
 
 
 def timed(fn, device: str):
@@ -94,6 +113,8 @@ def folder_together(args, paper_steps: int | None) -> dict:
 
 def train_rate(preset: str, data: str, out: Path, device: str, extra: list[str]) -> dict:
     run = out / f"train-{preset}"
+    if os.environ.get("N2N_CUDA_GRAPHS") == "0":
+        run = out / f"train-{preset}-eager"
     cmd = [
         sys.executable, "-m", "noise2noise.cli", "train", "--data", data,
         "--preset", preset, "--device", device, "--out", str(run), *extra,
@@ -159,19 +180,26 @@ def main() -> None:
     if len(devices) > 1:  # the first call on a device also pays for its one-off set-up
         compare("zeroshot fast (again)", fast, clean, devices[1:], rows, warm=False)
     paper_devices = devices[1:] if args.skip_cpu_paper and len(devices) > 1 else devices
-    compare(
-        "zeroshot paper",
-        lambda d: denoise_zeroshot(
-            noisy, channel_axis=-1, device=d, seed=0, preset="paper", iterations=args.paper_steps
-        ),
-        clean, paper_devices, rows, warm=False,
-    )  # fmt: skip
+    paper = lambda d: denoise_zeroshot(  # noqa: E731
+        noisy, channel_axis=-1, device=d, seed=0, preset="paper", iterations=args.paper_steps
+    )
+    compare("zeroshot paper", paper, clean, paper_devices, rows, warm=False)
+    if len(devices) > 1:  # the same on the GPU with its steps one kernel at a time
+        with graphs_off():
+            compare("zeroshot fast, graphs off", fast, clean, devices[1:], rows, warm=False)
+            compare("zeroshot paper, graphs off", paper, clean, devices[1:], rows, warm=False)
 
     training: list[dict] = []
     write(args.out, rows, training)  # each part stands even if a later one times out
     extra = args.train_extra.split()
-    for preset, more in (("cpu", []), ("report", ["--epochs", "1"])):
-        training.append(train_rate(preset, args.data, args.out, args.device, more + extra))
+    runs = [("cpu", [], False), ("report", ["--epochs", "1"], False)]
+    if args.device != "cpu":
+        runs.insert(1, ("cpu", [], True))
+    for preset, more, eager in runs:
+        with graphs_off() if eager else contextlib.nullcontext():
+            training.append(train_rate(preset, args.data, args.out, args.device, more + extra))
+        if eager:
+            training[-1]["preset"] += ", graphs off"
         print(training[-1], flush=True)
         write(args.out, rows, training)
 

@@ -17,6 +17,7 @@ from noise2noise.zeroshot import (
     tta_transforms,
     zeroshot_loss,
 )
+from noise2noise.zeroshot.fit import rate_changes
 
 
 def test_pair_downsampler_averages_the_diagonal_pairs_of_each_block():
@@ -79,17 +80,26 @@ def test_presets_are_the_papers_and_the_reports():
     assert paper.crop is None and not paper.tta and paper.layers == 3 and paper.width == 48
 
 
-def test_learning_rate_schedule_scales_with_iterations(monkeypatch):
-    seen = {}
-    real = torch.optim.lr_scheduler.MultiStepLR
+def test_learning_rate_schedule_scales_with_iterations():
+    assert rate_changes(PRESETS["paper"].with_steps(8)) == {6: 5e-4}
+    assert rate_changes(PRESETS["report"]) == {1000: 5e-4, 2000: 2.5e-4}
 
-    def spy(optimizer, milestones, gamma):
-        seen["milestones"] = list(milestones)
-        return real(optimizer, milestones, gamma)
 
-    monkeypatch.setattr(torch.optim.lr_scheduler, "MultiStepLR", spy)
-    fit_zeroshot(torch.rand(1, 1, 8, 8), PRESETS["paper"].with_steps(8))
-    assert seen["milestones"] == [6]
+@pytest.mark.parametrize("name", ["paper", "report", "fast"])
+@pytest.mark.parametrize("steps", [1, 3, 7, 40])
+def test_learning_rates_are_multisteplr_s(name, steps):
+    # The loop sets the rate only where it changes; every step must see the rate that
+    # torch's MultiStepLR, stepped after each step, gives it (as the loop did before).
+    config = PRESETS[name].with_steps(steps)
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+    milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
+    changes, rate = rate_changes(config), config.lr
+    for step in range(steps):
+        rate = changes.get(step, rate)
+        assert rate == optimizer.param_groups[0]["lr"], step
+        optimizer.step()
+        scheduler.step()
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,7 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
 
 
 def autocast(device: torch.device, enabled: bool = True):
-    """bf16 autocast on CUDA (its matrix units run bf16 far faster), a no-op elsewhere."""
+    """bf16 autocast on CUDA (its matrix units run bf16 far faster), a no-op elsewhere;
+    without autocast's weight cache, which a step captured as a CUDA graph must not use."""
     on = enabled and device.type == "cuda"
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on, cache_enabled=False)

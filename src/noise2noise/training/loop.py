@@ -18,6 +18,13 @@ from tqdm.auto import tqdm
 from ..config import changed_fields
 from ..errors import N2NError
 from ..files import write_csv, write_json
+from ..graphs import (
+    TrainStep,
+    learning_rate,
+    load_portable_state,
+    make_adam,
+    portable_state,
+)
 from ..metrics import psnr
 from ..models import build_model
 from ..noise import (
@@ -157,7 +164,9 @@ def train(
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    optimizer, scheduler = _optimiser(model, config)
+    optimizer, scheduler = _optimiser(model, config, device)
+    params = list(model.parameters())
+    train_step = TrainStep(_loss_of(model, config, device), params, optimizer, device)
     history: list[dict] = []
     best, stale = math.inf, 0
     if resume:
@@ -178,7 +187,7 @@ def train(
         if config.early_stop is not None and stale >= config.early_stop:
             break
         tic = time.perf_counter()
-        train_loss = _train_epoch(model, optimizer, train_data, config, epoch, device)
+        train_loss = _train_epoch(train_step, train_data, config, epoch, device)
         val_loss, val_psnr = _validate(model, val_set, config, device)
         if config.schedule == "plateau":
             scheduler.step(val_loss)
@@ -189,7 +198,7 @@ def train(
             "train_loss": train_loss,
             "val_loss": val_loss,
             "val_psnr": val_psnr,
-            "lr": optimizer.param_groups[0]["lr"],
+            "lr": learning_rate(optimizer),
             "seconds": time.perf_counter() - tic,
         }
         history.append(row)
@@ -199,13 +208,14 @@ def train(
         else:
             stale += 1
         save_checkpoint(run_dir / "weights.pt", model, config, data.channels, epoch=epoch + 1)
+        optimizer_state, scheduler_state = portable_state(optimizer, scheduler)
         save_checkpoint(
             state_file,
             model,
             config,
             data.channels,
-            optimizer=optimizer.state_dict(),
-            scheduler=scheduler.state_dict(),
+            optimizer=optimizer_state,
+            scheduler=scheduler_state,
             history=history,
             best=best,
             stale=stale,
@@ -222,9 +232,10 @@ def train(
     return history
 
 
-def _optimiser(model: torch.nn.Module, config: TrainConfig):
-    """Adam and the configuration's learning-rate schedule."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+def _optimiser(model: torch.nn.Module, config: TrainConfig, device: torch.device):
+    """Adam (made for the device: see :func:`~noise2noise.graphs.make_adam`) and the
+    configuration's learning-rate schedule."""
+    optimizer = make_adam(model.parameters(), config.lr, device)
     if config.schedule == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=config.plateau_factor, patience=config.plateau_patience
@@ -245,8 +256,8 @@ def _resume(state_file: Path, config: TrainConfig, model, optimizer, scheduler):
             f"{', '.join(changed)})"
         )
     model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
+    # Saved on any device, loaded into an optimiser made for this one.
+    load_portable_state(optimizer, state["optimizer"], scheduler, state["scheduler"])
     return state["history"], state["best"], state["stale"]
 
 
@@ -268,9 +279,23 @@ def _loss(out: torch.Tensor, x: torch.Tensor, target: torch.Tensor, config: Trai
     return (weight * per_crop).mean()
 
 
-def _train_epoch(model, optimizer, train_data, config: TrainConfig, epoch: int, device) -> float:
+def _loss_of(model: torch.nn.Module, config: TrainConfig, device: torch.device):
+    """The training step's loss as a function of the step's (input, target) batch."""
+
+    def loss_of(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        with autocast(device):
+            out = model(x)
+        return _loss(out.float(), x, target, config)
+
+    return loss_of
+
+
+def _train_epoch(step: TrainStep, train_data, config: TrainConfig, epoch: int, device) -> float:
     """One epoch of Adam steps on MSE; the mean training loss. Crops, noise and order
-    come from the epoch's own seeded generator, so a resumed run draws what it would have."""
+    come from the epoch's own seeded generator, so a resumed run draws what it would have.
+    On CUDA the steps are replayed as a CUDA graph (:class:`~noise2noise.graphs.TrainStep`)
+    and batches drawn on the host travel from pinned memory, so the host draws the next
+    batch while the device works."""
     g = _epoch_generator(config.seed, epoch)
     if config.steps_per_epoch is None:
         order = torch.randperm(len(train_data), generator=g).tolist()
@@ -279,15 +304,12 @@ def _train_epoch(model, optimizer, train_data, config: TrainConfig, epoch: int, 
         order = torch.randint(len(train_data), draws, generator=g).tolist()
     # Losses stay on the device until the epoch ends: no host synchronisation per step.
     loss_sum, steps = torch.zeros((), dtype=torch.float64, device=device), 0
+    pin = device.type == "cuda"
     for i in range(0, len(order), config.batch_size):
         x, target, _ = train_data.draw(order[i : i + config.batch_size], config.crop, g)
+        if pin and x.device.type == "cpu":
+            x, target = x.pin_memory(), target.pin_memory()
         x, target = x.to(device, non_blocking=True), target.to(device, non_blocking=True)
-        with autocast(device):
-            out = model(x)
-        loss = _loss(out.float(), x, target, config)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.detach()
+        loss_sum += step(x, target)
         steps += 1
     return float(loss_sum) / steps

@@ -26,11 +26,12 @@ from tqdm.auto import tqdm
 
 from ..convert import pad_to_multiple
 from ..errors import N2NError
+from ..graphs import TrainStep, make_adam, set_learning_rate
 from ..models import SimpleCNN
 from ..noise import make_generator
 from ..runtime import resolve_device
 from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
-from .fit import _adam, _gather_crops, _offsets_for_steps, image_result, image_tensor
+from .fit import _gather_crops, _offsets_for_steps, image_result, image_tensor, rate_changes
 from .losses import zeroshot_loss
 
 __all__ = ["fit_zeroshot_batch", "denoise_zeroshot_batch", "group_key"]
@@ -113,9 +114,8 @@ def fit_zeroshot_batch(
         images = ys[0].new_zeros(len(ys), channels, h, w)
         for i, y in enumerate(ys):  # crops never reach the padding: offsets are each image's
             images[i, :, : y.shape[-2], : y.shape[-1]] = y[0]
-    optimizer = _adam(params.values(), config.lr, device)
-    milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
+    optimizer = make_adam(params.values(), config.lr, device)
+    rates = rate_changes(config)
     steps = tqdm(
         range(config.steps),
         desc=f"ZS-N2N ×{len(ys)}",
@@ -123,18 +123,21 @@ def fit_zeroshot_batch(
         leave=False,
         disable=None if progress else True,
     )
-    for step in steps:
+
+    def loss_of(*where: torch.Tensor) -> torch.Tensor:  # where: this step's crop offsets
         if config.crop is None:
             batch = whole
         else:  # (N, batch, C, c, c) -> (batch, N·C, c, c): image i in channel group i
-            crops = _gather_crops(images, offsets[step], config.crop).transpose(0, 1)
+            crops = _gather_crops(images, where[0], config.crop).transpose(0, 1)
             batch = crops.reshape(config.batch, -1, *crops.shape[-2:])
         # N times the mean over the N groups: the sum of the N networks' own losses
-        loss = n * zeroshot_loss(net, batch, ratio=config.loss_ratio)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+        return n * zeroshot_loss(net, batch, ratio=config.loss_ratio)
+
+    train_step = TrainStep(loss_of, list(params.values()), optimizer, device)
+    for step in steps:
+        if step in rates:
+            set_learning_rate(optimizer, rates[step])
+        train_step(*(() if config.crop is None else (offsets[step],)))
     for i, model in enumerate(models):
         model.load_state_dict({k: v[i].detach() for k, v in params.items()})
         model.to(device).eval()

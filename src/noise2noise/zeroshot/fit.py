@@ -8,6 +8,7 @@ import torch
 
 from ..convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from ..errors import N2NError
+from ..graphs import TrainStep, make_adam, set_learning_rate
 from ..models import SimpleCNN
 from ..noise import make_generator
 from ..runtime import resolve_device
@@ -57,10 +58,16 @@ def _gather_crops(images: torch.Tensor, offsets: torch.Tensor, size: int) -> tor
     return crops.permute(0, 1, 4, 2, 3).contiguous()
 
 
-def _adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam; on CUDA the fused kernel (one launch per step instead of one per operation
-    and tensor: ZS-N2N's steps are small enough for launches to dominate)."""
-    return torch.optim.Adam(params, lr=lr, fused=device.type == "cuda" or None)
+def rate_changes(config: ZeroShotConfig) -> dict[int, float]:
+    """{step: learning rate from that step on}: the schedule of ``torch.optim.lr_scheduler.
+    MultiStepLR`` stepped after every step (the rate times ``lr_gamma`` from each
+    milestone), set by the loop only where it changes, so no step waits for the device."""
+    rate, changes = config.lr, {}
+    for m in sorted({round(m * config.steps) for m in config.lr_milestones}):
+        if m < config.steps:  # a milestone 0 applies from the start, as in MultiStepLR
+            rate = rate * config.lr_gamma
+            changes[m] = rate
+    return changes
 
 
 def fit_zeroshot(
@@ -100,9 +107,8 @@ def fit_zeroshot(
         model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
     model.to(device)
     generator = make_generator(seed)
-    optimizer = _adam(model.parameters(), config.lr, device)
-    milestones = sorted({round(m * config.steps) for m in config.lr_milestones})
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, config.lr_gamma)
+    optimizer = make_adam(model.parameters(), config.lr, device)
+    rates = rate_changes(config)
     steps = range(config.steps)
     if progress:
         from tqdm.auto import tqdm
@@ -112,17 +118,17 @@ def fit_zeroshot(
         stride = 1 if config.odd_offsets else 2
         offsets = _offsets_for_steps(y, config.crop, config.batch, config.steps, generator, stride)
         offsets = offsets.to(device)
+
+    def loss_of(*where: torch.Tensor) -> torch.Tensor:  # where: this step's crop offsets
+        batch = y if config.crop is None else _gather_crops(y, where[0][None], config.crop)[0]
+        return zeroshot_loss(model, batch, ratio=config.loss_ratio)
+
+    train_step = TrainStep(loss_of, list(model.parameters()), optimizer, device)
     model.train()
     for step in steps:
-        if config.crop is None:
-            batch = y
-        else:
-            batch = _gather_crops(y, offsets[step, None], config.crop)[0]
-        loss = zeroshot_loss(model, batch, ratio=config.loss_ratio)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+        if step in rates:
+            set_learning_rate(optimizer, rates[step])
+        train_step(*(() if config.crop is None else (offsets[step],)))
     return model.eval()
 
 
