@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from noise2noise.files import write_csv
 
 def command() -> str:
     """The command line that runs this script from the repository root, for the results."""
-    return "python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    return "python bench/" + shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
 def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> None:

@@ -5,8 +5,8 @@
 #   1. CPU-GPU agreement and timings (bench/gpu_check.py, at most CHECK_S seconds):
 #      pretrained model, ZS-N2N fast and paper, the `cpu` U-Net trained whole, a `report`
 #      epoch, and last ZS-N2N paper on 50 images of 256x256 trained together (target: 60 s),
-#   2. the device-generic tests on the GPU (tests/test_devices.py, and the batched ZS-N2N
-#      tests of tests/test_zeroshot.py and tests/test_batch_together.py),
+#   2. the device-generic tests on the GPU (tests/test_devices.py, tests/test_graphs.py, and
+#      the batched ZS-N2N tests of tests/test_zeroshot.py and tests/test_batch_together.py),
 #   3. trains the MODELS (bench/train_pretrained.py) for the time left (BUDGET; by default
 #      blind_rgb_more alone: the shipped blind_rgb.pt trained on with the whole GPU).
 # SKIP_CHECK=1 skips 1 and 2 (a training-only call), SKIP_TRAIN=1 skips 3.
@@ -37,8 +37,9 @@ if [ -z "${SKIP_CHECK:-}" ]; then
   eval timeout "$CHECK_S" $PY bench/gpu_check.py --data "$DATA" --out "$WORK/check" \
     --device cuda --skip-cpu-paper "${CHECK_ARGS:-}" 2>&1 | tee -a "$log"
   cp "$WORK/check/gpu_check.md" "$WORK/check/gpu_check.json" "$OUT"/ 2>>"$log"
-  timeout 90 $PY -m pytest -q -p no:cacheprovider tests/test_devices.py \
-    tests/test_batch_together.py tests/test_zeroshot.py -k "device or batch" 2>&1 \
+  timeout 120 $PY -m pytest -q -p no:cacheprovider tests/test_devices.py tests/test_graphs.py \
+    tests/test_mixture_noise.py \
+    tests/test_batch_together.py tests/test_zeroshot.py -k "device or batch or graph" 2>&1 \
     | tee "$OUT/tests.txt" | tail -5 | tee -a "$log"
 fi
 

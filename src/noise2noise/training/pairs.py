@@ -208,15 +208,21 @@ class MixturePairs:
     def draw(self, indices: Sequence[int], size: int, g: torch.Generator):
         """(inputs, targets, clean), each (B, C, size, size), on the images' device.
 
-        ``g`` (a CPU generator) seeds a generator on the device that draws the crop
+        ``g`` (a CPU generator) seeds generators on the device that draw the crop
         positions, flips, noise levels and noise there, so a GPU never waits for the host.
+        The target's noise has a generator of its own, seeded apart: on CUDA two
+        ``torch.poisson`` calls from one generator gave correlated draws near 50 expected
+        counts (pytorch/pytorch#136750), and networks trained on such pairs learned to keep
+        that noise (``docs/models.md``, version 0.8).
         """
         dev = self.pixels.device
         index = torch.as_tensor(list(indices), dtype=torch.long)
         if dev.type == "cuda":
             index = index.pin_memory()
         index = index.to(dev, non_blocking=True)
-        dg = torch.Generator(device=dev).manual_seed(int(torch.randint(2**62, (1,), generator=g)))
+        seeds = torch.randint(2**62, (2,), generator=g).tolist()
+        dg = torch.Generator(device=dev).manual_seed(seeds[0])
+        tg = torch.Generator(device=dev).manual_seed(seeds[1])  # the target's noise only
         count = len(indices)
         sizes = self.sizes.to(dev, non_blocking=True)[index]  # (B, 2)
         corner = (torch.rand(count, 2, generator=dg, device=dev) * (sizes - size + 1)).long()
@@ -237,7 +243,7 @@ class MixturePairs:
             keep = torch.rand(count, generator=dg, device=dev) < self.float_share
             noisy_in = torch.where(keep[:, None, None, None], raw, noisy_in)
         if self.target == "noisy":
-            target = self.noise.apply(clean, params, generator=dg, clip=self.clip_target)
+            target = self.noise.apply(clean, params, generator=tg, clip=self.clip_target)
         else:
             target = clean
         return noisy_in, target, clean

@@ -1,0 +1,74 @@
+"""How much Gaussian noise a network leaves on a flat grey field, by brightness and sigma.
+
+A blind denoiser should remove nearly all of it (a flat field is the easiest image). The
+networks trained on a GPU in versions 0.4-0.7 did not, in a band of brightness and sigma
+where the noise looks like Poisson noise of about 50 expected counts per pixel
+(brightness² / sigma² on a [0, 1] scale): there the GPU's ``torch.poisson`` gave
+correlated input and target draws, so the network learned to keep that noise. Each cell
+is the standard deviation (0-255 scale) of the network's output on a 128×128 flat field
+of that brightness with Gaussian noise of that sigma, clipped and rounded to 8 bits
+(seeded); the noise is the column's sigma before denoising.
+
+    python bench/flat_field.py --weights src/noise2noise/weights/blind_rgb.pt \
+        src/noise2noise/weights/blind_gray.pt --out bench/results/flat_field
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import command, write_results
+
+from noise2noise.training.checkpoint import load_checkpoint, load_model
+
+LEVELS = (50, 100, 150, 185, 200, 215, 235)
+SIGMAS = (10, 15, 20, 25, 28, 32, 40, 50)
+
+
+def residual(net: torch.nn.Module, channels: int, level: int, sigma: float) -> float:
+    clean = np.full((1, channels, 128, 128), level / 255.0)
+    noise = np.random.default_rng(level * 1000 + int(sigma)).normal(0, sigma / 255, clean.shape)
+    noisy = np.round(np.clip(clean + noise, 0, 1) * 255) / 255
+    with torch.no_grad():
+        out = net(torch.from_numpy(noisy.astype(np.float32))).clamp(0, 1).numpy()
+    return float(((out - clean) * 255).std())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", nargs="+", required=True, help="checkpoints or shipped files")
+    ap.add_argument("--names", nargs="*", help="a label per weights file (default: file name)")
+    ap.add_argument("--out", default="bench/results/flat_field")
+    args = ap.parse_args()
+    names = args.names or [Path(w).name for w in args.weights]
+    rows, md = [], ["# Noise left on a flat field", "", "```sh", command(), "```", ""]
+    md += [__doc__.split("\n\n")[1].replace("\n", " "), ""]
+    for name, path in zip(names, args.weights, strict=True):
+        net, _ = load_model(path)
+        net = net.float().eval()
+        channels = load_checkpoint(path)["channels"]
+        md += [
+            f"## {name} ({channels} channel{'s' * (channels > 1)})",
+            "",
+            "| brightness \\ sigma | " + " | ".join(map(str, SIGMAS)) + " |",
+            "|---" * (len(SIGMAS) + 1) + "|",
+        ]
+        worst = 0.0
+        for level in LEVELS:
+            cells = [residual(net, channels, level, s) for s in SIGMAS]
+            worst = max(worst, max(c / s for c, s in zip(cells, SIGMAS, strict=True)))
+            rows += [
+                {"weights": name, "level": level, "sigma": s, "left_std": round(c, 3)}
+                for s, c in zip(SIGMAS, cells, strict=True)
+            ]
+            md.append(f"| {level} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+        md += ["", f"Largest share of the noise left: {worst:.0%}.", ""]
+        print(f"{name}: largest share of the noise left {worst:.0%}", flush=True)
+    write_results(args.out, rows, md)
+
+
+if __name__ == "__main__":
+    main()
