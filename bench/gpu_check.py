@@ -111,6 +111,31 @@ def folder_together(args, paper_steps: int | None) -> dict:
     }
 
 
+def poisson_pairs(device: str) -> list[dict]:
+    """Correlation of two ``torch.poisson`` draws in a row from one generator (as
+    MixturePairs drew input and target before 0.8) and from two generators (since), by
+    the expected count: on CUDA the first was suspected of correlated draws near 50
+    (pytorch/pytorch#136750; bench/results/flat_field.md)."""
+    rows = []
+    for lam in (5, 20, 40, 50, 60, 80, 120):
+        rate = torch.full((1_000_000,), float(lam), device=device)
+        one = torch.Generator(device=device).manual_seed(1)
+        a, b = torch.poisson(rate, generator=one), torch.poisson(rate, generator=one)
+        other = torch.Generator(device=device).manual_seed(2)
+        c = torch.poisson(rate, generator=other)
+        corr = lambda x, y: float(torch.corrcoef(torch.stack([x, y]))[0, 1])  # noqa: E731
+        rows.append(
+            {
+                "expected count": lam,
+                "one generator": round(corr(a, b), 4),
+                "two generators": round(corr(a, c), 4),
+                "variance / mean": round(float(a.var() / a.mean()), 4),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def train_rate(preset: str, data: str, out: Path, device: str, extra: list[str]) -> dict:
     run = out / f"train-{preset}"
     if os.environ.get("N2N_CUDA_GRAPHS") == "0":
@@ -190,7 +215,8 @@ def main() -> None:
             compare("zeroshot paper, graphs off", paper, clean, devices[1:], rows, warm=False)
 
     training: list[dict] = []
-    write(args.out, rows, training)  # each part stands even if a later one times out
+    poisson = poisson_pairs(args.device)
+    write(args.out, rows, training, poisson)  # each part stands if a later one times out
     extra = args.train_extra.split()
     runs = [("cpu", [], False), ("report", ["--epochs", "1"], False)]
     if args.device != "cpu":
@@ -201,30 +227,33 @@ def main() -> None:
         if eager:
             training[-1]["preset"] += ", graphs off"
         print(training[-1], flush=True)
-        write(args.out, rows, training)
+        write(args.out, rows, training, poisson)
 
     if args.device != "cpu" and args.folder_images > 0:  # last: the longest part
         # 100 steps first: if the whole would not fit the time left, that rate stands.
         rows.append(folder_together(args, paper_steps=100))
         rows[-1]["method"] += " (100 steps)"
         print(rows[-1], flush=True)
-        write(args.out, rows, training)
+        write(args.out, rows, training, poisson)
         full = args.paper_steps or PRESETS["paper"].steps
         if rows[-1]["seconds"] * full / 100 < args.folder_limit:
             rows.append(folder_together(args, paper_steps=args.paper_steps))
             print(rows[-1], flush=True)
-            write(args.out, rows, training)
+            write(args.out, rows, training, poisson)
     print((args.out / "gpu_check.md").read_text(), flush=True)
 
 
-def write(out: Path, rows: list[dict], training: list[dict]) -> None:
+def write(out: Path, rows: list[dict], training: list[dict], poisson: list[dict]) -> None:
     info = {
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(),
     }
     (out / "gpu_check.json").write_text(
-        json.dumps({"info": info, "methods": rows, "training": training}, indent=2) + "\n"
+        json.dumps(
+            {"info": info, "methods": rows, "training": training, "poisson": poisson}, indent=2
+        )
+        + "\n"
     )
     lines = [
         "# GPU check",
@@ -261,6 +290,20 @@ def write(out: Path, rows: list[dict], training: list[dict]) -> None:
             f"| {t['preset']} | {t['steps_per_second']} | {t['steps_per_epoch']} | "
             f"{t['epochs']} | {t['epoch_seconds']} | {t['wall_seconds']} | `{t['command']}` |"
         )
+    lines += [
+        "",
+        "Two `torch.poisson` draws of 10⁶ pixels in a row: their correlation from one",
+        "generator and from two (input and target noise of a training pair since 0.8),",
+        "and the first draw's variance over its mean (1 for Poisson).",
+        "",
+        "| expected count | one generator | two generators | variance / mean |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p['expected count']} | {p['one generator']} | {p['two generators']} | "
+        f"{p['variance / mean']} |"
+        for p in poisson
+    ]
     (out / "gpu_check.md").write_text("\n".join(lines) + "\n")
 
 
