@@ -17,6 +17,14 @@ def command() -> str:
     return "python bench/" + shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
+def group_rows(rows: list[dict], key) -> dict[tuple, list[dict]]:
+    """Rows grouped by ``key(row)`` (a tuple), groups in the order first met."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
 def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> None:
     """Write ``<out>.csv`` (one line per row) and ``<out>.md``, creating the folder."""
     out = Path(out)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import command, jpeg, write_results
+from _common import command, group_rows, jpeg, write_results
 
 from noise2noise import add_noise, denoise, estimate_noise, parse_noise, psnr, read_image
 from noise2noise.camera import camera_noise, photo_noise, sample_camera_params, sample_photo_params
@@ -135,9 +135,7 @@ def summary(rows: list[dict]) -> list[str]:
         " sent to real |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["part"], r["set"], r["input"]), []).append(r)
+    groups = group_rows(rows, lambda r: (r["part"], r["set"], r["input"]))
     for (part, set_name, name), rs in groups.items():
         c = np.array([r["correlation"] for r in rs], dtype=float)
         s = np.array([r["sigma"] for r in rs], dtype=float)
