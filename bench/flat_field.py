@@ -1,13 +1,20 @@
 """How much Gaussian noise a network leaves on a flat grey field, by brightness and sigma.
 
 A blind denoiser should remove nearly all of it (a flat field is the easiest image). The
-networks trained on a GPU in versions 0.4-0.7 did not, in a band of brightness and sigma
+networks trained on a GPU for versions 0.3-0.7 did not, in a band of brightness and sigma
 where the noise looks like Poisson noise of about 50 expected counts per pixel
-(brightness² / sigma² on a [0, 1] scale): there the GPU's ``torch.poisson`` gave
-correlated input and target draws, so the network learned to keep that noise. Each cell
-is the standard deviation (0-255 scale) of the network's output on a 128×128 flat field
-of that brightness with Gaussian noise of that sigma, clipped and rounded to 8 bits
-(seeded); the noise is the column's sigma before denoising.
+(brightness² / sigma² on a [0, 1] scale); those trained on the CPU did. The suspected
+cause, not yet confirmed on a GPU (``bench/gpu_check.py`` measures it): on CUDA, two
+``torch.poisson`` draws from one generator, as the input and target noise of a training
+pair were drawn until 0.8, are correlated near that count (pytorch/pytorch#136750), so
+the network learned to keep that noise. Each cell is the standard deviation (0-255 scale)
+of the network's output on a 128×128 flat field of that brightness with Gaussian noise of
+that sigma, clipped and rounded to 8 bits (seeded); the noise is the column's sigma before
+denoising.
+
+Earlier files come back with ``git show REV:src/noise2noise/weights/FILE``: 0.3-0.6's
+MSE network is ``blind_rgb_mse.pt`` at b5bfdce, 0.4's ``blind_rgb.pt`` at 4362f69, 0.7's
+``blind_rgb.pt`` and ``blind_gray.pt`` at 04d647b.
 
     python bench/flat_field.py --weights src/noise2noise/weights/blind_rgb.pt \
         src/noise2noise/weights/blind_gray.pt --out bench/results/flat_field
@@ -45,7 +52,7 @@ def main() -> None:
     args = ap.parse_args()
     names = args.names or [Path(w).name for w in args.weights]
     rows, md = [], ["# Noise left on a flat field", "", "```sh", command(), "```", ""]
-    md += [__doc__.split("\n\n")[1].replace("\n", " "), ""]
+    md += [" ".join(part.replace("\n", " ") for part in __doc__.split("\n\n")[1:3]), ""]
     for name, path in zip(names, args.weights, strict=True):
         net, _ = load_model(path)
         net = net.float().eval()
