@@ -53,7 +53,7 @@ def test_restoring_a_snapshot_undoes_warm_up_steps(resumed):
     if resumed:
         _steps(reference, opt_ref, batches[:2])
         _steps(net, opt, batches[:2])
-    snapshot = Snapshot(list(net.parameters()), opt)
+    snapshot = Snapshot(opt)
     _steps(net, opt, _batches(3)[::-1])  # warm-up on other data
     assert not torch.equal(_weights(net), _weights(reference))
     snapshot.restore()
@@ -118,8 +118,7 @@ def test_train_step_is_the_plain_step_off_cuda():
     a, b = _net(), _net()
     opt_a = make_adam(a.parameters(), 1e-2, torch.device("cpu"))
     opt_b = torch.optim.Adam(b.parameters(), lr=1e-2)
-    cpu = torch.device("cpu")
-    step = TrainStep(lambda x: (a(x) - x.flip(-1)).pow(2).mean(), list(a.parameters()), opt_a, cpu)
+    step = TrainStep(lambda x: (a(x) - x.flip(-1)).pow(2).mean(), opt_a)
     losses = [float(step(x)) for x in batches]
     _steps(b, opt_b, batches)
     assert step.graph is None and len(set(losses)) == 4

@@ -80,16 +80,20 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, rate: float) -> None:
             group["lr"] = rate
 
 
+def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
 class Snapshot:
-    """Copies of parameters and of an optimiser's state, to put back in place.
+    """Copies of an optimiser's parameters and state, to put back in place.
 
     Put back in place (``copy_``), because a captured graph holds the tensors' addresses.
     State the optimiser creates after the snapshot is zeroed by :meth:`restore`, which is
     a fresh state for Adam (its step count and moments start at zero).
     """
 
-    def __init__(self, params: Sequence[torch.Tensor], optimizer: torch.optim.Optimizer):
-        self.params = list(params)
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.params = _params(optimizer)
         self.optimizer = optimizer
         with torch.no_grad():
             self.values = [p.detach().clone() for p in self.params]
@@ -118,24 +122,17 @@ class TrainStep:
 
     Calling it with the step's input tensors returns the loss (detached, 0-d, on the
     device; with a graph, the same tensor is overwritten by the next step, so add it up
-    before calling again). On CUDA (:func:`graphs_enabled`) the first call captures the
-    step as a CUDA graph for the shapes it was given, and later calls with those shapes
-    copy their inputs into the graph's and replay it; other shapes (a short last batch)
-    run eagerly on the same weights and optimiser. ``optimizer`` must come from
-    :func:`make_adam` for the same device.
+    before calling again). With a capturable optimiser (what :func:`make_adam` makes where
+    :func:`graphs_enabled`) the first call captures the step as a CUDA graph for the
+    shapes it was given, and later calls with those shapes copy their inputs into the
+    graph's and replay it; other shapes (a short last batch) run eagerly on the same
+    weights and optimiser. Any other optimiser: every step runs eagerly.
     """
 
-    def __init__(
-        self,
-        loss_fn: Callable[..., torch.Tensor],
-        params: Sequence[torch.Tensor],
-        optimizer: torch.optim.Optimizer,
-        device: torch.device,
-    ):
+    def __init__(self, loss_fn: Callable[..., torch.Tensor], optimizer: torch.optim.Optimizer):
         self.loss_fn = loss_fn
-        self.params = list(params)
         self.optimizer = optimizer
-        self.use_graph = graphs_enabled(device)
+        self.use_graph = all(g.get("capturable", False) for g in optimizer.param_groups)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: list[torch.Tensor] = []
         self.static_loss: torch.Tensor | None = None
@@ -165,7 +162,7 @@ class TrainStep:
         return self.static_loss
 
     def _capture(self, inputs: Sequence[torch.Tensor]) -> None:
-        snapshot = Snapshot(self.params, self.optimizer)
+        snapshot = Snapshot(self.optimizer)
         static = [x.detach().clone() for x in inputs]
         try:
             side = torch.cuda.Stream()
@@ -205,6 +202,11 @@ def _plain(value):
     return value
 
 
+def _neutral(group: dict) -> dict:
+    """A parameter group's options as numbers, without the device flags."""
+    return {k: _plain(v) for k, v in group.items() if k not in _DEVICE_FLAGS}
+
+
 def portable_state(
     optimizer: torch.optim.Optimizer, scheduler: object | None = None
 ) -> tuple[dict, dict | None]:
@@ -212,15 +214,8 @@ def portable_state(
     learning rates (and the schedule's) as numbers, the device flags of the parameter
     groups (capturable, fused, foreach) left out."""
     state = optimizer.state_dict()
-    groups = []
-    for group in state["param_groups"]:
-        group = {k: _plain(v) for k, v in group.items() if k not in _DEVICE_FLAGS}
-        groups.append(group)
-    state = {**state, "param_groups": groups}
-    if scheduler is None:
-        return state, None
-    sched = {k: _plain(v) for k, v in scheduler.state_dict().items()}
-    return state, sched
+    state = {**state, "param_groups": [_neutral(g) for g in state["param_groups"]]}
+    return state, None if scheduler is None else _neutral(scheduler.state_dict())
 
 
 def load_portable_state(
@@ -235,9 +230,7 @@ def load_portable_state(
     current = [{k: g[k] for k in (*_DEVICE_FLAGS, "lr") if k in g} for g in optimizer.param_groups]
     groups = []
     for saved, mine in zip(state["param_groups"], current, strict=True):
-        saved = {k: _plain(v) for k, v in saved.items() if k not in _DEVICE_FLAGS}
-        saved.update({k: v for k, v in mine.items() if k != "lr"})
-        groups.append(saved)
+        groups.append({**_neutral(saved), **{k: v for k, v in mine.items() if k != "lr"}})
     optimizer.load_state_dict({**state, "param_groups": groups})
     for group, mine in zip(optimizer.param_groups, current, strict=True):
         rate = float(group["lr"])
@@ -246,7 +239,5 @@ def load_portable_state(
             group["lr"] = mine["lr"]
         else:
             group["lr"] = rate
-        if "initial_lr" in group:
-            group["initial_lr"] = _plain(group["initial_lr"])
     if scheduler is not None and scheduler_state is not None:
-        scheduler.load_state_dict({k: _plain(v) for k, v in scheduler_state.items()})
+        scheduler.load_state_dict(_neutral(scheduler_state))

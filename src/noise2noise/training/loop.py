@@ -165,8 +165,7 @@ def train(
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
     optimizer, scheduler = _optimiser(model, config, device)
-    params = list(model.parameters())
-    train_step = TrainStep(_loss_of(model, config, device), params, optimizer, device)
+    train_step = TrainStep(_loss_of(model, config, device), optimizer)
     history: list[dict] = []
     best, stale = math.inf, 0
     if resume:

@@ -26,12 +26,11 @@ from tqdm.auto import tqdm
 
 from ..convert import pad_to_multiple
 from ..errors import N2NError
-from ..graphs import TrainStep, make_adam, set_learning_rate
 from ..models import SimpleCNN
 from ..noise import make_generator
 from ..runtime import resolve_device
 from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
-from .fit import _gather_crops, _offsets_for_steps, image_result, image_tensor, rate_changes
+from .fit import _gather_crops, _offsets_for_steps, image_result, image_tensor, run_steps
 from .losses import zeroshot_loss
 
 __all__ = ["fit_zeroshot_batch", "denoise_zeroshot_batch", "group_key"]
@@ -97,6 +96,7 @@ def fit_zeroshot_batch(
     def net(x: torch.Tensor) -> torch.Tensor:  # (B, N·C, H, W): the N networks at once
         return _grouped_forward(params, x, n, config.layers, models[0].negative_slope)
 
+    offsets = None
     if config.crop is None:
         whole = torch.cat(ys, dim=1)  # (1, N·C, H, W): one shape in a group
     else:  # each image its own generator, as alone; stacked, padded to the largest
@@ -114,8 +114,6 @@ def fit_zeroshot_batch(
         images = ys[0].new_zeros(len(ys), channels, h, w)
         for i, y in enumerate(ys):  # crops never reach the padding: offsets are each image's
             images[i, :, : y.shape[-2], : y.shape[-1]] = y[0]
-    optimizer = make_adam(params.values(), config.lr, device)
-    rates = rate_changes(config)
     steps = tqdm(
         range(config.steps),
         desc=f"ZS-N2N ×{len(ys)}",
@@ -133,11 +131,7 @@ def fit_zeroshot_batch(
         # N times the mean over the N groups: the sum of the N networks' own losses
         return n * zeroshot_loss(net, batch, ratio=config.loss_ratio)
 
-    train_step = TrainStep(loss_of, list(params.values()), optimizer, device)
-    for step in steps:
-        if step in rates:
-            set_learning_rate(optimizer, rates[step])
-        train_step(*(() if config.crop is None else (offsets[step],)))
+    run_steps(loss_of, params.values(), config, offsets, steps, device)
     for i, model in enumerate(models):
         model.load_state_dict({k: v[i].detach() for k, v in params.items()})
         model.to(device).eval()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 import torch
 
@@ -70,6 +72,26 @@ def rate_changes(config: ZeroShotConfig) -> dict[int, float]:
     return changes
 
 
+def run_steps(
+    loss_of: Callable[..., torch.Tensor],
+    params: Iterable[torch.Tensor],
+    config: ZeroShotConfig,
+    offsets: torch.Tensor | None,
+    steps: Iterable[int],
+    device: torch.device,
+) -> None:
+    """The Adam steps of a ZS-N2N fit (one network or many): ``loss_of(offsets[step])``
+    (no argument for whole-image training, ``offsets`` None), each step a
+    :class:`~noise2noise.graphs.TrainStep`, the learning rate set at the milestones."""
+    optimizer = make_adam(params, config.lr, device)
+    rates = rate_changes(config)
+    train_step = TrainStep(loss_of, optimizer)
+    for step in steps:
+        if step in rates:
+            set_learning_rate(optimizer, rates[step])
+        train_step(*(() if offsets is None else (offsets[step],)))
+
+
 def fit_zeroshot(
     noisy: torch.Tensor,
     config: ZeroShotConfig | str = DEFAULT_PRESET,
@@ -107,13 +129,12 @@ def fit_zeroshot(
         model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
     model.to(device)
     generator = make_generator(seed)
-    optimizer = make_adam(model.parameters(), config.lr, device)
-    rates = rate_changes(config)
     steps = range(config.steps)
     if progress:
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="ZS-N2N", unit="step", leave=False, disable=None)
+    offsets = None
     if config.crop is not None:
         stride = 1 if config.odd_offsets else 2
         offsets = _offsets_for_steps(y, config.crop, config.batch, config.steps, generator, stride)
@@ -123,12 +144,8 @@ def fit_zeroshot(
         batch = y if config.crop is None else _gather_crops(y, where[0][None], config.crop)[0]
         return zeroshot_loss(model, batch, ratio=config.loss_ratio)
 
-    train_step = TrainStep(loss_of, list(model.parameters()), optimizer, device)
     model.train()
-    for step in steps:
-        if step in rates:
-            set_learning_rate(optimizer, rates[step])
-        train_step(*(() if config.crop is None else (offsets[step],)))
+    run_steps(loss_of, model.parameters(), config, offsets, steps, device)
     return model.eval()
 
 
