@@ -2,8 +2,10 @@
 
 A step of ZS-N2N (a three-layer network on 32×32 crops) or of the ``cpu`` preset's small
 U-Net is a few hundred tiny kernels: on a GPU the host's time to launch them, not the
-GPU's time to run them, sets the pace (``bench/results/gpu_check.md``: ZS-N2N ``fast``
-3.3-3.6 s on an H100 for work of well under a second, the same with cuDNN's autotuner).
+GPU's time to run them, sets the pace (``bench/results/gpu_check_h100_eager.md``: ZS-N2N
+``fast`` 3.3-3.6 s on an H100 for work of well under a second, the same with cuDNN's
+autotuner; with the graphs below, 0.46 s on an H200 against 2.91 s without them on the
+same machine, ``bench/results/gpu_check.md``).
 A CUDA graph records one whole step (forward, backward and Adam's update) and replays it
 with a single launch (PyTorch's "whole-network capture"). :class:`TrainStep` does that on
 CUDA and runs the same step eagerly everywhere else, so the training loops have one form.
