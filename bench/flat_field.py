@@ -3,18 +3,20 @@
 A blind denoiser should remove nearly all of it (a flat field is the easiest image). The
 networks trained on a GPU for versions 0.3-0.7 did not, in a band of brightness and sigma
 where the noise looks like Poisson noise of about 50 expected counts per pixel
-(brightness² / sigma² on a [0, 1] scale); those trained on the CPU did. The suspected
-cause, not yet confirmed on a GPU (``bench/gpu_check.py`` measures it): on CUDA, two
-``torch.poisson`` draws from one generator, as the input and target noise of a training
-pair were drawn until 0.8, are correlated near that count (pytorch/pytorch#136750), so
-the network learned to keep that noise. Each cell is the standard deviation (0-255 scale)
+(brightness² / sigma² on a [0, 1] scale); those trained on the CPU did. The cause,
+confirmed on an H200 (``bench/results/gpu_check.md``): on CUDA, two ``torch.poisson``
+draws in a row from one generator, as the input and target noise of a training pair were
+drawn until 0.8, are correlated near that count (0.50-0.67 at 40-60 counts; cf.
+pytorch/pytorch#136750), so the network learned to keep that noise. Version 0.9's
+networks, trained on with a GPU after 0.8 drew the two from separate generators, do not.
+Each cell is the standard deviation (0-255 scale)
 of the network's output on a 128×128 flat field of that brightness with Gaussian noise of
 that sigma, clipped and rounded to 8 bits (seeded); the noise is the column's sigma before
 denoising.
 
 Earlier files come back with ``git show REV:src/noise2noise/weights/FILE``: 0.3-0.6's
 MSE network is ``blind_rgb_mse.pt`` at b5bfdce, 0.4's ``blind_rgb.pt`` at 4362f69, 0.7's
-``blind_rgb.pt`` and ``blind_gray.pt`` at 04d647b.
+``blind_rgb.pt`` and ``blind_gray.pt`` at 04d647b, 0.8's at 9cac0f7.
 
     python bench/flat_field.py --weights src/noise2noise/weights/blind_rgb.pt \
         src/noise2noise/weights/blind_gray.pt --out bench/results/flat_field
