@@ -7,6 +7,8 @@
 #      epoch, and last ZS-N2N paper on 50 images of 256x256 trained together (target: 60 s),
 #   2. the device-generic tests on the GPU (tests/test_devices.py, tests/test_graphs.py, and
 #      the batched ZS-N2N tests of tests/test_zeroshot.py and tests/test_batch_together.py),
+#      and ways of training a folder's ZS-N2N networks side by side
+#      (bench/zeroshot_folder_variants.py, at most VARIANTS_S seconds, default 150; 0 skips),
 #   3. trains the MODELS (bench/train_pretrained.py) for the time left (BUDGET; by default
 #      blind_rgb_more and blind_gray_more: the shipped blind networks trained on with the
 #      GPU). Before shipping what comes back: bench/flat_field.py on it (a GPU-trained
@@ -18,8 +20,9 @@
 #   bash bench/gpu_tree.sh prepare
 # then, on the GPU machine, from the repository root:
 #   OUT=/some/dir bash bench/gpu_job.sh
-# Results land in $OUT (at most 8 files): the weights to ship (*.pt), train_summary.json,
-# runs.tar.gz (configs, histories, logs), gpu_check.md/json, tests.txt and log.txt.
+# Results land in $OUT (at most 8 files): the weights to ship (*.pt), runs.tar.gz
+# (train_summary.json, configs, histories, logs), gpu_check.md, zeroshot_folder_variants.md,
+# check.tar.gz (gpu_check.json, tests.txt, the variants' CSV) and log.txt.
 set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 OUT=${OUT:?set OUT}
@@ -29,8 +32,8 @@ DEADLINE=${DEADLINE:-560}
 CHECK_S=${CHECK_S:-240}
 MODELS=${MODELS:-blind_rgb_more,blind_gray_more}
 PY=${PY:-python3}
-WORK=${WORK:-/tmp/gpujob}
-mkdir -p "$OUT" "$WORK"
+WORK=${WORK:-/tmp/gpujob.$START}  # a fresh one per call: runs never overwrite
+mkdir -p "$OUT" "$WORK/check"
 log="$OUT/log.txt"
 { date; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; } | tee "$log"
 left() { echo $((DEADLINE - ($(date +%s) - START))); }
@@ -39,11 +42,19 @@ left() { echo $((DEADLINE - ($(date +%s) - START))); }
 if [ -z "${SKIP_CHECK:-}" ]; then
   eval timeout "$CHECK_S" $PY bench/gpu_check.py --data "$DATA" --out "$WORK/check" \
     --device cuda --skip-cpu-paper "${CHECK_ARGS:-}" 2>&1 | tee -a "$log"
-  cp "$WORK/check/gpu_check.md" "$WORK/check/gpu_check.json" "$OUT"/ 2>>"$log"
+  cp "$WORK/check/gpu_check.md" "$OUT"/ 2>>"$log"
   timeout 120 $PY -m pytest -q -p no:cacheprovider tests/test_devices.py tests/test_graphs.py \
     tests/test_mixture_noise.py \
     tests/test_batch_together.py tests/test_zeroshot.py -k "device or batch or graph" 2>&1 \
-    | tee "$OUT/tests.txt" | tail -5 | tee -a "$log"
+    | tee "$WORK/check/tests.txt" | tail -5 | tee -a "$log"
+  if [ "${VARIANTS_S:-150}" -gt 0 ]; then
+    eval timeout "${VARIANTS_S:-150}" $PY bench/zeroshot_folder_variants.py --data "$DATA" \
+      --out "$WORK/check/zeroshot_folder_variants" --device cuda "${VARIANTS_ARGS:-}" 2>&1 \
+      | tee -a "$log"
+    cp "$WORK/check/zeroshot_folder_variants.md" "$OUT"/ 2>>"$log"
+  fi
+  (cd "$WORK/check" && tar czf "$OUT/check.tar.gz" gpu_check.json tests.txt \
+    zeroshot_folder_variants.*) 2>>"$log"
 fi
 
 if [ -z "${SKIP_TRAIN:-}" ]; then
@@ -61,9 +72,9 @@ export_weights; export_weights(sys.argv[1], sys.argv[2])" "$run/best.pt" \
           "$OUT/$name.pt" 2>&1 | tee -a "$log"
       done
     fi
-    cp "$WORK"/ship/*.pt "$WORK"/train_summary.json "$OUT"/ 2>>"$log"
-    (cd "$WORK" && tar czf "$OUT/runs.tar.gz" runs/*/config.json runs/*/history.csv \
-      runs/*/init.json logs probe/*/history.csv) 2>>"$log"
+    cp "$WORK"/ship/*.pt "$OUT"/ 2>>"$log"
+    (cd "$WORK" && tar czf "$OUT/runs.tar.gz" train_summary.json runs/*/config.json \
+      runs/*/history.csv runs/*/init.json logs probe/*/history.csv) 2>>"$log"
   fi
 fi
 date | tee -a "$log"
