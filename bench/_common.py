@@ -25,6 +25,12 @@ def group_rows(rows: list[dict], key) -> dict[tuple, list[dict]]:
     return groups
 
 
+def table(header: list[str], rows: list[dict], keys: list[str]) -> list[str]:
+    """A Markdown table: ``header`` as its first line, then ``row[key]`` for each row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
+
+
 def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> None:
     """Write ``<out>.csv`` (one line per row) and ``<out>.md``, creating the folder."""
     out = Path(out)

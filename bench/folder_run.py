@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import method_args, write_results
+from _common import method_args, table, write_results
 
 from noise2noise import add_noise, read_image, write_image
 from noise2noise.datasets import default_data_root, image_set_paths
@@ -73,14 +73,12 @@ def main() -> None:
         f"{os.cpu_count()} cores). Wall time of the whole `n2n denoise FOLDER -o OUT` "
         f"command on the first {len(paths)} images of {args.images} with Gaussian noise "
         "sigma 25.\n",
-        "| workers | images | preset | seconds | images per minute |",
-        "|---|---|---|---|---|",
     ]
-    md += [
-        f"| {r['workers']} | {r['images']} | {r['preset']} | {r['seconds']} "
-        f"| {r['images_per_minute']} |"
-        for r in rows
-    ]
+    md += table(
+        ["workers", "images", "preset", "seconds", "images per minute"],
+        rows,
+        ["workers", "images", "preset", "seconds", "images_per_minute"],
+    )
     write_results(args.out, rows, md)
 
 
