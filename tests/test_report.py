@@ -503,6 +503,30 @@ def test_a_selection_of_what_the_report_lacks_is_a_one_line_error(tmp_path, caps
         assert len(err.strip().splitlines()) == 1
 
 
+def test_a_run_refreshes_the_comparison_in_the_other_presets_folder(done, folders, tmp_path):
+    import shutil
+
+    out, _ = done
+    for name in ("cpu", "report"):
+        shutil.copytree(out, tmp_path / name, ignore=shutil.ignore_patterns("*.pt"))
+    before = (tmp_path / "cpu" / "RESULTS.md").read_text()
+    assert "This preset against" not in before  # written when the folder stood alone
+    csv_file = tmp_path / "report" / "table1" / "results.csv"
+    rows = read_rows(csv_file)
+    for r in rows:  # both images 1 dB better under one noise in `report`
+        if (r["noise"], r["method"]) == ("gaussian:50", "zeroshot"):
+            r["psnr"] = f"{float(r['psnr']) + 1.0:.6f}"
+    with open(csv_file, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    reproduce(["report"], tmp_path / "report", budget=tiny_budget(folders), progress=False)
+    text = (tmp_path / "cpu" / "RESULTS.md").read_text()
+    section = text[text.index("## This preset against the `report` preset") :]
+    zeroshot = next(line for line in section.splitlines() if line.startswith("| Zero-shot"))
+    assert zeroshot.split(" | ")[1:3] == ["+0.00 (2)", "-1.00 (2)"]
+
+
 def test_results_md_compares_a_preset_with_the_other_beside_it(done, tmp_path):
     import shutil
 

@@ -8,6 +8,7 @@ and by several processes at once (see :mod:`.reproduction`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -27,7 +28,7 @@ from ..metrics import psnr
 from ..noise import parse_noise
 from ..training import read_history
 from ..zeroshot import downsampled_pair
-from .budget import Budget, budget_for
+from .budget import BUDGETS, Budget, budget_for
 from .plots import plot_convergence, plot_grid
 from .records import RunRecord
 from .reproduction import Reproduction
@@ -276,4 +277,23 @@ def reproduce(
                 STEPS[name](repro, select)
         finally:
             record.close()
-    return repro.write_report()
+    path = repro.write_report()
+    _refresh_beside(repro.out, data_root)
+    return path
+
+
+def _refresh_beside(out: Path, data_root: str | os.PathLike | None) -> None:
+    """Rewrite the RESULTS.md of the other presets' folders beside ``out`` (``docs/results/
+    report`` beside ``docs/results/cpu``): each compares its cells with this folder's, cell
+    by cell, and would otherwise show this folder's old cells until it is run again."""
+    if out.name not in BUDGETS:
+        return  # a sibling compares itself only with folders named by a preset
+    for name in BUDGETS:
+        other = out.parent / name
+        if name == out.name or not (other / "RESULTS.md").is_file():
+            continue
+        try:
+            budget = Budget.from_dict(json.loads((other / "config.json").read_text())["budget"])
+            Reproduction(other, budget, data_root=data_root, progress=False).write_report()
+        except (N2NError, OSError, KeyError, ValueError) as error:
+            log.warning("%s: RESULTS.md not refreshed (%s)", other / "RESULTS.md", error)
