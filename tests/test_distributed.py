@@ -67,6 +67,16 @@ def test_folder_on_a_local_cluster_equals_the_single_process_run(tmp_path, noisy
     _same_folders(tmp_path / "one", tmp_path / "dask")
 
 
+@pytest.fixture
+def own_client():
+    """A cluster for one test that kills a worker: the nanny's restart can race with Dask
+    closing that nanny (seen once in CI: 1 of 2 workers after 60 s), which must not leave
+    the shared cluster short for the tests after it."""
+    c = connect("local:2")
+    yield c
+    c.close()
+
+
 @dataclasses.dataclass(frozen=True)
 class KillsItsWorkerOnce:
     """The pretrained model, but the first worker to meet image 2 dies (SIGKILL, as the
@@ -85,7 +95,8 @@ class KillsItsWorkerOnce:
         return int(Path(self.flag).with_suffix(".value").read_text())
 
 
-def test_a_killed_worker_loses_nothing(tmp_path, noisy_rgb, client):
+def test_a_killed_worker_loses_nothing(tmp_path, noisy_rgb, own_client):
+    client = own_client
     folder = _folder(tmp_path, noisy_rgb, 5)
     pairs = plan_outputs([folder], tmp_path / "ref")
     process_files(pairs, make_denoiser("pretrained"), workers=1)
@@ -150,7 +161,8 @@ def test_denoise_dask_is_lazy_and_keeps_planes_apart(noisy_rgb):
 
 
 @pytest.mark.parametrize("method", ["pretrained", "zeroshot"])
-def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, client, method):
+def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, own_client, method):
+    client = own_client
     source = _zarr(tmp_path, np.concatenate([noisy_rgb] * 2, axis=1))
     denoise_zarr(source, tmp_path / "ref.zarr", method, chunk=64, progress=False)
     errors = []
@@ -178,7 +190,6 @@ def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, client, method):
         zarr.open_array(str(tmp_path / "ref.zarr"))[:],
     )
     assert not marks.exists()
-    client.client.wait_for_workers(2, timeout=60)
 
 
 @pytest.mark.parametrize("method", ["pretrained", "zeroshot"])
