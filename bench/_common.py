@@ -25,6 +25,24 @@ def group_rows(rows: list[dict], key) -> dict[tuple, list[dict]]:
     return groups
 
 
+def timed(fn, device: str):
+    """``fn()`` and its seconds, a CUDA device synchronised before and after (its work is
+    asynchronous: without it the clock would stop before the device does)."""
+    import time
+
+    def sync() -> None:
+        if str(device).startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+
+    sync()
+    tic = time.perf_counter()
+    out = fn()
+    sync()
+    return out, time.perf_counter() - tic
+
+
 def table(header: list[str], rows: list[dict], keys: list[str]) -> list[str]:
     """A Markdown table: ``header`` as its first line, then ``row[key]`` for each row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

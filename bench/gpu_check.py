@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import timed
 
 from noise2noise import add_noise, psnr, read_image
 from noise2noise.datasets import center_crop
@@ -51,16 +52,6 @@ def graphs_off():
             del os.environ["N2N_CUDA_GRAPHS"]
         else:
             os.environ["N2N_CUDA_GRAPHS"] = before
-
-
-def timed(fn, device: str):
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    tic = time.perf_counter()
-    out = fn()
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return out, time.perf_counter() - tic
 
 
 def compare(name: str, fn, clean, devices, rows, warm: bool = True) -> None:

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import argparse
 import threading
-import time
 import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import command, table, write_results
+from _common import command, table, timed, write_results
 from torch.func import stack_module_state
 
 from noise2noise import add_noise, read_image
@@ -49,27 +48,14 @@ from noise2noise.zeroshot.batched import _grouped_forward
 from noise2noise.zeroshot.losses import zeroshot_loss
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: str) -> float:
-    sync(device)
-    tic = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - tic
-
-
 def projected(name: str, run, images: int, args, scale: float = 1.0) -> dict:
     """``run(steps)`` timed at two step counts: per step, fixed cost, and the whole
     preset's time for ``images`` images (``scale``: how many such runs that takes)."""
     short = max(1, args.steps // 3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t_short = timed(lambda: run(short), args.device)
-        t_long = timed(lambda: run(args.steps), args.device)
+        _, t_short = timed(lambda: run(short), args.device)
+        _, t_long = timed(lambda: run(args.steps), args.device)
     per_step = (t_long - t_short) / (args.steps - short)
     fixed = max(0.0, t_short - short * per_step)
     full = PRESETS["paper"].steps
@@ -159,7 +145,7 @@ def micro(noisies: list[np.ndarray], args) -> list[dict]:
 
         for _ in range(5):
             step()
-        seconds = timed(lambda step=step: [step() for _ in range(args.micro_steps)], args.device)
+        _, seconds = timed(lambda s=step: [s() for _ in range(args.micro_steps)], args.device)
         per_step = seconds / args.micro_steps
         rows.append(
             {
