@@ -227,7 +227,12 @@ def test_train_and_denoise_from_the_command_line(tmp_path, crops, clean_folder, 
         str(run),
     ]
     assert main(args) == 0
-    assert "run folder" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "run folder" in said.out
+    # stderr is not a terminal here, as in a batch job's log: a plain line per epoch
+    epochs = [line for line in said.err.splitlines() if " epoch, " in line]
+    assert [line.split(" epoch")[0] for line in epochs] == ["1/2", "2/2"]
+    assert "about" in epochs[0] and "val_psnr=" in epochs[1]
     noisy = add_noise(crops[0], "gaussian:25", seed=0, channel_axis=-1)
     src = write_image(tmp_path / "noisy.png", noisy)
     assert main(["denoise", "--model", str(run), str(src), "-o", str(tmp_path / "o.png")]) == 0

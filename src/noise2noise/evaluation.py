@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .config import changed_fields
 from .convert import image_to_tensor
@@ -31,6 +30,7 @@ from .locks import try_claim
 from .methods import check_method
 from .metrics import format_mean_2std, mean_2std, psnr, ssim
 from .noise import Gaussian, Poisson, parse_noise
+from .progress import progress_bar
 
 __all__ = [
     "CellResult",
@@ -132,7 +132,7 @@ def evaluate(
     seed : int
         Run seed for the noise.
     progress : bool
-        Show a progress bar with an ETA.
+        Show a progress bar with an ETA (off a terminal, a line a minute).
     on_cell : callable, optional
         Called as ``on_cell(done, total)`` after each cell computed in this call.
     shared : bool
@@ -162,7 +162,10 @@ def evaluate(
     ]
     total = sum((n[0], noise.name, m) not in done for n, noise in todo for m in names)
     computed = 0
-    bar = tqdm(total=len(todo) * len(names), unit="cell", disable=None if progress else True)
+    # off a terminal, a line a minute, unless the caller reports progress itself (on_cell)
+    bar = progress_bar(
+        total=len(todo) * len(names), unit="cell", show=progress, lines=on_cell is None
+    )
     try:  # "x": of two processes starting together, one writes the header
         with open(csv_path, "x", newline="") as f:
             csv.DictWriter(f, fieldnames=FIELDS).writeheader()

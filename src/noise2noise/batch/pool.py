@@ -23,6 +23,7 @@ import torch
 
 from ..image_io import write_image
 from ..memory import Limits
+from ..progress import progress_bar
 from .file_task import FileResult, as_result, process_file, read_single_image
 from .outputs import make_folders, remove_empty, remove_partials, split_existing
 
@@ -118,7 +119,7 @@ def process_files(
     try:
         make_folders(pairs, created)
         results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
-        bar = progress_bar(len(todo), "image", progress)
+        bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)
         run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results)
         if getattr(fn, "batched", None) is not None and len(todo) > 1:
             run.together(todo, group)  # on a GPU: many images in one process, at once
@@ -137,13 +138,6 @@ def process_files(
     bar.close()
     remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]
-
-
-def progress_bar(total: int, unit: str, show: bool):
-    """A tqdm bar, shown only for more than one item and when stderr is a terminal."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, disable=None if show and total > 1 else True)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-import math
 import os
 import platform
 import threading
@@ -17,36 +16,23 @@ import torch
 
 from .. import __version__
 from ..files import write_json
+from ..progress import LineProgress
 
-__all__ = ["format_duration", "Progress", "environment", "RunRecord"]
+__all__ = ["Progress", "environment", "RunRecord"]
 
 log = logging.getLogger(__name__)
 
 
-def format_duration(seconds: float) -> str:
-    """``"1 h 05 min"`` or ``"3 min 07 s"``."""
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
-
-
 class Progress:
-    """Log 'done/total, about T left' for a stage, at most once a minute (and at the end)."""
+    """Log 'done/total, elapsed, about T left' for a stage, at most once a minute (and at
+    the end): called with (done, total)."""
 
     def __init__(self, stage: str, every: float = 60.0, unit: str = "cells"):
-        self.stage, self.every, self.unit = stage, every, unit
-        self.start = time.perf_counter()
-        self.last = self.start
+        self._line = LineProgress(desc=stage, every=every, unit=unit, write=log.info)
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < self.every:
-            return
-        self.last = now
-        left = (now - self.start) / done * (total - done) if done else math.nan
-        eta = f", about {format_duration(left)} left" if done < total and done else ""
-        log.info("%s: %d/%d %s%s", self.stage, done, total, self.unit, eta)
+        self._line.total = total
+        self._line.update(done - self._line.n)
 
 
 def environment(device: str | None = None) -> dict:

@@ -44,10 +44,11 @@ from ..files import drop_csv_rows, write_json
 from ..locks import claim, held_elsewhere
 from ..methods import REGISTRY
 from ..noise import parse_noise
+from ..progress import format_duration
 from ..training import run_training
 from ..weights import model_digest
 from .budget import Budget
-from .records import Progress, format_duration
+from .records import Progress
 from .results_md import write_results_md
 from .spec import TABLE1_NOISES, TRAINED, parse_sensitivity_name, slug
 

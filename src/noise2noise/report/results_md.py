@@ -13,10 +13,10 @@ from pathlib import Path
 from ..evaluation import CellResult, read_results
 from ..files import read_csv_rows
 from ..metrics import format_mean_2std, mean_2std
+from ..progress import format_duration
 from ..training import read_history
 from .budget import BUDGETS
 from .plots import plot_sensitivity, ratio_label
-from .records import format_duration
 from .spec import (
     REPORT_TABLE1,
     SENSITIVITY_LAYERS,

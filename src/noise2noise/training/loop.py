@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ..config import changed_fields
 from ..errors import N2NError
@@ -30,6 +29,7 @@ from ..models import build_model
 from ..noise import (
     make_generator,
 )
+from ..progress import progress_bar
 from ..runtime import autocast, resolve_device
 from .checkpoint import initial_weights, load_checkpoint, save_checkpoint
 from .configuration import TrainConfig
@@ -173,12 +173,13 @@ def train(
     start = len(history)
     write_json(run_dir / "config.json", config.to_dict())
 
-    bar = tqdm(
+    bar = progress_bar(  # off a terminal (a log, a batch job): a line per epoch
         range(start, config.epochs),
         initial=start,
         total=config.epochs,
         unit="epoch",
-        disable=None if progress else True,
+        show=progress,
+        every=0.0,
     )
     model.train()
     last_plot = time.perf_counter()

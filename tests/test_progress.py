@@ -1,0 +1,67 @@
+import io
+import sys
+
+import pytest
+
+from noise2noise.progress import LineProgress, format_duration, progress_bar
+
+
+def _lines(**kwargs):
+    out = []
+    return out, LineProgress(write=out.append, **kwargs)
+
+
+def test_a_line_per_update_with_elapsed_time_eta_and_status():
+    out, bar = _lines(total=3, unit="epoch", desc="train", every=0.0)
+    for i in range(3):
+        bar.set_postfix(loss=f"{i}")
+        bar.update()
+    bar.close()  # everything already said: no repeat
+    assert len(out) == 3
+    assert out[0].startswith("train: 1/3 epoch, 0 min 00 s, about ")
+    assert out[0].endswith(" left (loss=0)")
+    assert out[2] == "train: 3/3 epoch, 0 min 00 s (loss=2)"  # no time left at the end
+
+
+def test_lines_are_spaced_but_the_last_item_is_always_reported():
+    out, bar = _lines(total=50, unit="cell", every=3600.0)
+    for _ in range(50):
+        bar.update()
+    assert out == ["50/50 cell, 0 min 00 s"]
+
+
+def test_close_reports_where_an_unfinished_run_stopped():
+    out, bar = _lines(total=10, every=3600.0, initial=2)  # a resumed run
+    bar.update(3)
+    bar.close()
+    assert out == ["5/10 it, 0 min 00 s, about 0 min 00 s left"]
+
+
+def test_iterating_updates_after_each_item():
+    out, bar = _lines(iterable=range(5, 8), total=3, every=0.0)
+    seen = []
+    for item in bar:
+        seen.append((item, len(out)))  # the line for an item comes after its work
+    assert seen == [(5, 0), (6, 1), (7, 2)]
+
+
+def test_off_a_terminal_lines_else_tqdm(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
+    assert isinstance(progress_bar(total=2), LineProgress)
+    for quiet in (dict(show=False), dict(lines=False)):
+        bar = progress_bar(total=2, **quiet)
+        assert not isinstance(bar, LineProgress) and bar.disable
+        bar.update(2)
+        bar.close()
+    assert sys.stderr.getvalue() == ""
+    bar = progress_bar(range(4))
+    assert bar.total == 4
+    list(bar)
+    assert sys.stderr.getvalue().startswith("4/4 it, ")
+
+
+@pytest.mark.parametrize(
+    "seconds, text", [(0.4, "0 min 00 s"), (187, "3 min 07 s"), (3900, "1 h 05 min")]
+)
+def test_durations(seconds, text):
+    assert format_duration(seconds) == text
