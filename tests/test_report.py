@@ -315,6 +315,18 @@ def test_a_folder_from_before_a_new_setting_still_matches(folders, tmp_path):
         Reproduction(tmp_path, replace(budget, zeroshot=replace(budget.zeroshot, tile=512)))
 
 
+def test_open_takes_the_budget_a_folder_was_made_with(folders, tmp_path):
+    budget = replace(tiny_budget(folders), seed=7)
+    Reproduction(tmp_path / "made", budget)
+    assert Reproduction.open(tmp_path / "made", progress=False).budget == budget
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text('{"settings": 1}')
+    for folder in ("other", "nothing"):
+        with pytest.raises(ValueError, match=f"{folder}: not a reproduction folder"):
+            Reproduction.open(tmp_path / folder)
+    assert not (tmp_path / "nothing").exists()  # nothing made where nothing was
+
+
 def test_train_all_leaves_a_network_to_the_process_training_it(folders, tmp_path):
     repro = Reproduction(tmp_path, tiny_budget(folders), progress=False)
     busy = repro.train_dir("cnn", "clean", "gaussian:25")

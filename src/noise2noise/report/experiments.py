@@ -8,7 +8,6 @@ and by several processes at once (see :mod:`.reproduction`).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -293,7 +292,6 @@ def _refresh_beside(out: Path, data_root: str | os.PathLike | None) -> None:
         if name == out.name or not (other / "RESULTS.md").is_file():
             continue
         try:
-            budget = Budget.from_dict(json.loads((other / "config.json").read_text())["budget"])
-            Reproduction(other, budget, data_root=data_root, progress=False).write_report()
-        except (N2NError, OSError, KeyError, ValueError) as error:
+            Reproduction.open(other, data_root=data_root, progress=False).write_report()
+        except (N2NError, OSError) as error:
             log.warning("%s: RESULTS.md not refreshed (%s)", other / "RESULTS.md", error)

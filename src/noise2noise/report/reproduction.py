@@ -93,6 +93,25 @@ class Reproduction:
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_budget(self.out / "config.json")
 
+    @classmethod
+    def open(cls, out: str | os.PathLike, **runtime) -> Reproduction:
+        """An existing reproduction folder with the budget it was made with (its
+        ``config.json``); ``runtime``: ``data_root``, ``progress``, ``device``.
+
+        Raises
+        ------
+        N2NError
+            ``out`` holds no reproduction this version can read.
+        """
+        config_file = Path(out) / "config.json"
+        try:
+            budget = Budget.from_dict(json.loads(config_file.read_text())["budget"])
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as error:
+            raise N2NError(
+                f"{out}: not a reproduction folder this version reads ({error})"
+            ) from None
+        return cls(out, budget, **runtime)
+
     def _check_budget(self, config_file: Path) -> None:
         """Write the budget to a new folder; refuse a folder made with another one. A
         budget in an older format is migrated and written back in today's."""
