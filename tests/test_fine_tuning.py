@@ -92,6 +92,7 @@ def test_fine_tuning_from_the_command_line(tmp_path, capsys):
     common += ["--batch-size", "1", "--steps-per-epoch", "1", "--epochs", "1"]
     assert main([*common, "--init", "pretrained:blind", "--out", str(tmp_path / "a")]) == 0
     assert load_checkpoint(tmp_path / "a")["config"].init == "pretrained:blind"
+    capsys.readouterr()  # that run's progress lines
     code = main(
         [*common, "--init", "pretrained:blind", "--width", "32", "--out", str(tmp_path / "b")]
     )

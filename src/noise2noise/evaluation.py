@@ -132,7 +132,7 @@ def evaluate(
     seed : int
         Run seed for the noise.
     progress : bool
-        Show a progress bar with an ETA (off a terminal, a line a minute).
+        Show a progress bar with an ETA (off a terminal a line a minute, unless on_cell).
     on_cell : callable, optional
         Called as ``on_cell(done, total)`` after each cell computed in this call.
     shared : bool
@@ -162,10 +162,7 @@ def evaluate(
     ]
     total = sum((n[0], noise.name, m) not in done for n, noise in todo for m in names)
     computed = 0
-    # off a terminal, a line a minute, unless the caller reports progress itself (on_cell)
-    bar = progress_bar(
-        total=len(todo) * len(names), unit="cell", show=progress, lines=on_cell is None
-    )
+    bar = progress_bar(total=len(todo) * len(names), unit="cell", show=progress, lines=not on_cell)
     try:  # "x": of two processes starting together, one writes the header
         with open(csv_path, "x", newline="") as f:
             csv.DictWriter(f, fieldnames=FIELDS).writeheader()

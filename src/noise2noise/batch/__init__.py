@@ -17,7 +17,7 @@ from .outputs import (
     remove_partials,
     split_existing,
 )
-from .pool import RunInterrupted, die_with_parent, process_files, progress_bar
+from .pool import RunInterrupted, die_with_parent, process_files
 
 __all__ = [
     "FileResult",
@@ -28,7 +28,6 @@ __all__ = [
     "process_files",
     "complete_output",
     "split_existing",
-    "progress_bar",
     "make_folders",
     "remove_empty",
     "remove_partials",

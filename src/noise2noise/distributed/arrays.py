@@ -14,10 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..batch import (
-    RunInterrupted,
-    progress_bar,
-)
+from ..batch import RunInterrupted
 from ..chunked import (
     DEFAULT_CHUNK,
     _block_function,
@@ -32,6 +29,7 @@ from ..config import changed_fields, to_dict
 from ..errors import N2NError
 from ..files import write_atomically
 from ..models import SimpleCNN
+from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
 
 MARKS = ".n2n-chunks"  # folder of per-chunk done marks inside the output store
@@ -212,7 +210,7 @@ def denoise_zarr(
     threads = cluster.threads if cluster is not None else None
     src = str(source) if client is not None else array
     start = time.perf_counter()
-    bar = progress_bar(len(todo), "chunk", progress)
+    bar = progress_bar(total=len(todo), unit="chunk", show=progress and len(todo) > 1)
     try:
         if client is None:
             for region in todo:

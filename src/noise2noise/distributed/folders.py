@@ -11,12 +11,12 @@ from ..batch import (
     RunInterrupted,
     make_folders,
     process_file,
-    progress_bar,
     remove_empty,
     remove_partials,
     split_existing,
 )
 from ..memory import Limits
+from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed
 
 
@@ -57,7 +57,7 @@ def process_files_dask(
             _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{run}-{i}"
         )
         futures[future] = i
-    bar = progress_bar(len(todo), "image", progress)
+    bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)
     try:
         for future in distributed.as_completed(futures):
             i = futures[future]
