@@ -65,3 +65,17 @@ def test_off_a_terminal_lines_else_tqdm(monkeypatch):
 )
 def test_durations(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_a_zeroshot_run_in_a_log_file_says_how_far_it_got(tmp_path, capsys):
+    import numpy as np
+
+    from noise2noise import write_image
+    from noise2noise.cli import main
+
+    rng = np.random.default_rng(0)
+    src = write_image(tmp_path / "in.png", (rng.random((32, 32)) * 255).astype(np.uint8))
+    argv = ["denoise", str(src), "-o", str(tmp_path / "out.png"), "--method", "zeroshot"]
+    assert main([*argv, "--iterations", "3"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "step" in line]
+    assert said[-1].startswith("ZS-N2N: 3/3 step, ")

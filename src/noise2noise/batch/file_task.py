@@ -24,6 +24,7 @@ from ..image_io import (
 )
 from ..memory import Limits, check_memory
 from ..noise import add_noise
+from ..progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,7 @@ class NoiseAdder:
 
 
 def _plane_progress(planes: np.ndarray, source: Path):
-    from tqdm.auto import tqdm
-
-    return tqdm(planes, desc=source.name, unit="plane", leave=False, disable=None)
+    return progress_bar(planes, desc=source.name, unit="plane", leave=False)
 
 
 def _bytes_per_pixel(fn) -> float:

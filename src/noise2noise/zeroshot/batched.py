@@ -22,12 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import stack_module_state
-from tqdm.auto import tqdm
 
 from ..convert import pad_to_multiple
 from ..errors import N2NError
 from ..models import SimpleCNN
 from ..noise import make_generator
+from ..progress import progress_bar
 from ..runtime import resolve_device
 from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
 from .fit import _gather_crops, _offsets_for_steps, image_result, image_tensor, run_steps
@@ -114,12 +114,8 @@ def fit_zeroshot_batch(
         images = ys[0].new_zeros(len(ys), channels, h, w)
         for i, y in enumerate(ys):  # crops never reach the padding: offsets are each image's
             images[i, :, : y.shape[-2], : y.shape[-1]] = y[0]
-    steps = tqdm(
-        range(config.steps),
-        desc=f"ZS-N2N ×{len(ys)}",
-        unit="step",
-        leave=False,
-        disable=None if progress else True,
+    steps = progress_bar(
+        range(config.steps), desc=f"ZS-N2N ×{len(ys)}", unit="step", leave=False, show=progress
     )
 
     def loss_of(*where: torch.Tensor) -> torch.Tensor:  # where: this step's crop offsets

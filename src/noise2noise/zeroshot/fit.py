@@ -13,6 +13,7 @@ from ..errors import N2NError
 from ..graphs import TrainStep, make_adam, set_learning_rate
 from ..models import SimpleCNN
 from ..noise import make_generator
+from ..progress import progress_bar
 from ..runtime import resolve_device
 from ..tiling import apply_tiled
 from ..tta import average_dihedral, tta_transforms
@@ -129,11 +130,9 @@ def fit_zeroshot(
         model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
     model.to(device)
     generator = make_generator(seed)
-    steps = range(config.steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc="ZS-N2N", unit="step", leave=False, disable=None)
+    steps = progress_bar(
+        range(config.steps), desc="ZS-N2N", unit="step", leave=False, show=progress
+    )
     offsets = None
     if config.crop is not None:
         stride = 1 if config.odd_offsets else 2
