@@ -79,3 +79,13 @@ def test_a_zeroshot_run_in_a_log_file_says_how_far_it_got(tmp_path, capsys):
     assert main([*argv, "--iterations", "3"]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if "step" in line]
     assert said[-1].startswith("ZS-N2N: 3/3 step, ")
+
+
+def test_a_notebook_keeps_tqdms_widget(monkeypatch):
+    import tqdm.autonotebook
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a kernel's stderr is no terminal
+    monkeypatch.setattr(tqdm.autonotebook, "tqdm", type("NotebookBar", (), {}))
+    bar = progress_bar(total=2)
+    assert not isinstance(bar, LineProgress) and not bar.disable
+    bar.close()

@@ -47,11 +47,12 @@ def progress_bar(
 
     Returns
     -------
-    A ``tqdm`` bar when stderr is a terminal, else a :class:`LineProgress`.
+    A ``tqdm`` bar when stderr is a terminal or in a Jupyter notebook, else a
+    :class:`LineProgress`.
     """
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
-    terminal = sys.stderr.isatty()
+    terminal = sys.stderr.isatty() or _in_notebook()  # a notebook draws tqdm's widget
     if show and lines and not terminal:
         return LineProgress(
             iterable, total=total, unit=unit, desc=desc, every=every, initial=initial
@@ -67,6 +68,13 @@ def progress_bar(
         leave=leave,
         disable=not (show and terminal),
     )
+
+
+def _in_notebook() -> bool:
+    from tqdm.autonotebook import tqdm as chosen
+    from tqdm.std import tqdm as plain
+
+    return chosen is not plain
 
 
 class LineProgress:
