@@ -33,6 +33,17 @@ def test_existing_output_needs_overwrite(tmp_path, photo, capsys):
     assert read_image(out).dtype == np.uint8
 
 
+def test_a_file_cannot_take_the_output_of_a_folder_or_of_several_files(tmp_path, photo, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "a.png", read_image(photo))
+    out = write_image(tmp_path / "out.png", read_image(photo))
+    assert main(["denoise", str(folder), "-o", str(out), *FAST]) == 2
+    assert "output must be a folder when the input is a folder" in capsys.readouterr().err
+    assert main(["denoise", str(photo), str(folder / "a.png"), "-o", str(out), *FAST]) == 2
+    assert "output must be a folder when there are several inputs" in capsys.readouterr().err
+
+
 def test_input_is_never_overwritten(tmp_path, photo, capsys):
     before = photo.read_bytes()
     assert main(["denoise", str(photo), "-o", str(photo), *FAST, "--overwrite"]) == 2

@@ -55,7 +55,8 @@ def plan_outputs(
         pairs = [(sources[0], output)]
     else:
         if output.exists() and not output.is_dir():
-            raise N2NError(f"{output}: output must be a folder when there are several inputs")
+            what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
+            raise N2NError(f"{output}: output must be a folder when {what}")
         pairs = [(src, output / src.name) for src in sources]
         names = [dst for _, dst in pairs]
         if len(set(names)) != len(names):
