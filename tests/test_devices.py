@@ -118,3 +118,36 @@ def test_zeroshot_folders_and_evaluations_batch_on_a_gpu_only(device):
     on_gpu = device != "cpu"
     assert (FileDenoiser("zeroshot", {"device": device}).batched is not None) == on_gpu
     assert (NoiseAwareDenoiser("zeroshot", {"device": device}).batched is not None) == on_gpu
+
+
+def test_cpu_bf16_follows_the_flags_and_the_environment(monkeypatch):
+    from noise2noise.runtime import CPU_BF16_ENV, cpu_bf16, cpu_has_bf16
+
+    amd = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n"
+    old = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw\n"
+    sapphire = "flags\t\t: avx512f amx_tile amx_bf16\n"
+    assert cpu_has_bf16(amd) and cpu_has_bf16(sapphire)
+    assert not cpu_has_bf16(old) and not cpu_has_bf16("model name : Apple M2\n")
+    monkeypatch.setenv(CPU_BF16_ENV, "0")
+    assert not cpu_bf16()
+    monkeypatch.setenv(CPU_BF16_ENV, "1")
+    assert cpu_bf16()
+    monkeypatch.delenv(CPU_BF16_ENV)
+    assert cpu_bf16() == cpu_has_bf16()
+
+
+def test_pretrained_in_bf16_on_the_cpu_matches_float32(astronaut_crop, monkeypatch):
+    # bf16 is forced (emulated where the CPU lacks it): the shipped model's output may
+    # move by far less than its gain over the noisy input.
+    from noise2noise import denoise
+    from noise2noise.runtime import CPU_BF16_ENV
+
+    noisy = add_noise(astronaut_crop, "gaussian:15", seed=0, channel_axis=-1)
+    noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+    monkeypatch.setenv(CPU_BF16_ENV, "0")
+    full = denoise(noisy, channel_axis=-1, tta=1)
+    monkeypatch.setenv(CPU_BF16_ENV, "1")
+    half = denoise(noisy, channel_axis=-1, tta=1)
+    assert not np.array_equal(full, half)  # bf16 did run
+    assert psnr(half, full) > 50
+    assert abs(psnr(half, astronaut_crop) - psnr(full, astronaut_crop)) < 0.03

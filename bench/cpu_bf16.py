@@ -1,0 +1,135 @@
+"""The shipped networks in bf16 on the CPU against float32: accuracy and time.
+
+On a CPU with bf16 in hardware (AVX-512 BF16 or AMX), `noise2noise.denoise` runs the
+network under bf16 autocast (`noise2noise.runtime.inference_autocast`). This measures what
+that costs and gains, on images no shipped network trained on and no test image: the
+held-out validation images of bsds432 (the training runs' own 5 % split) at full size,
+8-bit noisy inputs, seeded, the same input for both; the RGB model on the colour images,
+the grayscale model on their luminance. `N2N_CPU_BF16` switches between the two in one
+process. Seconds: wall time of `denoise` per image (flip averaging and shrinking as
+shipped), 2 torch threads unless the machine has fewer.
+
+    python bench/cpu_bf16.py --data ../shared/data/bsds432 --out bench/results/cpu_bf16
+
+Writes ``<out>.csv`` (per image) and ``<out>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+from _common import command, group_rows, table, write_results
+
+from noise2noise import add_noise, denoise, psnr, read_image
+from noise2noise.image_io import list_images
+from noise2noise.runtime import CPU_BF16_ENV, cpu_has_bf16
+from noise2noise.training import split_indices
+
+NOISES = ("gaussian:5", "gaussian:15", "gaussian:25", "gaussian:50", "poisson:25")
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0]} ({len(names)} cores)" if names else platform.machine()
+
+
+def run(noisy: np.ndarray, channel_axis, bf16: bool) -> tuple[np.ndarray, float]:
+    os.environ[CPU_BF16_ENV] = "1" if bf16 else "0"
+    tic = time.perf_counter()
+    out = denoise(noisy, channel_axis=channel_axis)
+    return out, time.perf_counter() - tic
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="the bsds432 folder")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--limit", type=int, default=0, help="first N held-out images only")
+    args = ap.parse_args(argv)
+    files = list_images(args.data)
+    _, val = split_indices(len(files), 0.05, 0)
+    val = val[: args.limit] if args.limit else val
+    denoise(np.zeros((64, 64), np.float32))  # load the models before timing
+    rows = []
+    for k, i in enumerate(val):
+        rgb = read_image(files[i]).astype(np.float32) / 255
+        for model, clean, axis in (("rgb", rgb, -1), ("gray", rgb @ LUMA, None)):
+            noises = NOISES if model == "rgb" else ("gaussian:25",)
+            for noise in noises:
+                noisy = add_noise(clean, noise, seed=k, channel_axis=axis)
+                noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+                row = {"image": files[i].stem, "model": model, "noise": noise}
+                for name, bf16 in (("fp32", False), ("bf16", True)):
+                    out, seconds = run(noisy, axis, bf16)
+                    row[f"psnr_{name}"] = round(psnr(out, clean), 4)
+                    row[f"s_{name}"] = round(seconds, 3)
+                rows.append(row)
+                print(row, flush=True)
+    os.environ.pop(CPU_BF16_ENV, None)
+    summary = []
+    for (model, noise), group in group_rows(rows, lambda r: (r["model"], r["noise"])).items():
+        diff = np.array([r["psnr_bf16"] - r["psnr_fp32"] for r in group])
+        seconds = {k: np.array([r[f"s_{k}"] for r in group]) for k in ("fp32", "bf16")}
+        summary.append(
+            {
+                "model": model,
+                "noise": noise,
+                "n": len(group),
+                "fp32": f"{np.mean([r['psnr_fp32'] for r in group]):.3f}",
+                "bf16": f"{np.mean([r['psnr_bf16'] for r in group]):.3f}",
+                "diff": f"{diff.mean():+.4f}",
+                "worst": f"{diff.min():+.4f}",
+                "s_fp32": f"{seconds['fp32'].mean():.2f}",
+                "s_bf16": f"{seconds['bf16'].mean():.2f}",
+                "speedup": f"{seconds['fp32'].sum() / seconds['bf16'].sum():.2f}×",
+            }
+        )
+    cpu = cpu_name()
+    lines = [
+        "# The shipped networks in bf16 on the CPU, against float32",
+        "",
+        "```sh",
+        command(),
+        "```",
+        "",
+        f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}; "
+        f"bf16 in hardware: {cpu_has_bf16()}. Held-out bsds432 images at full size, 8-bit "
+        "noisy inputs; `noise2noise.denoise` as shipped, float32 (`N2N_CPU_BF16=0`) and bf16 "
+        "(`N2N_CPU_BF16=1`) on the same input. diff: bf16 minus float32 PSNR, mean and worst "
+        "image; seconds per image.",
+        "",
+        *table(
+            [
+                "model",
+                "noise",
+                "images",
+                "float32 PSNR",
+                "bf16 PSNR",
+                "diff",
+                "worst",
+                "s float32",
+                "s bf16",
+                "speed-up",
+            ],
+            summary,
+            ["model", "noise", "n", "fp32", "bf16", "diff", "worst", "s_fp32", "s_bf16", "speedup"],
+        ),
+        "",
+        "Per image: the CSV beside this file.",
+    ]
+    write_results(args.out, rows, lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
