@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -11,10 +12,17 @@ import numpy as np
 
 from noise2noise.files import write_csv
 
+# Environment variables that change what a benchmark measures, written before its command.
+SETTINGS = ("N2N_CPU_BF16", "N2N_CUDA_GRAPHS")
+
 
 def command() -> str:
-    """The command line that runs this script from the repository root, for the results."""
-    return "python bench/" + shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    """The command line that runs this script from the repository root, for the results
+    (with the settings of :data:`SETTINGS` that are set, as the shell would take them)."""
+    env = [f"{k}={shlex.quote(os.environ[k])}" for k in SETTINGS if k in os.environ]
+    return " ".join(
+        [*env, "python", "bench/" + shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])]
+    )
 
 
 def group_rows(rows: list[dict], key) -> dict[tuple, list[dict]]:

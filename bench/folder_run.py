@@ -69,7 +69,7 @@ def main() -> None:
             )
             print(rows[-1], flush=True)
     md = [
-        f"# Folder run\n\nMade by `python {' '.join(sys.argv)}` ({platform.machine()}, "
+        f"# Folder run\n\nMade by `{command()}` ({platform.machine()}, "
         f"{os.cpu_count()} cores). Wall time of the whole `n2n denoise FOLDER -o OUT` "
         f"command on the first {len(paths)} images of {args.images} with Gaussian noise "
         "sigma 25.\n",

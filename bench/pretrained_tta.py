@@ -11,12 +11,11 @@ of the blind model averaged over 1, 2, 4 and 8 of the flips/rotations (in the or
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 import torch
-from _common import write_results
+from _common import command, write_results
 
 from noise2noise.datasets import load_image_set
 from noise2noise.evaluation import make_noisy
@@ -55,7 +54,7 @@ def main() -> None:
     md = [
         "# Flip/rotation averaging of the pretrained model",
         "",
-        f"`python {' '.join(sys.argv)}`",
+        f"`{command()}`",
         "",
         "| transforms | mean PSNR | gain over 1 | mean seconds |",
         "|---|---|---|---|",

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import method_args, write_results
+from _common import command, method_args, write_results
 
 from noise2noise import add_noise, read_image, write_image
 from noise2noise.datasets import default_data_root
@@ -97,7 +97,7 @@ def main() -> None:
             )
             print(rows[-1], flush=True)
     md = [
-        f"# Large images\n\nMade by `python {' '.join(sys.argv)}` ({platform.machine()}, "
+        f"# Large images\n\nMade by `{command()}` ({platform.machine()}, "
         f"{os.cpu_count()} cores). Wall time of the whole `n2n denoise` command (start-up, "
         "reading, denoising, writing) and its peak memory (max RSS).\n",
         "| image | megapixels | preset | seconds | peak MB |",

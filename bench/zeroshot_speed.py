@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
+from _common import command as bench_command
 from _common import write_results
 
 from noise2noise.batch import die_with_parent
@@ -123,7 +124,7 @@ def main() -> None:
                 )
 
     lines = _summary(rows, noises)
-    command = "python " + " ".join(sys.argv)
+    command = bench_command()
     md = [
         f"# ZS-N2N speed benchmark\n\nMade by `{command}` "
         f"({platform.machine()}, {torch.get_num_threads()} torch threads), "
