@@ -364,7 +364,10 @@ def _start(args: list) -> subprocess.Popen:
 def _wait_for_output(folder: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if folder.is_dir() and any(p.suffix == ".png" for p in folder.iterdir()):
+        # A finished output, not one being written (".img00.partial-PID.png").
+        if folder.is_dir() and any(
+            p.suffix == ".png" and not p.name.startswith(".") for p in folder.iterdir()
+        ):
             return
         time.sleep(0.05)
     raise AssertionError("no output appeared")
@@ -373,7 +376,7 @@ def _wait_for_output(folder: Path, proc: subprocess.Popen, timeout: float = 120)
 @pytest.mark.parametrize("how, code", [("SIGINT to the group", 130), ("SIGTERM", 143)])
 def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astronaut_crop, how, code):
     # 128×128 images: 64×64 ones went by so fast (bf16 on the CPU) that the signal, sent
-    # once the first output appeared, sometimes came after the last.
+    # once the first output was written, sometimes came after the last.
     folder = _folder_of(tmp_path, np.tile(astronaut_crop, (2, 2, 1)), 40)
     out = tmp_path / "out"
     proc = _start(["denoise", folder, "-o", out, "--workers", "2"])
