@@ -134,6 +134,11 @@ def test_cpu_bf16_follows_the_flags_and_the_environment(monkeypatch):
     assert cpu_bf16()
     monkeypatch.delenv(CPU_BF16_ENV)
     assert cpu_bf16() == cpu_has_bf16()
+    # A run's record says which precision the shipped networks ran in.
+    from noise2noise.report.records import environment
+
+    monkeypatch.setenv(CPU_BF16_ENV, "0")
+    assert environment("cpu")["machine"]["cpu_bf16"] is False
 
 
 def test_pretrained_in_bf16_on_the_cpu_matches_float32(astronaut_crop, monkeypatch):

@@ -17,6 +17,7 @@ import torch
 from .. import __version__
 from ..files import write_json
 from ..progress import LineProgress
+from ..runtime import cpu_bf16
 
 __all__ = ["Progress", "environment", "RunRecord"]
 
@@ -59,6 +60,7 @@ def environment(device: str | None = None) -> dict:
             "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
             "gpu": gpu,
+            "cpu_bf16": cpu_bf16(),  # shipped networks in bf16 on this CPU (runtime.py)
         },
     }
 
