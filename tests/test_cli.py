@@ -243,6 +243,7 @@ def test_add_noise_gives_each_plane_of_a_stack_its_own_noise(tmp_path, camera_cr
 
 def test_by_default_white_noise_gets_the_pretrained_model(tmp_path, astronaut_crop, capsys):
     from noise2noise import add_noise, psnr
+    from noise2noise.runtime import cpu_bf16
 
     noisy = write_image(
         tmp_path / "noisy.png", add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
@@ -251,6 +252,7 @@ def test_by_default_white_noise_gets_the_pretrained_model(tmp_path, astronaut_cr
     assert main(["denoise", str(noisy), "-o", str(out)]) == 0
     said = capsys.readouterr()
     assert "auto on cpu" in said.out
+    assert ("auto on cpu, bf16" in said.out) == cpu_bf16()  # the precision is said
     assert "noisy.png: auto chose pretrained (noise independent" in said.err
     assert psnr(read_image(out), astronaut_crop, data_range=255) > 28
 

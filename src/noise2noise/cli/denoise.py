@@ -11,6 +11,7 @@ from ..denoisers import make_denoiser
 from ..errors import N2NError
 from ..memory import Limits
 from ..methods import DEFAULT_METHOD, describe_methods
+from ..runtime import cpu_bf16
 from .common import (
     EXIT_OK,
     Formatter,
@@ -52,8 +53,14 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         cores = 1 if device.type != "cpu" else os.cpu_count() or 1
         workers = args.workers or min(len(pairs), cores)
         results = run_files(args, pairs, fn, workers)
-        where = f", {method} on {device}"
+        where = f", {method} on {device}{_precision(method, device)}"
     return report(results, time.perf_counter() - start, where=where)
+
+
+def _precision(method: str, device) -> str:
+    """The suffix ', bf16' where the shipped networks run in bf16 on this CPU (cpu_bf16)."""
+    shipped = method in ("auto", "pretrained", "real")
+    return ", bf16" if shipped and device.type == "cpu" and cpu_bf16() else ""
 
 
 def _is_zarr_job(args: argparse.Namespace) -> bool:
