@@ -73,9 +73,9 @@ def inference_autocast(device: torch.device):
     half the time of float32 ones; the skip connections and the output stay float32.
 
     The shipped blind model on the 22 held-out bsds432 images, 8-bit inputs, as `n2n
-    denoise` runs it, on this project's 2-core AMD EPYC (AVX-512 BF16): 0.77 -> 0.40 s an
-    image, PSNR -0.006 dB at Gaussian 5, -0.002 at 15, -0.001 at 25 (`bench/cpu_bf16.py`,
-    `bench/results/cpu_bf16.md`).
+    denoise` runs it, on this project's 2-core AMD EPYC (AVX-512 BF16): 0.88 -> 0.46 s an
+    image, PSNR -0.006 dB at Gaussian 5, -0.002 at 15, -0.001 at 25; `real` on camera
+    photos -0.007 dB (`bench/cpu_bf16.py`, `bench/results/cpu_bf16.md`).
     """
     on = device.type == "cuda" or (device.type == "cpu" and cpu_bf16())
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on, cache_enabled=False)
