@@ -146,6 +146,15 @@ def test_results_md_tables_come_from_the_csv(done):
     assert "Computation recorded in the cells: train " in text
 
 
+def test_a_stopped_run_is_recorded_as_interrupted(tmp_path):
+    from noise2noise.report.records import RunRecord
+
+    record = RunRecord(tmp_path, device="cpu", command="stopped")
+    record.close(interrupted=True)
+    saved = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    assert saved["finished"] is False and saved["interrupted"] is True
+
+
 def test_sensitivity_has_every_depth_and_ratio(done):
     out, _ = done
     methods = {r["method"] for r in read_rows(out / "sensitivity" / "results.csv")}

@@ -274,8 +274,10 @@ def reproduce(
             for name in work:
                 log.info("%s ...", name)
                 STEPS[name](repro, select)
-        finally:
-            record.close()
+        except BaseException:
+            record.close(interrupted=True)
+            raise
+        record.close()
     path = repro.write_report()
     _refresh_beside(repro.out, data_root)
     return path

@@ -87,11 +87,13 @@ class RunRecord:
         while not self._stop.wait(60.0):
             self._write(finished=False)
 
-    def _write(self, *, finished: bool) -> None:
+    def _write(self, *, finished: bool, **extra) -> None:
         seconds = round(time.perf_counter() - self.tic, 1)
-        write_json(self.path, {**self.info, "seconds": seconds, "finished": finished})
+        write_json(self.path, {**self.info, "seconds": seconds, "finished": finished, **extra})
 
-    def close(self) -> None:
+    def close(self, *, interrupted: bool = False) -> None:
+        """The final record: ``finished`` when the run did all it set out to do, else
+        ``interrupted`` (Ctrl-C, SIGTERM or an error stopped it)."""
         self._stop.set()
         self._thread.join()
-        self._write(finished=True)
+        self._write(finished=not interrupted, **({"interrupted": True} if interrupted else {}))
