@@ -53,16 +53,7 @@ MODELS = {  # run name: extra arguments of `n2n train`
     # 12, it lost everywhere (bench/results/level_weighting_cpu09.md), which may be the
     # small batches; this is the GPU's batch of 48. Judge it with bench/level_weighting.py
     # (plain PSNR per level), not by validation PSNR, which the weighting changes.
-    "blind_rgb_lw1": [
-        "--preset",
-        "blind",
-        "--init",
-        "pretrained:blind",
-        "--lr",
-        "5e-5",
-        "--level-weight",
-        "1",
-    ],
+    # "blind_rgb_lw1": blind_rgb_more's arguments with --level-weight 1 (below).
     "blind_rgb_w64": ["--preset", "blind", "--width", "64", "--level-weight", "0.5"],
     # The shipped grayscale network trained on with the whole GPU (since 0.8 its input and
     # target noise come from separate generators: tests/test_mixture_noise.py).
@@ -79,6 +70,7 @@ MODELS = {  # run name: extra arguments of `n2n train`
     # docs/models.md) trained on with the whole GPU: far more steps than the CPU could give.
     "real_rgb_more": ["--preset", "real", "--init", "pretrained:real", "--lr", "5e-5"],
 }
+MODELS["blind_rgb_lw1"] = [*MODELS["blind_rgb_more"][:-1], "1"]  # --level-weight 1
 # The shipped file each run would become (its own name if not listed).
 SHIPS_AS = {
     "blind_rgb_more": "blind_rgb",
