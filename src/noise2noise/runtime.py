@@ -63,8 +63,7 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
 def autocast(device: torch.device, enabled: bool = True):
     """bf16 autocast on CUDA (its matrix units run bf16 far faster), a no-op elsewhere;
     without autocast's weight cache, which a step captured as a CUDA graph must not use."""
-    on = enabled and device.type == "cuda"
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on, cache_enabled=False)
+    return _bf16(device, enabled and device.type == "cuda")
 
 
 def inference_autocast(device: torch.device):
@@ -77,7 +76,11 @@ def inference_autocast(device: torch.device):
     image, PSNR -0.006 dB at Gaussian 5, -0.002 at 15, -0.001 at 25; `real` on camera
     photos -0.007 dB (`bench/cpu_bf16.py`, `bench/results/cpu_bf16.md`).
     """
-    on = device.type == "cuda" or (device.type == "cpu" and cpu_bf16())
+    return _bf16(device, device.type == "cuda" or (device.type == "cpu" and cpu_bf16()))
+
+
+def _bf16(device: torch.device, on: bool):
+    """bf16 autocast on ``device`` when ``on``, without the weight cache (see autocast)."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on, cache_enabled=False)
 
 

@@ -10,7 +10,7 @@ from ..batch import plan_outputs
 from ..denoisers import make_denoiser
 from ..errors import N2NError
 from ..memory import Limits
-from ..methods import DEFAULT_METHOD, describe_methods
+from ..methods import DEFAULT_METHOD, REGISTRY, describe_methods
 from ..runtime import cpu_bf16
 from .common import (
     EXIT_OK,
@@ -59,7 +59,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
 def _precision(method: str, device) -> str:
     """The suffix ', bf16' where the shipped networks run in bf16 on this CPU (cpu_bf16)."""
-    shipped = method in ("auto", "pretrained", "real")
+    shipped = method in REGISTRY and REGISTRY[method].shipped
     return ", bf16" if shipped and device.type == "cpu" and cpu_bf16() else ""
 
 
