@@ -25,6 +25,12 @@ def command() -> str:
     )
 
 
+def stored_8bit(noisy: np.ndarray) -> np.ndarray:
+    """A noisy float image as an 8-bit file stores it: clipped to [0, 1], rounded to 255
+    steps (float32)."""
+    return (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+
+
 def group_rows(rows: list[dict], key) -> dict[tuple, list[dict]]:
     """Rows grouped by ``key(row)`` (a tuple), groups in the order first met."""
     groups: dict[tuple, list[dict]] = {}

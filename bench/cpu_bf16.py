@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 import torch
-from _common import command, group_rows, table, write_results
+from _common import command, group_rows, stored_8bit, table, write_results
 
 from noise2noise import add_noise, denoise, psnr, read_image
 from noise2noise.datasets import center_crop
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
             noises = NOISES if model == "rgb" else ("gaussian:25",)
             for noise in noises:
                 noisy = add_noise(clean, noise, seed=k, channel_axis=axis)
-                noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+                noisy = stored_8bit(noisy)
                 rows.append(measure(files[i].stem, model, noise, noisy, clean, axis))
     if args.polyu:
         for name, noisy, clean in polyu_pairs(args.polyu, args.polyu_count):

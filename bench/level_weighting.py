@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _common import write_results
+from _common import stored_8bit, write_results
 
 from noise2noise import add_noise, denoise, parse_noise, psnr, read_image
 from noise2noise.image_io import list_images
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
                 noisy = add_noise(clean, parse_noise(noise, clip=False), seed=k, channel_axis=-1)
             else:
                 noisy = add_noise(clean, noise, seed=k, channel_axis=-1)
-                noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+                noisy = stored_8bit(noisy)
             scores["noisy"].append(psnr(noisy, clean))
             for name, fn in methods.items():
                 scores[name].append(psnr(fn(noisy), clean))

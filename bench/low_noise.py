@@ -20,7 +20,7 @@ import argparse
 import sys
 
 import numpy as np
-from _common import command, write_results
+from _common import command, stored_8bit, write_results
 from skimage import data as skdata
 
 from noise2noise import add_noise, denoise, psnr, read_image
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         for noise in NOISES:
             kind, level = noise.split(":")
             noisy = add_noise(clean, noise, seed=int(level), channel_axis=-1)
-            noisy = (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
+            noisy = stored_8bit(noisy)
             plain = denoise(noisy, channel_axis=-1, shrink=False)
             ours = denoise(noisy, channel_axis=-1)
             if kind == "gaussian":

@@ -22,8 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
-from _common import command as bench_command
-from _common import write_results
+from _common import command, write_results
 
 from noise2noise.batch import die_with_parent
 from noise2noise.datasets import load_image_set
@@ -124,9 +123,8 @@ def main() -> None:
                 )
 
     lines = _summary(rows, noises)
-    command = bench_command()
     md = [
-        f"# ZS-N2N speed benchmark\n\nMade by `{command}` "
+        f"# ZS-N2N speed benchmark\n\nMade by `{command()}` "
         f"({platform.machine()}, {torch.get_num_threads()} torch threads), "
         f"torch {torch.__version__}.\n",
         *lines,
