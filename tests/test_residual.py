@@ -1,11 +1,14 @@
 """Putting back what a blind denoiser removed beyond the image's own noise."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
 from noise2noise import add_noise, denoise, psnr
-from noise2noise.residual import noise_level_function, shrink_residual
+from noise2noise.residual import box_mean, noise_level_function, shrink_residual
 
 
 def _scene(size: int = 128) -> np.ndarray:
@@ -65,3 +68,26 @@ def test_the_blind_model_shrinks_and_the_camera_model_does_not(astronaut_crop):
     assert not np.array_equal(denoise(noisy, channel_axis=-1), plain)
     real = denoise(noisy, channel_axis=-1, model="real")
     np.testing.assert_array_equal(real, denoise(noisy, channel_axis=-1, model="real", shrink=False))
+
+
+@pytest.mark.parametrize(
+    ("shape", "window"), [((64, 48), 5), ((8, 8), 9), ((3, 5), 9), ((1, 7), 3)]
+)
+def test_box_mean_is_scipys_reflecting_uniform_filter(shape, window):
+    ndimage = pytest.importorskip("scipy.ndimage")
+    values = np.random.default_rng(3).random(shape, dtype=np.float32)
+    out = box_mean(values, window)
+    assert out.shape == values.shape and out.dtype == np.float32
+    expected = ndimage.uniform_filter(values, window, mode="reflect")
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+
+
+def test_denoise_does_not_import_scipy():
+    # scipy.ndimage took 0.3 s of every n2n run's start before box_mean replaced it.
+    code = (
+        "import sys, numpy as np, noise2noise as n2n\n"
+        "n2n.denoise(np.full((32, 32), 0.5, np.float32))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import uniform_filter
 
-__all__ = ["shrink_residual", "noise_level_function"]
+__all__ = ["shrink_residual", "noise_level_function", "box_mean"]
 
 RATIO = 1.5  # residual energy up to this multiple of the noise's is removed in full
 # The residual's local energy is measured over a square holding at least this many values
@@ -81,7 +80,29 @@ def shrink_residual(
         side = math.ceil(math.sqrt(WINDOW_VALUES / noisy.shape[-1]))
         window = side + 1 - side % 2
     residual = noisy - denoised
-    energy = uniform_filter((residual * residual).mean(axis=-1), window, mode="reflect")
+    energy = box_mean((residual * residual).mean(axis=-1), window)
     expected = noise_level_function(denoised.mean(axis=-1), energy, quantile=quantile)
     gain = np.minimum(1.0, ratio * expected / np.maximum(energy, 1e-12))
     return (noisy - gain[..., None] * residual).astype(denoised.dtype)
+
+
+def box_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each ``window`` × ``window`` square of a 2-D array, centred on each value.
+
+    Beyond the edges the array is mirrored with its edge value repeated (d c b a | a b c d),
+    as ``scipy.ndimage.uniform_filter(values, window, mode="reflect")`` does, which this
+    replaces: importing scipy.ndimage cost every ``n2n denoise`` 0.3 s. ``window`` is odd;
+    returns an array of the shape and dtype of ``values``.
+    """
+    return _column_mean(_column_mean(values, window).T, window).T
+
+
+def _column_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean over ``window`` rows centred on each row, edges mirrored as in :func:`box_mean`."""
+    radius, rows = window // 2, values.shape[0]
+    padded = np.pad(values, [(radius, radius), (0, 0)], mode="symmetric")
+    total = padded[:rows].copy()
+    for k in range(1, window):  # window <= 9 here: a few whole-row additions
+        total += padded[k : k + rows]
+    total /= np.asarray(window, dtype=values.dtype)
+    return total
