@@ -1,14 +1,23 @@
-"""What this process may still use of the machine: free memory, read from the system
-(``/proc/meminfo``, a cgroup v2 limit, ``ulimit -v``). Imports nothing of the project, so
-the lowest layers (image headers) can ask it too."""
+"""What this process may still use of the machine: free memory (``/proc/meminfo``, a
+cgroup v2 limit, ``ulimit -v``) and CPUs (its affinity mask, a cgroup v2 CPU quota), read
+from the system. Imports nothing of the project, so the lowest layers (image headers) can
+ask it too. Where a source does not exist (macOS, Windows) it is left out, never an error.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-import resource
 from pathlib import Path
 
-__all__ = ["available_memory"]
+try:
+    import resource  # POSIX only; Windows has no ulimit
+except ImportError:
+    resource = None
+
+__all__ = ["available_memory", "usable_cpus"]
+
+CGROUP = Path("/sys/fs/cgroup")
 
 
 def _meminfo_available() -> int | None:
@@ -27,10 +36,10 @@ def _meminfo_available() -> int | None:
 def _cgroup_available() -> int | None:
     """Room left under a cgroup v2 memory limit (containers, SLURM jobs), if any."""
     try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        limit = (CGROUP / "memory.max").read_text().strip()
         if limit == "max":
             return None
-        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        used = int((CGROUP / "memory.current").read_text())
         return max(int(limit) - used, 0)
     except (OSError, ValueError):
         return None
@@ -38,6 +47,8 @@ def _cgroup_available() -> int | None:
 
 def _address_space_available() -> int | None:
     """Room left under ``ulimit -v`` (RLIMIT_AS), which counts virtual memory."""
+    if resource is None:
+        return None
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY:
         return None
@@ -59,3 +70,33 @@ def available_memory() -> int | None:
         if n is not None
     ]
     return min(known) if known else None
+
+
+def usable_cpus(cgroup: Path = CGROUP) -> int:
+    """How many CPUs this process can keep busy, at least 1.
+
+    ``os.cpu_count()`` counts the machine's CPUs, not this process's: under ``taskset`` or
+    a batch system's cpuset (SLURM) the process may run on fewer (its affinity mask), and in
+    a container started with ``--cpus`` a cgroup v2 quota (``cpu.max``) allows it fewer
+    CPUs' worth of time. One worker per CPU beyond those only adds processes that wait and
+    memory that each of them holds.
+    """
+    if hasattr(os, "process_cpu_count"):  # Python 3.13: the affinity mask where there is one
+        cpus = os.process_cpu_count()
+    elif hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:
+        cpus = os.cpu_count()
+    quota = cgroup_cpu_quota(cgroup / "cpu.max")
+    return max(1, min(cpus or 1, quota or math.inf))
+
+
+def cgroup_cpu_quota(path: Path = CGROUP / "cpu.max") -> int | None:
+    """CPUs' worth of time a cgroup v2 ``cpu.max`` file allows (``"150000 100000"``: 1.5,
+    rounded up to 2), or None where there is no quota (``"max ..."``, no such file)."""
+    try:
+        fields = Path(path).read_text().split()
+        quota, period = int(fields[0]), int(fields[1]) if len(fields) > 1 else 100000
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(1, math.ceil(quota / period)) if quota > 0 and period > 0 else None

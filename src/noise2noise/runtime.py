@@ -14,8 +14,16 @@ import platform
 import torch
 
 from .errors import N2NError
+from .machine import usable_cpus
 
-__all__ = ["resolve_device", "DEVICE_HELP", "autocast", "inference_autocast", "cpu_bf16"]
+__all__ = [
+    "resolve_device",
+    "DEVICE_HELP",
+    "autocast",
+    "inference_autocast",
+    "cpu_bf16",
+    "fit_threads",
+]
 
 DEVICE_HELP = "auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps"
 CPU_BF16_ENV = "N2N_CPU_BF16"  # 1: run shipped networks in bf16 on the CPU, 0: never; unset: auto
@@ -58,6 +66,20 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     elif device.type not in ("cpu", "cuda", "mps"):
         raise N2NError(f"unsupported device '{spec}': use {DEVICE_HELP}")
     return device
+
+
+def fit_threads() -> int:
+    """Use at most :func:`~noise2noise.machine.usable_cpus` torch threads; returns how many.
+
+    torch sizes its thread pool from the machine's cores (it follows the affinity mask,
+    not a container's CPU quota): in a container given 2 CPUs on a 64-core host it would
+    start 32 threads that the quota lets run only in turns. The command line calls this;
+    the library leaves a program's own setting alone.
+    """
+    cpus = usable_cpus()
+    if torch.get_num_threads() > cpus:
+        torch.set_num_threads(cpus)
+    return torch.get_num_threads()
 
 
 def autocast(device: torch.device, enabled: bool = True):

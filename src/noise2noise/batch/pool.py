@@ -7,7 +7,6 @@ import ctypes
 import dataclasses
 import functools
 import multiprocessing
-import os
 import signal
 import sys
 import time
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from ..image_io import write_image
+from ..machine import usable_cpus
 from ..memory import Limits
 from ..progress import progress_bar
 from .file_task import FileResult, as_result, process_file, read_single_image
@@ -230,7 +230,7 @@ class _Run:
         may have been processing are known. Those are run again one at a time in a fresh
         pool; the one that kills its worker alone gets the error, the others their
         results."""
-        threads = max((os.cpu_count() or 1) // workers, 1)
+        threads = max(usable_cpus() // workers, 1)
         self.made = {self.pairs[i][1] for i in todo if not self.pairs[i][1].exists()}
         queue, alone = deque(todo), deque()
         pool = self._pool(workers, threads)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import N2NError
+from ..runtime import fit_threads
 from . import add_noise, demo, denoise, evaluate, reproduce, train
 from .common import EXIT_USAGE, Formatter, in_options, report_interrupt, terminated
 
@@ -54,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not package_log.handlers:
         package_log.addHandler(handler)
         package_log.setLevel(logging.INFO)
+    fit_threads()
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
         return args.func(args)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from ..batch import plan_outputs
 from ..denoisers import make_denoiser
 from ..errors import N2NError
+from ..machine import usable_cpus
 from ..memory import Limits
 from ..methods import DEFAULT_METHOD, REGISTRY, describe_methods
 from ..runtime import cpu_bf16
@@ -49,8 +49,9 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         results = _run_files_on_cluster(args, pairs, fn)
         where = f", {method} on {args.scheduler}"
     else:
-        # One GPU serves the images one after another; on the CPU, one worker per core.
-        cores = 1 if device.type != "cpu" else os.cpu_count() or 1
+        # One GPU serves the images one after another; on the CPU, one worker per core
+        # this process may use (its affinity mask and CPU quota, not the machine's count).
+        cores = 1 if device.type != "cpu" else usable_cpus()
         workers = args.workers or min(len(pairs), cores)
         results = run_files(args, pairs, fn, workers)
         where = f", {method} on {device}{_precision(method, device)}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 
 from ..errors import MissingDependency, N2NError
+from ..machine import usable_cpus
 
 try:  # optional dependencies: the [distributed] extra
     import dask
@@ -73,7 +73,7 @@ def connect(
                 memory_limit=worker_memory or "auto",
                 dashboard_address=None,
             )
-        threads = threads or max((os.cpu_count() or 1) // workers, 1)
+        threads = threads or max(usable_cpus() // workers, 1)
         return Cluster(distributed.Client(local), threads, local)
     try:
         return Cluster(distributed.Client(scheduler, timeout="20s"), threads)

@@ -16,6 +16,7 @@ import torch
 
 from .. import __version__
 from ..files import write_json
+from ..machine import usable_cpus
 from ..progress import LineProgress
 from ..runtime import cpu_bf16
 
@@ -58,6 +59,7 @@ def environment(device: str | None = None) -> dict:
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
+            "usable_cpus": usable_cpus(),
             "torch_threads": torch.get_num_threads(),
             "gpu": gpu,
             "cpu_bf16": cpu_bf16(),  # shipped networks in bf16 on this CPU (runtime.py)
