@@ -108,3 +108,36 @@ def test_no_library_message_names_a_command_line_option():
             if flag.search(code) and "help" not in code and "n2n " not in code:  # not a command
                 offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def _calls_without_encoding(source: str) -> list[int]:
+    """Lines of ``open(...)`` (not binary), ``.read_text()`` and ``.write_text()`` calls
+    in ``source`` that leave the encoding to the locale."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):
+            continue
+        f = node.func
+        if isinstance(f, ast.Name) and f.id == "open":
+            mode = node.args[1] if len(node.args) > 1 else None
+            mode = next((k.value for k in node.keywords if k.arg == "mode"), mode)
+            if not (isinstance(mode, ast.Constant) and "b" in mode.value):
+                lines.append(node.lineno)
+        elif isinstance(f, ast.Attribute) and f.attr in ("read_text", "write_text"):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_encoding_check_finds_bare_text_calls():
+    probe = "open(p)\nopen(p, 'rb')\np.read_text()\np.write_text(s, encoding='utf-8')\n"
+    assert _calls_without_encoding(probe) == [1, 3]
+
+
+def test_text_files_are_read_and_written_as_utf8():
+    # Without an encoding Python uses the locale's: cp1252 on Windows, which cannot write
+    # the minus and times signs of RESULTS.md, nor read back a UTF-8 CSV.
+    found = {}
+    for path in MODULES:
+        if lines := _calls_without_encoding(path.read_text(encoding="utf-8")):
+            found[str(path.relative_to(PACKAGE))] = lines
+    assert found == {}

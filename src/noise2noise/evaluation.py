@@ -90,7 +90,7 @@ def read_results(path: str | os.PathLike) -> list[CellResult]:
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         return [
             CellResult(
                 r["image"],
@@ -164,7 +164,7 @@ def evaluate(
     computed = 0
     bar = progress_bar(total=len(todo) * len(names), unit="cell", show=progress, lines=not on_cell)
     try:  # "x": of two processes starting together, one writes the header
-        with open(csv_path, "x", newline="") as f:
+        with open(csv_path, "x", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, fieldnames=FIELDS).writeheader()
     except FileExistsError:
         pass
@@ -175,7 +175,7 @@ def evaluate(
     if batched:  # per noise, at most group_size images
         by_noise = [[cell for cell in todo if cell[1].name == n.name] for n in noises]
         groups = [c[i : i + group_size] for c in by_noise for i in range(0, len(c), group_size)]
-    with open(csv_path, "a", newline="") as f:
+    with open(csv_path, "a", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         for cells in groups:
             with ExitStack() as held:
@@ -316,7 +316,7 @@ def write_summary(
             f"{r['ssim_mean']:.4f} ± {r['ssim_2std']:.4f} | {r['seconds_mean']:.2f} |"
         )
     md_file = out_dir / "summary.md"
-    md_file.write_text("\n".join(lines) + "\n")
+    md_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_file, md_file
 
 
@@ -372,7 +372,7 @@ def run_evaluation(
     }
     config_file = out_dir / "config.json"
     if config_file.exists():  # resuming: the cells already there must mean the same thing
-        old = json.loads(config_file.read_text())
+        old = json.loads(config_file.read_text(encoding="utf-8"))
         keys = ("crop", "seed", "method_options")
         changed = changed_fields({k: old.get(k) for k in keys}, {k: config[k] for k in keys})
         if changed:
@@ -381,7 +381,7 @@ def run_evaluation(
                 "use another `out_dir`"
             )
     new_config = not config_file.exists()
-    config_file.write_text(json.dumps(config, indent=2) + "\n")
+    config_file.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     runtime = {"device": device} if device is not None else {}
     methods = {
         m: NoiseAwareDenoiser(m, {**(method_options or {}), **runtime}) for m in method_names

@@ -51,7 +51,7 @@ def write_csv(
     names = list(fieldnames) if fieldnames is not None else list(rows[0]) if rows else ["empty"]
 
     def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as f:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=names)
             writer.writeheader()
             writer.writerows(rows)
@@ -64,13 +64,15 @@ def read_csv_rows(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
 def write_json(path: str | os.PathLike, data: object) -> Path:
     """``data`` as indented JSON (infinity as ``Infinity``, which ``json`` reads back)."""
-    return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+    return write_atomically(
+        path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    )
 
 
 def drop_csv_rows(path: str | os.PathLike, column: str, values: set[str]) -> int:
@@ -79,7 +81,7 @@ def drop_csv_rows(path: str | os.PathLike, column: str, values: set[str]) -> int
     path = Path(path)
     if not path.exists():
         return 0
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         names, rows = reader.fieldnames or [], list(reader)
     kept = [r for r in rows if r.get(column) not in values]

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def holder(path: str | os.PathLike) -> int:
     """The pid written in lock file ``path``, 0 if there is none or it cannot be read."""
     try:
-        return int(Path(path).read_text().strip() or 0)
+        return int(Path(path).read_text(encoding="utf-8").strip() or 0)
     except (OSError, ValueError):
         return 0
 

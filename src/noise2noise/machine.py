@@ -22,7 +22,7 @@ CGROUP = Path("/sys/fs/cgroup")
 
 def _meminfo_available() -> int | None:
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except OSError:
@@ -36,10 +36,10 @@ def _meminfo_available() -> int | None:
 def _cgroup_available() -> int | None:
     """Room left under a cgroup v2 memory limit (containers, SLURM jobs), if any."""
     try:
-        limit = (CGROUP / "memory.max").read_text().strip()
+        limit = (CGROUP / "memory.max").read_text(encoding="utf-8").strip()
         if limit == "max":
             return None
-        used = int((CGROUP / "memory.current").read_text())
+        used = int((CGROUP / "memory.current").read_text(encoding="utf-8"))
         return max(int(limit) - used, 0)
     except (OSError, ValueError):
         return None
@@ -53,7 +53,7 @@ def _address_space_available() -> int | None:
     if soft == resource.RLIM_INFINITY:
         return None
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
             if line.startswith("VmSize:"):
                 return max(soft - int(line.split()[1]) * 1024, 0)
     except OSError:
@@ -95,7 +95,7 @@ def cgroup_cpu_quota(path: Path = CGROUP / "cpu.max") -> int | None:
     """CPUs' worth of time a cgroup v2 ``cpu.max`` file allows (``"150000 100000"``: 1.5,
     rounded up to 2), or None where there is no quota (``"max ..."``, no such file)."""
     try:
-        fields = Path(path).read_text().split()
+        fields = Path(path).read_text(encoding="utf-8").split()
         quota, period = int(fields[0]), int(fields[1]) if len(fields) > 1 else 100000
     except (OSError, ValueError, IndexError):
         return None

@@ -27,7 +27,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", Note)
         summary = _evaluate(args, methods)
-    print(summary.read_text())
+    print(summary.read_text(encoding="utf-8"))
     print(f"per-image results: {summary.parent / 'results.csv'}")
     # What the cells' methods said (auto's choice per image, data converted on reading),
     # once per kind with its count, instead of a warning per cell.

@@ -105,7 +105,7 @@ class Reproduction:
         """
         config_file = Path(out) / "config.json"
         try:
-            budget = Budget.from_dict(json.loads(config_file.read_text())["budget"])
+            budget = Budget.from_dict(json.loads(config_file.read_text(encoding="utf-8"))["budget"])
         except (OSError, ValueError, KeyError, TypeError, ConfigError) as error:
             raise N2NError(
                 f"{out}: not a reproduction folder this version reads ({error})"
@@ -119,7 +119,7 @@ class Reproduction:
         if not config_file.exists():
             write_json(config_file, current)
             return
-        written = json.loads(config_file.read_text())
+        written = json.loads(config_file.read_text(encoding="utf-8"))
         old = written
         try:  # read through the dataclasses: fields added since default, old formats migrate
             old = {"budget": Budget.from_dict(written["budget"]).to_dict()}
@@ -250,7 +250,7 @@ class Reproduction:
         (``weights.json`` records the digest each method's cells were made with; a folder
         without a record takes today's). Returns the methods forgotten."""
         record_file = self.out / "weights.json"
-        record = json.loads(record_file.read_text()) if record_file.exists() else {}
+        record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.exists() else {}
         before = dict(record)
         forgotten = []
         for key in methods:

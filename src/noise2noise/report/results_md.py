@@ -44,9 +44,9 @@ def write_results_md(out: Path, tests: int, sensitivity_tests: int) -> Path:
     lines += _verify_section(out)
     notes = out / "DISCUSSION.md"
     if notes.exists():
-        lines += ["", notes.read_text().strip(), ""]
+        lines += ["", notes.read_text(encoding="utf-8").strip(), ""]
     path = out / "RESULTS.md"
-    path.write_text("\n".join(lines).rstrip() + "\n")
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return path
 
 
@@ -81,7 +81,9 @@ def _compute_seconds(out: Path) -> dict[str, float]:
 
 
 def _run_records(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    return [
+        json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "runs").glob("*.json"))
+    ]
 
 
 def _run_section(out: Path) -> list[str]:
@@ -111,7 +113,7 @@ def _run_section(out: Path) -> list[str]:
         ]
     env = out / "environment.json"
     if env.exists():
-        data = json.loads(env.read_text())
+        data = json.loads(env.read_text(encoding="utf-8"))
         versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items() if v)
         m = data["machine"]
         lines += [

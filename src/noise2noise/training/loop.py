@@ -72,7 +72,7 @@ def _write_history(run_dir: Path, history: list[dict]) -> None:
 
 def read_history(path: str | os.PathLike) -> list[dict]:
     """The rows of a run's ``history.csv`` (epoch as int, the rest as float)."""
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         return [
             {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
             for row in csv.DictReader(f)
