@@ -17,6 +17,7 @@ from ..image_io import (
     apply_to_colour,
     read_header,
     read_image,
+    read_metadata,
     read_stack,
     require_tiff_target,
     write_image,
@@ -128,6 +129,11 @@ def read_single_image(
     return None if header.planes > 1 else read_image(source, max_megapixels=None)
 
 
+def write_output(source: Path, target: Path, image: np.ndarray, overwrite: bool) -> None:
+    """Write ``image`` to ``target`` with the colour profile and EXIF of ``source``."""
+    write_image(target, image, overwrite=overwrite, metadata=read_metadata(source))
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else "no message"
@@ -136,7 +142,7 @@ def _first_line(exc: BaseException) -> str:
 def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) -> None:
     image = read_single_image(source, target, fn, overwrite, limits)
     if image is not None:
-        write_image(target, fn(image), overwrite=overwrite)
+        write_output(source, target, fn(image), overwrite)
         return
     # z-stacks, time series, channels: each plane on its own
     planes, layout = read_stack(source, max_megapixels=None)

@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..image_io import write_image
 from ..machine import usable_cpus
 from ..memory import Limits
 from ..progress import progress_bar
-from .file_task import FileResult, as_result, process_file, read_single_image
+from .file_task import FileResult, as_result, process_file, read_single_image, write_output
 from .outputs import make_folders, remove_empty, remove_partials, split_existing
 
 
@@ -181,7 +180,7 @@ class _Run:
                     )
                     self._done(i, result)
                 elif not self.fn.fits_batch(image):  # alone, without reading it again
-                    self._after_read(i, read, lambda d=dst, x=image: self._write(d, self.fn(x)))
+                    self._after_read(i, read, lambda i=i, x=image: self._write(i, self.fn(x)))
                 else:
                     images[i] = (image, read)
             if images:
@@ -206,11 +205,11 @@ class _Run:
             return
         share = (time.perf_counter() - tic) / len(order)
         for i, out in zip(order, outs, strict=True):
-            work = functools.partial(self._write, self.pairs[i][1], out)
+            work = functools.partial(self._write, i, out)
             self._after_read(i, images[i][1], work, share)
 
-    def _write(self, target: Path, image: np.ndarray) -> None:
-        write_image(target, image, overwrite=self.overwrite)
+    def _write(self, i: int, image: np.ndarray) -> None:
+        write_output(*self.pairs[i], image, self.overwrite)
 
     def _after_read(self, i: int, read: FileResult, work: Callable, seconds: float = 0.0):
         """Record file ``i`` once ``work`` (its method and writing) has run: the time and

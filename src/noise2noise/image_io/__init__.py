@@ -16,7 +16,8 @@ Size is checked before any pixel is decoded: :func:`read_header` reads only the 
 
 Modules: ``common`` (formats, errors, the header record), ``headers`` (read before
 decoding; the size check), ``read``, ``write``, ``tiff`` (layout of pages, decoding,
-writing), ``stacks`` (multi-plane TIFF); here the helpers for folders and alpha.
+writing), ``stacks`` (multi-plane TIFF), ``metadata`` (colour profile and EXIF carried
+from input to output); here the helpers for folders and alpha.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .common import (
     ImageHeader,
 )
 from .headers import check_size, read_header
+from .metadata import Metadata, read_metadata
 from .read import read_image
 from .stacks import StackLayout, is_stack, read_stack, require_tiff_target, write_stack
 from .write import write_image
@@ -48,6 +50,8 @@ __all__ = [
     "check_size",
     "read_image",
     "write_image",
+    "Metadata",
+    "read_metadata",
     "list_images",
     "split_alpha",
     "merge_alpha",

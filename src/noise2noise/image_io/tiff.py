@@ -110,10 +110,12 @@ def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
     return _check_sample_type(path, array)
 
 
-def _write_tiff(path: Path, image: np.ndarray) -> None:
+def _write_tiff(path: Path, image: np.ndarray, icc_profile: bytes | None = None) -> None:
     import tifffile
 
     colour = image.ndim == 3 and image.shape[2] in (3, 4)
     alpha = image.ndim == 3 and image.shape[2] in (2, 4)
     extras = {"extrasamples": ["unassalpha"]} if alpha else {}
+    if icc_profile:
+        extras["iccprofile"] = icc_profile
     tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)

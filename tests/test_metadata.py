@@ -1,0 +1,114 @@
+"""Outputs keep what the input file said about its pixels (colour profile, EXIF), and
+JPEG outputs are written at a quality that keeps what denoising gained."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, JpegImagePlugin
+
+from noise2noise.cli import main
+from noise2noise.image_io import Metadata, read_image, read_metadata, write_image
+
+MAKE, ORIENTATION, EXIF_IFD, EXPOSURE = 0x010F, 0x0112, 0x8769, 0x829A
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255**2 / np.mean((a.astype(float) - b.astype(float)) ** 2)))
+
+
+@pytest.fixture
+def camera_jpeg(tmp_path, astronaut_crop):
+    """A JPEG as a camera writes it: an ICC profile, EXIF with the camera's make, an
+    exposure time (in the Exif sub-directory) and orientation 6 (turn 90° to view)."""
+    exif = Image.Exif()
+    exif[MAKE], exif[ORIENTATION] = "TestCam", 6
+    exif.get_ifd(EXIF_IFD)[EXPOSURE] = (1, 50)
+    path = tmp_path / "camera.jpg"
+    Image.fromarray(astronaut_crop).save(path, quality=95, icc_profile=SRGB, exif=exif.tobytes())
+    return path
+
+
+def _said(path) -> tuple:
+    with Image.open(path) as im:
+        exif = im.getexif()
+        return (
+            im.info.get("icc_profile"),
+            exif.get(MAKE),
+            exif.get(ORIENTATION),
+            exif.get_ifd(EXIF_IFD).get(EXPOSURE),
+        )
+
+
+def test_jpeg_is_written_at_high_quality_with_full_colour(tmp_path, astronaut_crop):
+    ours = write_image(tmp_path / "ours.jpg", astronaut_crop)
+    Image.fromarray(astronaut_crop).save(tmp_path / "default.jpg")  # Pillow: 75, 4:2:0
+    with Image.open(ours) as im:
+        assert JpegImagePlugin.get_sampling(im) == 0  # 4:4:4
+    kept = _psnr(read_image(ours), astronaut_crop)
+    assert kept > _psnr(read_image(tmp_path / "default.jpg"), astronaut_crop) + 3
+    low = write_image(tmp_path / "low.jpg", astronaut_crop, quality=50)
+    assert low.stat().st_size < ours.stat().st_size / 2
+    with pytest.raises(Exception, match="quality"):
+        write_image(tmp_path / "bad.jpg", astronaut_crop, quality=0)
+
+
+def test_read_metadata_resets_the_orientation_that_read_image_applies(camera_jpeg):
+    meta = read_metadata(camera_jpeg)
+    assert meta.icc_profile == SRGB
+    exif = Image.Exif()
+    exif.load(meta.exif)
+    assert exif[MAKE] == "TestCam" and exif[ORIENTATION] == 1
+
+
+@pytest.mark.parametrize(
+    ("ext", "depth"),
+    [
+        (".jpg", np.uint8),
+        (".png", np.uint8),
+        (".png", np.uint16),
+        (".tif", np.uint8),
+        (".tif", np.uint16),
+    ],
+)
+def test_outputs_keep_the_profile_and_exif(tmp_path, camera_jpeg, ext, depth):
+    image = read_image(camera_jpeg).astype(depth) * (257 if depth == np.uint16 else 1)
+    out = write_image(tmp_path / f"out{ext}", image, metadata=read_metadata(camera_jpeg))
+    icc, make, orientation, exposure = _said(out)
+    assert icc == SRGB
+    if ext != ".tif":  # TIFF: the profile only
+        assert (make, orientation, exposure) == ("TestCam", 1, (1, 50))
+    back = read_image(out)
+    assert back.shape == image.shape
+    if ext != ".jpg":
+        np.testing.assert_array_equal(back, image)  # the chunks added leave pixels alone
+
+
+def test_a_profile_of_another_colour_space_is_left_out(tmp_path, astronaut_crop):
+    cmyk = b"\0" * 16 + b"CMYK" + b"\0" * 108  # a CMYK file is read as RGB
+    gray = b"\0" * 16 + b"GRAY" + b"\0" * 108
+    assert Metadata(cmyk).for_channels(3).icc_profile is None
+    assert Metadata(gray).for_channels(3).icc_profile is None
+    assert Metadata(gray).for_channels(1).icc_profile == gray
+    out = write_image(tmp_path / "out.png", astronaut_crop, metadata=Metadata(cmyk))
+    assert _said(out)[0] is None
+
+
+def test_exif_too_long_for_jpeg_is_left_out_with_a_warning(tmp_path, astronaut_crop):
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 70000  # ImageDescription
+    meta = Metadata(SRGB, exif.tobytes())
+    with pytest.warns(UserWarning, match="EXIF"):
+        out = write_image(tmp_path / "out.jpg", astronaut_crop, metadata=meta)
+    assert _said(out)[:2] == (SRGB, None)
+
+
+def test_unreadable_metadata_is_none(tmp_path):
+    (tmp_path / "x.png").write_bytes(b"not an image")
+    assert not read_metadata(tmp_path / "x.png")
+
+
+def test_denoise_keeps_the_camera_metadata(tmp_path, camera_jpeg):
+    out = tmp_path / "clean.jpg"
+    assert main(["denoise", str(camera_jpeg), "-o", str(out), "--method", "pretrained"]) == 0
+    assert _said(out) == (SRGB, "TestCam", 1, (1, 50))
+    assert read_image(out).shape == read_image(camera_jpeg).shape  # upright, not turned twice
