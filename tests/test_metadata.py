@@ -112,3 +112,32 @@ def test_denoise_keeps_the_camera_metadata(tmp_path, camera_jpeg):
     assert main(["denoise", str(camera_jpeg), "-o", str(out), "--method", "pretrained"]) == 0
     assert _said(out) == (SRGB, "TestCam", 1, (1, 50))
     assert read_image(out).shape == read_image(camera_jpeg).shape  # upright, not turned twice
+
+
+def test_jpeg_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg"):  # two files: each runs in a worker process
+        (folder / name).write_bytes(camera_jpeg.read_bytes())
+    sizes = {}
+    for quality in ("40", "95"):
+        out = tmp_path / f"q{quality}"
+        args = ["add-noise", str(folder), "-o", str(out), "--gaussian", "5"]
+        assert main([*args, "--jpeg-quality", quality]) == 0
+        sizes[quality] = sum(p.stat().st_size for p in out.iterdir())
+        assert all(_said(p) == (SRGB, "TestCam", 1, (1, 50)) for p in out.iterdir())
+    assert sizes["40"] < sizes["95"] / 2
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "add-noise",
+                str(folder),
+                "-o",
+                str(tmp_path / "x"),
+                "--gaussian",
+                "5",
+                "--jpeg-quality",
+                "101",
+            ]
+        )
+    assert "1-100" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import N2NError, Note
 from ..image_io import (
+    JPEG_QUALITY,
     ImageFileError,
     apply_to_colour,
     read_header,
@@ -77,8 +78,10 @@ def process_file(
     *,
     overwrite: bool = False,
     limits: Limits | None = None,
+    quality: int = JPEG_QUALITY,
 ) -> FileResult:
-    """Read ``source``, apply ``fn``, write ``target``; errors become ``FileResult.error``.
+    """Read ``source``, apply ``fn``, write ``target`` (a JPEG at ``quality``, with the
+    colour profile and EXIF of ``source``); errors become ``FileResult.error``.
 
     The file's header is read first, and an image above ``limits`` is refused before it
     is decoded (:mod:`noise2noise.memory`). Every exception of the reading, the method or
@@ -87,7 +90,8 @@ def process_file(
     notes.
     """
     limits = limits or Limits()
-    return as_result(source, target, lambda: _process(source, target, fn, overwrite, limits))
+    work = lambda: _process(source, target, fn, overwrite, limits, quality)  # noqa: E731
+    return as_result(source, target, work)
 
 
 def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileResult:
@@ -129,9 +133,12 @@ def read_single_image(
     return None if header.planes > 1 else read_image(source, max_megapixels=None)
 
 
-def write_output(source: Path, target: Path, image: np.ndarray, overwrite: bool) -> None:
+def write_output(
+    source: Path, target: Path, image: np.ndarray, overwrite: bool, quality: int = JPEG_QUALITY
+) -> None:
     """Write ``image`` to ``target`` with the colour profile and EXIF of ``source``."""
-    write_image(target, image, overwrite=overwrite, metadata=read_metadata(source))
+    meta = read_metadata(source)
+    write_image(target, image, overwrite=overwrite, metadata=meta, quality=quality)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -139,10 +146,10 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else "no message"
 
 
-def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits) -> None:
+def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits, quality: int) -> None:
     image = read_single_image(source, target, fn, overwrite, limits)
     if image is not None:
-        write_output(source, target, fn(image), overwrite)
+        write_output(source, target, fn(image), overwrite, quality)
         return
     # z-stacks, time series, channels: each plane on its own
     planes, layout = read_stack(source, max_megapixels=None)

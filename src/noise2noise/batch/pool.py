@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..image_io import JPEG_QUALITY
 from ..machine import usable_cpus
 from ..memory import Limits
 from ..progress import progress_bar
@@ -71,6 +72,7 @@ def process_files(
     limits: Limits | None = None,
     progress: bool = True,
     group: int = 32,
+    quality: int = JPEG_QUALITY,
 ) -> list[FileResult]:
     """Apply ``fn`` to every (source, target) pair, with a progress bar and an ETA.
 
@@ -100,6 +102,8 @@ def process_files(
         For a function that denoises many images at once on a GPU (its ``batched``
         attribute, see :class:`noise2noise.denoisers.FileDenoiser`): images per batch. Such
         runs stay in this process, which holds the GPU.
+    quality : int
+        Quality of JPEG outputs, 1-100.
 
     Returns
     -------
@@ -119,7 +123,7 @@ def process_files(
         make_folders(pairs, created)
         results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
         bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)
-        run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results)
+        run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results, quality)
         if getattr(fn, "batched", None) is not None and len(todo) > 1:
             run.together(todo, group)  # on a GPU: many images in one process, at once
         elif isolate if isolate is not None else workers > 1:
@@ -149,7 +153,13 @@ class _Run:
     limits: Limits
     bar: object
     results: dict[int, FileResult]
+    quality: int = JPEG_QUALITY
     made: set[Path] = dataclasses.field(default_factory=set)  # outputs absent at the start
+
+    def _options(self, overwrite: bool | None = None) -> dict:
+        """The options of process_file for this run (``overwrite``: this file's own)."""
+        overwrite = self.overwrite if overwrite is None else overwrite
+        return {"overwrite": overwrite, "limits": self.limits, "quality": self.quality}
 
     def _done(self, i: int, result: FileResult) -> None:
         self.results[i] = result
@@ -159,9 +169,7 @@ class _Run:
         for i in todo:
             src, dst = self.pairs[i]
             self.bar.set_postfix_str(src.name)
-            self._done(
-                i, process_file(src, dst, self.fn, overwrite=self.overwrite, limits=self.limits)
-            )
+            self._done(i, process_file(src, dst, self.fn, **self._options()))
 
     def together(self, todo: list[int], group: int) -> None:
         """Read up to ``group`` files, denoise them in one call of ``fn.batched``, write
@@ -175,9 +183,7 @@ class _Run:
                 if read.error is not None:
                     self._done(i, read)
                 elif image is None:  # a stack: plane by plane, the one-image way
-                    result = process_file(
-                        src, dst, self.fn, overwrite=self.overwrite, limits=self.limits
-                    )
+                    result = process_file(src, dst, self.fn, **self._options())
                     self._done(i, result)
                 elif not self.fn.fits_batch(image):  # alone, without reading it again
                     self._after_read(i, read, lambda i=i, x=image: self._write(i, self.fn(x)))
@@ -209,7 +215,7 @@ class _Run:
             self._after_read(i, images[i][1], work, share)
 
     def _write(self, i: int, image: np.ndarray) -> None:
-        write_output(*self.pairs[i], image, self.overwrite)
+        write_output(*self.pairs[i], image, self.overwrite, self.quality)
 
     def _after_read(self, i: int, read: FileResult, work: Callable, seconds: float = 0.0):
         """Record file ``i`` once ``work`` (its method and writing) has run: the time and
@@ -289,9 +295,7 @@ class _Run:
         writing the output (atomically, so whole); an output this run made is replaced."""
         src, dst = self.pairs[i]
         overwrite = self.overwrite or (again and dst in self.made)
-        future = pool.submit(
-            process_file, src, dst, self.fn, overwrite=overwrite, limits=self.limits
-        )
+        future = pool.submit(process_file, src, dst, self.fn, **self._options(overwrite))
         future.index = i
         return future
 

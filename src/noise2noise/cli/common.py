@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 from ..batch import RunInterrupted, process_files
-from ..image_io import DEFAULT_MAX_MEGAPIXELS
+from ..image_io import DEFAULT_MAX_MEGAPIXELS, JPEG_QUALITY
 from ..memory import Limits, available_memory, per_worker
 from ..noise import MAX_PEAK, MAX_SIGMA
 from ..runtime import DEVICE_HELP, resolve_device
@@ -119,6 +119,7 @@ def run_files(args: argparse.Namespace, pairs, fn, workers: int):
         workers=workers,
         isolate=len(pairs) > 1,  # a file that crashes its process fails alone
         limits=limits,
+        quality=args.jpeg_quality,
     )
 
 
@@ -201,6 +202,21 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         help="refuse images larger than this, before decoding them (default: %(default)g); "
         "images that would need more memory than is free are refused too",
     )
+    p.add_argument(
+        "--jpeg-quality",
+        type=jpeg_quality,
+        default=JPEG_QUALITY,
+        metavar="Q",
+        help="quality of JPEG outputs, 1-100 (default: %(default)s, with full-resolution "
+        "colour from 90 up); outputs keep the input's colour profile and EXIF",
+    )
+
+
+def jpeg_quality(text: str) -> int:
+    value = positive_int(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"must be 1-100, got {value}")
+    return value
 
 
 def add_data_root(p: argparse.ArgumentParser) -> None:

@@ -84,6 +84,7 @@ def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
             overwrite=args.overwrite,
             skip_existing=args.skip_existing,
             limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
+            quality=args.jpeg_quality,
         )
     finally:
         cluster.close()

@@ -15,14 +15,15 @@ from ..batch import (
     remove_partials,
     split_existing,
 )
+from ..image_io import JPEG_QUALITY
 from ..memory import Limits
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed
 
 
-def _file_task(source, target, fn, overwrite, limits, threads) -> FileResult:
+def _file_task(source, target, fn, overwrite, limits, threads, quality) -> FileResult:
     _set_threads(threads)
-    return process_file(source, target, fn, overwrite=overwrite, limits=limits)
+    return process_file(source, target, fn, overwrite=overwrite, limits=limits, quality=quality)
 
 
 def process_files_dask(
@@ -34,6 +35,7 @@ def process_files_dask(
     skip_existing: bool = False,
     limits: Limits | None = None,
     progress: bool = True,
+    quality: int = JPEG_QUALITY,
 ) -> list[FileResult]:
     """:func:`noise2noise.batch.process_files` with one Dask task per file.
 
@@ -54,7 +56,9 @@ def process_files_dask(
         src, dst = pairs[i]
         mine = overwrite or not dst.exists()
         future = client.submit(
-            _file_task, src, dst, fn, mine, limits, cluster.threads, key=f"n2n-file-{run}-{i}"
+            _file_task,
+            *(src, dst, fn, mine, limits, cluster.threads, quality),
+            key=f"n2n-file-{run}-{i}",
         )
         futures[future] = i
     bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)

@@ -38,7 +38,7 @@ from .headers import check_size, read_header
 from .metadata import Metadata, read_metadata
 from .read import read_image
 from .stacks import StackLayout, is_stack, read_stack, require_tiff_target, write_stack
-from .write import write_image
+from .write import JPEG_QUALITY, write_image
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -50,6 +50,7 @@ __all__ = [
     "check_size",
     "read_image",
     "write_image",
+    "JPEG_QUALITY",
     "Metadata",
     "read_metadata",
     "list_images",
