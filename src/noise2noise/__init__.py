@@ -13,7 +13,7 @@ from .chunked import denoise_dask  # imports Dask only when called
 from .errors import N2NError
 from .estimate import choose_model, estimate_noise
 from .evaluation import evaluate, run_evaluation
-from .image_io import ImageFileError, read_image, write_image
+from .image_io import ImageFileError, read_image, read_metadata, write_image
 from .methods import METHODS, denoise_image
 from .metrics import mean_2std, psnr, ssim
 from .models import MODELS, SimpleCNN, UNet
@@ -42,6 +42,7 @@ __all__ = [
     "mean_2std",
     "read_image",
     "write_image",
+    "read_metadata",
     "ImageFileError",
     "N2NError",
     "Gaussian",
