@@ -141,3 +141,10 @@ def test_jpeg_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, cap
             ]
         )
     assert "1-100" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_a_tiffs_profile_is_read_in_every_depth(tmp_path, astronaut_crop, dtype):
+    image = astronaut_crop.astype(dtype) / (255 if dtype == np.float32 else 1)
+    path = write_image(tmp_path / "in.tif", image.astype(dtype), metadata=Metadata(SRGB))
+    assert read_metadata(path) == Metadata(SRGB)  # float colour: Pillow cannot open it

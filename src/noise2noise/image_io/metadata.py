@@ -17,6 +17,7 @@ from dataclasses import dataclass
 __all__ = ["Metadata", "read_metadata", "png_with_metadata"]
 
 ORIENTATION = 0x0112  # EXIF tag; read_image applies it to the pixels
+ICC_TAG = 34675  # TIFF's InterColorProfile
 # JPEG keeps EXIF in one APP1 segment: at most 65535 bytes with its length and "Exif\0\0".
 JPEG_EXIF_MAX = 65535 - 2 - 6
 
@@ -50,6 +51,8 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
     """
     from PIL import Image
 
+    if str(path).lower().endswith((".tif", ".tiff")):
+        return _tiff_metadata(path)
     try:
         with Image.open(path) as im:
             icc = im.info.get("icc_profile") or None
@@ -59,6 +62,21 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
             return Metadata(icc, exif.tobytes() if len(exif) else None)
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
+
+
+def _tiff_metadata(path: str | os.PathLike) -> Metadata:
+    """A TIFF's colour profile (tag 34675), through tifffile, which reads every TIFF that
+    read_image does (Pillow does not read float colour). Its other tags describe the file's
+    layout, not the picture, so no EXIF is taken from them."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            tag = tif.pages[0].tags.get(ICC_TAG)
+            icc = tag.value if tag is not None else None
+    except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
+        return Metadata()
+    return Metadata(bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None)
 
 
 def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
