@@ -230,3 +230,31 @@ def test_single_images_are_not_stacks(tmp_path, shape):
     assert not is_stack(path)
     assert read_image(path).shape == shape
     assert not is_stack(write_image(tmp_path / "one.png", _image(shape, np.uint8)))
+
+
+def test_webp_round_trip_keeps_colour_and_alpha(tmp_path, astronaut_crop):
+    rgba = np.dstack([astronaut_crop, np.full(astronaut_crop.shape[:2], 200, np.uint8)])
+    for image in (astronaut_crop, rgba):
+        back = read_image(write_image(tmp_path / f"x{image.shape[2]}.webp", image))
+        assert back.shape == image.shape and back.dtype == np.uint8
+        error = np.abs(back.astype(int) - image.astype(int))
+        assert error[..., :3].mean() < 3  # lossy, at quality 95
+        if image.shape[2] == 4:
+            np.testing.assert_array_equal(back[..., 3], image[..., 3])
+
+
+def test_webp_writes_grayscale_as_rgb_with_a_warning(tmp_path, astronaut_crop):
+    gray = astronaut_crop[..., 1]
+    with pytest.warns(UserWarning, match="WebP stores colour"):
+        out = write_image(tmp_path / "g.webp", gray)
+    back = read_image(out)
+    assert back.shape == (*gray.shape, 3)
+    assert np.abs(back[..., 0].astype(int) - gray).mean() < 3
+
+
+def test_an_animated_webp_is_refused(tmp_path):
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 128, 255)]
+    path = tmp_path / "anim.webp"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageFileError, match="3 frames"):
+        read_image(path)

@@ -114,7 +114,7 @@ def test_denoise_keeps_the_camera_metadata(tmp_path, camera_jpeg):
     assert read_image(out).shape == read_image(camera_jpeg).shape  # upright, not turned twice
 
 
-def test_jpeg_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, capsys):
+def test_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a.jpg", "b.jpg"):  # two files: each runs in a worker process
@@ -123,7 +123,7 @@ def test_jpeg_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, cap
     for quality in ("40", "95"):
         out = tmp_path / f"q{quality}"
         args = ["add-noise", str(folder), "-o", str(out), "--gaussian", "5"]
-        assert main([*args, "--jpeg-quality", quality]) == 0
+        assert main([*args, "--quality", quality]) == 0
         sizes[quality] = sum(p.stat().st_size for p in out.iterdir())
         assert all(_said(p) == (SRGB, "TestCam", 1, (1, 50)) for p in out.iterdir())
     assert sizes["40"] < sizes["95"] / 2
@@ -136,7 +136,7 @@ def test_jpeg_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, cap
                 str(tmp_path / "x"),
                 "--gaussian",
                 "5",
-                "--jpeg-quality",
+                "--quality",
                 "101",
             ]
         )
@@ -148,3 +148,10 @@ def test_a_tiffs_profile_is_read_in_every_depth(tmp_path, astronaut_crop, dtype)
     image = astronaut_crop.astype(dtype) / (255 if dtype == np.float32 else 1)
     path = write_image(tmp_path / "in.tif", image.astype(dtype), metadata=Metadata(SRGB))
     assert read_metadata(path) == Metadata(SRGB)  # float colour: Pillow cannot open it
+
+
+def test_webp_keeps_the_profile_and_exif(tmp_path, camera_jpeg):
+    out = write_image(
+        tmp_path / "out.webp", read_image(camera_jpeg), metadata=read_metadata(camera_jpeg)
+    )
+    assert _said(out) == (SRGB, "TestCam", 1, (1, 50))

@@ -119,7 +119,7 @@ def run_files(args: argparse.Namespace, pairs, fn, workers: int):
         workers=workers,
         isolate=len(pairs) > 1,  # a file that crashes its process fails alone
         limits=limits,
-        quality=args.jpeg_quality,
+        quality=args.quality,
     )
 
 
@@ -203,16 +203,16 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         "images that would need more memory than is free are refused too",
     )
     p.add_argument(
-        "--jpeg-quality",
-        type=jpeg_quality,
+        "--quality",
+        type=quality,
         default=JPEG_QUALITY,
         metavar="Q",
-        help="quality of JPEG outputs, 1-100 (default: %(default)s, with full-resolution "
-        "colour from 90 up); outputs keep the input's colour profile and EXIF",
+        help="quality of JPEG and WebP outputs, 1-100 (default: %(default)s; JPEG with "
+        "full-resolution colour from 90 up); outputs keep the input's colour profile and EXIF",
     )
 
 
-def jpeg_quality(text: str) -> int:
+def quality(text: str) -> int:
     value = positive_int(text)
     if value > 100:
         raise argparse.ArgumentTypeError(f"must be 1-100, got {value}")

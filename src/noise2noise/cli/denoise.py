@@ -84,7 +84,7 @@ def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
             overwrite=args.overwrite,
             skip_existing=args.skip_existing,
             limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
-            quality=args.jpeg_quality,
+            quality=args.quality,
         )
     finally:
         cluster.close()
@@ -149,7 +149,7 @@ def add_parser(sub) -> None:
             "(real takes some fine detail of a clean photo for noise: about 1 dB lost on "
             "clean JPEGs). For noise unlike "
             "both, --method zeroshot trains a small network on the image itself (ZS-N2N, "
-            "seconds to minutes). PNG, JPEG, BMP, TIFF; 8 or 16 bit; gray, RGB or RGBA "
+            "seconds to minutes). PNG, JPEG, WebP, BMP, TIFF; 8 or 16 bit; gray, RGB or RGBA "
             "(alpha is kept as is). The output keeps the input's size, channels and bit "
             "depth."
         ),

@@ -13,13 +13,16 @@ import numpy as np
 
 from ..errors import N2NError, Note
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 _TIFF = (".tif", ".tiff")
 
 
-_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp")
+_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp")
+
+
+_LOSSY = (".jpg", ".jpeg", ".webp")  # written at a quality
 
 
 # Far above any camera (a 100-megapixel sensor) or slide scan we expect, and still a bound:

@@ -1,4 +1,4 @@
-"""Reading an image file into an array (PNG, JPEG, BMP through Pillow; 16-bit colour PNG
+"""Reading an image file into an array (PNG, JPEG, WebP, BMP through Pillow; 16-bit colour PNG
 through OpenCV; TIFF through :mod:`.tiff`), after its header passed the size check."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def read_image(
     Parameters
     ----------
     path : path-like
-        A PNG, JPEG, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
+        A PNG, JPEG, WebP, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
     max_megapixels : float or None
         Refuse, before decoding, an image with more pixels than this (None: no limit).
 

@@ -15,6 +15,7 @@ from ..errors import N2NError
 from ..files import write_atomically
 from .common import (
     _EIGHT_BIT_ONLY,
+    _LOSSY,
     _TIFF,
     IMAGE_EXTENSIONS,
     ConversionWarning,
@@ -41,20 +42,22 @@ def write_image(
     Parameters
     ----------
     path : path-like
-        Destination (.png, .jpg/.jpeg, .bmp, .tif/.tiff). Its folder must exist.
+        Destination (.png, .jpg/.jpeg, .webp, .bmp, .tif/.tiff). Its folder must exist.
     image : ndarray
         H×W or H×W×C (C in 1..4), uint8, uint16 or float in [0, 1]. PNG and TIFF keep
-        16 bits; JPEG and BMP are 8-bit formats, so 16-bit data is reduced with a warning.
-        Float data is stored as float in TIFF and as 16-bit in PNG.
+        16 bits; JPEG, WebP and BMP are 8-bit formats, so 16-bit data is reduced with a
+        warning. Float data is stored as float in TIFF and as 16-bit in PNG. WebP stores
+        colour only: grayscale is written as RGB, with a warning.
     overwrite : bool
         Replace an existing file. Without it an existing file is an error.
     metadata : Metadata or None
         A colour profile and EXIF to store with the pixels
-        (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, PNG and TIFF
-        (TIFF: the profile only). A profile whose colour space is not the image's is left
+        (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, WebP, PNG and
+        TIFF (TIFF: the profile only). A profile whose colour space is not the image's is left
         out; EXIF too long for a JPEG is left out with a warning.
     quality : int
-        JPEG quality, 1-100; from 90 up with full-resolution colour (4:4:4). The
+        JPEG and (lossy) WebP quality, 1-100; JPEG from 90 up with full-resolution colour
+        (4:4:4). The
         default, 95, keeps most of what denoising gained: on the shipped model's outputs
         (held-out bsds432, Gaussian 15 / 25) Pillow's default, 75 with 4:2:0 colour, took
         2.23 / 1.18 dB off, 95 with 4:4:4 0.30 / 0.16 dB, at 2.6 times the file size
@@ -74,6 +77,11 @@ def write_image(
     if not 1 <= quality <= 100:
         raise N2NError(f"JPEG quality must be 1-100, got {quality}")
     channels = image.shape[2] if image.ndim == 3 else 1
+    if ext == ".webp" and channels in (1, 2):
+        warnings.warn("WebP stores colour: grayscale written as RGB", ConversionWarning, 2)
+        gray = image if image.ndim == 3 else image[:, :, None]
+        image = np.concatenate([np.repeat(gray[:, :, :1], 3, axis=2), gray[:, :, 1:]], axis=2)
+        channels += 2
     meta = (metadata or Metadata()).for_channels(channels)
     if ext in _TIFF:
         icc = meta.icc_profile
@@ -121,9 +129,9 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         return
     from PIL import Image
 
-    options = {}
+    options = {"quality": quality} if ext in _LOSSY else {}
     if ext in (".jpg", ".jpeg"):
-        options = {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
+        options["subsampling"] = 0 if quality >= 90 else 2
         if meta.exif and len(meta.exif) > JPEG_EXIF_MAX:
             warnings.warn(
                 f"EXIF of {len(meta.exif)} bytes does not fit in a JPEG: left out",
@@ -131,7 +139,7 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 stacklevel=3,
             )
             meta = Metadata(meta.icc_profile)
-    if ext in (".jpg", ".jpeg", ".png"):
+    if ext in (*_LOSSY, ".png"):
         options |= {k: v for k, v in vars(meta).items() if v}  # icc_profile=, exif=
     Image.fromarray(image).save(path, **options)
 
