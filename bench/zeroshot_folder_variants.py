@@ -13,7 +13,11 @@ fixed cost:
 - ``grouped N``: :func:`noise2noise.zeroshot.denoise_zeroshot_batch`, N networks at once;
 - ``alone``: :func:`noise2noise.zeroshot.denoise_zeroshot` one image after another
   (CUDA-graph steps), timed on the first ``--alone`` images;
-- ``streams K``: K images at a time, each alone in its own thread on its own CUDA stream;
+- ``interleaved K``: :func:`noise2noise.zeroshot.interleaved.denoise_zeroshot_interleaved`,
+  K images at a time, each alone (its own CUDA graph) on its own stream, one host thread
+  queueing a step of each in turn;
+- ``streams K``: K images at a time, each alone in its own thread on its own CUDA stream
+  (graph capture is not safe beside other threads' work: watch the notes for fallbacks);
 
 and the training step alone (no graphs: loss, backward and Adam on N stacked networks;
 ``--micro-steps`` steps after 5 of warm-up) for three ways of computing the stacked
@@ -45,6 +49,7 @@ from noise2noise.image_io import list_images
 from noise2noise.models import SimpleCNN
 from noise2noise.zeroshot import PRESETS, denoise_zeroshot, denoise_zeroshot_batch
 from noise2noise.zeroshot.batched import _grouped_forward
+from noise2noise.zeroshot.interleaved import denoise_zeroshot_interleaved
 from noise2noise.zeroshot.losses import zeroshot_loss
 
 
@@ -179,6 +184,13 @@ def main() -> None:
     noisies = [add_noise(c, "gaussian:25", seed=i, channel_axis=-1) for i, c in enumerate(cleans)]
     n = len(noisies)
     rows = micro(noisies, args)
+    for k in args.streams:  # first: the candidate not measured on a GPU yet
+        part = noisies[: 2 * k]
+        run = lambda s, k=k, part=part: denoise_zeroshot_interleaved(  # noqa: E731
+            part, preset="paper", iterations=s, seed=0, channel_axis=-1, streams=k,
+            device=args.device,
+        )  # fmt: skip
+        rows.append(projected(f"interleaved {k}", run, n, args, scale=n / len(part)))
     for g in args.groups:
         run = lambda s, g=g: denoise_zeroshot_batch(  # noqa: E731
             noisies, preset="paper", iterations=s, seed=0, channel_axis=-1,

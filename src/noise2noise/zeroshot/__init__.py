@@ -11,8 +11,12 @@ Layers of this module:
 - ``losses``: :func:`pair_downsample`, :func:`residual_loss`, :func:`consistency_loss`:
   pure tensor functions, each one equation of the paper.
 - ``configuration``: :class:`ZeroShotConfig` and :data:`PRESETS`, the hyperparameters.
-- ``fit``: :func:`fit_zeroshot` (training) and :func:`apply_zeroshot` (inference, tiled).
+- ``fit``: :func:`fit_zeroshot` (training; :func:`fit_steps`, the same one step at a
+  time) and :func:`apply_zeroshot` (inference, tiled).
 - ``batched``: the networks of many images trained in the same steps (for GPUs).
+- ``interleaved``: many single-image fits, their steps interleaved on CUDA streams (for
+  GPUs; which of the two serves folders faster is measured by
+  ``bench/zeroshot_folder_variants.py``).
 - here: :func:`denoise_zeroshot`, numpy in, numpy out, for users.
 """
 
@@ -32,7 +36,8 @@ from .configuration import (
     ZeroShotConfig,
     get_preset,
 )
-from .fit import apply_zeroshot, fit_zeroshot, image_result, image_tensor
+from .fit import apply_zeroshot, fit_steps, fit_zeroshot, image_result, image_tensor
+from .interleaved import denoise_zeroshot_interleaved
 from .losses import consistency_loss, pair_downsample, residual_loss, zeroshot_loss
 
 __all__ = [
@@ -48,6 +53,8 @@ __all__ = [
     "fit_zeroshot",
     "fit_zeroshot_batch",
     "denoise_zeroshot_batch",
+    "fit_steps",
+    "denoise_zeroshot_interleaved",
     "apply_zeroshot",
     "tta_transforms",
     "denoise_zeroshot",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -84,6 +84,20 @@ def run_steps(
     """The Adam steps of a ZS-N2N fit (one network or many): ``loss_of(offsets[step])``
     (no argument for whole-image training, ``offsets`` None), each step a
     :class:`~noise2noise.graphs.TrainStep`, the learning rate set at the milestones."""
+    for _ in iter_steps(loss_of, params, config, offsets, steps, device):
+        pass
+
+
+def iter_steps(
+    loss_of: Callable[..., torch.Tensor],
+    params: Iterable[torch.Tensor],
+    config: ZeroShotConfig,
+    offsets: torch.Tensor | None,
+    steps: Iterable[int],
+    device: torch.device,
+) -> Iterator[int]:
+    """:func:`run_steps` one step at a time: yields each step's number once it is queued,
+    so that a caller can interleave the steps of several fits (:mod:`.interleaved`)."""
     optimizer = make_adam(params, config.lr, device)
     rates = rate_changes(config)
     train_step = TrainStep(loss_of, optimizer)
@@ -91,6 +105,7 @@ def run_steps(
         if step in rates:
             set_learning_rate(optimizer, rates[step])
         train_step(*(() if offsets is None else (offsets[step],)))
+        yield step
 
 
 def fit_zeroshot(
@@ -123,6 +138,28 @@ def fit_zeroshot(
     predicts the noise.
     """
     config = get_preset(config)
+    steps = progress_bar(
+        range(config.steps), desc="ZS-N2N", unit="step", leave=False, show=progress
+    )
+    fit = fit_steps(noisy, config, seed=seed, device=device, steps=steps)
+    while True:
+        try:
+            next(fit)
+        except StopIteration as done:
+            return done.value
+
+
+def fit_steps(
+    noisy: torch.Tensor,
+    config: ZeroShotConfig,
+    *,
+    seed: int = 0,
+    device: torch.device | str | None = "cpu",
+    steps: Iterable[int] | None = None,
+) -> Generator[int, None, SimpleCNN]:
+    """:func:`fit_zeroshot` as a generator: it yields after queueing each step and returns
+    the trained network (``StopIteration.value``). ``steps``: ``range(config.steps)``,
+    or that range wrapped in a progress bar."""
     device = resolve_device(device)
     y, _ = pad_to_multiple(noisy.to(device), 2)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
@@ -130,9 +167,6 @@ def fit_zeroshot(
         model = SimpleCNN(noisy.shape[1], width=config.width, layers=config.layers)
     model.to(device)
     generator = make_generator(seed)
-    steps = progress_bar(
-        range(config.steps), desc="ZS-N2N", unit="step", leave=False, show=progress
-    )
     offsets = None
     if config.crop is not None:
         stride = 1 if config.odd_offsets else 2
@@ -144,7 +178,8 @@ def fit_zeroshot(
         return zeroshot_loss(model, batch, ratio=config.loss_ratio)
 
     model.train()
-    run_steps(loss_of, model.parameters(), config, offsets, steps, device)
+    steps = range(config.steps) if steps is None else steps
+    yield from iter_steps(loss_of, model.parameters(), config, offsets, steps, device)
     return model.eval()
 
 
