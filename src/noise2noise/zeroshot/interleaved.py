@@ -72,9 +72,7 @@ def denoise_zeroshot_interleaved(
     lanes = [_stream(device) for _ in range(max(1, min(streams, len(images))))]
     training: dict[int, tuple[int, object]] = {}  # lane -> (image, its fit_steps)
     results: list[np.ndarray | None] = [None] * len(images)
-    bar = progress_bar(
-        total=len(images) * config.steps, desc="ZS-N2N", unit="step", show=progress
-    )
+    bar = progress_bar(total=len(images) * config.steps, desc="ZS-N2N", unit="step", show=progress)
     while waiting or training:
         for lane, stream in enumerate(lanes):
             if lane not in training and waiting:
