@@ -155,3 +155,40 @@ def test_webp_keeps_the_profile_and_exif(tmp_path, camera_jpeg):
         tmp_path / "out.webp", read_image(camera_jpeg), metadata=read_metadata(camera_jpeg)
     )
     assert _said(out) == (SRGB, "TestCam", 1, (1, 50))
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tif"])
+@pytest.mark.parametrize("depth", [np.uint8, np.uint16])
+def test_a_scans_resolution_is_kept(tmp_path, astronaut_crop, ext, depth):
+    # A 300-dpi scan written at the default 72 dpi would print at four times its size.
+    scan = tmp_path / "scan.png"
+    Image.fromarray(astronaut_crop).save(scan, dpi=(300, 300))
+    assert read_metadata(scan).dpi == pytest.approx((300, 300), abs=0.01)
+    image = read_image(scan).astype(depth) * (257 if depth == np.uint16 else 1)
+    if ext in (".jpg", ".bmp") and depth == np.uint16:
+        return  # 8-bit formats: the 8-bit case covers them
+    out = write_image(tmp_path / f"out{ext}", image, metadata=read_metadata(scan))
+    assert read_metadata(out).dpi == pytest.approx((300, 300), abs=0.01)
+
+
+def test_a_micrographs_imagej_calibration_is_kept(tmp_path):
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    calibration = {"spacing": 0.5, "unit": "micron", "finterval": 2.0}
+    stack = tmp_path / "cells.tif"
+    tifffile.imwrite(
+        stack, rng.integers(0, 4000, (3, 32, 32), dtype=np.uint16), imagej=True,
+        resolution=(5.0, 5.0), metadata={"axes": "ZYX", **calibration},
+    )  # fmt: skip
+    single = tmp_path / "cell.tif"
+    tifffile.imwrite(
+        single, rng.integers(0, 4000, (32, 32), dtype=np.uint16), imagej=True,
+        resolution=(5.0, 5.0), metadata={"axes": "YX", **calibration},
+    )  # fmt: skip
+    for source in (stack, single):
+        out = tmp_path / f"clean-{source.name}"
+        assert main(["denoise", str(source), "-o", str(out), "--method", "pretrained"]) == 0
+        with tifffile.TiffFile(out) as tif:
+            assert tif.pages[0].resolution == pytest.approx((5.0, 5.0))
+            assert {k: tif.imagej_metadata.get(k) for k in calibration} == calibration

@@ -163,4 +163,4 @@ def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits, qu
             for i, plane in enumerate(_plane_progress(planes, source))
         ]
     )
-    write_stack(target, result, layout, overwrite=overwrite)
+    write_stack(target, result, layout, overwrite=overwrite, metadata=read_metadata(source))

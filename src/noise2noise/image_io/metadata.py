@@ -1,10 +1,14 @@
-"""What an image file says about its pixels beyond their values: its colour profile (ICC)
-and EXIF (camera, exposure, date, GPS), carried from an input file to its output.
+"""What an image file says about its pixels beyond their values, carried from an input
+file to its output: its colour profile (ICC), EXIF (camera, exposure, date, GPS), its
+resolution (a scan's dots per inch, a micrograph's pixel size) and ImageJ's calibration
+(z-spacing, unit, frame interval).
 
 A photo in Display P3 or Adobe RGB (phones, many cameras) that loses its profile is shown
-as sRGB: its colours change although no pixel did. Metadata is carried on a best-effort
-basis: a file whose metadata cannot be read gets none, never an error, and a format
-without a place for it (BMP) drops it.
+as sRGB: its colours change although no pixel did. A 300-dpi scan that loses its
+resolution prints at the wrong size, and a micrograph that loses its calibration measures
+in pixels instead of microns. Metadata is carried on a best-effort basis: a file whose
+metadata cannot be read gets none, never an error, and a format without a place for a
+field drops it.
 """
 
 from __future__ import annotations
@@ -12,22 +16,39 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata"]
 
 ORIENTATION = 0x0112  # EXIF tag; read_image applies it to the pixels
 ICC_TAG = 34675  # TIFF's InterColorProfile
+UNITS_PER_INCH = {"inch": 1.0, "cm": 2.54}
+TIFF_UNITS = {2: "inch", 3: "cm"}  # ResolutionUnit; 1 is none
+# ImageJ's calibration, kept from an ImageJ TIFF (its layout entries, such as the number
+# of slices, tifffile writes from the array itself).
+IMAGEJ_CALIBRATION = (
+    "spacing", "unit", "yunit", "zunit", "finterval", "fps", "tunit", "xorigin", "yorigin",
+    "zorigin",
+)  # fmt: skip
 # JPEG keeps EXIF in one APP1 segment: at most 65535 bytes with its length and "Exif\0\0".
 JPEG_EXIF_MAX = 65535 - 2 - 6
 
 
 @dataclass(frozen=True)
 class Metadata:
-    """An image file's colour profile and EXIF, as bytes (None: it had none)."""
+    """What a file says about its pixels (None: it said nothing of that).
+
+    ``icc_profile`` and ``exif`` are the bytes of the file's colour profile and EXIF;
+    ``resolution`` is (x, y) pixels per ``unit``, which is ``"inch"``, ``"cm"`` or None (a
+    relative resolution, or a unit that only ``imagej`` names); ``imagej`` holds the
+    calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`).
+    """
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    resolution: tuple[float, float] | None = None
+    unit: str | None = None
+    imagej: dict | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -36,10 +57,18 @@ class Metadata:
         icc = self.icc_profile
         space = icc[16:20] if icc is not None and len(icc) >= 20 else None
         wanted = b"RGB " if channels >= 3 else b"GRAY"
-        return Metadata(icc if space == wanted else None, self.exif)
+        return replace(self, icc_profile=icc if space == wanted else None)
+
+    @property
+    def dpi(self) -> tuple[float, float] | None:
+        """The resolution in dots per inch, where it has an absolute unit."""
+        if self.resolution is None or self.unit not in UNITS_PER_INCH:
+            return None
+        x, y = self.resolution
+        return x * UNITS_PER_INCH[self.unit], y * UNITS_PER_INCH[self.unit]
 
     def __bool__(self) -> bool:
-        return bool(self.icc_profile or self.exif)
+        return any(v is not None for v in vars(self).values())
 
 
 def read_metadata(path: str | os.PathLike) -> Metadata:
@@ -59,28 +88,41 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
             exif = im.getexif()
             if ORIENTATION in exif:
                 exif[ORIENTATION] = 1
-            return Metadata(icc, exif.tobytes() if len(exif) else None)
+            dpi = im.info.get("dpi")
+            resolution = (float(dpi[0]), float(dpi[1])) if dpi and min(dpi) > 0 else None
+            return Metadata(
+                icc, exif.tobytes() if len(exif) else None, resolution, "inch" if dpi else None
+            )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
 
 
 def _tiff_metadata(path: str | os.PathLike) -> Metadata:
-    """A TIFF's colour profile (tag 34675), through tifffile, which reads every TIFF that
-    read_image does (Pillow does not read float colour). Its other tags describe the file's
-    layout, not the picture, so no EXIF is taken from them."""
+    """A TIFF's colour profile (tag 34675), resolution and ImageJ calibration, through
+    tifffile, which reads every TIFF that read_image does (Pillow does not read float
+    colour). Its other tags describe the file's layout, so no EXIF is taken from them."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
-            tag = tif.pages[0].tags.get(ICC_TAG)
+            page = tif.pages[0]
+            tag = page.tags.get(ICC_TAG)
             icc = tag.value if tag is not None else None
+            unit = TIFF_UNITS.get(int(page.resolutionunit))
+            resolution = tuple(float(r) for r in page.resolution)
+            if min(resolution) <= 0 or (unit is None and resolution == (1.0, 1.0)):
+                resolution = None  # absent, or the tags' defaults
+            imagej = {
+                k: v for k, v in (tif.imagej_metadata or {}).items() if k in IMAGEJ_CALIBRATION
+            }
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
-    return Metadata(bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None)
+    icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
+    return Metadata(icc, None, resolution, unit, imagej or None)
 
 
 def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
-    """PNG file bytes with ``metadata`` added as iCCP and eXIf chunks after the header
+    """PNG file bytes with ``metadata`` added as iCCP, eXIf and pHYs chunks after the header
     (for the 16-bit colour PNGs that OpenCV writes, which Pillow cannot)."""
     chunks = b""
     if metadata.icc_profile:
@@ -88,6 +130,9 @@ def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
     if metadata.exif:
         exif = metadata.exif[6:] if metadata.exif.startswith(b"Exif\0\0") else metadata.exif
         chunks += _chunk(b"eXIf", exif)
+    if metadata.dpi:  # pixels per metre, unit 1 (the metre)
+        x, y = (round(d / 0.0254) for d in metadata.dpi)
+        chunks += _chunk(b"pHYs", struct.pack(">IIB", x, y, 1))
     end_of_header = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its data, CRC
     return data[:end_of_header] + chunks + data[end_of_header:]
 

@@ -4,14 +4,15 @@ original axes."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _check_sample_type, _reason
 from .headers import _read_header, check_size
-from .tiff import _read_tiff_array, _tiff_kind, _tiff_layout
+from .metadata import Metadata
+from .tiff import _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
 from .write import _write_atomically
 
 
@@ -68,22 +69,29 @@ def read_stack(
 
 
 def write_stack(
-    path: str | os.PathLike, planes: np.ndarray, layout: StackLayout, *, overwrite: bool = False
+    path: str | os.PathLike,
+    planes: np.ndarray,
+    layout: StackLayout,
+    *,
+    overwrite: bool = False,
+    metadata: Metadata | None = None,
 ) -> Path:
     """Write planes from :func:`read_stack` (same count and size) as a TIFF with the
-    original axes, atomically."""
+    original axes, atomically, with ``metadata``'s colour profile, resolution and ImageJ
+    calibration (:func:`~noise2noise.image_io.read_metadata` of the input)."""
     path = Path(path)
     require_tiff_target(path)
     import tifffile
 
     array = np.asarray(planes).reshape(layout.shape)
     colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
+    meta = metadata or Metadata()
     if layout.imagej and array.dtype != np.float32:
-        options = {"imagej": True, "metadata": {"axes": layout.axes}}
+        options = {"imagej": True, **tiff_options(meta, layout.axes)}
     else:
         options = {
             "photometric": "rgb" if colour else "minisblack",
-            "metadata": {"axes": layout.axes},
+            **tiff_options(replace(meta, imagej=None), layout.axes),
         }
     return _write_atomically(path, lambda tmp: tifffile.imwrite(tmp, array, **options), overwrite)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,9 @@ def write_image(
     metadata : Metadata or None
         A colour profile and EXIF to store with the pixels
         (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, WebP, PNG and
-        TIFF (TIFF: the profile only). A profile whose colour space is not the image's is left
-        out; EXIF too long for a JPEG is left out with a warning.
+        TIFF (TIFF: the profile, not EXIF); the resolution (dpi) in every format but
+        WebP, and an ImageJ calibration in TIFF. A profile whose colour space is not the
+        image's is left out; EXIF too long for a JPEG is left out with a warning.
     quality : int
         JPEG and (lossy) WebP quality, 1-100; JPEG from 90 up with full-resolution colour
         (4:4:4). The
@@ -84,8 +86,7 @@ def write_image(
         channels += 2
     meta = (metadata or Metadata()).for_channels(channels)
     if ext in _TIFF:
-        icc = meta.icc_profile
-        return _write_atomically(path, lambda tmp: _write_tiff(tmp, image, icc), overwrite)
+        return _write_atomically(path, lambda tmp: _write_tiff(tmp, image, meta), overwrite)
     write = lambda tmp: _write_raster(tmp, image, ext, meta, quality)  # noqa: E731
     return _write_atomically(path, write, overwrite)
 
@@ -138,9 +139,12 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 ConversionWarning,
                 stacklevel=3,
             )
-            meta = Metadata(meta.icc_profile)
+            meta = replace(meta, exif=None)
     if ext in (*_LOSSY, ".png"):
-        options |= {k: v for k, v in vars(meta).items() if v}  # icc_profile=, exif=
+        options |= {"icc_profile": meta.icc_profile, "exif": meta.exif}
+    if ext != ".webp":  # Pillow writes no resolution into WebP
+        options["dpi"] = meta.dpi
+    options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
 
 
