@@ -208,7 +208,8 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         default=JPEG_QUALITY,
         metavar="Q",
         help="quality of JPEG and WebP outputs, 1-100 (default: %(default)s; JPEG with "
-        "full-resolution colour from 90 up); outputs keep the input's colour profile and EXIF",
+        "full-resolution colour from 90 up); every output keeps the input's colour profile, "
+        "EXIF, resolution and ImageJ calibration where its format can hold them",
     )
 
 
