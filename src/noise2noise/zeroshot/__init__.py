@@ -11,7 +11,7 @@ Layers of this module:
 - ``losses``: :func:`pair_downsample`, :func:`residual_loss`, :func:`consistency_loss`:
   pure tensor functions, each one equation of the paper.
 - ``configuration``: :class:`ZeroShotConfig` and :data:`PRESETS`, the hyperparameters.
-- ``fit``: :func:`fit_zeroshot` (training; :func:`fit_steps`, the same one step at a
+- ``fit``: :func:`fit_zeroshot` (training; :func:`start_fit`, the same one step at a
   time) and :func:`apply_zeroshot` (inference, tiled).
 - ``batched``: the networks of many images trained in the same steps (for GPUs).
 - ``interleaved``: many single-image fits, their steps interleaved on CUDA streams (for
@@ -36,7 +36,7 @@ from .configuration import (
     ZeroShotConfig,
     get_preset,
 )
-from .fit import apply_zeroshot, fit_steps, fit_zeroshot, image_result, image_tensor
+from .fit import apply_zeroshot, fit_zeroshot, image_result, image_tensor, start_fit
 from .interleaved import denoise_zeroshot_interleaved
 from .losses import consistency_loss, pair_downsample, residual_loss, zeroshot_loss
 
@@ -53,7 +53,7 @@ __all__ = [
     "fit_zeroshot",
     "fit_zeroshot_batch",
     "denoise_zeroshot_batch",
-    "fit_steps",
+    "start_fit",
     "denoise_zeroshot_interleaved",
     "apply_zeroshot",
     "tta_transforms",

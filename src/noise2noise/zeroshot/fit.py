@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -138,29 +138,35 @@ def fit_zeroshot(
     predicts the noise.
     """
     config = get_preset(config)
+    device = resolve_device(device)
+    model, loss_of, offsets = _prepare(noisy, config, seed, device)
     steps = progress_bar(
         range(config.steps), desc="ZS-N2N", unit="step", leave=False, show=progress
     )
-    fit = fit_steps(noisy, config, seed=seed, device=device, steps=steps)
-    while True:
-        try:
-            next(fit)
-        except StopIteration as done:
-            return done.value
+    run_steps(loss_of, model.parameters(), config, offsets, steps, device)
+    return model.eval()
 
 
-def fit_steps(
+def start_fit(
     noisy: torch.Tensor,
     config: ZeroShotConfig,
     *,
     seed: int = 0,
     device: torch.device | str | None = "cpu",
-    steps: Iterable[int] | None = None,
-) -> Generator[int, None, SimpleCNN]:
-    """:func:`fit_zeroshot` as a generator: it yields after queueing each step and returns
-    the trained network (``StopIteration.value``). ``steps``: ``range(config.steps)``,
-    or that range wrapped in a progress bar."""
+) -> tuple[SimpleCNN, Iterator[int]]:
+    """:func:`fit_zeroshot` one step at a time: the network, and an iterator that queues
+    its next training step each time it is advanced (:func:`iter_steps`). Once the
+    iterator is exhausted the network is trained as ``fit_zeroshot`` trains it; put it in
+    eval mode before use."""
     device = resolve_device(device)
+    model, loss_of, offsets = _prepare(noisy, config, seed, device)
+    steps = iter_steps(loss_of, model.parameters(), config, offsets, range(config.steps), device)
+    return model, steps
+
+
+def _prepare(noisy: torch.Tensor, config: ZeroShotConfig, seed: int, device: torch.device):
+    """The seeded network (in train mode, on ``device``), its loss of a step's crop
+    offsets, and the offsets of every step (None for whole-image training)."""
     y, _ = pad_to_multiple(noisy.to(device), 2)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching global state
         torch.manual_seed(seed)
@@ -177,10 +183,7 @@ def fit_steps(
         batch = y if config.crop is None else _gather_crops(y, where[0][None], config.crop)[0]
         return zeroshot_loss(model, batch, ratio=config.loss_ratio)
 
-    model.train()
-    steps = range(config.steps) if steps is None else steps
-    yield from iter_steps(loss_of, model.parameters(), config, offsets, steps, device)
-    return model.eval()
+    return model.train(), loss_of, offsets
 
 
 @torch.no_grad()

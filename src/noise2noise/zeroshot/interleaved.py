@@ -3,7 +3,7 @@
 One image's step is about a millisecond on a GPU, nearly all of it spent waiting on a
 few hundred tiny kernels (one CUDA graph each step, ``noise2noise.graphs``), so the GPU
 is mostly idle. Here up to ``streams`` images train at once, each its own
-:func:`~.fit.fit_steps` on its own CUDA stream: one host thread queues a step of each in
+:func:`~.fit.start_fit` on its own CUDA stream: one host thread queues a step of each in
 turn, and the GPU runs the streams' kernels side by side. Graph capture is not safe
 with other threads launching work, which is why one thread issues everything, and
 why the bench's thread-per-stream variant may lose its graphs.
@@ -27,7 +27,7 @@ import torch
 from ..progress import progress_bar
 from ..runtime import resolve_device
 from .configuration import DEFAULT_PRESET, ZeroShotConfig, get_preset
-from .fit import fit_steps, image_result, image_tensor
+from .fit import image_result, image_tensor, start_fit
 
 __all__ = ["denoise_zeroshot_interleaved"]
 
@@ -70,7 +70,7 @@ def denoise_zeroshot_interleaved(
     prepared = [image_tensor(image, channel_axis) for image in images]  # (tensor, gain)
     waiting = deque(range(len(images)))
     lanes = [_stream(device) for _ in range(max(1, min(streams, len(images))))]
-    training: dict[int, tuple[int, object]] = {}  # lane -> (image, its fit_steps)
+    training: dict[int, tuple] = {}  # lane -> (image, its network, its steps)
     results: list[np.ndarray | None] = [None] * len(images)
     bar = progress_bar(total=len(images) * config.steps, desc="ZS-N2N", unit="step", show=progress)
     while waiting or training:
@@ -78,16 +78,17 @@ def denoise_zeroshot_interleaved(
             if lane not in training and waiting:
                 i = waiting.popleft()
                 with _on(stream):
-                    training[lane] = i, fit_steps(prepared[i][0], config, seed=seed, device=device)
+                    training[lane] = i, *start_fit(prepared[i][0], config, seed=seed, device=device)
         for lane in list(training):
-            i, fit = training[lane]
+            i, model, steps = training[lane]
             with _on(lanes[lane]):
-                try:
-                    next(fit)
+                if next(steps, None) is not None:
                     bar.update()
-                except StopIteration as done:  # trained: denoise on the same stream
+                else:  # trained: denoise on the same stream
                     y, gain = prepared[i]
-                    results[i] = image_result(done.value, y, gain, config, images[i], channel_axis)
+                    results[i] = image_result(
+                        model.eval(), y, gain, config, images[i], channel_axis
+                    )
                     del training[lane]
     bar.close()
     return results
