@@ -127,9 +127,7 @@ def denoise_zeroshot(
     >>> out.shape, out.dtype
     ((32, 32), dtype('float32'))
     """
-    config = get_preset(preset)
-    if iterations is not None:
-        config = config.with_steps(iterations)
+    config = get_preset(preset, steps=iterations)
     image = np.asarray(image)
     y, gain = image_tensor(image, channel_axis)  # dim images stretched, see image_tensor
     model = fit_zeroshot(y, config, seed=seed, progress=progress, device=device)

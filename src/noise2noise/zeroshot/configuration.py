@@ -148,13 +148,16 @@ PRESETS: dict[str, ZeroShotConfig] = {
 DEFAULT_PRESET = "fast"
 
 
-def get_preset(preset: str | ZeroShotConfig) -> ZeroShotConfig:
-    """Look a preset up by name (a ZeroShotConfig is returned as is)."""
+def get_preset(preset: str | ZeroShotConfig, *, steps: int | None = None) -> ZeroShotConfig:
+    """Look a preset up by name (a ZeroShotConfig is returned as is); with ``steps``, that
+    many steps instead of its own (:meth:`ZeroShotConfig.with_steps`)."""
     if isinstance(preset, ZeroShotConfig):
-        return preset
-    try:
-        return PRESETS[preset]
-    except KeyError:
-        raise N2NError(
-            f"unknown ZS-N2N preset '{preset}' (choose from {', '.join(PRESETS)})"
-        ) from None
+        config = preset
+    else:
+        try:
+            config = PRESETS[preset]
+        except KeyError:
+            raise N2NError(
+                f"unknown ZS-N2N preset '{preset}' (choose from {', '.join(PRESETS)})"
+            ) from None
+    return config if steps is None else config.with_steps(steps)

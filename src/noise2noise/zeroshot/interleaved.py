@@ -62,9 +62,7 @@ def denoise_zeroshot_interleaved(
     -------
     list of ndarray, each with the shape and dtype of its image.
     """
-    config = get_preset(preset)
-    if iterations is not None:
-        config = config.with_steps(iterations)
+    config = get_preset(preset, steps=iterations)
     device = resolve_device(device)
     images = [np.asarray(image) for image in images]
     prepared = [image_tensor(image, channel_axis) for image in images]  # (tensor, gain)
