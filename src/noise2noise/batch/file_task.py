@@ -80,8 +80,8 @@ def process_file(
     limits: Limits | None = None,
     quality: int = JPEG_QUALITY,
 ) -> FileResult:
-    """Read ``source``, apply ``fn``, write ``target`` (a JPEG at ``quality``, with the
-    colour profile and EXIF of ``source``); errors become ``FileResult.error``.
+    """Read ``source``, apply ``fn``, write ``target`` (a JPEG or WebP at ``quality``, with
+    the metadata of ``source``); errors become ``FileResult.error``.
 
     The file's header is read first, and an image above ``limits`` is refused before it
     is decoded (:mod:`noise2noise.memory`). Every exception of the reading, the method or
@@ -136,7 +136,7 @@ def read_single_image(
 def write_output(
     source: Path, target: Path, image: np.ndarray, overwrite: bool, quality: int = JPEG_QUALITY
 ) -> None:
-    """Write ``image`` to ``target`` with the colour profile and EXIF of ``source``."""
+    """Write ``image`` to ``target`` with the metadata of ``source`` (read_metadata)."""
     meta = read_metadata(source)
     write_image(target, image, overwrite=overwrite, metadata=meta, quality=quality)
 

@@ -16,8 +16,9 @@ Size is checked before any pixel is decoded: :func:`read_header` reads only the 
 
 Modules: ``common`` (formats, errors, the header record), ``headers`` (read before
 decoding; the size check), ``read``, ``write``, ``tiff`` (layout of pages, decoding,
-writing), ``stacks`` (multi-plane TIFF), ``metadata`` (colour profile and EXIF carried
-from input to output); here the helpers for folders and alpha.
+writing), ``stacks`` (multi-plane TIFF), ``metadata`` (colour profile, EXIF,
+resolution and ImageJ calibration, carried from input to output); here the helpers for
+folders and alpha.
 """
 
 from __future__ import annotations

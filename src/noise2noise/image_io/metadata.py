@@ -72,7 +72,8 @@ class Metadata:
 
 
 def read_metadata(path: str | os.PathLike) -> Metadata:
-    """The colour profile and EXIF of the image file ``path``.
+    """The colour profile, EXIF, resolution and ImageJ calibration of the image file
+    ``path`` (each where the file has it).
 
     The EXIF orientation is set to 1 (upright): :func:`~noise2noise.image_io.read_image`
     turns the pixels already, so the output must not be turned again. Returns an empty

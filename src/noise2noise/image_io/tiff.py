@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import N2NError
 from .common import ImageFileError, ImageHeader, _check_sample_type
+from .metadata import Metadata
 
 
 @dataclass(frozen=True)
@@ -110,23 +111,23 @@ def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
     return _check_sample_type(path, array)
 
 
-def _write_tiff(path: Path, image: np.ndarray, meta=None) -> None:
+def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     """One image as a TIFF, with the colour profile, resolution and ImageJ calibration
-    of ``meta`` (a :class:`~.metadata.Metadata`) where it has them."""
+    of ``meta`` where it has them."""
     import tifffile
 
     colour = image.ndim == 3 and image.shape[2] in (3, 4)
     alpha = image.ndim == 3 and image.shape[2] in (2, 4)
-    if meta is not None and meta.imagej and not alpha and image.dtype != np.float32:
+    if meta.imagej and not alpha and image.dtype != np.float32:
         axes = "YXS" if image.ndim == 3 else "YX"
         tifffile.imwrite(path, image, imagej=True, **tiff_options(meta, axes))
         return
     extras = {"extrasamples": ["unassalpha"]} if alpha else {}
-    extras |= tiff_options(meta) if meta is not None else {}
+    extras |= tiff_options(meta)
     tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)
 
 
-def tiff_options(meta, axes: str | None = None) -> dict:
+def tiff_options(meta: Metadata, axes: str | None = None) -> dict:
     """tifffile.imwrite's options for ``meta``'s profile and resolution, and with ``axes``
     (an ImageJ file) its ImageJ calibration."""
     options = {}

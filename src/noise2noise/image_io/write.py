@@ -1,5 +1,5 @@
 """Writing an image file atomically, saying every change of format or depth, with the
-input's colour profile and EXIF where the format holds them."""
+input's metadata (:mod:`.metadata`) where the format holds it."""
 
 from __future__ import annotations
 
@@ -59,11 +59,10 @@ def write_image(
         image's is left out; EXIF too long for a JPEG is left out with a warning.
     quality : int
         JPEG and (lossy) WebP quality, 1-100; JPEG from 90 up with full-resolution colour
-        (4:4:4). The
-        default, 95, keeps most of what denoising gained: on the shipped model's outputs
-        (held-out bsds432, Gaussian 15 / 25) Pillow's default, 75 with 4:2:0 colour, took
-        2.23 / 1.18 dB off, 95 with 4:4:4 0.30 / 0.16 dB, at 2.6 times the file size
-        (`bench/results/jpeg_quality.md`).
+        (4:4:4). The default, 95, keeps most of what denoising gained: on the shipped
+        model's outputs (held-out bsds432, Gaussian 15 / 25) Pillow's default, 75 with
+        4:2:0 colour, took 2.23 / 1.18 dB off, 95 with 4:4:4 0.30 / 0.16 dB, at 2.6 times
+        the file size (`bench/results/jpeg_quality.md`).
 
     Returns
     -------
@@ -77,7 +76,7 @@ def write_image(
         )
     image = np.asarray(image)
     if not 1 <= quality <= 100:
-        raise N2NError(f"JPEG quality must be 1-100, got {quality}")
+        raise N2NError(f"JPEG and WebP quality must be 1-100, got {quality}")
     channels = image.shape[2] if image.ndim == 3 else 1
     if ext == ".webp" and channels in (1, 2):
         warnings.warn("WebP stores colour: grayscale written as RGB", ConversionWarning, 2)
