@@ -137,6 +137,8 @@ def test_every_command_has_help_with_an_example():
     for name, sub in subparsers.items():
         text = sub.format_help()
         assert "example" in text and f"n2n {name}" in text, name
+        # argparse %-formats the help of options but not a description or an epilog
+        assert "%%" not in text and "%(" not in text, name
 
 
 def test_denoise_with_bm3d_and_ansc(tmp_path, photo, capsys):

@@ -72,7 +72,8 @@ def add_parser(sub) -> None:
             "folder or set name): every crop gets two independent noise draws, the input "
             "and the target (--target noisy: Noise2Noise; clean: Noise2Clean). From real "
             "data (--pairs A B): two noisy captures per scene with matching file names. "
-            "15%% of the images are held out for validation. The run folder holds the "
+            "A share of the images is held out for validation (15%, 5% with --preset blind "
+            "and real; seeded). The run folder holds the "
             "configuration, weights, best weights and history (CSV and plot); an "
             "interrupted run continues with --resume."
         ),
