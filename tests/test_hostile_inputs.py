@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from noise2noise.batch import plan_outputs, process_files
-from noise2noise.image_io import read_image, write_image
+from noise2noise.image_io import ImageFileError, read_header, read_image, write_image
 from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
 
 MEMORY_CAP = 3 * 2**30  # virtual memory: Python, torch and the model need about 0.8 GB
@@ -470,6 +470,36 @@ def test_a_change_of_format_or_depth_is_said(tmp_path, mode, ext, said):
     proc = n2n("denoise", tmp_path / f"in{ext}", "-o", tmp_path / f"o{ext}")
     assert proc.returncode == 0, proc.stderr
     assert said in proc.stderr and "note:" in proc.stderr
+
+
+def _dng(path, preview: bool) -> None:
+    """A DNG-like TIFF: a Bayer mosaic, or an RGB preview first as cameras write it."""
+    dng = [(50706, "B", 4, (1, 4, 0, 0), True)]
+    mosaic = np.random.default_rng(0).integers(0, 4096, (32, 48), dtype=np.uint16)
+    if preview:
+        tifffile.imwrite(path, np.zeros((16, 24, 3), np.uint8), photometric="rgb", extratags=dng)
+        tifffile.imwrite(path, mosaic, photometric=32803, append=True)
+    else:
+        tifffile.imwrite(path, mosaic, photometric=32803, extratags=dng)
+
+
+@pytest.mark.parametrize("preview", [False, True])
+def test_a_camera_raw_file_is_refused_with_what_to_do(tmp_path, preview):
+    # Named .tif so that the content is what refuses it: denoising a colour filter array
+    # as a grey image, or a DNG's small preview in place of the photo, would spoil it.
+    _dng(tmp_path / "shot.tif", preview)
+    with pytest.raises(ImageFileError, match="camera raw file .*develop it first"):
+        read_image(tmp_path / "shot.tif")
+    with pytest.raises(ImageFileError, match="camera raw file .*develop it first"):
+        read_header(tmp_path / "shot.tif")
+
+
+@pytest.mark.parametrize("ext, said", [(".CR2", "camera raw file"), (".heic", "convert it")])
+def test_formats_users_have_and_n2n_cannot_read_say_what_to_do(tmp_path, ext, said):
+    (tmp_path / f"photo{ext}").write_bytes(b"\0" * 64)
+    err = one_line_error(n2n("denoise", tmp_path / f"photo{ext}", "-o", tmp_path / "o.png"))
+    assert "unsupported format" in err and said in err
+    assert not (tmp_path / "o.png").exists()
 
 
 # --------------------------------------------------------------- 7. leftovers

@@ -88,11 +88,50 @@ def _check_file(path: Path) -> str:
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
         raise ImageFileError(
-            path, f"unsupported format '{ext or path.name}' (supported: {_supported()})"
+            path,
+            f"unsupported format '{ext or path.name}' (supported: {_supported()})"
+            + _FORMAT_HINTS.get(ext, ""),
         )
     if path.stat().st_size == 0:
         raise ImageFileError(path, "empty file")
     return ext
+
+
+# What to do with formats users have and n2n cannot read.
+RAW_ADVICE = (
+    "develop it first (darktable, RawTherapee, Lightroom, or rawpy in Python) to a "
+    "16-bit TIFF or PNG and denoise that"
+)
+_FORMAT_HINTS = {
+    **dict.fromkeys(
+        [
+            ".dng",
+            ".cr2",
+            ".cr3",
+            ".crw",
+            ".nef",
+            ".nrw",
+            ".arw",
+            ".srf",
+            ".sr2",
+            ".raf",
+            ".orf",
+            ".rw2",
+            ".pef",
+            ".srw",
+            ".x3f",
+            ".3fr",
+            ".iiq",
+            ".rwl",
+            ".raw",
+        ],
+        "; a camera raw file: " + RAW_ADVICE,
+    ),
+    **dict.fromkeys(
+        [".heic", ".heif", ".avif"],
+        "; convert it to PNG, JPEG or TIFF first (e.g. macOS Preview or heif-convert)",
+    ),
+}
 
 
 def _supported() -> str:

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import N2NError
-from .common import ImageFileError, ImageHeader, _check_sample_type
+from .common import RAW_ADVICE, ImageFileError, ImageHeader, _check_sample_type
 from .metadata import Metadata
+
+_CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ def _tiff_layout(path: Path) -> _TiffLayout:
 
     with tifffile.TiffFile(path) as tif:
         first = tif.series[0]
+        # A DNG's first series is often its small preview; its raw data is a colour filter
+        # array mosaic, which denoised as a grey image would be spoilt, not denoised.
+        if tif.is_dng or first.keyframe.photometric in (_CFA, _LINEAR_RAW):
+            raise ImageFileError(path, "a camera raw file (DNG or a mosaic): " + RAW_ADVICE)
         same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
         other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
         if other:
