@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 from noise2noise.batch import plan_outputs, process_files
+from noise2noise.errors import N2NError
 from noise2noise.image_io import ImageFileError, read_header, read_image, write_image
 from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
 
@@ -494,12 +495,33 @@ def test_a_camera_raw_file_is_refused_with_what_to_do(tmp_path, preview):
         read_header(tmp_path / "shot.tif")
 
 
-@pytest.mark.parametrize("ext, said", [(".CR2", "camera raw file"), (".heic", "convert it")])
+@pytest.mark.parametrize("ext, said", [(".CR2", "camera raw: develop"), (".heic", "convert it")])
 def test_formats_users_have_and_n2n_cannot_read_say_what_to_do(tmp_path, ext, said):
     (tmp_path / f"photo{ext}").write_bytes(b"\0" * 64)
     err = one_line_error(n2n("denoise", tmp_path / f"photo{ext}", "-o", tmp_path / "o.png"))
     assert "unsupported format" in err and said in err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_folder_run_says_which_images_it_left_out(tmp_path, astronaut_crop):
+    # A photographer's folder of RAW+JPEG pairs: the JPEGs are denoised, the raw files
+    # named in a note; a folder of raw files only is an error that says what to do.
+    (tmp_path / "in").mkdir()
+    write_image(tmp_path / "in" / "shot.jpg", astronaut_crop)
+    _dng(tmp_path / "in" / "shot.NEF", preview=False)
+    (tmp_path / "in" / "notes.txt").write_text("not an image", encoding="utf-8")
+    proc = n2n("denoise", tmp_path / "in", "-o", tmp_path / "out", "--method", "pretrained")
+    assert proc.returncode == 0, proc.stderr
+    assert "left out 1 image file(s) in formats n2n does not read (shot.NEF); camera raw" in (
+        proc.stderr
+    )
+    assert "notes.txt" not in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shot.jpg"]
+    (tmp_path / "raw").mkdir()
+    for name in ["a.CR3", "b.CR3", "c.heic"]:
+        (tmp_path / "raw" / name).write_bytes(b"\0" * 16)
+    with pytest.raises(N2NError, match=r"no images n2n reads .*, but 3 .*camera raw.*HEIC"):
+        plan_outputs([tmp_path / "raw"], tmp_path / "o")
 
 
 # --------------------------------------------------------------- 7. leftovers

@@ -12,6 +12,7 @@ from ..files import partial_files
 from ..image_io import (
     IMAGE_EXTENSIONS,
     ImageFileError,
+    describe_unreadable,
     list_images,
     read_header,
 )
@@ -41,7 +42,10 @@ def plan_outputs(
         if item.is_dir():
             found = list_images(item)
             if not found:
-                raise N2NError(f"{item}: folder contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+                raise N2NError(
+                    f"{item}: folder contains no images n2n reads ({', '.join(IMAGE_EXTENSIONS)})"
+                    + (f", but {left}" if (left := describe_unreadable(item)) else "")
+                )
             sources.extend(found)
         else:
             sources.append(item)  # missing or bad files are reported per file

@@ -7,12 +7,22 @@ import time
 
 from ..batch import NoiseAdder, plan_outputs
 from ..noise import Gaussian, Poisson
-from .common import Formatter, add_file_run_options, peak_count, report, run_files, sigma_255, wrap
+from .common import (
+    Formatter,
+    add_file_run_options,
+    note_unread,
+    peak_count,
+    report,
+    run_files,
+    sigma_255,
+    wrap,
+)
 
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
     pairs = plan_outputs(args.inputs, args.output)
+    note_unread(args.inputs)
     fn = NoiseAdder(model, args.seed)
     start = time.perf_counter()
     results = run_files(args, pairs, fn, workers=1)

@@ -8,9 +8,10 @@ import math
 import re
 import sys
 import textwrap
+from pathlib import Path
 
 from ..batch import RunInterrupted, process_files
-from ..image_io import DEFAULT_MAX_MEGAPIXELS, JPEG_QUALITY
+from ..image_io import DEFAULT_MAX_MEGAPIXELS, JPEG_QUALITY, describe_unreadable
 from ..memory import Limits, available_memory, per_worker
 from ..noise import MAX_PEAK, MAX_SIGMA
 from ..runtime import DEVICE_HELP, resolve_device
@@ -106,6 +107,14 @@ def add_device(p: argparse.ArgumentParser) -> None:
         default="auto",
         help=f"where to compute: {DEVICE_HELP} (default: %(default)s)",
     )
+
+
+def note_unread(inputs) -> None:
+    """One note per input folder holding images n2n leaves out (camera raw, HEIC, ...),
+    so that a folder run does not pass over them in silence."""
+    for folder in (Path(i) for i in inputs):
+        if folder.is_dir() and (left := describe_unreadable(folder)):
+            print(f"n2n: note: {folder}: left out {left}", file=sys.stderr)
 
 
 def run_files(args: argparse.Namespace, pairs, fn, workers: int):

@@ -19,6 +19,7 @@ from .common import (
     add_file_run_options,
     add_zeroshot_options,
     device_of,
+    note_unread,
     peak_count,
     positive_float,
     positive_int,
@@ -32,6 +33,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     if _is_zarr_job(args):
         return _denoise_array(args)
     pairs = plan_outputs(args.inputs, args.output)
+    note_unread(args.inputs)
     device = device_of(args)
     method = f"model:{args.model}" if args.model else args.method
     fn = make_denoiser(

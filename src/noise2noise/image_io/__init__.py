@@ -31,9 +31,11 @@ import numpy as np
 from .common import (
     DEFAULT_MAX_MEGAPIXELS,
     IMAGE_EXTENSIONS,
+    OTHER_IMAGE_EXTENSIONS,
     ConversionWarning,
     ImageFileError,
     ImageHeader,
+    format_hint,
 )
 from .headers import check_size, read_header
 from .metadata import Metadata, read_metadata
@@ -55,6 +57,8 @@ __all__ = [
     "Metadata",
     "read_metadata",
     "list_images",
+    "unreadable_images",
+    "describe_unreadable",
     "split_alpha",
     "merge_alpha",
     "apply_to_colour",
@@ -73,6 +77,29 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
         p
         for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
+def unreadable_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside ``folder`` in formats n2n does not read (camera raw,
+    HEIC, GIF, ...), sorted: :func:`list_images` leaves them out, and a run says so."""
+    return sorted(
+        p
+        for p in Path(folder).iterdir()
+        if p.is_file() and p.suffix.lower() in OTHER_IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
+def describe_unreadable(folder: str | os.PathLike) -> str:
+    """``"2 image file(s) in formats n2n does not read (a.NEF, b.NEF); camera raw: develop
+    it first ..."`` for ``folder``, or ``""`` when it holds none."""
+    left = unreadable_images(folder)
+    if not left:
+        return ""
+    names = ", ".join(p.name for p in left[:3]) + (", ..." if len(left) > 3 else "")
+    hints = dict.fromkeys(h for h in (format_hint(p.suffix.lower()) for p in left) if h)
+    return f"{len(left)} image file(s) in formats n2n does not read ({names})" + "".join(
+        f"; {h}" for h in hints
     )
 
 

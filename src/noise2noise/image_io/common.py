@@ -90,7 +90,7 @@ def _check_file(path: Path) -> str:
         raise ImageFileError(
             path,
             f"unsupported format '{ext or path.name}' (supported: {_supported()})"
-            + _FORMAT_HINTS.get(ext, ""),
+            + (f"; {format_hint(ext)}" if format_hint(ext) else ""),
         )
     if path.stat().st_size == 0:
         raise ImageFileError(path, "empty file")
@@ -102,36 +102,26 @@ RAW_ADVICE = (
     "develop it first (darktable, RawTherapee, Lightroom, or rawpy in Python) to a "
     "16-bit TIFF or PNG and denoise that"
 )
+_RAW = (
+    ".dng .cr2 .cr3 .crw .nef .nrw .arw .srf .sr2 .raf .orf .rw2 .pef .srw .x3f .3fr .iiq .rwl .raw"
+)
+_HEIF = ".heic .heif .avif"
 _FORMAT_HINTS = {
+    **dict.fromkeys(_RAW.split(), "camera raw: " + RAW_ADVICE),
     **dict.fromkeys(
-        [
-            ".dng",
-            ".cr2",
-            ".cr3",
-            ".crw",
-            ".nef",
-            ".nrw",
-            ".arw",
-            ".srf",
-            ".sr2",
-            ".raf",
-            ".orf",
-            ".rw2",
-            ".pef",
-            ".srw",
-            ".x3f",
-            ".3fr",
-            ".iiq",
-            ".rwl",
-            ".raw",
-        ],
-        "; a camera raw file: " + RAW_ADVICE,
-    ),
-    **dict.fromkeys(
-        [".heic", ".heif", ".avif"],
-        "; convert it to PNG, JPEG or TIFF first (e.g. macOS Preview or heif-convert)",
+        _HEIF.split(),
+        "HEIC/AVIF: convert it to PNG, JPEG or TIFF first (macOS Preview, heif-convert)",
     ),
 }
+# Image formats n2n does not read, for a folder run to say it left them out.
+OTHER_IMAGE_EXTENSIONS = frozenset(
+    [*_FORMAT_HINTS, ".gif", ".jp2", ".j2k", ".jxl", ".exr", ".hdr", ".psd", ".ico"]
+)
+
+
+def format_hint(ext: str) -> str:
+    """What to do with a file of this (lower-case) extension that n2n cannot read, or ""."""
+    return _FORMAT_HINTS.get(ext, "")
 
 
 def _supported() -> str:

@@ -42,7 +42,7 @@ def _tiff_layout(path: Path) -> _TiffLayout:
         # A DNG's first series is often its small preview; its raw data is a colour filter
         # array mosaic, which denoised as a grey image would be spoilt, not denoised.
         if tif.is_dng or first.keyframe.photometric in (_CFA, _LINEAR_RAW):
-            raise ImageFileError(path, "a camera raw file (DNG or a mosaic): " + RAW_ADVICE)
+            raise ImageFileError(path, "a camera raw file (DNG, or a colour mosaic): " + RAW_ADVICE)
         same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
         other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
         if other:
