@@ -143,6 +143,16 @@ def test_quality_option_reaches_worker_processes(tmp_path, camera_jpeg, capsys):
     assert "1-100" in capsys.readouterr().err
 
 
+def test_quality_for_outputs_that_have_none_is_an_error_not_ignored(tmp_path, camera_jpeg, capsys):
+    # Like every option the run would not use: said, nothing written.
+    for out in ("clean.png", "clean.tif"):
+        args = ["add-noise", str(camera_jpeg), "-o", str(tmp_path / out), "--gaussian", "5"]
+        assert main([*args, "--quality", "80"]) != 0
+        assert "--quality applies to JPEG and WebP outputs only" in capsys.readouterr().err
+        assert not (tmp_path / out).exists()
+        assert main(args) == 0  # without it, the same run works
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 def test_a_tiffs_profile_is_read_in_every_depth(tmp_path, astronaut_crop, dtype):
     image = astronaut_crop.astype(dtype) / (255 if dtype == np.float32 else 1)

@@ -11,7 +11,13 @@ import textwrap
 from pathlib import Path
 
 from ..batch import RunInterrupted, process_files
-from ..image_io import DEFAULT_MAX_MEGAPIXELS, JPEG_QUALITY, describe_unreadable
+from ..errors import N2NError
+from ..image_io import (
+    DEFAULT_MAX_MEGAPIXELS,
+    JPEG_QUALITY,
+    LOSSY_EXTENSIONS,
+    describe_unreadable,
+)
 from ..memory import Limits, available_memory, per_worker
 from ..noise import MAX_PEAK, MAX_SIGMA
 from ..runtime import DEVICE_HELP, resolve_device
@@ -128,7 +134,7 @@ def run_files(args: argparse.Namespace, pairs, fn, workers: int):
         workers=workers,
         isolate=len(pairs) > 1,  # a file that crashes its process fails alone
         limits=limits,
-        quality=args.quality,
+        quality=output_quality(args, pairs),
     )
 
 
@@ -214,12 +220,23 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quality",
         type=quality,
-        default=JPEG_QUALITY,
+        default=None,
         metavar="Q",
-        help="quality of JPEG and WebP outputs, 1-100 (default: %(default)s; JPEG with "
+        help=f"quality of JPEG and WebP outputs, 1-100 (default: {JPEG_QUALITY}; JPEG with "
         "full-resolution colour from 90 up); every output keeps the input's colour profile, "
         "EXIF, resolution and ImageJ calibration where its format can hold them",
     )
+
+
+def output_quality(args: argparse.Namespace, pairs) -> int:
+    """--quality for these outputs, the default where it was not given; given where no
+    output is a JPEG or WebP, it is an error, as every option that would be ignored is."""
+    if args.quality is None:
+        return JPEG_QUALITY
+    if not any(dst.suffix.lower() in LOSSY_EXTENSIONS for _, dst in pairs):
+        kinds = ", ".join(sorted({dst.suffix.lower() or dst.name for _, dst in pairs}))
+        raise N2NError(f"--quality applies to JPEG and WebP outputs only; these are {kinds}")
+    return args.quality
 
 
 def quality(text: str) -> int:

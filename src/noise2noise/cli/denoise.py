@@ -20,6 +20,7 @@ from .common import (
     add_zeroshot_options,
     device_of,
     note_unread,
+    output_quality,
     peak_count,
     positive_float,
     positive_int,
@@ -86,22 +87,24 @@ def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
             overwrite=args.overwrite,
             skip_existing=args.skip_existing,
             limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
-            quality=args.quality,
+            quality=output_quality(args, pairs),
         )
     finally:
         cluster.close()
 
 
 def _denoise_array(args: argparse.Namespace) -> int:
-    from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
-
     """``n2n denoise big.zarr -o out.zarr``: chunk by chunk, on a cluster or here."""
     from pathlib import Path
+
+    from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
 
     if len(args.inputs) != 1:
         raise N2NError("a zarr run takes one input array")
     given = [
-        f"--{k}" for k in ("sigma", "peak", "model", "iterations") if getattr(args, k) is not None
+        f"--{k}"
+        for k in ("sigma", "peak", "model", "iterations", "quality")
+        if getattr(args, k) is not None
     ]
     if given:
         raise N2NError(f"{', '.join(given)} cannot be used for a chunked zarr run")

@@ -31,6 +31,7 @@ import numpy as np
 from .common import (
     DEFAULT_MAX_MEGAPIXELS,
     IMAGE_EXTENSIONS,
+    LOSSY_EXTENSIONS,
     OTHER_IMAGE_EXTENSIONS,
     ConversionWarning,
     ImageFileError,
@@ -45,6 +46,7 @@ from .write import JPEG_QUALITY, write_image
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "LOSSY_EXTENSIONS",
     "DEFAULT_MAX_MEGAPIXELS",
     "ImageFileError",
     "ConversionWarning",

@@ -22,7 +22,7 @@ _TIFF = (".tif", ".tiff")
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp")
 
 
-_LOSSY = (".jpg", ".jpeg", ".webp")  # written at a quality
+LOSSY_EXTENSIONS = (".jpg", ".jpeg", ".webp")  # written at a quality
 
 
 # Far above any camera (a 100-megapixel sensor) or slide scan we expect, and still a bound:

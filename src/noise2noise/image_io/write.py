@@ -16,9 +16,9 @@ from ..errors import N2NError
 from ..files import write_atomically
 from .common import (
     _EIGHT_BIT_ONLY,
-    _LOSSY,
     _TIFF,
     IMAGE_EXTENSIONS,
+    LOSSY_EXTENSIONS,
     ConversionWarning,
     ImageFileError,
     _reason,
@@ -129,7 +129,7 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         return
     from PIL import Image
 
-    options = {"quality": quality} if ext in _LOSSY else {}
+    options = {"quality": quality} if ext in LOSSY_EXTENSIONS else {}
     if ext in (".jpg", ".jpeg"):
         options["subsampling"] = 0 if quality >= 90 else 2
         if meta.exif and len(meta.exif) > JPEG_EXIF_MAX:
@@ -139,7 +139,7 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 stacklevel=3,
             )
             meta = replace(meta, exif=None)
-    if ext in (*_LOSSY, ".png"):
+    if ext in (*LOSSY_EXTENSIONS, ".png"):
         options |= {"icc_profile": meta.icc_profile, "exif": meta.exif}
     if ext != ".webp":  # Pillow writes no resolution into WebP
         options["dpi"] = meta.dpi
