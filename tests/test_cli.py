@@ -53,6 +53,26 @@ def test_input_is_never_overwritten(tmp_path, photo, capsys):
     assert photo.read_bytes() == before
 
 
+def test_without_an_output_results_go_beside_the_inputs_and_replace_nothing(
+    tmp_path, photo, capsys
+):
+    before = photo.read_bytes()
+    assert main(["denoise", str(photo), *FAST]) == 0
+    assert f"wrote {tmp_path / 'photo_denoised.png'}" in capsys.readouterr().out
+    assert read_image(tmp_path / "photo_denoised.png").shape == read_image(photo).shape
+    assert photo.read_bytes() == before
+    assert main(["denoise", str(photo), *FAST]) == 1  # a second run replaces nothing
+    assert "--overwrite" in capsys.readouterr().err
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    write_image(folder / "a.png", read_image(photo))
+    assert main(["add-noise", str(folder), "--gaussian", "5"]) == 0
+    assert [p.name for p in (tmp_path / "scans_noisy").iterdir()] == ["a.png"]
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png"]
+    assert main(["denoise", str(tmp_path / "big.zarr")]) == 2
+    assert "-o OUT.zarr" in capsys.readouterr().err
+
+
 def test_folder_run_continues_past_bad_files(tmp_path, astronaut_crop, camera_crop, capsys):
     src = tmp_path / "in"
     src.mkdir()

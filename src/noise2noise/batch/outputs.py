@@ -20,13 +20,18 @@ from .file_task import FileResult
 
 
 def plan_outputs(
-    inputs: Sequence[str | os.PathLike], output: str | os.PathLike
+    inputs: Sequence[str | os.PathLike],
+    output: str | os.PathLike | None,
+    *,
+    suffix: str = "_denoised",
 ) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path.
 
     One input file and an output that is not an existing folder: the output is a file.
     Otherwise (a folder input, several inputs, or an existing output folder) the output is
-    a folder and each result keeps its input's file name.
+    a folder and each result keeps its input's file name. Without an output, each result
+    goes beside its input with ``suffix`` added to its name (``photo.jpg`` to
+    ``photo_denoised.jpg``; a folder ``scans/`` to ``scans_denoised/``, same file names).
 
     Raises
     ------
@@ -36,19 +41,12 @@ def plan_outputs(
     """
     if not inputs:
         raise N2NError("no input given")
+    if output is None:
+        return _check_pairs(_pairs_beside(inputs, suffix))
     output = Path(output)
     sources: list[Path] = []
     for item in map(Path, inputs):
-        if item.is_dir():
-            found = list_images(item)
-            if not found:
-                raise N2NError(
-                    f"{item}: folder contains no images n2n reads ({', '.join(IMAGE_EXTENSIONS)})"
-                    + (f", but {left}" if (left := describe_unreadable(item)) else "")
-                )
-            sources.extend(found)
-        else:
-            sources.append(item)  # missing or bad files are reported per file
+        sources.extend(_images_of(item))
     single_file = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not output.is_dir()
     if single_file:
         if output.suffix.lower() not in IMAGE_EXTENSIONS:  # said now, not after the work
@@ -62,9 +60,44 @@ def plan_outputs(
             what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
             raise N2NError(f"{output}: output must be a folder when {what}")
         pairs = [(src, output / src.name) for src in sources]
-        names = [dst for _, dst in pairs]
-        if len(set(names)) != len(names):
-            raise N2NError("two inputs have the same file name; give them separate runs")
+    return _check_pairs(pairs)
+
+
+def _images_of(item: Path) -> list[Path]:
+    """The images of a folder, or the file itself (missing or bad files are reported per
+    file, later)."""
+    if not item.is_dir():
+        return [item]
+    found = list_images(item)
+    if not found:
+        raise N2NError(
+            f"{item}: folder contains no images n2n reads ({', '.join(IMAGE_EXTENSIONS)})"
+            + (f", but {left}" if (left := describe_unreadable(item)) else "")
+        )
+    return found
+
+
+def _pairs_beside(inputs: Sequence[str | os.PathLike], suffix: str) -> list[tuple[Path, Path]]:
+    """Each file's output beside it, its name with ``suffix``; a folder's in a sibling
+    folder named with ``suffix``."""
+    pairs = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            folder = item.resolve()
+            target = folder.with_name(folder.name + suffix)
+            pairs += [(src, target / src.name) for src in _images_of(item)]
+        else:
+            pairs.append((item, item.with_name(item.stem + suffix + item.suffix)))
+    return pairs
+
+
+def _check_pairs(pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """``pairs``, once no two outputs are one file, none is an input, and every output's
+    folder can be written."""
+    sources = [src for src, _ in pairs]
+    names = [dst for _, dst in pairs]
+    if len(set(names)) != len(names):
+        raise N2NError("two inputs have the same file name; give them separate runs")
     resolved_inputs = {src.resolve() for src in sources}
     for _, dst in pairs:
         if dst.resolve() in resolved_inputs:

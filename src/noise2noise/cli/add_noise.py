@@ -21,7 +21,7 @@ from .common import (
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
-    pairs = plan_outputs(args.inputs, args.output)
+    pairs = plan_outputs(args.inputs, args.output, suffix="_noisy")
     note_unread(args.inputs)
     fn = NoiseAdder(model, args.seed)
     start = time.perf_counter()
@@ -42,7 +42,12 @@ def add_parser(sub) -> None:
         "  n2n add-noise clean/ -o noisy/ --poisson 15 --seed 3",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("-o", "--output", required=True, help="output file, or folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="output file, or folder (default: beside each input, with '_noisy' added to its "
+        "name; a folder's results in FOLDER_noisy/)",
+    )
     level = p.add_mutually_exclusive_group(required=True)
     level.add_argument(
         "--gaussian",

@@ -70,7 +70,7 @@ def _precision(method: str, device) -> str:
 def _is_zarr_job(args: argparse.Namespace) -> bool:
     from pathlib import Path
 
-    paths = [*map(Path, args.inputs), Path(args.output)]
+    paths = [*map(Path, args.inputs), *([Path(args.output)] if args.output else [])]
     return any(p.suffix.lower() == ".zarr" for p in paths)
 
 
@@ -97,10 +97,10 @@ def _denoise_array(args: argparse.Namespace) -> int:
     """``n2n denoise big.zarr -o out.zarr``: chunk by chunk, on a cluster or here."""
     from pathlib import Path
 
-    from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
-
     if len(args.inputs) != 1:
         raise N2NError("a zarr run takes one input array")
+    if args.output is None:
+        raise N2NError("a zarr run needs an output array: -o OUT.zarr")
     given = [
         f"--{k}"
         for k in ("sigma", "peak", "model", "iterations", "quality")
@@ -108,6 +108,8 @@ def _denoise_array(args: argparse.Namespace) -> int:
     ]
     if given:
         raise N2NError(f"{', '.join(given)} cannot be used for a chunked zarr run")
+    from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
+
     cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
     try:
         summary = denoise_zarr(
@@ -159,6 +161,7 @@ def add_parser(sub) -> None:
             "depth."
         ),
         epilog="examples:\n  n2n denoise photo.png -o clean.png\n"
+        "  n2n denoise photo.jpg            # writes photo_denoised.jpg beside it\n"
         "  n2n denoise camera_shot.jpg -o clean.jpg --method real\n"
         "  n2n denoise micrograph.tif -o clean.tif --method pretrained\n"
         "  n2n denoise photo.png -o clean.tif --method zeroshot --preset paper --seed 1\n"
@@ -170,7 +173,12 @@ def add_parser(sub) -> None:
         "file name. Inputs are never overwritten; existing outputs only with --overwrite.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("-o", "--output", required=True, help="output file, or folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="output file, or folder (default: beside each input, with '_denoised' added to "
+        "its name: photo_denoised.jpg; a folder's results in FOLDER_denoised/)",
+    )
     p.add_argument(
         "--method",
         default=DEFAULT_METHOD,
