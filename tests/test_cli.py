@@ -151,6 +151,18 @@ def test_demo_writes_its_images_and_reports_psnr(tmp_path, capsys):
     assert read_image(tmp_path / "comparison.png").shape == (64, 64 * 3 + 16, 3)
 
 
+def test_plain_n2n_lists_the_commands_and_python_m_noise2noise_runs_it(capsys):
+    import subprocess
+
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert all(name in err for name in ("denoise", "train", "reproduce", "examples:"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "noise2noise", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("n2n "), proc.stderr
+
+
 def test_every_command_has_help_with_an_example():
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command").choices

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # plain `n2n`: what it can do
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     # Library notes (e.g. an estimated BM3D sigma) reach the user as "n2n: ..." lines.
     handler = logging.StreamHandler(sys.stderr)
