@@ -44,6 +44,13 @@ def test_a_file_cannot_take_the_output_of_a_folder_or_of_several_files(tmp_path,
     assert "output must be a folder when there are several inputs" in capsys.readouterr().err
 
 
+def test_an_output_ending_in_a_slash_is_a_folder_even_for_one_file(tmp_path, photo, capsys):
+    assert main(["denoise", str(photo), "-o", str(tmp_path / "new") + "/", *FAST]) == 0
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["photo.png"]
+    assert main(["denoise", str(photo), "-o", str(tmp_path / "noext"), *FAST]) == 2
+    assert "for a folder, end the name with /" in capsys.readouterr().err
+
+
 def test_input_is_never_overwritten(tmp_path, photo, capsys):
     before = photo.read_bytes()
     assert main(["denoise", str(photo), "-o", str(photo), *FAST, "--overwrite"]) == 2

@@ -27,11 +27,12 @@ def plan_outputs(
 ) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path.
 
-    One input file and an output that is not an existing folder: the output is a file.
-    Otherwise (a folder input, several inputs, or an existing output folder) the output is
-    a folder and each result keeps its input's file name. Without an output, each result
-    goes beside its input with ``suffix`` added to its name (``photo.jpg`` to
-    ``photo_denoised.jpg``; a folder ``scans/`` to ``scans_denoised/``, same file names).
+    One input file and an output that is not an existing folder and does not end in a
+    path separator (``out/``): the output is a file. Otherwise (a folder input, several
+    inputs, or an existing output folder) the output is a folder and each result keeps its
+    input's file name. Without an output, each result goes beside its input with
+    ``suffix`` added to its name (``photo.jpg`` to ``photo_denoised.jpg``; a folder
+    ``scans/`` to ``scans_denoised/``, same file names).
 
     Raises
     ------
@@ -43,16 +44,19 @@ def plan_outputs(
         raise N2NError("no input given")
     if output is None:
         return _check_pairs(_pairs_beside(inputs, suffix))
+    # "-o out/" names a folder, made if missing, even for one input file
+    as_folder = str(output).endswith(("/", os.sep))
     output = Path(output)
     sources: list[Path] = []
     for item in map(Path, inputs):
         sources.extend(_images_of(item))
-    single_file = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not output.is_dir()
-    if single_file:
+    one_file = len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    if one_file and not output.is_dir() and not as_folder:
         if output.suffix.lower() not in IMAGE_EXTENSIONS:  # said now, not after the work
             raise N2NError(
                 f"{output}: cannot write format '{output.suffix}' "
                 f"(supported: {', '.join(IMAGE_EXTENSIONS)})"
+                + ("; for a folder, end the name with /" if not output.suffix else "")
             )
         pairs = [(sources[0], output)]
     else:
