@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from noise2noise import runtime
-from noise2noise.machine import cgroup_cpu_quota, usable_cpus
+from noise2noise.machine import cgroup_cpu_quota, parse_vm_stat, usable_cpus
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,31 @@ def test_fit_threads_uses_no_more_threads_than_cpus(monkeypatch):
         assert runtime.fit_threads() == 1  # never raised above the program's own setting
     finally:
         torch.set_num_threads(before)
+
+
+VM_STAT = """Mach Virtual Memory Statistics: (page size of 16384 bytes)
+Pages free:                                5000.
+Pages active:                            400000.
+Pages inactive:                          300000.
+Pages speculative:                         1000.
+Pages throttled:                              0.
+Pages wired down:                        150000.
+"""
+
+
+def test_macos_free_memory_counts_the_cache_it_gives_back():
+    # vm_stat's "free" pages are a small part of what macOS hands out on demand: with free
+    # alone, an image that fits would be refused (5000 pages of 16 KiB: 82 MB)
+    assert parse_vm_stat(VM_STAT) == (5000 + 300000 + 1000) * 16384
+    assert parse_vm_stat(VM_STAT.replace("16384", "4096")) == (5000 + 300000 + 1000) * 4096
+    assert parse_vm_stat("vm_stat: command failed") is None
+
+
+def test_available_memory_is_known_here_and_never_an_error_elsewhere(monkeypatch):
+    from noise2noise import machine
+
+    assert machine.available_memory() > 0  # this Linux machine: /proc/meminfo
+    monkeypatch.setattr(machine.Path, "read_text", lambda *a, **k: (_ for _ in ()).throw(OSError))
+    for platform in ("darwin", "win32"):  # no vm_stat or windll here: None, no exception
+        monkeypatch.setattr(machine.sys, "platform", platform)
+        assert machine._meminfo_available() is None

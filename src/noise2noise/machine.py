@@ -1,13 +1,17 @@
-"""What this process may still use of the machine: free memory (``/proc/meminfo``, a
-cgroup v2 limit, ``ulimit -v``) and CPUs (its affinity mask, a cgroup v2 CPU quota), read
-from the system. Imports nothing of the project, so the lowest layers (image headers) can
-ask it too. Where a source does not exist (macOS, Windows) it is left out, never an error.
+"""What this process may still use of the machine: free memory (``/proc/meminfo``;
+``vm_stat`` on macOS, GlobalMemoryStatusEx on Windows; a cgroup v2 limit, ``ulimit -v``)
+and CPUs (its affinity mask, a cgroup v2 CPU quota), read from the system. Imports nothing
+of the project, so the lowest layers (image headers) can ask it too. Where a source does
+not exist it is left out, never an error.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 try:
@@ -27,10 +31,65 @@ def _meminfo_available() -> int | None:
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
+    if sys.platform == "darwin":
+        return _macos_available()
+    if sys.platform == "win32":
+        return _windows_available()
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def _macos_available() -> int | None:
+    """macOS keeps most memory as file cache ("inactive"), given back on demand, so its
+    free pages alone say far too little: free + inactive + speculative pages (``vm_stat``)."""
+    try:
+        out = subprocess.run(["vm_stat"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_vm_stat(out)
+
+
+def parse_vm_stat(text: str) -> int | None:
+    """Bytes that can be had from ``vm_stat`` output (see :func:`_macos_available`)."""
+    size = re.search(r"page size of (\d+) bytes", text)
+    pages = dict(re.findall(r"^Pages (\w+):\s+(\d+)\.?\s*$", text, flags=re.MULTILINE))
+    if size is None or "free" not in pages:
+        return None
+    kinds = ("free", "inactive", "speculative")
+    return sum(int(pages.get(k, 0)) for k in kinds) * int(size.group(1))
+
+
+def _windows_available() -> int | None:
+    """Available physical memory from GlobalMemoryStatusEx."""
+    import ctypes
+
+    class _Status(ctypes.Structure):  # MEMORYSTATUSEX
+        _fields_ = [
+            ("length", ctypes.c_ulong),
+            ("load", ctypes.c_ulong),
+            *(
+                (name, ctypes.c_ulonglong)
+                for name in (
+                    "total",
+                    "available",
+                    "page_total",
+                    "page_available",
+                    "virtual_total",
+                    "virtual_available",
+                    "extended",
+                )
+            ),
+        ]
+
+    status = _Status()
+    status.length = ctypes.sizeof(_Status)
+    try:
+        ok = ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status))
+    except (AttributeError, OSError):
+        return None
+    return int(status.available) if ok else None
 
 
 def _cgroup_available() -> int | None:
