@@ -10,6 +10,7 @@ from ..noise import Gaussian, Poisson
 from .common import (
     Formatter,
     add_file_run_options,
+    add_output,
     note_unread,
     peak_count,
     report,
@@ -42,12 +43,7 @@ def add_parser(sub) -> None:
         "  n2n add-noise clean/ -o noisy/ --poisson 15 --seed 3",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument(
-        "-o",
-        "--output",
-        help="output file, or folder (default: beside each input, with '_noisy' added to its "
-        "name; a folder's results in FOLDER_noisy/)",
-    )
+    add_output(p, "_noisy")
     level = p.add_mutually_exclusive_group(required=True)
     level.add_argument(
         "--gaussian",

@@ -203,6 +203,17 @@ def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = Fa
     )
 
 
+def add_output(p: argparse.ArgumentParser, suffix: str) -> None:
+    """-o/--output, by default beside each input with ``suffix`` (batch.plan_outputs)."""
+    p.add_argument(
+        "-o",
+        "--output",
+        help=f"output file, or folder (end it with /); default: beside each input, with "
+        f"'{suffix}' added to its name (photo{suffix}.jpg; a folder's results in "
+        f"FOLDER{suffix}/)",
+    )
+
+
 def add_file_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument(

@@ -17,6 +17,7 @@ from .common import (
     Formatter,
     add_device,
     add_file_run_options,
+    add_output,
     add_zeroshot_options,
     device_of,
     note_unread,
@@ -173,12 +174,7 @@ def add_parser(sub) -> None:
         "file name. Inputs are never overwritten; existing outputs only with --overwrite.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument(
-        "-o",
-        "--output",
-        help="output file, or folder (default: beside each input, with '_denoised' added to "
-        "its name: photo_denoised.jpg; a folder's results in FOLDER_denoised/)",
-    )
+    add_output(p, "_denoised")
     p.add_argument(
         "--method",
         default=DEFAULT_METHOD,
