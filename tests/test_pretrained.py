@@ -96,6 +96,34 @@ def test_unknown_model_and_unused_options():
         make_denoiser("pretrained", sigma=25)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_strength_takes_away_that_share_of_what_is_removed(astronaut_crop, dtype):
+    scale = {np.uint8: 1, np.uint16: 257, np.float32: 1 / 255}[dtype]
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    noisy = (noisy.astype(np.float64) * scale).astype(dtype)
+    rgba = np.dstack([noisy, np.full(noisy.shape[:2], 7 * scale, dtype)])  # alpha kept
+    full = make_denoiser("pretrained")(rgba)
+    assert np.array_equal(make_denoiser("pretrained", strength=0)(rgba), rgba)
+    half = make_denoiser("pretrained", strength=0.5)(rgba)
+    assert half.dtype == dtype and np.array_equal(half[..., 3], rgba[..., 3])
+    expected = (noisy.astype(np.float64) + full[..., :3]) / 2
+    tolerance = 1e-6 if dtype == np.float32 else 0.5 + 1e-9  # integers are rounded
+    assert np.abs(half[..., :3] - expected).max() <= tolerance
+    with pytest.raises(N2NError, match="strength"):
+        make_denoiser("pretrained", strength=1.5)
+
+
+def test_strength_applies_to_images_denoised_together(astronaut_crop):
+    # The GPU's batched path (ZS-N2N) blends as the one-image path does.
+    from noise2noise.denoisers import _denoise_many
+
+    def to_black(images, channel_axis, **options):
+        return [np.zeros_like(image) for image in images]
+
+    (out,) = _denoise_many(to_black, {}, [astronaut_crop], strength=0.25)
+    assert np.array_equal(out, np.rint(astronaut_crop * 0.75).astype(np.uint8))
+
+
 class _Evil:
     def __init__(self, marker):
         self.marker = marker

@@ -30,16 +30,22 @@ from .noise import Gaussian, Poisson
 from .runtime import resolve_device
 from .zeroshot import get_preset
 
-__all__ = ["make_denoiser", "FileDenoiser", "NoiseAwareDenoiser", "check_finite"]
+__all__ = ["make_denoiser", "FileDenoiser", "NoiseAwareDenoiser", "blend", "check_finite"]
 
 
-def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
+def make_denoiser(
+    method: str, *, strength: float = 1.0, **options
+) -> Callable[[np.ndarray], np.ndarray]:
     """A function ``image -> denoised image`` for images as read from files.
 
     Parameters
     ----------
     method : str
         A key of :data:`METHODS`, or ``"model:RUN_DIR"`` for a trained network.
+    strength : float
+        How much of what the method removes is taken away, 0-1: the output is
+        ``image + strength * (denoised - image)``; below 1 a little of the noise stays, for
+        a less smoothed look (photos).
     **options
         Options for the method; ``None`` values are dropped, so a caller can pass every
         flag it has. A non-None option the method does not use is an error, except the
@@ -50,6 +56,8 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     A picklable callable (usable by worker processes).
     """
     check_method(method)
+    if not 0 <= strength <= 1:
+        raise N2NError(f"`strength` must be in [0, 1], got {strength}")
     name = "model" if method.startswith("model:") else method
     unused = [
         k
@@ -63,7 +71,7 @@ def make_denoiser(method: str, **options) -> Callable[[np.ndarray], np.ndarray]:
     missing = [f"`{k}`" for k in REGISTRY[method].required if k not in kept]
     if missing:
         raise N2NError(f"method '{method}' cannot run without {', '.join(missing)}")
-    return FileDenoiser(method, kept)
+    return FileDenoiser(method, kept, strength)
 
 
 @dataclass(frozen=True)
@@ -76,11 +84,13 @@ class FileDenoiser:
     physical units) are scaled into [0, 1] and back, with a
     :class:`~noise2noise.image_io.ConversionWarning` saying so, rather than clipped. Methods
     told the noise level (BM3D's sigma is scaled with the data; ANSC's Poisson data are
-    left as they are).
+    left as they are). With ``strength`` below 1 the result is moved back towards the
+    input by that share (:func:`blend`).
     """
 
     method: str
     options: dict
+    strength: float = 1.0
 
     @property
     def bytes_per_pixel(self) -> float:
@@ -101,7 +111,9 @@ class FileDenoiser:
         otherwise. Only for images :meth:`fits_batch` accepts."""
         if not _batches(self.method, self.options):
             return None
-        return functools.partial(_denoise_many, REGISTRY[self.method].batched, self.options)
+        return functools.partial(
+            _denoise_many, REGISTRY[self.method].batched, self.options, strength=self.strength
+        )
 
     def fits_batch(self, image: np.ndarray) -> bool:
         """Whether ``image`` can go into :attr:`batched` as it is (float data outside
@@ -130,6 +142,9 @@ class FileDenoiser:
         return min(float(image.min()), 0.0), max(float(image.max()), 1.0)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        return blend(image, self._denoise(image), self.strength)
+
+    def _denoise(self, image: np.ndarray) -> np.ndarray:
         check_finite(image)
         options = dict(self.options)
         lo, hi = self._float_range(image)
@@ -156,14 +171,28 @@ def _batches(method: str, options: dict) -> bool:
     return resolve_device(device).type != "cpu"
 
 
-def _denoise_many(function, options: dict, images: list[np.ndarray]) -> list[np.ndarray]:
+def blend(image: np.ndarray, denoised: np.ndarray, strength: float) -> np.ndarray:
+    """``image + strength * (denoised - image)`` in ``image``'s dtype (integers rounded):
+    how much of what was removed is taken away (1: ``denoised`` itself)."""
+    if strength == 1:
+        return denoised
+    mixed = image.astype(np.float64) + strength * (denoised.astype(np.float64) - image)
+    if image.dtype.kind in "ui":
+        info = np.iinfo(image.dtype)
+        mixed = np.clip(np.rint(mixed), info.min, info.max)
+    return mixed.astype(image.dtype)
+
+
+def _denoise_many(
+    function, options: dict, images: list[np.ndarray], *, strength: float = 1.0
+) -> list[np.ndarray]:
     """A batched method on images as read from files (alpha kept as it is)."""
     colours, alphas = zip(*(split_alpha(image) for image in images), strict=True)
     with_axis = [c[:, :, None] if c.ndim == 2 else c for c in colours]
     outs = function(with_axis, channel_axis=-1, **options)
     return [
-        merge_alpha(out[:, :, 0] if colour.ndim == 2 else out, alpha)
-        for out, colour, alpha in zip(outs, colours, alphas, strict=True)
+        blend(image, merge_alpha(out[:, :, 0] if colour.ndim == 2 else out, alpha), strength)
+        for out, colour, alpha, image in zip(outs, colours, alphas, images, strict=True)
     ]
 
 

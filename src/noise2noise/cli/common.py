@@ -69,6 +69,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def sigma_255(text: str) -> float:
     value = positive_float(text)
     if value > MAX_SIGMA:
