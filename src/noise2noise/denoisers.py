@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -122,7 +122,7 @@ class FileDenoiser:
             return True
         return bool(np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1)
 
-    def for_stack(self, planes: np.ndarray) -> FileDenoiser:
+    def for_stack(self, planes: Sequence[np.ndarray]) -> FileDenoiser:
         """For a stack: ``auto`` chooses one model for all planes, from the middle one."""
         if self.method != "auto":
             return self

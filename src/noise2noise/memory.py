@@ -58,11 +58,9 @@ def per_worker(available: int | None, workers: int) -> int | None:
 
 def estimate_bytes(header: ImageHeader, bytes_per_pixel: float) -> int:
     """Peak memory of decoding the file and processing it with a method that needs
-    ``bytes_per_pixel`` bytes per pixel (one plane at a time for a stack,
-    whose input and output are held whole)."""
+    ``bytes_per_pixel`` bytes per pixel. A file run reads, processes and writes a stack
+    one plane at a time, and so asks with one plane's header."""
     plane_pixels = header.width * header.height
-    if header.planes > 1:
-        return int(2 * header.nbytes + bytes_per_pixel * plane_pixels)
     return int(_DECODE_COPIES * header.nbytes + bytes_per_pixel * plane_pixels)
 
 

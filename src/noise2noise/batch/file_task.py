@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +15,11 @@ from ..errors import N2NError, Note
 from ..image_io import (
     JPEG_QUALITY,
     ImageFileError,
+    StackPlanes,
     apply_to_colour,
     read_header,
     read_image,
     read_metadata,
-    read_stack,
     require_tiff_target,
     write_image,
     write_stack,
@@ -58,7 +58,7 @@ class NoiseAdder:
         return apply_to_colour(add_noise, image, noise=self.noise, seed=self.seed + 7919 * plane)
 
 
-def _plane_progress(planes: np.ndarray, source: Path):
+def _plane_progress(planes: Iterable, source: Path):
     return progress_bar(planes, desc=source.name, unit="plane", leave=False)
 
 
@@ -129,7 +129,8 @@ def read_single_image(
     if target.exists() and not overwrite:
         raise ImageFileError(target, "already exists (use `overwrite=True` to replace it)")
     header = read_header(source)
-    check_memory(header, _bytes_per_pixel(fn), limits)
+    # a stack is read, processed and written plane by plane (_process): one plane's worth
+    check_memory(replace(header, planes=1), _bytes_per_pixel(fn), limits)
     return None if header.planes > 1 else read_image(source, max_megapixels=None)
 
 
@@ -152,15 +153,15 @@ def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits, qu
         write_output(source, target, fn(image), overwrite, quality)
         return
     # z-stacks, time series, channels: each plane on its own
-    planes, layout = read_stack(source, max_megapixels=None)
+    # read, denoised and written one at a time, so a stack need not fit in memory
     require_tiff_target(target)
-    if hasattr(fn, "for_stack"):  # one choice for all planes (method auto)
-        fn = fn.for_stack(planes)
-    per_plane = getattr(fn, "takes_plane", False)
-    result = np.stack(
-        [
-            fn(plane, plane=i) if per_plane else fn(plane)
-            for i, plane in enumerate(_plane_progress(planes, source))
-        ]
-    )
-    write_stack(target, result, layout, overwrite=overwrite, metadata=read_metadata(source))
+    with StackPlanes(source) as planes:
+        if hasattr(fn, "for_stack"):  # one choice for all planes (method auto)
+            fn = fn.for_stack(planes)
+        per_plane = getattr(fn, "takes_plane", False)
+        results = (
+            fn(planes[i], plane=i) if per_plane else fn(planes[i])
+            for i in _plane_progress(range(len(planes)), source)
+        )
+        meta = read_metadata(source)
+        write_stack(target, results, planes.layout, overwrite=overwrite, metadata=meta)

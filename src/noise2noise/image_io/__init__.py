@@ -41,7 +41,14 @@ from .common import (
 from .headers import check_size, read_header
 from .metadata import Metadata, read_metadata
 from .read import read_image
-from .stacks import StackLayout, is_stack, read_stack, require_tiff_target, write_stack
+from .stacks import (
+    StackLayout,
+    StackPlanes,
+    is_stack,
+    read_stack,
+    require_tiff_target,
+    write_stack,
+)
 from .write import JPEG_QUALITY, write_image
 
 __all__ = [
@@ -65,6 +72,7 @@ __all__ = [
     "merge_alpha",
     "apply_to_colour",
     "StackLayout",
+    "StackPlanes",
     "is_stack",
     "read_stack",
     "write_stack",

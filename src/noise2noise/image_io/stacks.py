@@ -1,9 +1,13 @@
-"""TIFF stacks (z-slices, time points, channels): read as planes, written back with their
-original axes."""
+"""TIFF stacks (z-slices, time points, channels): read as planes, all at once
+(:func:`read_stack`) or one at a time (:class:`StackPlanes`, for stacks larger than
+memory), and written back with their original axes (:func:`write_stack`, from an array or
+from planes as they are made)."""
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -68,32 +72,88 @@ def read_stack(
     return _check_sample_type(path, planes), StackLayout(axes, shape, imagej)
 
 
+class StackPlanes:
+    """The planes of a TIFF stack, each read from the file when it is asked for, so that
+    a stack larger than memory can be denoised plane by plane; planes as
+    :func:`read_stack` gives them. Use it as a context manager (it holds the file open).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        import tifffile
+
+        self.path = Path(path)
+        tiff = _tiff_layout(self.path)
+        if not tiff.axes.endswith(("YX", "YXS")) or _tiff_kind(tiff.axes, tiff.shape) != "stack":
+            raise ImageFileError(self.path, f"TIFF with axes {tiff.axes} is not a stack of images")
+        self.layout = StackLayout(tiff.axes, tiff.shape, tiff.imagej)
+        self._plane_shape = tiff.shape[tiff.axes.index("Y") :]
+        self._count = int(np.prod(tiff.shape[: tiff.axes.index("Y")]))
+        self._per_series = self._count // tiff.series
+        self._tif = tifffile.TiffFile(self.path)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        series, key = divmod(i, self._per_series)
+        try:
+            plane = self._tif.asarray(key=key, series=series)
+        except Exception as exc:
+            raise ImageFileError(self.path, f"plane {i}: not readable ({_reason(exc)})") from exc
+        if plane.shape != self._plane_shape:  # a layout whose pages are not its planes
+            raise ImageFileError(
+                self.path,
+                f"plane {i} reads as {plane.shape}, not {self._plane_shape}: not supported",
+            )
+        return _check_sample_type(self.path, plane)
+
+    def close(self) -> None:
+        self._tif.close()
+
+    def __enter__(self) -> StackPlanes:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_stack(
     path: str | os.PathLike,
-    planes: np.ndarray,
+    planes: np.ndarray | Iterable[np.ndarray],
     layout: StackLayout,
     *,
     overwrite: bool = False,
     metadata: Metadata | None = None,
 ) -> Path:
-    """Write planes from :func:`read_stack` (same count and size) as a TIFF with the
-    original axes, atomically, with ``metadata``'s colour profile, resolution and ImageJ
-    calibration (:func:`~noise2noise.image_io.read_metadata` of the input)."""
+    """Write planes from :func:`read_stack` or :class:`StackPlanes` (same count and size)
+    as a TIFF with the original axes, atomically, with ``metadata``'s colour profile,
+    resolution and ImageJ calibration (:func:`~noise2noise.image_io.read_metadata` of the
+    input). ``planes`` may be an iterable (a generator): each plane is written as it
+    comes, so the stack is never whole in memory."""
     path = Path(path)
     require_tiff_target(path)
     import tifffile
 
-    array = np.asarray(planes).reshape(layout.shape)
+    if isinstance(planes, np.ndarray):
+        data = {"data": planes.reshape(layout.shape)}
+        dtype = planes.dtype
+    else:
+        ahead = iter(planes)
+        first = next(ahead)
+        dtype = first.dtype
+        data = {"data": itertools.chain([first], ahead), "shape": layout.shape, "dtype": dtype}
     colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
     meta = metadata or Metadata()
-    if layout.imagej and array.dtype != np.float32:
+    if layout.imagej and dtype != np.float32:
         options = {"imagej": True, **tiff_options(meta, layout.axes)}
     else:
         options = {
             "photometric": "rgb" if colour else "minisblack",
             **tiff_options(replace(meta, imagej=None), layout.axes),
         }
-    return _write_atomically(path, lambda tmp: tifffile.imwrite(tmp, array, **options), overwrite)
+    return _write_atomically(path, lambda tmp: tifffile.imwrite(tmp, **data, **options), overwrite)
 
 
 def require_tiff_target(path: str | os.PathLike) -> None:
