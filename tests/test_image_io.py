@@ -292,3 +292,33 @@ def test_a_stack_larger_than_memory_goes_through_plane_by_plane(tmp_path):
     noise = out.astype(float) - stack
     assert 3 < noise[0, 0].std() / 257 < 7  # Gaussian 5 on the 0-255 scale
     assert not np.array_equal(noise[0, 0], noise[99, 2])  # each plane its own noise
+
+
+def _planar_rgb(path, rng):
+    data = rng.integers(0, 256, (4, 3, 20, 30), dtype=np.uint8)
+    tifffile.imwrite(path, data, photometric="rgb", planarconfig="separate")
+
+
+def _page_by_page(path, rng):
+    for _ in range(3):
+        tifffile.imwrite(path, rng.integers(0, 256, (20, 30), dtype=np.uint8), append=True)
+
+
+def _hyperstack(path, rng):
+    data = rng.integers(0, 65536, (2, 3, 20, 30), dtype=np.uint16)
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "TZYX"})
+
+
+def _rgb_planes(path, rng):
+    tifffile.imwrite(path, rng.integers(0, 256, (4, 20, 30, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("make", [_planar_rgb, _page_by_page, _hyperstack, _rgb_planes])
+def test_planes_read_one_at_a_time_are_the_planes_read_whole(tmp_path, make):
+    make(tmp_path / "s.tif", np.random.default_rng(1))
+    whole, layout = read_stack(tmp_path / "s.tif")
+    with StackPlanes(tmp_path / "s.tif") as planes:
+        assert planes.layout == layout and len(planes) == len(whole)
+        assert all(np.array_equal(planes[i], whole[i]) for i in range(len(whole)))
+        with pytest.raises(IndexError):
+            planes[len(whole)]

@@ -89,7 +89,12 @@ class StackPlanes:
         self._plane_shape = tiff.shape[tiff.axes.index("Y") :]
         self._count = int(np.prod(tiff.shape[: tiff.axes.index("Y")]))
         self._per_series = self._count // tiff.series
+        self._tiff = tiff
         self._tif = tifffile.TiffFile(self.path)
+        pages = len(self._tif.series[0])
+        # planes per page: 1, or the samples of a planar colour page (each plane grey)
+        self._per_page = self._per_series // pages if self._per_series % pages == 0 else 0
+        self._cached: tuple[tuple[int, int], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self._count
@@ -97,17 +102,24 @@ class StackPlanes:
     def __getitem__(self, i: int) -> np.ndarray:
         if not 0 <= i < self._count:
             raise IndexError(i)
-        series, key = divmod(i, self._per_series)
-        try:
-            plane = self._tif.asarray(key=key, series=series)
-        except Exception as exc:
-            raise ImageFileError(self.path, f"plane {i}: not readable ({_reason(exc)})") from exc
-        if plane.shape != self._plane_shape:  # a layout whose pages are not its planes
-            raise ImageFileError(
-                self.path,
-                f"plane {i} reads as {plane.shape}, not {self._plane_shape}: not supported",
-            )
+        series, j = divmod(i, self._per_series)
+        if self._per_page:
+            key, within = divmod(j, self._per_page)
+            where = (series, key)
+        else:  # pages are not whole planes: read the stack once, whole
+            where, within = (-1, -1), i
+        if self._cached is None or self._cached[0] != where:
+            self._cached = (where, self._read(*where))
+        plane = self._cached[1].reshape(-1, *self._plane_shape)[within]
         return _check_sample_type(self.path, plane)
+
+    def _read(self, series: int, key: int) -> np.ndarray:
+        try:
+            if series < 0:
+                return _read_tiff_array(self.path, self._tiff)
+            return self._tif.asarray(key=key, series=series)
+        except Exception as exc:
+            raise ImageFileError(self.path, f"not a readable TIFF ({_reason(exc)})") from exc
 
     def close(self) -> None:
         self._tif.close()
