@@ -20,6 +20,7 @@ from ..image_io import (
     read_header,
     read_image,
     read_metadata,
+    refuse_existing,
     require_tiff_target,
     write_image,
     write_stack,
@@ -126,8 +127,7 @@ def read_single_image(
 ) -> np.ndarray | None:
     """The image of ``source`` after the checks :func:`process_file` makes, for a run that
     denoises several images at once; None for a stack, which goes plane by plane."""
-    if target.exists() and not overwrite:
-        raise ImageFileError(target, "already exists (use `overwrite=True` to replace it)")
+    refuse_existing(target, overwrite)
     header = read_header(source)
     # a stack is read, processed and written plane by plane (_process): one plane's worth
     check_memory(replace(header, planes=1), _bytes_per_pixel(fn), limits)

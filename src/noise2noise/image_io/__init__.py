@@ -49,7 +49,7 @@ from .stacks import (
     require_tiff_target,
     write_stack,
 )
-from .write import JPEG_QUALITY, write_image
+from .write import JPEG_QUALITY, refuse_existing, write_image
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -62,6 +62,7 @@ __all__ = [
     "check_size",
     "read_image",
     "write_image",
+    "refuse_existing",
     "JPEG_QUALITY",
     "Metadata",
     "read_metadata",

@@ -17,7 +17,7 @@ from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _check_sample
 from .headers import _read_header, check_size
 from .metadata import Metadata
 from .tiff import _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
-from .write import _write_atomically
+from .write import _write_atomically, refuse_existing
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ def write_stack(
     comes, so the stack is never whole in memory."""
     path = Path(path)
     require_tiff_target(path)
+    refuse_existing(path, overwrite)  # before the first plane of a generator is made
     import tifffile
 
     if isinstance(planes, np.ndarray):

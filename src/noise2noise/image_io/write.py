@@ -90,10 +90,15 @@ def write_image(
     return _write_atomically(path, write, overwrite)
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``."""
+def refuse_existing(path: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing ``path`` unless ``overwrite``."""
     if path.exists() and not overwrite:
         raise ImageFileError(path, "already exists (use `overwrite=True` to replace it)")
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool) -> Path:
+    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``."""
+    refuse_existing(path, overwrite)
     if not path.parent.is_dir():
         raise ImageFileError(path, f"folder {path.parent} does not exist")
     try:
