@@ -173,9 +173,11 @@ def add_parser(sub) -> None:
         "  n2n denoise scans/ more.png -o denoised/ --workers 2\n"
         "  n2n denoise scans/ -o denoised/ --scheduler local:4\n"
         "  n2n denoise volume.ome.zarr -o clean.ome.zarr --scheduler tcp://head:8786\n\n"
-        "With a folder or several inputs, OUTPUT is a folder and each result keeps its "
-        "file name; without -o, results go beside their inputs (photo_denoised.jpg). "
-        "Inputs are never overwritten; existing outputs only with --overwrite.",
+        + wrap(
+            "With a folder or several inputs, OUTPUT is a folder and each result keeps its "
+            "file name; without -o, results go beside their inputs (photo_denoised.jpg). "
+            "Inputs are never overwritten; existing outputs only with --overwrite."
+        ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     add_output(p, "_denoised")
