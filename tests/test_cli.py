@@ -44,6 +44,24 @@ def test_a_file_cannot_take_the_output_of_a_folder_or_of_several_files(tmp_path,
     assert "output must be a folder when there are several inputs" in capsys.readouterr().err
 
 
+def test_recursive_runs_keep_the_tree_and_never_take_their_own_results(tmp_path, photo, capsys):
+    tree = tmp_path / "shoot"
+    for where in ["top.png", "day1/a.png", "day1/evening/b.png", ".cache/c.png"]:
+        (tree / where).parent.mkdir(parents=True, exist_ok=True)
+        write_image(tree / where, read_image(photo))
+    assert main(["denoise", str(tree), *FAST]) == 0  # without -r: the top folder only
+    assert [p.name for p in (tmp_path / "shoot_denoised").iterdir()] == ["top.png"]
+    out = tree / "clean"  # inside the input: a second run must not denoise the results
+    for _ in range(2):
+        assert main(["denoise", str(tree), "-r", "-o", str(out), *FAST, "--skip-existing"]) == 0
+        found = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+        assert found == ["day1/a.png", "day1/evening/b.png", "top.png"]  # hidden left out
+    (tmp_path / "nested" / "deeper").mkdir(parents=True)
+    write_image(tmp_path / "nested" / "deeper" / "d.png", read_image(photo))
+    assert main(["denoise", str(tmp_path / "nested"), *FAST]) == 2
+    assert "--recursive takes its subfolders too" in capsys.readouterr().err
+
+
 def test_an_output_ending_in_a_slash_is_a_folder_even_for_one_file(tmp_path, photo, capsys):
     assert main(["denoise", str(photo), "-o", str(tmp_path / "new") + "/", *FAST]) == 0
     assert [p.name for p in (tmp_path / "new").iterdir()] == ["photo.png"]

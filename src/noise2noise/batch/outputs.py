@@ -24,6 +24,7 @@ def plan_outputs(
     output: str | os.PathLike | None,
     *,
     suffix: str = "_denoised",
+    recursive: bool = False,
 ) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path.
 
@@ -32,7 +33,9 @@ def plan_outputs(
     inputs, or an existing output folder) the output is a folder and each result keeps its
     input's file name. Without an output, each result goes beside its input with
     ``suffix`` added to its name (``photo.jpg`` to ``photo_denoised.jpg``; a folder
-    ``scans/`` to ``scans_denoised/``, same file names).
+    ``scans/`` to ``scans_denoised/``, same file names). With ``recursive``, the images
+    in a folder's subfolders too, each result at the same place under the output folder
+    (images already under the output folder are left out).
 
     Raises
     ------
@@ -42,57 +45,72 @@ def plan_outputs(
     """
     if not inputs:
         raise N2NError("no input given")
+    items = [Path(i) for i in inputs]
     if output is None:
-        return _check_pairs(_pairs_beside(inputs, suffix))
+        folders = {i: _beside(i.resolve(), suffix) for i in items if i.is_dir()}
+        files = {i: i.with_name(i.stem + suffix + i.suffix) for i in items if not i.is_dir()}
+        return _check_pairs(_pair(items, folders, files, recursive))
     # "-o out/" names a folder, made if missing, even for one input file
     as_folder = str(output).endswith(("/", os.sep))
     output = Path(output)
-    sources: list[Path] = []
-    for item in map(Path, inputs):
-        sources.extend(_images_of(item))
-    one_file = len(inputs) == 1 and not Path(inputs[0]).is_dir()
-    if one_file and not output.is_dir() and not as_folder:
+    if len(items) == 1 and not items[0].is_dir() and not output.is_dir() and not as_folder:
         if output.suffix.lower() not in IMAGE_EXTENSIONS:  # said now, not after the work
             raise N2NError(
                 f"{output}: cannot write format '{output.suffix}' "
                 f"(supported: {', '.join(IMAGE_EXTENSIONS)})"
                 + ("; for a folder, end the name with /" if not output.suffix else "")
             )
-        pairs = [(sources[0], output)]
-    else:
-        if output.exists() and not output.is_dir():
-            what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
-            raise N2NError(f"{output}: output must be a folder when {what}")
-        pairs = [(src, output / src.name) for src in sources]
-    return _check_pairs(pairs)
+        return _check_pairs([(items[0], output)])
+    if output.exists() and not output.is_dir():
+        what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
+        raise N2NError(f"{output}: output must be a folder when {what}")
+    folders = {i: output for i in items if i.is_dir()}
+    files = {i: output / i.name for i in items if not i.is_dir()}
+    return _check_pairs(_pair(items, folders, files, recursive))
 
 
-def _images_of(item: Path) -> list[Path]:
-    """The images of a folder, or the file itself (missing or bad files are reported per
-    file, later)."""
+def _deeper(folder: Path, recursive: bool) -> bool:
+    """Whether ``--recursive`` would find images in ``folder`` that a plain run does not."""
+    return not recursive and bool(list_images(folder, recursive=True))
+
+
+def _beside(folder: Path, suffix: str) -> Path:
+    return folder.with_name(folder.name + suffix)
+
+
+def _pair(
+    items: list[Path], folders: dict, files: dict, recursive: bool
+) -> list[tuple[Path, Path]]:
+    """(input file, output) for every file and every image of every folder, a folder's
+    images at their place under its output folder (``folders[item]``); images that lie
+    under an output folder already (an earlier result) are left out."""
+    pairs = []
+    for item in items:
+        if item in files:
+            pairs.append((item, files[item]))
+            continue
+        target = folders[item].resolve()
+        inside = target != item.resolve()  # the output folder is a subfolder of the input
+        for src in _images_of(item, recursive):
+            if not (inside and src.resolve().is_relative_to(target)):
+                pairs.append((src, folders[item] / src.relative_to(item)))
+    return pairs
+
+
+def _images_of(item: Path, recursive: bool = False) -> list[Path]:
+    """The images of a folder (and its subfolders with ``recursive``), or the file itself
+    (missing or bad files are reported per file, later)."""
     if not item.is_dir():
         return [item]
-    found = list_images(item)
+    found = list_images(item, recursive=recursive)
     if not found:
+        left = describe_unreadable(item, recursive=recursive)
         raise N2NError(
             f"{item}: folder contains no images n2n reads ({', '.join(IMAGE_EXTENSIONS)})"
-            + (f", but {left}" if (left := describe_unreadable(item)) else "")
+            + (f", but {left}" if left else "")
+            + ("; --recursive takes its subfolders too" if _deeper(item, recursive) else "")
         )
     return found
-
-
-def _pairs_beside(inputs: Sequence[str | os.PathLike], suffix: str) -> list[tuple[Path, Path]]:
-    """Each file's output beside it, its name with ``suffix``; a folder's in a sibling
-    folder named with ``suffix``."""
-    pairs = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            folder = item.resolve()
-            target = folder.with_name(folder.name + suffix)
-            pairs += [(src, target / src.name) for src in _images_of(item)]
-        else:
-            pairs.append((item, item.with_name(item.stem + suffix + item.suffix)))
-    return pairs
 
 
 def _check_pairs(pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:

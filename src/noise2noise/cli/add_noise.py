@@ -22,8 +22,8 @@ from .common import (
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
-    pairs = plan_outputs(args.inputs, args.output, suffix="_noisy")
-    note_unread(args.inputs)
+    pairs = plan_outputs(args.inputs, args.output, suffix="_noisy", recursive=args.recursive)
+    note_unread(args.inputs, args.recursive)
     fn = NoiseAdder(model, args.seed)
     start = time.perf_counter()
     results = run_files(args, pairs, fn, workers=1)

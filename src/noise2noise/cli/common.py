@@ -122,11 +122,11 @@ def add_device(p: argparse.ArgumentParser) -> None:
     )
 
 
-def note_unread(inputs) -> None:
+def note_unread(inputs, recursive: bool = False) -> None:
     """One note per input folder holding images n2n leaves out (camera raw, HEIC, ...),
     so that a folder run does not pass over them in silence."""
     for folder in (Path(i) for i in inputs):
-        if folder.is_dir() and (left := describe_unreadable(folder)):
+        if folder.is_dir() and (left := describe_unreadable(folder, recursive=recursive)):
             print(f"n2n: note: {folder}: left out {left}", file=sys.stderr)
 
 
@@ -222,6 +222,13 @@ def add_output(p: argparse.ArgumentParser, suffix: str) -> None:
 
 
 def add_file_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="take the images in the subfolders of a folder too; each result goes to the "
+        "same place under the output folder",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument(
         "--skip-existing",

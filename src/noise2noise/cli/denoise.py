@@ -35,8 +35,8 @@ from .common import (
 def _cmd_denoise(args: argparse.Namespace) -> int:
     if _is_zarr_job(args):
         return _denoise_array(args)
-    pairs = plan_outputs(args.inputs, args.output)
-    note_unread(args.inputs)
+    pairs = plan_outputs(args.inputs, args.output, recursive=args.recursive)
+    note_unread(args.inputs, args.recursive)
     device = device_of(args)
     method = f"model:{args.model}" if args.model else args.method
     fn = make_denoiser(
@@ -109,6 +109,7 @@ def _denoise_array(args: argparse.Namespace) -> int:
         for k in ("sigma", "peak", "model", "iterations", "quality", "strength")
         if getattr(args, k) is not None
     ]
+    given += ["--recursive"] if args.recursive else []
     if given:
         raise N2NError(f"{', '.join(given)} cannot be used for a chunked zarr run")
     from ..distributed import connect, denoise_zarr  # optional and slow to load, as above

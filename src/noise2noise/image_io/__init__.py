@@ -81,30 +81,33 @@ __all__ = [
 ]
 
 
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """The image files directly inside ``folder`` (by extension, hidden files skipped), sorted."""
+def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
+    """The image files directly inside ``folder`` (with ``recursive``, in its subfolders
+    too), by extension, hidden files and folders skipped, sorted."""
+    return _files(folder, IMAGE_EXTENSIONS, recursive)
+
+
+def unreadable_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
+    """Image files in ``folder`` in formats n2n does not read (camera raw, HEIC, GIF,
+    ...), sorted: :func:`list_images` leaves them out, and a run says so."""
+    return _files(folder, OTHER_IMAGE_EXTENSIONS, recursive)
+
+
+def _files(folder: str | os.PathLike, extensions, recursive: bool) -> list[Path]:
     folder = Path(folder)
     return sorted(
         p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        for p in (folder.rglob("*") if recursive else folder.iterdir())
+        if p.suffix.lower() in extensions
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.is_file()
     )
 
 
-def unreadable_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files directly inside ``folder`` in formats n2n does not read (camera raw,
-    HEIC, GIF, ...), sorted: :func:`list_images` leaves them out, and a run says so."""
-    return sorted(
-        p
-        for p in Path(folder).iterdir()
-        if p.is_file() and p.suffix.lower() in OTHER_IMAGE_EXTENSIONS and not p.name.startswith(".")
-    )
-
-
-def describe_unreadable(folder: str | os.PathLike) -> str:
+def describe_unreadable(folder: str | os.PathLike, *, recursive: bool = False) -> str:
     """``"2 image file(s) in formats n2n does not read (a.NEF, b.NEF); camera raw: develop
     it first ..."`` for ``folder``, or ``""`` when it holds none."""
-    left = unreadable_images(folder)
+    left = unreadable_images(folder, recursive=recursive)
     if not left:
         return ""
     names = ", ".join(p.name for p in left[:3]) + (", ..." if len(left) > 3 else "")
