@@ -124,6 +124,25 @@ def test_strength_applies_to_images_denoised_together(astronaut_crop):
     assert np.array_equal(out, np.rint(astronaut_crop * 0.75).astype(np.uint8))
 
 
+@pytest.mark.parametrize("model, channels", [("blind", 3), ("real", 3), ("real", 1)])
+def test_progress_counts_every_tile_of_every_pass(astronaut_crop, model, channels, capsys):
+    # a 64×64 image in 24-pixel tiles: 9 tiles a pass; `real` runs twice in colour, and on
+    # gray twice on the pixel-shuffled sub-images (one grid shifted) and once on the whole
+    image = astronaut_crop if channels == 3 else astronaut_crop[..., 1]
+    axis = -1 if channels == 3 else None
+    out = denoise(image, channel_axis=axis, model=model, tile=24, progress=True)
+    assert out.shape == image.shape
+    expected = {("blind", 3): 9, ("real", 3): 18, ("real", 1): 4 + 4 + 9}[(model, channels)]
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .startswith(f"denoising: {expected}/{expected} tile")
+    )
+    denoise(image, channel_axis=axis, model=model, progress=True)  # one tile: no bar
+    assert capsys.readouterr().err == ""
+
+
 class _Evil:
     def __init__(self, marker):
         self.marker = marker

@@ -92,21 +92,21 @@ class Method:
 REGISTRY: dict[str, Method] = {
     "auto": Method(
         denoise_auto,
-        ("device",),
+        ("device", "progress"),
         512,  # the larger of the two it may run
         "real where the noise is correlated as in camera photos, else pretrained; default",
         shipped=("blind", "real"),
     ),
     "pretrained": Method(
         denoise,
-        ("device",),
+        ("device", "progress"),
         128,
         "the shipped network, for synthetic-like noise",
         shipped=("blind",),
     ),
     "real": Method(
         functools.partial(denoise, model="real"),
-        ("device",),
+        ("device", "progress"),
         512,
         "the shipped network for noisy camera photos (grain, colour blotches)",
         shipped=("real",),

@@ -23,9 +23,10 @@ import torch.nn.functional as F
 from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError, Note
 from .estimate import choose_model, describe_choice
+from .progress import progress_bar
 from .residual import shrink_residual
 from .runtime import inference_autocast, resolve_device
-from .tiling import apply_tiled
+from .tiling import apply_tiled, tile_count
 from .training import TrainConfig, load_checkpoint, load_model, save_checkpoint
 from .training.checkpoint import cached_model_and_config
 from .tta import average_dihedral, tta_transforms
@@ -83,6 +84,7 @@ def denoise(
     tta: bool | int = True,
     peak: float | None = None,
     shrink: bool | None = None,
+    progress: bool = False,
 ) -> np.ndarray:
     """Denoise an image with a shipped pretrained network: no training, no noise level.
 
@@ -115,6 +117,8 @@ def denoise(
         (:func:`noise2noise.residual.shrink_residual`): the texture a blind network takes
         for noise in a photo with little noise. None (default): as the model is shipped to
         run (``PRETRAINED[model].shrink``: ``blind`` does, ``real`` does not).
+    progress : bool
+        Show the tiles done, for an image of more than one tile.
 
     Returns
     -------
@@ -165,7 +169,11 @@ def denoise(
     n = transforms_for(x.shape[-2] * x.shape[-1]) if tta is True else max(int(tta), 1)
     planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
     spec = PRETRAINED[model]
-    out = torch.cat([_run(net, p * gain, dev, tile, spec, n) for p in planes], dim=1)
+    total = len(planes) * _tiles(spec, x.shape, tile)
+    large = tile_count(x.shape[-2], x.shape[-1], tile) > 1  # else seconds at most: no bar
+    bar = progress_bar(total=total, unit="tile", desc="denoising", show=progress and large)
+    with bar:
+        out = torch.cat([_run(net, p * gain, dev, tile, spec, n, bar.update) for p in planes], 1)
     if spec.shrink if shrink is None else shrink:
         out = _shrink(x * gain, out)
     return tensor_to_image(out / gain, image, channel_axis=channel_axis)
@@ -179,7 +187,11 @@ def _shrink(noisy: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 
 
 def denoise_auto(
-    image: np.ndarray, *, channel_axis: int | None = None, device: str | None = "cpu"
+    image: np.ndarray,
+    *,
+    channel_axis: int | None = None,
+    device: str | None = "cpu",
+    progress: bool = False,
 ) -> np.ndarray:
     """The shipped model that suits the image's noise (:func:`~noise2noise.estimate.
     choose_model`: ``real`` for noise correlated between neighbouring pixels, as in camera
@@ -187,7 +199,7 @@ def denoise_auto(
     :class:`~noise2noise.errors.Note`, which file runs print."""
     model, estimate = choose_model(image, channel_axis=channel_axis)
     warnings.warn(Note(describe_choice(model, estimate)), stacklevel=2)
-    return denoise(image, channel_axis=channel_axis, model=model, device=device)
+    return denoise(image, channel_axis=channel_axis, model=model, device=device, progress=progress)
 
 
 def transforms_for(pixels: int) -> int:
@@ -226,6 +238,7 @@ def _run(
     tile: int,
     spec: PretrainedModel,
     transforms: int = 1,
+    on_tile: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     # Channels-last: the layout oneDNN's and cuDNN's fastest convolutions use (a 640-pixel
     # tile on this project's 2-core CPU: 0.34 s -> 0.24 s, the same output within 1e-6).
@@ -240,7 +253,7 @@ def _run(
         return average_dihedral(once, t, transforms)
 
     def tiled(t: torch.Tensor) -> torch.Tensor:  # the network over any size, in tiles
-        return apply_tiled(fn, t, tile=tile, margin=MARGIN)
+        return apply_tiled(fn, t, tile=tile, margin=MARGIN, on_tile=on_tile)
 
     # Each pass is tiled on its own, the shuffled ones on the sub-images, with the
     # network's margin: tiling the passes together needed the context of all of them
@@ -253,6 +266,17 @@ def _run(
     for _ in range(spec.passes_for(x.shape[1])):
         x = tiled(x).clamp(0.0, 1.0)
     return x
+
+
+def _tiles(spec: PretrainedModel, shape: tuple[int, ...], tile: int) -> int:
+    """The tiles :func:`_run` goes through for one plane of ``shape`` (1, C, H, W)."""
+    c, h, w = shape[1:]
+    stride = spec.shuffle_for(c)
+    shuffled = sum(
+        tile_count(-(-(h + k % 2) // stride), -(-(w + k % 2) // stride), tile)
+        for k in range(spec.shuffle_passes if stride > 1 else 0)
+    )
+    return shuffled + spec.passes_for(c) * tile_count(h, w, tile)
 
 
 def export_weights(checkpoint: str | Path, target: str | Path) -> Path:

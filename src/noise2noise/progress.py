@@ -127,6 +127,12 @@ class LineProgress:
         if self.n != self._printed:
             self._print(time.perf_counter())
 
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _print(self, now: float) -> None:
         self._printed = self.n
         done = f"{self.n}/{self.total}" if self.total is not None else str(self.n)

@@ -13,7 +13,7 @@ import torch
 
 from .errors import N2NError
 
-__all__ = ["apply_tiled"]
+__all__ = ["apply_tiled", "tile_count"]
 
 
 def apply_tiled(
@@ -22,6 +22,7 @@ def apply_tiled(
     *,
     tile: int = 512,
     margin: int = 8,
+    on_tile: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """``fn(x)`` computed in tiles of ``tile``×``tile`` pixels plus ``margin`` on each side.
 
@@ -35,6 +36,8 @@ def apply_tiled(
         Side of the core region of each tile.
     margin : int
         Context pixels on each side, at least the receptive radius of ``fn``.
+    on_tile : callable, optional
+        Called after each tile (:func:`tile_count` of them), for progress.
 
     Returns
     -------
@@ -44,7 +47,10 @@ def apply_tiled(
         raise N2NError(f"tile must be >= 1 and margin >= 0, got {tile} and {margin}")
     h, w = x.shape[-2:]
     if h <= tile and w <= tile:
-        return fn(x)
+        out = fn(x)
+        if on_tile is not None:
+            on_tile()
+        return out
     out = None
     for top in range(0, h, tile):
         for left in range(0, w, tile):
@@ -56,4 +62,11 @@ def apply_tiled(
                 out = x.new_empty((x.shape[0], y.shape[1], h, w))
             core = y[..., top - t0 : bottom - t0, left - l0 : right - l0]
             out[..., top:bottom, left:right] = core
+            if on_tile is not None:
+                on_tile()
     return out
+
+
+def tile_count(height: int, width: int, tile: int) -> int:
+    """How many tiles :func:`apply_tiled` cuts an image of this size into."""
+    return -(-height // tile) * -(-width // tile)
