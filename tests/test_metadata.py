@@ -1,8 +1,12 @@
 """Outputs keep what the input file said about its pixels (colour profile, EXIF), and
 JPEG outputs are written at a quality that keeps what denoising gained."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from noise2noise.cli import main
@@ -202,3 +206,43 @@ def test_a_micrographs_imagej_calibration_is_kept(tmp_path):
         with tifffile.TiffFile(out) as tif:
             assert tif.pages[0].resolution == pytest.approx((5.0, 5.0))
             assert {k: tif.imagej_metadata.get(k) for k in calibration} == calibration
+
+
+def _ome_tiff(path: Path, planes: np.ndarray, file_name: str) -> str:
+    """An OME-TIFF as Bio-Formats writes one: TiffData naming its file by UUID."""
+    tifffile.imwrite(
+        path,
+        planes,
+        ome=True,
+        metadata={"axes": "TCYX", "PhysicalSizeX": 0.2, "Channel": {"Name": ["DAPI", "GFP"]}},
+    )
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    own = re.search(r'UUID="([^"]+)"', xml).group(1)
+    xml = re.sub(
+        r"<TiffData ([^>]*)/>",
+        rf'<TiffData \1><UUID FileName="{file_name}">{own}</UUID></TiffData>',
+        xml,
+    )
+    tifffile.imwrite(path, planes, description=xml, metadata=None, ome=False)
+    return own
+
+
+def test_an_ome_tiffs_metadata_is_kept_and_names_the_output_not_the_input(tmp_path):
+    planes = np.random.default_rng(0).integers(0, 65536, (3, 2, 32, 40), dtype=np.uint16)
+    source = tmp_path / "cells.ome.tif"
+    own = _ome_tiff(source, planes, "cells.ome.tif")
+    assert (
+        main(["add-noise", str(source), "-o", str(tmp_path / "noisy.ome.tif"), "--gaussian", "5"])
+        == 0
+    )
+    with tifffile.TiffFile(tmp_path / "noisy.ome.tif") as tif:
+        assert tif.is_ome and tif.series[0].axes == "TCYX" and tif.series[0].shape == planes.shape
+        xml = tif.ome_metadata
+        out = tif.asarray()
+    assert 'PhysicalSizeX="0.2"' in xml and 'Name="GFP"' in xml
+    assert "cells.ome.tif" not in xml and own not in xml  # its own UUID, no file named
+    assert out.dtype == np.uint16 and not np.array_equal(out, planes)
+    # one file of a dataset spread over several: its OME-XML cannot describe the output
+    _ome_tiff(tmp_path / "part1.ome.tif", planes, "part2.ome.tif")
+    assert read_metadata(tmp_path / "part1.ome.tif").ome is None

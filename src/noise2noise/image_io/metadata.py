@@ -1,7 +1,8 @@
 """What an image file says about its pixels beyond their values, carried from an input
 file to its output: its colour profile (ICC), EXIF (camera, exposure, date, GPS), its
-resolution (a scan's dots per inch, a micrograph's pixel size) and ImageJ's calibration
-(z-spacing, unit, frame interval).
+resolution (a scan's dots per inch, a micrograph's pixel size), ImageJ's calibration
+(z-spacing, unit, frame interval) and an OME-TIFF's OME-XML (pixel sizes, channel names,
+acquisition: what Bio-Formats, Fiji and OMERO read).
 
 A photo in Display P3 or Adobe RGB (phones, many cameras) that loses its profile is shown
 as sRGB: its colours change although no pixel did. A 300-dpi scan that loses its
@@ -14,11 +15,14 @@ field drops it.
 from __future__ import annotations
 
 import os
+import re
 import struct
+import uuid
 import zlib
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-__all__ = ["Metadata", "read_metadata", "png_with_metadata"]
+__all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
 ORIENTATION = 0x0112  # EXIF tag; read_image applies it to the pixels
 ICC_TAG = 34675  # TIFF's InterColorProfile
@@ -41,7 +45,8 @@ class Metadata:
     ``icc_profile`` and ``exif`` are the bytes of the file's colour profile and EXIF;
     ``resolution`` is (x, y) pixels per ``unit``, which is ``"inch"``, ``"cm"`` or None (a
     relative resolution, or a unit that only ``imagej`` names); ``imagej`` holds the
-    calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`).
+    calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`); ``ome`` the
+    OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`).
     """
 
     icc_profile: bytes | None = None
@@ -49,6 +54,7 @@ class Metadata:
     resolution: tuple[float, float] | None = None
     unit: str | None = None
     imagej: dict | None = None
+    ome: str | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -116,10 +122,29 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             imagej = {
                 k: v for k, v in (tif.imagej_metadata or {}).items() if k in IMAGEJ_CALIBRATION
             }
+            ome = tif.ome_metadata if tif.is_ome else None
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
-    return Metadata(icc, None, resolution, unit, imagej or None)
+    return Metadata(icc, None, resolution, unit, imagej or None, _single_file(ome, path))
+
+
+def _single_file(ome: str | None, path: str | os.PathLike) -> str | None:
+    """``ome`` where it describes this file alone: the OME-XML of a dataset spread over
+    several files names the others, and one output file cannot stand for them."""
+    if not ome:
+        return None
+    names = set(re.findall(r'<UUID[^>]*\bFileName="([^"]*)"', ome))
+    return ome if names <= {Path(path).name} else None
+
+
+def ome_for_output(ome: str) -> str:
+    """The input's OME-XML for an output file with the same planes: its TiffData no
+    longer name the input's file (without a UUID they mean the file they are in), it
+    gets a UUID of its own, and its pixels are little-endian as written."""
+    ome = re.sub(r"<UUID\b[^>]*/>|<UUID\b[^>]*>[^<]*</UUID>", "", ome)
+    ome = re.sub(r'(<OME\b[^>]*\bUUID=")[^"]*"', rf'\g<1>urn:uuid:{uuid.uuid4()}"', ome, count=1)
+    return re.sub(r'\bBigEndian="true"', 'BigEndian="false"', ome)
 
 
 def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:

@@ -160,7 +160,7 @@ def write_stack(
     colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
     meta = metadata or Metadata()
     if layout.imagej and dtype != np.float32:
-        options = {"imagej": True, **tiff_options(meta, layout.axes)}
+        options = {"imagej": True, **tiff_options(replace(meta, ome=None), layout.axes)}
     else:
         options = {
             "photometric": "rgb" if colour else "minisblack",

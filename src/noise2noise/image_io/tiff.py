@@ -3,14 +3,14 @@ tifffile is imported where used (it is slow to load and most runs read no TIFF).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import N2NError
 from .common import RAW_ADVICE, ImageFileError, ImageHeader, _check_sample_type
-from .metadata import Metadata
+from .metadata import Metadata, ome_for_output
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 
@@ -126,7 +126,7 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     alpha = image.ndim == 3 and image.shape[2] in (2, 4)
     if meta.imagej and not alpha and image.dtype != np.float32:
         axes = "YXS" if image.ndim == 3 else "YX"
-        tifffile.imwrite(path, image, imagej=True, **tiff_options(meta, axes))
+        tifffile.imwrite(path, image, imagej=True, **tiff_options(replace(meta, ome=None), axes))
         return
     extras = {"extrasamples": ["unassalpha"]} if alpha else {}
     extras |= tiff_options(meta)
@@ -142,6 +142,8 @@ def tiff_options(meta: Metadata, axes: str | None = None) -> dict:
     if meta.resolution is not None:
         options["resolution"] = meta.resolution
         options["resolutionunit"] = {"inch": 2, "cm": 3}.get(meta.unit, 1)
-    if axes is not None:
+    if meta.ome is not None:  # its own description, written as it is
+        options |= {"description": ome_for_output(meta.ome), "metadata": None, "ome": False}
+    elif axes is not None:
         options["metadata"] = {"axes": axes, **(meta.imagej or {})}
     return options
