@@ -70,7 +70,7 @@ def plan_outputs(
 
 
 def _deeper(folder: Path, recursive: bool) -> bool:
-    """Whether ``--recursive`` would find images in ``folder`` that a plain run does not."""
+    """Whether ``recursive`` would find images in ``folder`` that a plain run does not."""
     return not recursive and bool(list_images(folder, recursive=True))
 
 
@@ -108,7 +108,7 @@ def _images_of(item: Path, recursive: bool = False) -> list[Path]:
         raise N2NError(
             f"{item}: folder contains no images n2n reads ({', '.join(IMAGE_EXTENSIONS)})"
             + (f", but {left}" if left else "")
-            + ("; --recursive takes its subfolders too" if _deeper(item, recursive) else "")
+            + ("; `recursive=True` takes its subfolders too" if _deeper(item, recursive) else "")
         )
     return found
 

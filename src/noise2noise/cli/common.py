@@ -30,6 +30,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 OPTION_OF_PARAMETER = {
     "overwrite=True": "--overwrite",
     "resume=True": "--resume",
+    "recursive=True": "--recursive",
     "strict=True": "--strict",
     "out": "--out",
     "out_dir": "--out",
