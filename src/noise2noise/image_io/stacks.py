@@ -16,7 +16,7 @@ import numpy as np
 from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _check_sample_type, _reason
 from .headers import _read_header, check_size
 from .metadata import Metadata
-from .tiff import _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
+from .tiff import _layout_of, _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
 from .write import _write_atomically, refuse_existing
 
 
@@ -82,15 +82,19 @@ class StackPlanes:
         import tifffile
 
         self.path = Path(path)
-        tiff = _tiff_layout(self.path)
-        if not tiff.axes.endswith(("YX", "YXS")) or _tiff_kind(tiff.axes, tiff.shape) != "stack":
-            raise ImageFileError(self.path, f"TIFF with axes {tiff.axes} is not a stack of images")
+        self._tif = tifffile.TiffFile(self.path)  # parsed once, for the layout and the pages
+        try:
+            tiff = _layout_of(self._tif, self.path)
+            if _tiff_kind(tiff.axes, tiff.shape) != "stack":
+                raise ImageFileError(self.path, f"TIFF with axes {tiff.axes} is not a stack")
+        except BaseException:
+            self._tif.close()
+            raise
         self.layout = StackLayout(tiff.axes, tiff.shape, tiff.imagej)
         self._plane_shape = tiff.shape[tiff.axes.index("Y") :]
         self._count = int(np.prod(tiff.shape[: tiff.axes.index("Y")]))
         self._per_series = self._count // tiff.series
         self._tiff = tiff
-        self._tif = tifffile.TiffFile(self.path)
         pages = len(self._tif.series[0])
         # planes per page: 1, or the samples of a planar colour page (each plane grey)
         self._per_page = self._per_series // pages if self._per_series % pages == 0 else 0

@@ -38,30 +38,35 @@ def _tiff_layout(path: Path) -> _TiffLayout:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        first = tif.series[0]
-        # A DNG's first series is often its small preview; its raw data is a colour filter
-        # array mosaic, which denoised as a grey image would be spoilt, not denoised.
-        if tif.is_dng or first.keyframe.photometric in (_CFA, _LINEAR_RAW):
-            raise ImageFileError(path, "a camera raw file (DNG, or a colour mosaic): " + RAW_ADVICE)
-        same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
-        other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
-        if other:
-            raise ImageFileError(
-                path,
-                f"a TIFF whose pages differ in size or type ({first.shape} {first.dtype} and "
-                f"{other[0].shape} {other[0].dtype}): not supported",
-            )
-        axes, shape = first.axes, tuple(first.shape)
-        if len(same) > 1:
-            axes, shape = "I" + axes, (len(same), *shape)
-        kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n > 1]
-        return _TiffLayout(
-            "".join(a for a, _ in kept),
-            tuple(n for _, n in kept),
-            np.dtype(first.dtype),
-            len(same),
-            tif.is_imagej,
+        return _layout_of(tif, path)
+
+
+def _layout_of(tif, path: Path) -> _TiffLayout:
+    """:func:`_tiff_layout` of an open ``tifffile.TiffFile``."""
+    first = tif.series[0]
+    # A DNG's first series is often its small preview; its raw data is a colour filter
+    # array mosaic, which denoised as a grey image would be spoilt, not denoised.
+    if tif.is_dng or first.keyframe.photometric in (_CFA, _LINEAR_RAW):
+        raise ImageFileError(path, "a camera raw file (DNG, or a colour mosaic): " + RAW_ADVICE)
+    same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
+    other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
+    if other:
+        raise ImageFileError(
+            path,
+            f"a TIFF whose pages differ in size or type ({first.shape} {first.dtype} and "
+            f"{other[0].shape} {other[0].dtype}): not supported",
         )
+    axes, shape = first.axes, tuple(first.shape)
+    if len(same) > 1:
+        axes, shape = "I" + axes, (len(same), *shape)
+    kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n > 1]
+    return _TiffLayout(
+        "".join(a for a, _ in kept),
+        tuple(n for _, n in kept),
+        np.dtype(first.dtype),
+        len(same),
+        tif.is_imagej,
+    )
 
 
 def _tiff_kind(axes: str, shape: tuple[int, ...]) -> str:
