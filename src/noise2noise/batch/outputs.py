@@ -47,9 +47,7 @@ def plan_outputs(
         raise N2NError("no input given")
     items = [Path(i) for i in inputs]
     if output is None:
-        folders = {i: _beside(i.resolve(), suffix) for i in items if i.is_dir()}
-        files = {i: i.with_name(i.stem + suffix + i.suffix) for i in items if not i.is_dir()}
-        return _check_pairs(_pair(items, folders, files, recursive))
+        return _check_pairs(_pair([(i, _beside(i, suffix)) for i in items], recursive))
     # "-o out/" names a folder, made if missing, even for one input file
     as_folder = str(output).endswith(("/", os.sep))
     output = Path(output)
@@ -64,9 +62,17 @@ def plan_outputs(
     if output.exists() and not output.is_dir():
         what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
         raise N2NError(f"{output}: output must be a folder when {what}")
-    folders = {i: output for i in items if i.is_dir()}
-    files = {i: output / i.name for i in items if not i.is_dir()}
-    return _check_pairs(_pair(items, folders, files, recursive))
+    return _check_pairs(
+        _pair([(i, output if i.is_dir() else output / i.name) for i in items], recursive)
+    )
+
+
+def _beside(item: Path, suffix: str) -> Path:
+    """Where a result goes without an output: ``photo_denoised.jpg``, ``scans_denoised/``."""
+    if item.is_dir():
+        folder = item.resolve()
+        return folder.with_name(folder.name + suffix)
+    return item.with_name(item.stem + suffix + item.suffix)
 
 
 def _deeper(folder: Path, recursive: bool) -> bool:
@@ -74,26 +80,20 @@ def _deeper(folder: Path, recursive: bool) -> bool:
     return not recursive and bool(list_images(folder, recursive=True))
 
 
-def _beside(folder: Path, suffix: str) -> Path:
-    return folder.with_name(folder.name + suffix)
-
-
-def _pair(
-    items: list[Path], folders: dict, files: dict, recursive: bool
-) -> list[tuple[Path, Path]]:
-    """(input file, output) for every file and every image of every folder, a folder's
-    images at their place under its output folder (``folders[item]``); images that lie
-    under an output folder already (an earlier result) are left out."""
+def _pair(outputs: list[tuple[Path, Path]], recursive: bool) -> list[tuple[Path, Path]]:
+    """(input file, output) for every (input, output) of ``outputs``: a file as it is, and
+    every image of a folder at its place under the folder's output folder; images that
+    lie under that output folder already (an earlier result) are left out."""
     pairs = []
-    for item in items:
-        if item in files:
-            pairs.append((item, files[item]))
+    for item, out in outputs:
+        if not item.is_dir():
+            pairs.append((item, out))
             continue
-        target = folders[item].resolve()
+        target = out.resolve()
         inside = target != item.resolve()  # the output folder is a subfolder of the input
         for src in _images_of(item, recursive):
             if not (inside and src.resolve().is_relative_to(target)):
-                pairs.append((src, folders[item] / src.relative_to(item)))
+                pairs.append((src, out / src.relative_to(item)))
     return pairs
 
 
