@@ -169,7 +169,7 @@ def denoise(
     n = transforms_for(x.shape[-2] * x.shape[-1]) if tta is True else max(int(tta), 1)
     planes = [x] if channels == 3 else [x[:, c : c + 1] for c in range(channels)]
     spec = PRETRAINED[model]
-    total = len(planes) * _tiles(spec, x.shape, tile)
+    total = len(planes) * _tiles(spec, planes[0].shape, tile)
     large = tile_count(x.shape[-2], x.shape[-1], tile) > 1  # else seconds at most: no bar
     bar = progress_bar(total=total, unit="tile", desc="denoising", show=progress and large)
     with bar:
@@ -261,22 +261,30 @@ def _run(
     # work of a 512-pixel tile on a 12-megapixel photo (bench/results/real_large.md). An
     # image of at most one tile gets exactly the same computation either way.
     stride = spec.shuffle_for(x.shape[1])
-    for k in range(spec.shuffle_passes if stride > 1 else 0):
-        x = pixel_shuffle_apply(tiled, x, stride, shift=k % 2).clamp(0.0, 1.0)
-    for _ in range(spec.passes_for(x.shape[1])):
-        x = tiled(x).clamp(0.0, 1.0)
+    for shift in _passes(spec, x.shape[1]):
+        x = tiled(x) if shift is None else pixel_shuffle_apply(tiled, x, stride, shift=shift)
+        x = x.clamp(0.0, 1.0)
     return x
 
 
+def _passes(spec: PretrainedModel, channels: int) -> list[int | None]:
+    """The passes :func:`_run` makes over an image of ``channels``: the grid shift of each
+    pass on pixel-shuffled sub-images, then None for each pass on the whole image."""
+    shuffled = spec.shuffle_passes if spec.shuffle_for(channels) > 1 else 0
+    return [k % 2 for k in range(shuffled)] + [None] * spec.passes_for(channels)
+
+
 def _tiles(spec: PretrainedModel, shape: tuple[int, ...], tile: int) -> int:
-    """The tiles :func:`_run` goes through for one plane of ``shape`` (1, C, H, W)."""
+    """The tiles :func:`_run` goes through for one plane of ``shape`` (1, C, H, W): a
+    shuffled pass tiles sub-images of the (shifted, padded) plane ``stride`` times smaller."""
     c, h, w = shape[1:]
-    stride = spec.shuffle_for(c)
-    shuffled = sum(
-        tile_count(-(-(h + k % 2) // stride), -(-(w + k % 2) // stride), tile)
-        for k in range(spec.shuffle_passes if stride > 1 else 0)
+    s = spec.shuffle_for(c)
+    return sum(
+        tile_count(h, w, tile)
+        if shift is None
+        else tile_count(-(-(h + shift) // s), -(-(w + shift) // s), tile)
+        for shift in _passes(spec, c)
     )
-    return shuffled + spec.passes_for(c) * tile_count(h, w, tile)
 
 
 def export_weights(checkpoint: str | Path, target: str | Path) -> Path:
