@@ -87,10 +87,11 @@ def _check_file(path: Path) -> str:
         raise ImageFileError(path, "is a folder, not an image file")
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
+        hint = format_hint(ext)
         raise ImageFileError(
             path,
             f"unsupported format '{ext or path.name}' (supported: {_supported()})"
-            + (f"; {format_hint(ext)}" if format_hint(ext) else ""),
+            + (f"; {hint}" if hint else ""),
         )
     if path.stat().st_size == 0:
         raise ImageFileError(path, "empty file")
