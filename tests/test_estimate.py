@@ -119,6 +119,29 @@ def test_auto_is_the_default_and_the_command_says_its_choice(tmp_path, capsys):
     assert read_image(out).shape == (64, 64, 3)
 
 
+def test_a_folder_run_says_autos_choices_in_one_line_naming_the_odd_ones(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        write_image(folder / f"w{i}.png", _uint8(_ramp(64) + _white((64, 64, 3), 15, seed=i)))
+    write_image(folder / "c.png", _uint8(_ramp(64) + _correlated((64, 64, 3), 8)))
+    assert main(["denoise", str(folder), "-o", str(tmp_path / "out/"), "--workers", "1"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "auto chose" in line]
+    assert said == ["n2n: note: auto chose pretrained for 3 images, real for 1 (c.png)"]
+
+
+def test_many_choices_name_at_most_five_files_of_each_less_common_method():
+    from noise2noise.cli.common import describe_choices
+
+    chosen = {"real": [f"r{i}.jpg" for i in range(7)], "pretrained": [f"p{i}" for i in range(9)]}
+    assert describe_choices(chosen, 16) == (
+        "auto chose pretrained for 9 images, real for 7 "
+        "(r0.jpg, r1.jpg, r2.jpg, r3.jpg, r4.jpg and 2 more)"
+    )
+    assert describe_choices({"real": ["a", "b"]}, 2) == "auto chose real for all 2 images"
+    assert describe_choices({"real": ["a", "b"]}, 3) == "auto chose real for 2 images"
+
+
 def test_chunked_auto_chooses_once_for_the_whole_array():
     pytest.importorskip("dask")
     import dask.array as da

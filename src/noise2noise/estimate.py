@@ -35,6 +35,7 @@ __all__ = [
     "estimate_noise",
     "choose_model",
     "describe_choice",
+    "method_chosen",
     "CORRELATED",
     "METHOD_OF",
 ]
@@ -149,10 +150,18 @@ def choose_model(
     return ("real" if estimate.correlated else "blind"), estimate
 
 
+AUTO_CHOSE = "auto chose "
+
+
 def describe_choice(model: str, estimate: NoiseEstimate) -> str:
     """What ``auto`` says about its choice: the method it runs and why."""
     chosen = METHOD_OF[model]
     if math.isnan(estimate.correlation):
-        return f"auto chose {chosen} (no flat area to measure the noise on)"
+        return f"{AUTO_CHOSE}{chosen} (no flat area to measure the noise on)"
     kind = "correlated, as in camera photos" if model == "real" else "independent"
-    return f"auto chose {chosen} (noise {kind}: neighbour correlation {estimate.correlation:.2f})"
+    return f"{AUTO_CHOSE}{chosen} (noise {kind}: neighbour correlation {estimate.correlation:.2f})"
+
+
+def method_chosen(note: str) -> str | None:
+    """The method a note of :func:`describe_choice` names; None for any other note."""
+    return note[len(AUTO_CHOSE) :].split(" ", 1)[0] if note.startswith(AUTO_CHOSE) else None

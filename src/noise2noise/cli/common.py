@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..batch import RunInterrupted, process_files
 from ..errors import N2NError
+from ..estimate import method_chosen
 from ..image_io import (
     DEFAULT_MAX_MEGAPIXELS,
     JPEG_QUALITY,
@@ -149,11 +150,18 @@ def run_files(args: argparse.Namespace, pairs, fn, workers: int):
 def report(results, seconds: float, where: str = "", verb: str = "denoised") -> int:
     failed = [r for r in results if not r.ok]
     skipped = [r for r in results if r.skipped]
+    chosen: dict[str, list[str]] = {}  # auto's choices, said in one line for many files
     for r in results:
         for note in r.notes:
-            print(f"n2n: note: {r.source.name}: {note}", file=sys.stderr)
+            method = method_chosen(note) if len(results) > 1 else None
+            if method is None:
+                print(f"n2n: note: {r.source.name}: {note}", file=sys.stderr)
+            else:
+                chosen.setdefault(method, []).append(r.source.name)
         if r.ok and not r.skipped and len(results) == 1:
             print(f"wrote {r.target} ({r.seconds:.1f} s{where})")
+    if chosen:
+        print(f"n2n: note: {describe_choices(chosen, len(results))}", file=sys.stderr)
     for r in failed:
         print(f"n2n: error: {in_options(r.error)}", file=sys.stderr)
     if len(results) > 1 or skipped:
@@ -165,6 +173,23 @@ def report(results, seconds: float, where: str = "", verb: str = "denoised") -> 
             f"({rate:.1f} images/min{where}); {len(failed)} failed{kept}"
         )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def describe_choices(chosen: dict[str, list[str]], total: int, most_names: int = 5) -> str:
+    """auto's choices over a run of ``total`` files, from the file names of each method:
+    ``auto chose pretrained for 8 images, real for 2 (a.jpg, b.jpg)``; the files of the
+    less common methods are named (the first ``most_names`` of each)."""
+    ranked = sorted(chosen.items(), key=lambda item: -len(item[1]))
+    if len(ranked) == 1:
+        method, names = ranked[0]
+        every = "all " if len(names) == total else ""
+        return f"auto chose {method} for {every}{len(names)} images"
+    parts = [f"{ranked[0][0]} for {len(ranked[0][1])} images"]
+    for method, names in ranked[1:]:
+        shown = ", ".join(names[:most_names])
+        more = f" and {len(names) - most_names} more" if len(names) > most_names else ""
+        parts.append(f"{method} for {len(names)} ({shown}{more})")
+    return "auto chose " + ", ".join(parts)
 
 
 def report_interrupt(exc) -> int:

@@ -153,7 +153,8 @@ def add_parser(sub) -> None:
         description=wrap(
             "Denoise images. The default method, auto, runs one of the two Noise2Noise "
             "networks shipped with the package (no download, no noise level to give), "
-            "chosen from each image's noise and said beside its name: 'real' where the "
+            "chosen from each image's noise and said (for many images, in one line that names "
+            "those that took the less common one): 'real' where the "
             "noise is correlated between neighbouring pixels, as in a photo from a camera "
             "or phone (grain, colour blotches), else 'pretrained', for Gaussian- or "
             "Poisson-like noise, microscopy and scans. Either can be asked for by name "
