@@ -380,3 +380,46 @@ def test_reproduce_takes_its_budget_as_budget_or_preset():
         args = parser.parse_args(["reproduce", "table1", option, "report", "--out", "x"])
         assert args.budget == "report"
     assert parser.parse_args(["reproduce", "table1", "--out", "x"]).budget == "cpu"
+
+
+def test_wildcards_the_shell_left_are_expanded_and_urls_refused(tmp_path, astronaut_crop, capsys):
+    # Windows shells, and any shell for a quoted pattern, pass "*.png" on as it is
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.jpg"):
+        write_image(folder / name, astronaut_crop)
+    out = tmp_path / "out"
+    args = ["add-noise", str(folder / "*.png"), "-o", f"{out}/", "--gaussian", "10"]
+    assert main(args) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+    assert main(["add-noise", str(folder / "*.tif"), "--gaussian", "10"]) == 2
+    assert "*.tif: no file matches" in capsys.readouterr().err
+    odd = write_image(tmp_path / "x[1].png", astronaut_crop)  # a real name, not a pattern
+    assert main(["add-noise", str(odd), "--gaussian", "10"]) == 0
+    assert (tmp_path / "x[1]_noisy.png").is_file()
+    assert main(["denoise", "https://example.com/photo.jpg"]) == 2
+    assert "https://example.com/photo.jpg: n2n reads files on this computer" in (
+        capsys.readouterr().err
+    )
+
+
+def test_method_names_in_any_case_and_a_near_miss_gets_a_hint(tmp_path, photo, capsys):
+    assert (
+        main(
+            [
+                "denoise",
+                str(photo),
+                "-o",
+                str(tmp_path / "a.png"),
+                "--method",
+                "ZeroShot",
+                "--iterations",
+                "3",
+            ]
+        )
+        == 0
+    )
+    assert main(["denoise", str(photo), "-o", str(tmp_path / "b.png"), "--method", "bm3"]) == 2
+    assert "unknown method 'bm3' (did you mean 'bm3d'?" in capsys.readouterr().err
+    assert main(["denoise", str(photo), "--method", "Model:" + str(tmp_path / "Run")]) == 2
+    assert f"{tmp_path / 'Run'}: no such checkpoint" in capsys.readouterr().err

@@ -8,6 +8,7 @@ denoiser for files, one told the noise for evaluations) are in :mod:`noise2noise
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,7 +155,11 @@ def _lookup(method: str) -> Callable[..., np.ndarray]:
     try:
         return METHODS[method]
     except KeyError:
-        raise N2NError(f"unknown method '{method}' (choose from {', '.join(METHODS)})") from None
+        near = difflib.get_close_matches(method.lower(), METHODS, n=1, cutoff=0.6)
+        hint = f"did you mean '{near[0]}'? " if near else ""
+        raise N2NError(
+            f"unknown method '{method}' ({hint}choose from {', '.join(METHODS)})"
+        ) from None
 
 
 def resolve_method(method: str, options: dict) -> tuple[str, dict]:

@@ -11,6 +11,7 @@ from .common import (
     Formatter,
     add_file_run_options,
     add_output,
+    expand_inputs,
     note_unread,
     peak_count,
     report,
@@ -22,6 +23,7 @@ from .common import (
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
     model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
+    args.inputs = expand_inputs(args.inputs)
     pairs = plan_outputs(args.inputs, args.output, suffix="_noisy", recursive=args.recursive)
     note_unread(args.inputs, args.recursive)
     fn = NoiseAdder(model, args.seed)

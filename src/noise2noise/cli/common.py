@@ -4,7 +4,9 @@ the report of a run, and what an interrupt prints."""
 from __future__ import annotations
 
 import argparse
+import glob
 import math
+import os
 import re
 import sys
 import textwrap
@@ -20,6 +22,7 @@ from ..image_io import (
     describe_unreadable,
 )
 from ..memory import Limits, available_memory, per_worker
+from ..methods import METHODS
 from ..noise import MAX_PEAK, MAX_SIGMA
 from ..runtime import DEVICE_HELP, resolve_device
 from ..zeroshot import DEFAULT_PRESET, PRESETS
@@ -78,6 +81,15 @@ def fraction(text: str) -> float:
     return value
 
 
+def method_name(text: str) -> str:
+    """--method: a method's name in any case (``Pretrained``, ``BM3D``); the path of
+    ``model:RUN_DIR`` as it is. An unknown name is the library's error, with a hint."""
+    name, colon, rest = text.partition(":")
+    if name.lower() in METHODS:
+        return name.lower() + colon + rest
+    return text
+
+
 def sigma_255(text: str) -> float:
     value = positive_float(text)
     if value > MAX_SIGMA:
@@ -122,6 +134,24 @@ def add_device(p: argparse.ArgumentParser) -> None:
         default="auto",
         help=f"where to compute: {DEVICE_HELP} (default: %(default)s)",
     )
+
+
+def expand_inputs(inputs: list[str]) -> list[str]:
+    """The input paths with wildcards expanded (sorted) where the shell left them: the
+    Windows shells pass ``*.jpg`` on as it is, as every shell does a quoted pattern. An
+    existing file whose name has ``*``, ``?`` or ``[`` is taken as it is; a web address
+    is refused (n2n downloads nothing)."""
+    paths = []
+    for item in inputs:
+        if re.match(r"^[a-z][a-z0-9+.-]*://", item, re.IGNORECASE):
+            raise N2NError(f"{item}: n2n reads files on this computer; download it first")
+        if os.path.exists(item) or not any(c in item for c in "*?["):
+            paths.append(item)
+        elif found := sorted(glob.glob(item, recursive=True)):
+            paths += found
+        else:
+            raise N2NError(f"{item}: no file matches this pattern")
+    return paths
 
 
 def note_unread(inputs, recursive: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..demo import run_demo
-from .common import EXIT_OK, Formatter, add_zeroshot_options, positive_int, wrap
+from .common import EXIT_OK, Formatter, add_zeroshot_options, method_name, positive_int, wrap
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -50,6 +50,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--method",
+        type=method_name,
         default="pretrained",
         help="pretrained (default), real, zeroshot, bm3d: as for 'n2n denoise'",
     )

@@ -20,7 +20,9 @@ from .common import (
     add_output,
     add_zeroshot_options,
     device_of,
+    expand_inputs,
     fraction,
+    method_name,
     note_unread,
     output_quality,
     peak_count,
@@ -33,6 +35,7 @@ from .common import (
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
+    args.inputs = expand_inputs(args.inputs)
     if _is_zarr_job(args):
         return _denoise_array(args)
     pairs = plan_outputs(args.inputs, args.output, recursive=args.recursive)
@@ -173,6 +176,7 @@ def add_parser(sub) -> None:
         "  n2n denoise photo.png -o clean.png --method bm3d --sigma 25\n"
         "  n2n denoise portrait.jpg -o soft.jpg --strength 0.8   # keep a little grain\n"
         "  n2n denoise scans/ more.png -o denoised/ --workers 2\n"
+        '  n2n denoise "shots/*.jpg" -o clean/   # a pattern, also where the shell leaves it\n'
         "  n2n denoise scans/ -o denoised/ --scheduler local:4\n"
         "  n2n denoise volume.ome.zarr -o clean.ome.zarr --scheduler tcp://head:8786\n\n"
         + wrap(
@@ -185,6 +189,7 @@ def add_parser(sub) -> None:
     add_output(p, "_denoised")
     p.add_argument(
         "--method",
+        type=method_name,
         default=DEFAULT_METHOD,
         help=describe_methods(),
     )
