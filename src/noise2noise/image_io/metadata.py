@@ -18,9 +18,12 @@ import os
 import re
 import struct
 import uuid
+import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from ..errors import Note
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -135,7 +138,18 @@ def _single_file(ome: str | None, path: str | os.PathLike) -> str | None:
     if not ome:
         return None
     names = set(re.findall(r'<UUID[^>]*\bFileName="([^"]*)"', ome))
-    return ome if names <= {Path(path).name} else None
+    others = sorted(names - {Path(path).name})
+    if not others:
+        return ome
+    listed = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    warnings.warn(
+        Note(
+            f"its OME-XML describes a dataset spread over several files (also {listed}): "
+            "the output has this file's planes without it (pixel sizes, channel names)"
+        ),
+        stacklevel=2,
+    )
+    return None
 
 
 def ome_for_output(ome: str) -> str:
