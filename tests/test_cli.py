@@ -78,6 +78,21 @@ def test_input_is_never_overwritten(tmp_path, photo, capsys):
     assert photo.read_bytes() == before
 
 
+def test_a_result_beside_its_input_keeps_an_ome_tiffs_double_extension(tmp_path):
+    from noise2noise.batch import plan_outputs
+
+    names = ["cells.ome.tif", "B.OME.TIFF", "scan.v2.png", "plain.tif"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    beside = [dst.name for _, dst in plan_outputs([tmp_path / n for n in names], None)]
+    assert beside == [
+        "cells_denoised.ome.tif",  # Fiji and Bio-Formats know OME-TIFF by ".ome.tif"
+        "B_denoised.OME.TIFF",
+        "scan.v2_denoised.png",
+        "plain_denoised.tif",
+    ]
+
+
 def test_without_an_output_results_go_beside_the_inputs_and_replace_nothing(
     tmp_path, photo, capsys
 ):

@@ -72,7 +72,11 @@ def _beside(item: Path, suffix: str) -> Path:
     if item.is_dir():
         folder = item.resolve()
         return folder.with_name(folder.name + suffix)
-    return item.with_name(item.stem + suffix + item.suffix)
+    # cells.ome.tif to cells_denoised.ome.tif: Bio-Formats and Fiji know an OME-TIFF by
+    # its double extension
+    ome = item.name.lower().endswith((".ome.tif", ".ome.tiff"))
+    extension = "".join(item.suffixes[-2:]) if ome else item.suffix
+    return item.with_name(item.name[: -len(extension)] + suffix + extension)
 
 
 def _deeper(folder: Path, recursive: bool) -> bool:
