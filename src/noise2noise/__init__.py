@@ -10,6 +10,7 @@ Tensor-level pieces live in the submodules: :mod:`noise2noise.zeroshot`,
 
 from .baselines import denoise_ansc, denoise_bm3d, estimate_sigma
 from .chunked import denoise_dask  # imports Dask only when called
+from .comparison import compare_images
 from .errors import N2NError
 from .estimate import choose_model, estimate_noise
 from .evaluation import evaluate, run_evaluation
@@ -40,6 +41,7 @@ __all__ = [
     "psnr",
     "ssim",
     "mean_2std",
+    "compare_images",
     "read_image",
     "write_image",
     "read_metadata",

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import N2NError
 from ..runtime import fit_threads
-from . import add_noise, demo, denoise, evaluate, reproduce, train
+from . import add_noise, compare, demo, denoise, evaluate, reproduce, train
 from .common import EXIT_USAGE, Formatter, in_options, report_interrupt, terminated
 
 # In the order `n2n --help` lists them; each has add_parser(sub) and its command.
-COMMANDS = (denoise, add_noise, train, evaluate, reproduce, demo)
+COMMANDS = (denoise, add_noise, compare, train, evaluate, reproduce, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

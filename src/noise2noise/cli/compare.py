@@ -1,0 +1,75 @@
+"""``n2n compare``: PSNR and SSIM of result images against references."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+from ..comparison import compare_files, pair_by_name
+from ..errors import N2NError
+from ..metrics import format_mean_2std
+from .common import EXIT_OK, Formatter, wrap
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    if args.csv is not None and Path(args.csv).suffix.lower() != ".csv":
+        raise N2NError(f"{args.csv}: the table's name must end in .csv")
+    pairs, unmatched = pair_by_name(args.result, args.reference)
+    measured = compare_files(pairs, progress=True)
+    if len(measured) == 1 and not Path(args.result).is_dir():
+        m = measured[0]
+        print(f"{m.result} against {m.reference}: PSNR {m.psnr:.2f} dB, SSIM {m.ssim:.4f}")
+    else:
+        width = max(len(m.result.name) for m in measured)
+        print(f"{'image':<{width}}  PSNR dB  SSIM")
+        for m in measured:
+            print(f"{m.result.name:<{width}}  {m.psnr:7.2f}  {m.ssim:.4f}")
+        print(
+            f"mean ± 2·std over {len(measured)} images: "
+            f"PSNR {format_mean_2std([m.psnr for m in measured])} dB, "
+            f"SSIM {_ssim_summary([m.ssim for m in measured])}"
+        )
+    if unmatched:
+        names = ", ".join(p.name for p in unmatched[:5])
+        more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+        print(f"n2n: note: no reference of the same name for {names}{more}")
+    if args.csv is not None:
+        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["result", "reference", "psnr", "ssim"])
+            for m in measured:
+                writer.writerow([m.result, m.reference, f"{m.psnr:.4f}", f"{m.ssim:.5f}"])
+        print(f"wrote {args.csv}")
+    return EXIT_OK
+
+
+def _ssim_summary(values: list[float]) -> str:
+    known = [v for v in values if not math.isnan(v)]
+    return format_mean_2std(known, digits=4) if known else "– (images under 7×7)"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "compare",
+        formatter_class=Formatter,
+        help="measure PSNR/SSIM of images against references (yours, real noise)",
+        description=wrap(
+            "Measure how close result images are to references: PSNR (dB, higher is "
+            "closer) and SSIM (up to 1), as 'n2n eval' and the report compute them. "
+            "RESULT and REFERENCE are two image files, or two folders whose images are "
+            "paired by file name (extension aside: a.png with a.tif). A reference is a "
+            "clean original, or the average of many shots of a still scene. Measure the "
+            "noisy images too, for the gain. Images are put on 0-1 by their bit depth; "
+            "alpha is left out."
+        ),
+        epilog="examples:\n"
+        "  n2n compare clean_denoised.png clean.png\n"
+        "  n2n compare noisy/ references/         # before\n"
+        "  n2n compare denoised/ references/ --csv denoised.csv   # after, per image",
+    )
+    p.add_argument("result", metavar="RESULT", help="image file or folder to measure")
+    p.add_argument("reference", metavar="REFERENCE", help="reference image file or folder")
+    p.add_argument("--csv", metavar="FILE", help="also write the per-image values to FILE.csv")
+    p.set_defaults(func=_cmd_compare)

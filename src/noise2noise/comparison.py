@@ -1,0 +1,134 @@
+"""Images measured against references: PSNR and SSIM of result files (denoised, or noisy
+for a baseline) against reference files, one pair or folders paired by file name.
+
+For a user with a reference (a clean original, or the average of many shots of a still
+scene, as the PolyU dataset makes them), this says by how much a method brought the image
+closer to it, with the same PSNR and SSIM as ``n2n eval`` and the report.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import N2NError
+from .image_io import list_images, read_image, split_alpha
+from .metrics import psnr, ssim
+from .progress import progress_bar
+
+__all__ = ["compare_images", "pair_by_name", "compare_files", "Comparison"]
+
+SSIM_SIDE = 7  # scikit-image's SSIM window: smaller images get no SSIM
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One result file measured against its reference."""
+
+    result: Path
+    reference: Path
+    psnr: float
+    ssim: float
+
+
+def compare_images(image: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """PSNR (dB) and SSIM of ``image`` against ``reference``.
+
+    Parameters
+    ----------
+    image, reference : ndarray
+        As :func:`noise2noise.read_image` returns them: H×W or H×W×C with C = 1..4 (the
+        last of 2 or 4 channels is alpha, left out), uint8, uint16 or float in [0, 1].
+        Each is put on [0, 1] by its own type's range, so an 8-bit result can be measured
+        against a 16-bit reference.
+
+    Returns
+    -------
+    (psnr, ssim) : tuple of float
+        PSNR is ``inf`` for identical images; SSIM is NaN for an image smaller than
+        7×7 (its window).
+
+    Raises
+    ------
+    N2NError
+        The two differ in size or in their number of colour channels.
+    """
+    a, b = (_unit(split_alpha(np.asarray(x))[0]) for x in (image, reference))
+    if a.shape != b.shape:
+        raise N2NError(
+            f"the image is {_describe(a.shape)} and its reference {_describe(b.shape)}: "
+            "they must match"
+        )
+    colour = a.ndim == 3 and a.shape[-1] > 1
+    a, b = (x[..., 0] if x.ndim == 3 and not colour else x for x in (a, b))
+    small = min(a.shape[:2]) < SSIM_SIDE
+    quality = math.nan if small else ssim(a, b, data_range=1.0, channel_axis=-1 if colour else None)
+    return psnr(a, b, data_range=1.0), quality
+
+
+def pair_by_name(
+    results: str | os.PathLike, references: str | os.PathLike
+) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """The (result, reference) pairs to measure, and the results without a reference.
+
+    Two files make one pair. Two folders pair each image of ``results`` with the image of
+    ``references`` of the same name, extension aside (``a.png`` with ``a.tif``).
+
+    Raises
+    ------
+    N2NError
+        A missing path, a file with a folder, or folders with no name in common.
+    """
+    results, references = Path(results), Path(references)
+    for path in (results, references):
+        if not path.exists():
+            raise N2NError(f"{path}: no such file or folder")
+    if results.is_dir() != references.is_dir():
+        raise N2NError(f"{results} and {references}: give two files or two folders")
+    if not results.is_dir():
+        return [(results, references)], []
+    by_stem = {p.stem: p for p in list_images(references)}
+    pairs = [(p, by_stem[p.stem]) for p in list_images(results) if p.stem in by_stem]
+    unmatched = [p for p in list_images(results) if p.stem not in by_stem]
+    if not pairs:
+        raise N2NError(f"{results} and {references}: no image has the same name in both folders")
+    return pairs, unmatched
+
+
+def compare_files(
+    pairs: Sequence[tuple[Path, Path]], *, progress: bool = False
+) -> list[Comparison]:
+    """Read and measure every (result, reference) pair of :func:`pair_by_name`
+    (``progress``: a progress bar over the pairs).
+
+    Raises
+    ------
+    N2NError
+        A file that cannot be read, or a pair that does not match (named in the message).
+    """
+    measured = []
+    for result, reference in progress_bar(pairs, unit="image", show=progress and len(pairs) > 1):
+        image, truth = read_image(result), read_image(reference)
+        try:
+            values = compare_images(image, truth)
+        except N2NError as exc:
+            raise N2NError(f"{result}: {exc}") from None
+        measured.append(Comparison(result, reference, *values))
+    return measured
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    """float64 on [0, 1] by the range of the image's type."""
+    if np.issubdtype(image.dtype, np.integer):
+        return image.astype(np.float64) / np.iinfo(image.dtype).max
+    return image.astype(np.float64)
+
+
+def _describe(shape: tuple) -> str:
+    channels = shape[2] if len(shape) == 3 else 1
+    return f"{shape[1]}×{shape[0]} with {channels} colour channel{'s' * (channels != 1)}"

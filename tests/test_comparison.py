@@ -1,0 +1,84 @@
+"""`n2n compare` and noise2noise.comparison: result images measured against references."""
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from noise2noise import write_image
+from noise2noise.cli import main
+from noise2noise.comparison import compare_files, compare_images, pair_by_name
+from noise2noise.errors import N2NError
+
+
+def test_psnr_is_on_each_images_own_bit_depth_and_alpha_is_left_out(astronaut_crop):
+    shifted = astronaut_crop.astype(np.int16) + np.where(astronaut_crop < 128, 5, -5)
+    shifted = shifted.astype(np.uint8)  # every pixel 5 levels off: 20·log10(255 / 5)
+    value, quality = compare_images(shifted, astronaut_crop)
+    assert value == pytest.approx(20 * math.log10(255 / 5), abs=1e-9)
+    assert 0 < quality < 1
+    as_16_bit = astronaut_crop.astype(np.uint16) * 257  # the same image on 0-65535
+    assert compare_images(as_16_bit, astronaut_crop) == (math.inf, 1.0)
+    alpha = np.dstack([astronaut_crop, np.zeros((64, 64), np.uint8)])
+    assert compare_images(alpha, astronaut_crop) == (math.inf, 1.0)
+    tiny = compare_images(np.zeros((4, 4), np.uint8), np.full((4, 4), 51, np.uint8))
+    assert tiny[0] == pytest.approx(20 * math.log10(5)) and math.isnan(tiny[1])
+
+
+def test_images_that_do_not_match_say_how(astronaut_crop):
+    with pytest.raises(N2NError, match=r"64×32 with 3 colour channels and its reference 64×64"):
+        compare_images(astronaut_crop[:32], astronaut_crop)
+    with pytest.raises(N2NError, match="1 colour channel and its reference 64×64 with 3"):
+        compare_images(astronaut_crop[..., 0], astronaut_crop)
+
+
+def test_folders_pair_by_name_whatever_the_extension(tmp_path, astronaut_crop):
+    results, references = tmp_path / "results", tmp_path / "references"
+    for folder, names in (
+        (results, ["a.png", "b.png", "odd.png"]),
+        (references, ["a.tif", "b.png"]),
+    ):
+        folder.mkdir()
+        for name in names:
+            write_image(folder / name, astronaut_crop)
+    pairs, unmatched = pair_by_name(results, references)
+    assert [(r.name, ref.name) for r, ref in pairs] == [("a.png", "a.tif"), ("b.png", "b.png")]
+    assert [p.name for p in unmatched] == ["odd.png"]
+    assert [m.psnr for m in compare_files(pairs)] == [math.inf, math.inf]
+    with pytest.raises(N2NError, match="give two files or two folders"):
+        pair_by_name(results, references / "b.png")
+    with pytest.raises(N2NError, match="no image has the same name"):
+        pair_by_name(results, tmp_path)
+    with pytest.raises(N2NError, match="no such file or folder"):
+        pair_by_name(tmp_path / "none", references)
+
+
+def test_the_command_prints_each_image_the_mean_and_writes_the_table(
+    tmp_path, astronaut_crop, capsys
+):
+    rng = np.random.default_rng(0)
+    results, references = tmp_path / "results", tmp_path / "references"
+    results.mkdir()
+    references.mkdir()
+    for name in ("a", "b"):
+        write_image(references / f"{name}.png", astronaut_crop)
+        noisy = np.clip(astronaut_crop + rng.normal(0, 10, astronaut_crop.shape), 0, 255)
+        write_image(results / f"{name}.png", noisy.astype(np.uint8))
+    table = tmp_path / "t.csv"
+    assert main(["compare", str(results), str(references), "--csv", str(table)]) == 0
+    out = capsys.readouterr().out
+    with open(table, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["result"] for row in rows] == [str(results / "a.png"), str(results / "b.png")]
+    printed = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()[1:3]}
+    for row in rows:
+        assert 27 < float(row["psnr"]) < 30  # sigma 10 on 0-255: about 28 dB before clipping
+        name = Path(row["result"]).name
+        assert printed[name] == pytest.approx(float(row["psnr"]), abs=0.006)
+    assert "mean ± 2·std over 2 images: PSNR " in out
+    assert main(["compare", str(results / "a.png"), str(references / "a.png")]) == 0
+    assert f"PSNR {printed['a.png']:.2f} dB, SSIM" in capsys.readouterr().out
+    assert main(["compare", str(results), str(references), "--csv", str(results / "x.png")]) == 2
+    assert "must end in .csv" in capsys.readouterr().err
