@@ -419,21 +419,8 @@ def test_wildcards_the_shell_left_are_expanded_and_urls_refused(tmp_path, astron
 
 
 def test_method_names_in_any_case_and_a_near_miss_gets_a_hint(tmp_path, photo, capsys):
-    assert (
-        main(
-            [
-                "denoise",
-                str(photo),
-                "-o",
-                str(tmp_path / "a.png"),
-                "--method",
-                "ZeroShot",
-                "--iterations",
-                "3",
-            ]
-        )
-        == 0
-    )
+    args = ["denoise", str(photo), "-o", str(tmp_path / "a.png")]
+    assert main([*args, "--method", "ZeroShot", "--iterations", "3"]) == 0
     assert main(["denoise", str(photo), "-o", str(tmp_path / "b.png"), "--method", "bm3"]) == 2
     assert "unknown method 'bm3' (did you mean 'bm3d'?" in capsys.readouterr().err
     assert main(["denoise", str(photo), "--method", "Model:" + str(tmp_path / "Run")]) == 2
