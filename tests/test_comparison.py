@@ -82,3 +82,25 @@ def test_the_command_prints_each_image_the_mean_and_writes_the_table(
     assert f"PSNR {printed['a.png']:.2f} dB, SSIM" in capsys.readouterr().out
     assert main(["compare", str(results), str(references), "--csv", str(results / "x.png")]) == 2
     assert "must end in .csv" in capsys.readouterr().err
+
+
+def test_names_pairs_noisy_shots_with_their_averages_in_one_folder(
+    tmp_path, astronaut_crop, capsys
+):
+    for stem in ("x_real", "x_mean", "y_real", "y_mean", "z_real"):
+        write_image(tmp_path / f"{stem}.JPG", astronaut_crop)
+    pairs, unmatched = pair_by_name(tmp_path, tmp_path, rename=("_real", "_mean"))
+    assert [(r.name, ref.name) for r, ref in pairs] == [
+        ("x_real.JPG", "x_mean.JPG"),
+        ("y_real.JPG", "y_mean.JPG"),
+    ]
+    assert [p.name for p in unmatched] == ["z_real.JPG"]
+    with pytest.raises(N2NError, match="no image with '_noisy' in its name has one with '_mean'"):
+        pair_by_name(tmp_path, tmp_path, rename=("_noisy", "_mean"))
+    assert main(["compare", str(tmp_path), str(tmp_path), "--names", "_real:_mean"]) == 0
+    said = capsys.readouterr()
+    assert "over 2 images: PSNR inf (all identical) dB, SSIM 1.0000 ± 0.0000" in said.out
+    assert "n2n: note: no reference found for z_real.JPG" in said.err
+    with pytest.raises(SystemExit):
+        main(["compare", str(tmp_path), str(tmp_path), "--names", "_real"])
+    assert "give OLD:NEW" in capsys.readouterr().err

@@ -72,12 +72,19 @@ def compare_images(image: np.ndarray, reference: np.ndarray) -> tuple[float, flo
 
 
 def pair_by_name(
-    results: str | os.PathLike, references: str | os.PathLike
+    results: str | os.PathLike,
+    references: str | os.PathLike,
+    *,
+    rename: tuple[str, str] | None = None,
 ) -> tuple[list[tuple[Path, Path]], list[Path]]:
     """The (result, reference) pairs to measure, and the results without a reference.
 
     Two files make one pair. Two folders pair each image of ``results`` with the image of
-    ``references`` of the same name, extension aside (``a.png`` with ``a.tif``).
+    ``references`` of the same name, extension aside (``a.png`` with ``a.tif``). With
+    ``rename = (old, new)`` only the results whose name holds ``old`` are measured, each
+    against the reference named with ``new`` in its place: ``("_real", "_mean")`` pairs
+    ``x_real.JPG`` with ``x_mean.JPG``, as in a dataset of noisy shots and averages
+    (the two folders can then be the same).
 
     Raises
     ------
@@ -93,10 +100,13 @@ def pair_by_name(
     if not results.is_dir():
         return [(results, references)], []
     by_stem = {p.stem: p for p in list_images(references)}
-    pairs = [(p, by_stem[p.stem]) for p in list_images(results) if p.stem in by_stem]
-    unmatched = [p for p in list_images(results) if p.stem not in by_stem]
+    old, new = rename or ("", "")
+    wanted = {p: p.stem.replace(old, new) for p in list_images(results) if old in p.stem}
+    pairs = [(p, by_stem[stem]) for p, stem in wanted.items() if stem in by_stem]
+    unmatched = [p for p, stem in wanted.items() if stem not in by_stem]
     if not pairs:
-        raise N2NError(f"{results} and {references}: no image has the same name in both folders")
+        same = f"with '{old}' in its name has one with '{new}'" if rename else "has the same name"
+        raise N2NError(f"{results} and {references}: no image {same} in both folders")
     return pairs, unmatched
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import sys
 from pathlib import Path
 
 from ..comparison import compare_files, pair_by_name
@@ -16,7 +17,7 @@ from .common import EXIT_OK, Formatter, wrap
 def _cmd_compare(args: argparse.Namespace) -> int:
     if args.csv is not None and Path(args.csv).suffix.lower() != ".csv":
         raise N2NError(f"{args.csv}: the table's name must end in .csv")
-    pairs, unmatched = pair_by_name(args.result, args.reference)
+    pairs, unmatched = pair_by_name(args.result, args.reference, rename=args.names)
     measured = compare_files(pairs, progress=True)
     if len(measured) == 1 and not Path(args.result).is_dir():
         m = measured[0]
@@ -28,13 +29,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(f"{m.result.name:<{width}}  {m.psnr:7.2f}  {m.ssim:.4f}")
         print(
             f"mean ± 2·std over {len(measured)} images: "
-            f"PSNR {format_mean_2std([m.psnr for m in measured])} dB, "
-            f"SSIM {_ssim_summary([m.ssim for m in measured])}"
+            f"PSNR {_summary([m.psnr for m in measured], 2)} dB, "
+            f"SSIM {_summary([m.ssim for m in measured], 4)}"
         )
     if unmatched:
         names = ", ".join(p.name for p in unmatched[:5])
         more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
-        print(f"n2n: note: no reference of the same name for {names}{more}")
+        print(f"n2n: note: no reference found for {names}{more}", file=sys.stderr)
     if args.csv is not None:
         with open(args.csv, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -45,9 +46,23 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ssim_summary(values: list[float]) -> str:
-    known = [v for v in values if not math.isnan(v)]
-    return format_mean_2std(known, digits=4) if known else "– (images under 7×7)"
+def renaming(text: str) -> tuple[str, str]:
+    """--names OLD:NEW."""
+    old, colon, new = text.partition(":")
+    if not colon or not old or old == new:
+        raise argparse.ArgumentTypeError(f"'{text}': give OLD:NEW, two different name parts")
+    return old, new
+
+
+def _summary(values: list[float], digits: int) -> str:
+    """Mean ± 2·std of the finite values; identical images (PSNR inf) and images under
+    SSIM's 7×7 window (NaN) are counted apart."""
+    finite = [v for v in values if math.isfinite(v)]
+    identical = sum(1 for v in values if v == math.inf)
+    apart = f" ({identical} identical)" if identical else ""
+    if not finite:
+        return "inf (all identical)" if identical else "– (images under 7×7)"
+    return format_mean_2std(finite, digits=digits) + apart
 
 
 def add_parser(sub) -> None:
@@ -67,9 +82,17 @@ def add_parser(sub) -> None:
         epilog="examples:\n"
         "  n2n compare clean_denoised.png clean.png\n"
         "  n2n compare noisy/ references/         # before\n"
-        "  n2n compare denoised/ references/ --csv denoised.csv   # after, per image",
+        "  n2n compare denoised/ references/ --csv denoised.csv   # after, per image\n"
+        "  n2n compare shots/ shots/ --names _real:_mean   # x_real.JPG against x_mean.JPG",
     )
     p.add_argument("result", metavar="RESULT", help="image file or folder to measure")
     p.add_argument("reference", metavar="REFERENCE", help="reference image file or folder")
+    p.add_argument(
+        "--names",
+        type=renaming,
+        metavar="OLD:NEW",
+        help="folders: measure the images whose name holds OLD, each against the reference "
+        "named with NEW in its place (_real:_mean pairs x_real.JPG with x_mean.JPG)",
+    )
     p.add_argument("--csv", metavar="FILE", help="also write the per-image values to FILE.csv")
     p.set_defaults(func=_cmd_compare)
