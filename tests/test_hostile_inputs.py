@@ -372,6 +372,9 @@ def _start(args: list) -> subprocess.Popen:
         text=True,
         env=env,
         start_new_session=True,  # its own process group, as a terminal gives it
+        # Ctrl-C reaches it as in a terminal even where pytest itself was started in the
+        # background (`cmd &` ignores SIGINT, and children inherit that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
