@@ -104,3 +104,28 @@ def test_names_pairs_noisy_shots_with_their_averages_in_one_folder(
     with pytest.raises(SystemExit):
         main(["compare", str(tmp_path), str(tmp_path), "--names", "_real"])
     assert "give OLD:NEW" in capsys.readouterr().err
+
+
+def test_stacks_are_measured_plane_by_plane_on_their_pooled_error(tmp_path, astronaut_crop):
+    import tifffile
+
+    from noise2noise.image_io import ImageFileError, StackPlanes
+
+    truth = np.full((2, 16, 16), 30000, np.uint16)
+    result = truth.copy()
+    result[0] += 655  # plane 0 off by 655 levels, plane 1 exact
+    for name, stack in (("result.tif", result), ("truth.tif", truth)):
+        tifffile.imwrite(tmp_path / name, stack, imagej=True, metadata={"axes": "ZYX"})
+    pairs = [(tmp_path / "result.tif", tmp_path / "truth.tif")]
+    (measured,) = compare_files(pairs)
+    error = (655 / 65535) ** 2 / 2  # the mean over both planes' pixels
+    assert measured.psnr == pytest.approx(-10 * math.log10(error), abs=1e-9)
+    assert measured.ssim == pytest.approx((compare_images(result[0], truth[0])[1] + 1) / 2)
+    tifffile.imwrite(tmp_path / "three.tif", np.zeros((3, 16, 16), np.uint16), imagej=True)
+    with pytest.raises(N2NError, match="three.tif: 3 planes and its reference 2"):
+        compare_files([(tmp_path / "three.tif", tmp_path / "truth.tif")])
+    png = write_image(tmp_path / "one.png", astronaut_crop)
+    with pytest.raises(N2NError, match="truth.tif is a stack and .*one.png a single image"):
+        compare_files([(png, tmp_path / "truth.tif")])
+    with pytest.raises(ImageFileError, match="one.png: not a TIFF stack"):
+        StackPlanes(png)

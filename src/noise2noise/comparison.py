@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import N2NError
-from .image_io import list_images, read_image, split_alpha
+from .image_io import ImageFileError, StackPlanes, is_stack, list_images, read_image, split_alpha
 from .metrics import psnr, ssim
 from .progress import progress_bar
 
-__all__ = ["compare_images", "pair_by_name", "compare_files", "Comparison"]
+__all__ = ["compare_images", "compare_stacks", "pair_by_name", "compare_files", "Comparison"]
 
 SSIM_SIDE = 7  # scikit-image's SSIM window: smaller images get no SSIM
 
@@ -58,17 +58,30 @@ def compare_images(image: np.ndarray, reference: np.ndarray) -> tuple[float, flo
     N2NError
         The two differ in size or in their number of colour channels.
     """
-    a, b = (_unit(split_alpha(np.asarray(x))[0]) for x in (image, reference))
-    if a.shape != b.shape:
-        raise N2NError(
-            f"the image is {_describe(a.shape)} and its reference {_describe(b.shape)}: "
-            "they must match"
-        )
-    colour = a.ndim == 3 and a.shape[-1] > 1
-    a, b = (x[..., 0] if x.ndim == 3 and not colour else x for x in (a, b))
-    small = min(a.shape[:2]) < SSIM_SIDE
-    quality = math.nan if small else ssim(a, b, data_range=1.0, channel_axis=-1 if colour else None)
-    return psnr(a, b, data_range=1.0), quality
+    a, b = _matched(image, reference)
+    return psnr(a, b, data_range=1.0), _ssim(a, b)
+
+
+def compare_stacks(result: str | os.PathLike, reference: str | os.PathLike) -> tuple[float, float]:
+    """PSNR (dB) and SSIM of a TIFF stack against a reference stack, read plane by plane
+    (a stack larger than memory is measured too): the PSNR of the mean squared error over
+    every plane, and the mean of the planes' SSIM. Planes as in :func:`compare_images`.
+
+    Raises
+    ------
+    N2NError
+        A file that is not a stack, or stacks that differ in planes or in plane size.
+    """
+    with StackPlanes(result) as planes, StackPlanes(reference) as truths:
+        if len(planes) != len(truths):
+            raise N2NError(f"{len(planes)} planes and its reference {len(truths)}: they must match")
+        errors, qualities = [], []
+        for i in range(len(planes)):
+            a, b = _matched(planes[i], truths[i])
+            errors.append(float(np.mean((a - b) ** 2)))
+            qualities.append(_ssim(a, b))
+    error = float(np.mean(errors))
+    return (math.inf if error == 0 else -10 * math.log10(error)), float(np.mean(qualities))
 
 
 def pair_by_name(
@@ -123,13 +136,44 @@ def compare_files(
     """
     measured = []
     for result, reference in progress_bar(pairs, unit="image", show=progress and len(pairs) > 1):
-        image, truth = read_image(result), read_image(reference)
-        try:
-            values = compare_images(image, truth)
-        except N2NError as exc:
-            raise N2NError(f"{result}: {exc}") from None
-        measured.append(Comparison(result, reference, *values))
+        measured.append(Comparison(result, reference, *_compare_pair(result, reference)))
     return measured
+
+
+def _compare_pair(result: Path, reference: Path) -> tuple[float, float]:
+    """PSNR and SSIM of two image files or two stacks; a mismatch names ``result``."""
+    stack, reference_stack = is_stack(result), is_stack(reference)
+    if stack != reference_stack:
+        one, other = (result, reference) if stack else (reference, result)
+        raise N2NError(f"{one} is a stack and {other} a single image: they must match")
+    if not stack:
+        image, truth = read_image(result), read_image(reference)
+    try:
+        return compare_stacks(result, reference) if stack else compare_images(image, truth)
+    except ImageFileError:
+        raise  # names its file already
+    except N2NError as exc:
+        raise N2NError(f"{result}: {exc}") from None
+
+
+def _matched(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both on [0, 1] without alpha, gray as H×W; an error where their sizes or colour
+    channels differ."""
+    a, b = (_unit(split_alpha(np.asarray(x))[0]) for x in (image, reference))
+    if a.shape != b.shape:
+        raise N2NError(
+            f"the image is {_describe(a.shape)} and its reference {_describe(b.shape)}: "
+            "they must match"
+        )
+    colour = a.ndim == 3 and a.shape[-1] > 1
+    return tuple(x[..., 0] if x.ndim == 3 and not colour else x for x in (a, b))
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM of two images from :func:`_matched`; NaN under the 7×7 window."""
+    if min(a.shape[:2]) < SSIM_SIDE:
+        return math.nan
+    return ssim(a, b, data_range=1.0, channel_axis=-1 if a.ndim == 3 else None)
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

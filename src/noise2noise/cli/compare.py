@@ -77,7 +77,8 @@ def add_parser(sub) -> None:
             "paired by file name (extension aside: a.png with a.tif). A reference is a "
             "clean original, or the average of many shots of a still scene. Measure the "
             "noisy images too, for the gain. Images are put on 0-1 by their bit depth; "
-            "alpha is left out."
+            "alpha is left out. Two TIFF stacks are read plane by plane (any size): the "
+            "PSNR of their mean squared error over all planes, the mean SSIM of the planes."
         ),
         epilog="examples:\n"
         "  n2n compare clean_denoised.png clean.png\n"

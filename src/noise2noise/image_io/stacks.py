@@ -82,7 +82,10 @@ class StackPlanes:
         import tifffile
 
         self.path = Path(path)
-        self._tif = tifffile.TiffFile(self.path)  # parsed once, for the layout and the pages
+        try:
+            self._tif = tifffile.TiffFile(self.path)  # parsed once: the layout and the pages
+        except tifffile.TiffFileError as exc:
+            raise ImageFileError(self.path, f"not a TIFF stack ({exc})") from None
         try:
             tiff = _layout_of(self._tif, self.path)
             if _tiff_kind(tiff.axes, tiff.shape) != "stack":
