@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..batch import RunInterrupted, process_files
 from ..errors import N2NError
-from ..estimate import method_chosen
+from ..estimate import AUTO_CHOSE, method_chosen
 from ..image_io import (
     DEFAULT_MAX_MEGAPIXELS,
     JPEG_QUALITY,
@@ -213,13 +213,13 @@ def describe_choices(chosen: dict[str, list[str]], total: int, most_names: int =
     if len(ranked) == 1:
         method, names = ranked[0]
         every = "all " if len(names) == total else ""
-        return f"auto chose {method} for {every}{len(names)} images"
+        return f"{AUTO_CHOSE}{method} for {every}{len(names)} images"
     parts = [f"{ranked[0][0]} for {len(ranked[0][1])} images"]
     for method, names in ranked[1:]:
         shown = ", ".join(names[:most_names])
         more = f" and {len(names) - most_names} more" if len(names) > most_names else ""
         parts.append(f"{method} for {len(names)} ({shown}{more})")
-    return "auto chose " + ", ".join(parts)
+    return AUTO_CHOSE + ", ".join(parts)
 
 
 def report_interrupt(exc) -> int:
