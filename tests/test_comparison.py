@@ -101,6 +101,9 @@ def test_names_pairs_noisy_shots_with_their_averages_in_one_folder(
     said = capsys.readouterr()
     assert "over 2 images: PSNR inf (all identical) dB, SSIM 1.0000 ± 0.0000" in said.out
     assert "n2n: note: no reference found for z_real.JPG" in said.err
+    one_pair = [str(tmp_path / "x_real.JPG"), str(tmp_path / "x_mean.JPG")]
+    assert main(["compare", *one_pair, "--names", "_real:_mean"]) == 2
+    assert "--names pairs the images of folders" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["compare", str(tmp_path), str(tmp_path), "--names", "_real"])
     assert "give OLD:NEW" in capsys.readouterr().err

@@ -111,6 +111,8 @@ def pair_by_name(
     if results.is_dir() != references.is_dir():
         raise N2NError(f"{results} and {references}: give two files or two folders")
     if not results.is_dir():
+        if rename:
+            raise N2NError(f"{results}: `rename` pairs the images of folders; two files are a pair")
         return [(results, references)], []
     by_stem = {p.stem: p for p in list_images(references)}
     old, new = rename or ("", "")

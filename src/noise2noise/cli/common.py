@@ -35,6 +35,7 @@ OPTION_OF_PARAMETER = {
     "overwrite=True": "--overwrite",
     "resume=True": "--resume",
     "recursive=True": "--recursive",
+    "rename": "--names",
     "strict=True": "--strict",
     "out": "--out",
     "out_dir": "--out",
