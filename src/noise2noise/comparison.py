@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .convert import as_float
 from .errors import N2NError
 from .image_io import ImageFileError, StackPlanes, is_stack, list_images, read_image, split_alpha
 from .metrics import psnr, ssim
@@ -161,7 +162,7 @@ def _compare_pair(result: Path, reference: Path) -> tuple[float, float]:
 def _matched(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both on [0, 1] without alpha, gray as H×W; an error where their sizes or colour
     channels differ."""
-    a, b = (_unit(split_alpha(np.asarray(x))[0]) for x in (image, reference))
+    a, b = (as_float(split_alpha(np.asarray(x))[0], np.float64) for x in (image, reference))
     if a.shape != b.shape:
         raise N2NError(
             f"the image is {_describe(a.shape)} and its reference {_describe(b.shape)}: "
@@ -176,13 +177,6 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
     if min(a.shape[:2]) < SSIM_SIDE:
         return math.nan
     return ssim(a, b, data_range=1.0, channel_axis=-1 if a.ndim == 3 else None)
-
-
-def _unit(image: np.ndarray) -> np.ndarray:
-    """float64 on [0, 1] by the range of the image's type."""
-    if np.issubdtype(image.dtype, np.integer):
-        return image.astype(np.float64) / np.iinfo(image.dtype).max
-    return image.astype(np.float64)
 
 
 def _describe(shape: tuple) -> str:

@@ -31,24 +31,27 @@ def _check_dtype(dtype: np.dtype) -> None:
         raise TypeError(f"unsupported image dtype {dtype}: use uint8, uint16 or float in [0, 1]")
 
 
-def as_float(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as float32 in [0, 1].
+def as_float(image: np.ndarray, dtype: np.dtype = np.float32) -> np.ndarray:
+    """Return ``image`` as floats in [0, 1].
 
     Parameters
     ----------
     image : ndarray
         uint8 (scaled by 1/255), uint16 (scaled by 1/65535) or float (taken as is,
         expected in [0, 1]).
+    dtype : dtype
+        The float type of the result: float32 (default), or float64 where a measure
+        must not round (:mod:`noise2noise.comparison`).
 
     Returns
     -------
-    ndarray of float32, same shape.
+    ndarray of ``dtype``, same shape.
     """
     image = np.asarray(image)
     _check_dtype(image.dtype)
     if image.dtype in _INT_MAX:
-        return image.astype(np.float32) / np.float32(_INT_MAX[image.dtype])
-    return image.astype(np.float32, copy=False)
+        return image.astype(dtype) / np.dtype(dtype).type(_INT_MAX[image.dtype])
+    return image.astype(dtype, copy=False)
 
 
 def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
