@@ -5,7 +5,9 @@ is not an error (file runs print it beside the file's name)."""
 
 from __future__ import annotations
 
-__all__ = ["N2NError", "MissingDependency", "Note"]
+from collections.abc import Sequence
+
+__all__ = ["N2NError", "MissingDependency", "Note", "name_some"]
 
 
 class N2NError(ValueError):
@@ -21,3 +23,9 @@ class Note(UserWarning):
     """Something a user should know about one image (its data converted on the way, the
     method chosen for it): never silent, not an error. File runs collect these as the
     file's notes (:class:`noise2noise.batch.FileResult`)."""
+
+
+def name_some(names: Sequence[str], most: int) -> str:
+    """The first ``most`` of ``names`` for a message: ``"a.png, b.png and 3 more"``."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more

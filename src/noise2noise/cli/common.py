@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from ..batch import RunInterrupted, process_files
-from ..errors import N2NError
+from ..errors import N2NError, name_some
 from ..estimate import AUTO_CHOSE, method_chosen
 from ..image_io import (
     DEFAULT_MAX_MEGAPIXELS,
@@ -217,9 +217,7 @@ def describe_choices(chosen: dict[str, list[str]], total: int, most_names: int =
         return f"{AUTO_CHOSE}{method} for {every}{len(names)} images"
     parts = [f"{ranked[0][0]} for {len(ranked[0][1])} images"]
     for method, names in ranked[1:]:
-        shown = ", ".join(names[:most_names])
-        more = f" and {len(names) - most_names} more" if len(names) > most_names else ""
-        parts.append(f"{method} for {len(names)} ({shown}{more})")
+        parts.append(f"{method} for {len(names)} ({name_some(names, most_names)})")
     return AUTO_CHOSE + ", ".join(parts)
 
 

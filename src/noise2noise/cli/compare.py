@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..comparison import compare_files, pair_by_name
-from ..errors import N2NError
+from ..errors import N2NError, name_some
 from ..metrics import format_mean_2std
 from .common import EXIT_OK, Formatter, wrap
 
@@ -33,9 +33,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             f"SSIM {_summary([m.ssim for m in measured], 4)}"
         )
     if unmatched:
-        names = ", ".join(p.name for p in unmatched[:5])
-        more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
-        print(f"n2n: note: no reference found for {names}{more}", file=sys.stderr)
+        names = name_some([p.name for p in unmatched], 5)
+        print(f"n2n: note: no reference found for {names}", file=sys.stderr)
     if args.csv is not None:
         with open(args.csv, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)

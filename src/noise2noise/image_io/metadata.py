@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import Note
+from ..errors import Note, name_some
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -141,10 +141,10 @@ def _single_file(ome: str | None, path: str | os.PathLike) -> str | None:
     others = sorted(names - {Path(path).name})
     if not others:
         return ome
-    listed = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     warnings.warn(
         Note(
-            f"its OME-XML describes a dataset spread over several files (also {listed}): "
+            "its OME-XML describes a dataset spread over several files "
+            f"(also {name_some(others, 3)}): "
             "the output has this file's planes without it (pixel sizes, channel names)"
         ),
         stacklevel=2,
