@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from noise2noise import Gaussian, add_noise, psnr, write_image
+from noise2noise import Gaussian, Poisson, add_noise, psnr, write_image
 from noise2noise.cli import main
 from noise2noise.models import UNet
 from noise2noise.training import (
@@ -77,6 +77,38 @@ def test_n2n_and_n2c_targets(crops):
     torch.testing.assert_close(t, c)
     x, t, c = SyntheticPairs(crops, Gaussian(25), "noisy").draw([0, 1], 32, g)
     assert not torch.equal(t, c) and not torch.equal(x, t)
+
+
+def test_pairs_moved_to_the_cpu_draw_what_they_drew_before(crops):
+    """A CPU run's pairs stay bit for bit those of earlier versions (cached cells)."""
+    data = SyntheticPairs(crops, Poisson(25, clip=False), "noisy")
+    before = data.draw([0, 1, 2], 32, torch.Generator().manual_seed(3))
+    after = data.to(torch.device("cpu")).draw([0, 1, 2], 32, torch.Generator().manual_seed(3))
+    for a, b in zip(before, after, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("noise", [Gaussian(25, clip=False), Poisson(25, clip=False)])
+def test_pairs_with_noise_drawn_on_the_device(crops, device, noise):
+    """The GPU path (forced on the CPU too): the host's crops, noise made where the data
+    is, input and target independent draws of the right size, repeatable from the seed."""
+    on = SyntheticPairs(crops, noise, "noisy", noise_device=torch.device(device))
+    host = SyntheticPairs(crops, noise, "noisy")
+    x, t, c = on.draw(list(range(8)), 48, torch.Generator().manual_seed(5))
+    assert x.device.type == t.device.type == c.device.type == torch.device(device).type
+    _, _, c_host = host.draw(list(range(8)), 48, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(c.cpu(), c_host)  # same crops and flips as on the host
+    x, t, c = x.cpu().double(), t.cpu().double(), c.cpu().double()
+    n1, n2 = (x - c).flatten(), (t - c).flatten()
+    assert abs(float(torch.corrcoef(torch.stack([n1, n2]))[0, 1])) < 0.02
+    assert abs(float(n2.mean())) < 2e-3  # unclipped target: zero-mean noise
+    if isinstance(noise, Gaussian):
+        expected = torch.full_like(c, (25 / 255) ** 2)
+    else:
+        expected = c / 25  # Poisson: variance = mean / peak
+    assert float(((t - c) ** 2).mean() / expected.mean()) == pytest.approx(1, abs=0.05)
+    again = on.draw(list(range(8)), 48, torch.Generator().manual_seed(5))
+    assert torch.equal(again[1].cpu().double(), t)
 
 
 def test_input_and_target_noise_are_independent(crops):

@@ -92,7 +92,8 @@ class Gaussian:
     def __call__(self, x: torch.Tensor, *, generator: torch.Generator | int = 0) -> torch.Tensor:
         """Noisy version of ``x`` (any shape, values in [0, 1])."""
         _check_range(x, "Gaussian")
-        n = torch.randn(x.shape, generator=make_generator(generator), dtype=x.dtype)
+        g = make_generator(generator)
+        n = torch.randn(x.shape, generator=g, dtype=x.dtype, device=x.device)
         y = x + (self.sigma / 255.0) * n
         return y.clamp(0.0, 1.0) if self.clip else y
 
