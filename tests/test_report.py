@@ -17,6 +17,7 @@ from noise2noise.report import (
     Reproduction,
     quick_budget,
     reproduce,
+    typed_command,
     verify,
 )
 from noise2noise.report.results_md import write_results_md
@@ -571,3 +572,22 @@ def test_results_md_compares_a_preset_with_the_other_beside_it(done, tmp_path):
     assert "`sensitivity`:" in section
     alone = write_results_md(out, tests=2, sensitivity_tests=1).read_text()
     assert "This preset against" not in alone  # no preset folder beside it
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "/usr/bin/n2n",
+        "/x/site-packages/noise2noise/cli/__main__.py",
+        "C:\\py\\noise2noise\\__main__.py",
+    ],
+)
+def test_commands_are_recorded_as_typed(program):
+    """`python -m noise2noise.cli` (the GPU machine's way) is recorded as `n2n ...`."""
+    argv = [program, "reproduce", "table1", "--out", "r"]
+    assert typed_command(argv) == "n2n reproduce table1 --out r"
+
+
+def test_other_programs_are_not_taken_for_n2n():
+    assert typed_command(["/usr/bin/pytest", "-q"]) is None
+    assert typed_command(["/x/not_n2n.py"]) is None

@@ -9,6 +9,7 @@ from collections import Counter
 
 from ..errors import Note
 from ..evaluation import run_evaluation
+from ..report import typed_command
 from .common import (
     EXIT_OK,
     Formatter,
@@ -56,7 +57,7 @@ def _evaluate(args: argparse.Namespace, methods: list[str]):
             "seed": args.seed,
         },
         device=str(device_of(args)),
-        command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
+        command=typed_command(),
     )
     return summary
 

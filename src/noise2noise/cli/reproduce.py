@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import torch
 
@@ -15,6 +14,7 @@ from ..report import (
     Reproduction,
     budget_for,
     reproduce,
+    typed_command,
     verify,
 )
 from .common import (
@@ -57,7 +57,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         data_root=args.data_root,
         noises=args.noise,
         methods=args.methods.split(",") if args.methods else None,
-        command="n2n " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("n2n") else None,
+        command=typed_command(),
     )
     print(f"wrote {results}")
     return EXIT_OK

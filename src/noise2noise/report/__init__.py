@@ -10,6 +10,7 @@ environment, progress).
 
 from .budget import BUDGETS, Budget, budget_for, quick_budget
 from .experiments import reproduce
+from .records import typed_command
 from .reproduction import Reproduction
 from .spec import EXPERIMENTS, REPORT_TABLE1, VERIFY_TOLERANCE
 from .verify import VerifiedCell, verify
@@ -25,5 +26,6 @@ __all__ = [
     "Reproduction",
     "reproduce",
     "verify",
+    "typed_command",
     "VerifiedCell",
 ]

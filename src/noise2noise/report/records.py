@@ -7,8 +7,10 @@ import importlib.metadata
 import logging
 import os
 import platform
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -65,6 +67,20 @@ def environment(device: str | None = None) -> dict:
             "cpu_bf16": cpu_bf16(),  # shipped networks in bf16 on this CPU (runtime.py)
         },
     }
+
+
+# How the program ends when it is the console script, or `python -m noise2noise(.cli)`.
+_OUR_PROGRAMS = ("n2n", "n2n.exe", "noise2noise/__main__.py", "noise2noise/cli/__main__.py")
+
+
+def typed_command(argv: Sequence[str] | None = None) -> str | None:
+    """The command line (default ``sys.argv``) as a user types it, ``n2n ...``, when it
+    ran this program (as the console script or with ``python -m``, whose first argument
+    is the full path of a ``__main__.py``); None when something else did."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv or not argv[0].replace("\\", "/").endswith(_OUR_PROGRAMS):
+        return None
+    return " ".join(["n2n", *argv[1:]])
 
 
 class RunRecord:

@@ -17,6 +17,7 @@ from ..progress import format_duration
 from ..training import read_history
 from .budget import BUDGETS
 from .plots import plot_sensitivity, ratio_label
+from .records import typed_command
 from .spec import (
     REPORT_TABLE1,
     SENSITIVITY_LAYERS,
@@ -90,7 +91,9 @@ def _run_section(out: Path) -> list[str]:
     lines = ["## How these numbers were made", ""]
     records = _run_records(out)
     if records:
-        commands = list(dict.fromkeys(r["command"] for r in records))
+        commands = list(
+            dict.fromkeys(typed_command(r["command"].split(" ")) or r["command"] for r in records)
+        )
         lines += ["Commands (each run resumes the cached cells of the previous ones):", ""]
         lines += [f"    {c}" for c in commands]
         total = sum(r["seconds"] for r in records)
