@@ -34,8 +34,10 @@ the grouped convolution's output).
 from __future__ import annotations
 
 import argparse
+import ast
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -121,7 +123,7 @@ def micro(noisies: list[np.ndarray], args) -> list[dict]:
     x = torch.cat(
         [torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255 for a in noisies], dim=1
     ).to(device)
-    models = [SimpleCNN(3, width=config.width, layers=config.layers) for _ in range(n)]
+    models = [SimpleCNN(3, width=config.width, layers=config.layers).to(device) for _ in range(n)]
     slope = models[0].negative_slope
     base, _ = stack_module_state(models)
     with torch.no_grad():
@@ -168,7 +170,7 @@ def micro(noisies: list[np.ndarray], args) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", help="training images (bsds432); required unless --from-log")
     ap.add_argument("--out", default="bench/results/zeroshot_folder_variants")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--images", type=int, default=50)
@@ -178,7 +180,21 @@ def main() -> None:
     ap.add_argument("--groups", type=int, nargs="*", default=[50, 10])
     ap.add_argument("--streams", type=int, nargs="*", default=[4, 8])
     ap.add_argument("--micro-steps", type=int, default=20)
+    ap.add_argument(
+        "--from-log",
+        metavar="FILE",
+        help="only write the results from the rows an earlier run printed (a run that "
+        "crashed before writing them: the thread-per-stream variant may)",
+    )
     args = ap.parse_args()
+    if args.from_log:
+        lines = Path(args.from_log).read_text().splitlines()
+        rows = [ast.literal_eval(line) for line in lines if line.startswith("{'variant'")]
+        header = f"Rows printed by the run in `{args.from_log}` (its command is the first line)."
+        write_results(args.out, rows, markdown(rows, args, header))
+        return
+    if not args.data:
+        ap.error("--data is required")
     files = list_images(args.data)[: args.images]
     cleans = [center_crop(read_image(f), args.size) for f in files]
     noisies = [add_noise(c, "gaussian:25", seed=i, channel_axis=-1) for i, c in enumerate(cleans)]
@@ -210,25 +226,23 @@ def main() -> None:
             run = lambda s, k=k, part=part: in_streams(part, k, s, args.device)  # noqa: E731
             rows.append(projected(f"streams {k}", run, n, args, scale=n / len(part)))
     info = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
-    md = [
-        "# Many ZS-N2N networks on one device: which way is fastest",
-        "",
-        "```sh",
-        command(),
-        "```",
-        "",
+    header = (
         f"Device: {info}; torch {torch.__version__}. {n} images of {args.size}×{args.size}, "
         f"`paper` ({PRESETS['paper'].steps} steps); per step from {args.steps} minus "
         f"{max(1, args.steps // 3)} steps; projected = fixed + {PRESETS['paper'].steps} "
-        "steps, for all the images (step-only rows: the steps alone).",
-        "",
-    ]
-    md += table(
+        "steps, for all the images (step-only rows: the steps alone)."
+    )
+    write_results(args.out, rows, markdown(rows, args, header))
+
+
+def markdown(rows: list[dict], args, header: str) -> list[str]:
+    md = ["# Many ZS-N2N networks on one device: which way is fastest", ""]
+    md += ["```sh", command(), "```", "", header, ""]
+    return md + table(
         ["variant", "images", "ms per step", "fixed s", "projected s", "notes"],
         rows,
         ["variant", "images", "ms_per_step", "fixed_s", "projected_s", "warnings"],
     )
-    write_results(args.out, rows, md)
 
 
 if __name__ == "__main__":
