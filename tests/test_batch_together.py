@@ -11,7 +11,8 @@ from noise2noise import write_image
 from noise2noise.batch import plan_outputs, process_files
 from noise2noise.denoisers import FileDenoiser, _denoise_many
 from noise2noise.image_io import read_image
-from noise2noise.zeroshot import PRESETS, denoise_zeroshot_batch
+from noise2noise.methods import REGISTRY
+from noise2noise.zeroshot import PRESETS
 
 
 class Inverter:
@@ -80,7 +81,7 @@ def test_the_batched_file_method_equals_the_one_image_method(astronaut_crop, cam
     rgba = np.dstack([astronaut_crop, np.full(astronaut_crop.shape[:2], 200, np.uint8)])
     images = [astronaut_crop, camera_crop, rgba]
     options = {"preset": config, "seed": 1}
-    together = _denoise_many(denoise_zeroshot_batch, options, images)
+    together = _denoise_many(REGISTRY["zeroshot"].batched, options, images)
     alone = FileDenoiser("zeroshot", options)
     for image, out in zip(images, together, strict=True):
         expected = alone(image)

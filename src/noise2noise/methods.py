@@ -21,7 +21,7 @@ from .image_io import apply_to_colour
 from .noise import Gaussian, Poisson
 from .pretrained import denoise, denoise_auto
 from .training import denoise_with_model, load_checkpoint
-from .zeroshot import denoise_zeroshot, denoise_zeroshot_batch
+from .zeroshot import denoise_zeroshot, denoise_zeroshot_interleaved
 
 __all__ = [
     "METHODS",
@@ -117,7 +117,10 @@ REGISTRY: dict[str, Method] = {
         ("preset", "iterations", "seed", "progress", "device"),
         256,
         "ZS-N2N: trains a small network on the image itself",
-        batched=denoise_zeroshot_batch,
+        # On a GPU one-image fits interleaved on CUDA streams beat the networks stacked
+        # as grouped convolutions: 50 images of 256x256 at `paper` in a projected 57 s
+        # against 121 s on an H200 (bench/results/zeroshot_folder_variants.md).
+        batched=denoise_zeroshot_interleaved,
     ),
     "bm3d": Method(
         denoise_bm3d,

@@ -15,8 +15,8 @@ Layers of this module:
   time) and :func:`apply_zeroshot` (inference, tiled).
 - ``batched``: the networks of many images trained in the same steps (for GPUs).
 - ``interleaved``: many single-image fits, their steps interleaved on CUDA streams (for
-  GPUs; which of the two serves folders faster is measured by
-  ``bench/zeroshot_folder_variants.py``).
+  GPUs: what folders use, the faster of the two on an H200,
+  ``bench/results/zeroshot_folder_variants.md``).
 - here: :func:`denoise_zeroshot`, numpy in, numpy out, for users.
 """
 

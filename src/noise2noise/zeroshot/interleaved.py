@@ -39,7 +39,7 @@ def denoise_zeroshot_interleaved(
     iterations: int | None = None,
     seed: int = 0,
     channel_axis: int | None = None,
-    streams: int = 8,
+    streams: int = 4,
     progress: bool = False,
     device: torch.device | str | None = "cpu",
 ) -> list[np.ndarray]:
@@ -53,8 +53,9 @@ def denoise_zeroshot_interleaved(
     preset, iterations, seed, channel_axis, device
         As for ``denoise_zeroshot``; every image gets ``seed``, as alone.
     streams : int
-        Images in training at once. 8 matches the hardware queues CUDA gives a process by
-        default (``CUDA_DEVICE_MAX_CONNECTIONS``).
+        Images in training at once. On an H200, 50 images of 256x256 at ``paper`` took a
+        projected 57 s with 4 and 60 s with 8 (98 s one after another;
+        ``bench/results/zeroshot_folder_variants.md``).
     progress : bool
         Show a progress bar over all images' steps.
 
