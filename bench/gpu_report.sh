@@ -14,11 +14,13 @@
 #       --out docs/results/report                        # the GPU-free rows (bm3d is here)
 #
 # The report's U-Net (31 M parameters) does not come back (126 MB a network), so each
-# noise's networks are trained, evaluated and drawn in the same step; a step cut short by
-# the deadline is lost and done again by the next piece. A training step is not started
-# (nor the curves, which train what is missing) with less than TRAIN_MIN seconds left.
-# Cells finished before the deadline stay.
-# QUICK=1 DEVICE=cpu is a dry run of the same queue on the CPU (the quick budget).
+# network is trained, evaluated and drawn in one step of its own (one network a step: a
+# step cut short by the deadline loses that network only, and the next piece does it
+# again). A step is not started with less time left than it needs (UNET_S, CNN_S: about
+# what one took on an H200, 3 min a U-Net); steps whose network and Table 1 cells are in
+# the folder already are skipped without starting a process. Cells finished before the
+# deadline stay.
+# QUICK=1 DEVICE=cpu UNET_S=20 is a dry run of the same queue on the CPU (the quick budget).
 # Results land in $OUT: report.tar.gz and report_log.txt (names apart from those of
 # bench/gpu_job.sh, so that one call can run both: the check first, then this with
 # DEADLINE set to what is left).
@@ -27,29 +29,41 @@ export PYTHONPATH=src PYTHONUNBUFFERED=1 N2N_DATA_ROOT=${N2N_DATA_ROOT:-.gpu-dat
 OUT=${OUT:?set OUT}
 FOLDER=${FOLDER:-.gpu-data/report}
 DEADLINE=${DEADLINE:-560}
-TRAIN_MIN=${TRAIN_MIN:-300}
+UNET_S=${UNET_S:-230}
+CNN_S=${CNN_S:-90}
 DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}
 START=$(date +%s)
-NETS=cnn_clean,unet_clean,cnn_noisy,unet_noisy
-QUEUE=(
-  "train table1 figures --noise gaussian:25 --methods $NETS"
-  "train table1 figures --noise poisson:25 --methods $NETS"
-  "train table1 --noise gaussian:50 --methods $NETS"
-  "train table1 --noise gaussian:75 --methods $NETS"
-  "train table1 --noise poisson:15 --methods $NETS"
-  "train table1 --noise poisson:20 --methods $NETS"
-  "convergence"
-  "table1 figures --methods zeroshot"
-  "sensitivity"
-)
+QUEUE=()  # the U-Nets first (the GPU's work), the Simple CNNs (CPU-feasible) after
+for net in unet_noisy unet_clean cnn_noisy cnn_clean; do
+  for noise in gaussian:25 poisson:25 gaussian:50 gaussian:75 poisson:15 poisson:20; do
+    figures=""
+    [[ $noise == gaussian:25 || $noise == poisson:25 ]] && figures=" figures"
+    QUEUE+=("train table1$figures --noise $noise --methods $net")
+  done
+done
+QUEUE+=("convergence" "table1 figures --methods zeroshot" "sensitivity")
 mkdir -p "$OUT"
 log="$OUT/report_log.txt"
 { date; nvidia-smi --query-gpu=name,memory.total --format=csv 2>/dev/null || true; } | tee "$log"
 left() { echo $((DEADLINE - ($(date +%s) - START))); }
 
+done_already() {  # "train table1 ... --noise N --methods M": its network and cells exist
+  local noise=${1##*--noise } net=${1##*--methods } arch target
+  noise=${noise%% *}
+  arch=${net%%_*} target=${net##*_}
+  [ -f "$FOLDER/train/$arch-$target-${noise/:/}/done.json" ] &&
+    [ "$(grep -c ",$noise,$net," "$FOLDER/table1/results.csv" 2>/dev/null)" -ge 50 ]
+}
+
 for step in "${QUEUE[@]}"; do
-  if [ "$(left)" -lt 20 ] || { [[ $step == train* || $step == convergence* ]] && [ "$(left)" -lt "$TRAIN_MIN" ]; }; then
+  need=20
+  [[ $step == train* || $step == convergence* ]] && need=$UNET_S
+  [[ $step == *cnn_* ]] && need=$CNN_S
+  if [[ $step == train* ]] && done_already "$step"; then
+    continue
+  fi
+  if [ "$(left)" -lt "$need" ]; then
     echo "not started ($(left) s left): $step" | tee -a "$log"
     continue
   fi

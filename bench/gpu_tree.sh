@@ -47,7 +47,9 @@ print(f"{len(files)} test images ({', '.join(p for p, _ in NAMED_SETS['test50'].
 PYTHON
   if [ -d docs/results/report ]; then
     cp -r docs/results/report .gpu-data/
-    find .gpu-data/report \( -name '*.pt' -o -name '*.lock' \) -delete
+    # weights stay here; the figures' grids are drawn again from their panels there
+    find .gpu-data/report \( -name '*.pt' -o -name '*.lock' -o -name 'methods-*.png' \
+      -o -name 'zeroshot-pair.png' \) -delete
   fi
 }
 
