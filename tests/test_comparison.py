@@ -55,6 +55,18 @@ def test_folders_pair_by_name_whatever_the_extension(tmp_path, astronaut_crop):
         pair_by_name(tmp_path / "none", references)
 
 
+def test_a_reference_in_two_formats_is_taken_by_extension_or_refused(tmp_path, astronaut_crop):
+    results, references = tmp_path / "results", tmp_path / "references"
+    results.mkdir(), references.mkdir()
+    for path in (results / "a.png", references / "a.png", references / "a.tif"):
+        write_image(path, astronaut_crop)
+    pairs, _ = pair_by_name(results, references)
+    assert [(r.name, ref.name) for r, ref in pairs] == [("a.png", "a.png")]
+    (results / "a.png").rename(results / "a.jpg")
+    with pytest.raises(N2NError, match="a.png and a.tif could each be the reference of a.jpg"):
+        pair_by_name(results, references)
+
+
 def test_the_command_prints_each_image_the_mean_and_writes_the_table(
     tmp_path, astronaut_crop, capsys
 ):

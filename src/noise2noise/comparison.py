@@ -103,7 +103,8 @@ def pair_by_name(
     Raises
     ------
     N2NError
-        A missing path, a file with a folder, or folders with no name in common.
+        A missing path, a file with a folder, folders with no name in common, or a
+        result with references of its name in several formats, none in its own.
     """
     results, references = Path(results), Path(references)
     for path in (results, references):
@@ -115,15 +116,32 @@ def pair_by_name(
         if rename:
             raise N2NError(f"{results}: `rename` pairs the images of folders; two files are a pair")
         return [(results, references)], []
-    by_stem = {p.stem: p for p in list_images(references)}
+    by_stem: dict[str, list[Path]] = {}
+    for p in list_images(references):
+        by_stem.setdefault(p.stem, []).append(p)
     old, new = rename or ("", "")
     wanted = {p: p.stem.replace(old, new) for p in list_images(results) if old in p.stem}
-    pairs = [(p, by_stem[stem]) for p, stem in wanted.items() if stem in by_stem]
+    pairs = [(p, _reference_of(p, by_stem[stem])) for p, stem in wanted.items() if stem in by_stem]
     unmatched = [p for p, stem in wanted.items() if stem not in by_stem]
     if not pairs:
         same = f"with '{old}' in its name has one with '{new}'" if rename else "has the same name"
         raise N2NError(f"{results} and {references}: no image {same} in both folders")
     return pairs, unmatched
+
+
+def _reference_of(result: Path, candidates: list[Path]) -> Path:
+    """The one reference of ``result`` among those of its name: the only one, or the one
+    with its extension too; several others cannot be told apart."""
+    if len(candidates) == 1:
+        return candidates[0]
+    same = [c for c in candidates if c.suffix.lower() == result.suffix.lower()]
+    if len(same) == 1:
+        return same[0]
+    names = " and ".join(c.name for c in candidates)
+    raise N2NError(
+        f"{candidates[0].parent}: {names} could each be the reference of {result.name}: "
+        "keep one there, or compare the files one by one"
+    )
 
 
 def compare_files(
