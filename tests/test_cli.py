@@ -7,6 +7,7 @@ import pytest
 
 from noise2noise import read_image, write_image
 from noise2noise.cli import build_parser, main
+from noise2noise.errors import N2NError
 
 FAST = ["--method", "zeroshot", "--iterations", "3"]
 
@@ -425,3 +426,19 @@ def test_method_names_in_any_case_and_a_near_miss_gets_a_hint(tmp_path, photo, c
     assert "unknown method 'bm3' (did you mean 'bm3d'?" in capsys.readouterr().err
     assert main(["denoise", str(photo), "--method", "Model:" + str(tmp_path / "Run")]) == 2
     assert f"{tmp_path / 'Run'}: no such checkpoint" in capsys.readouterr().err
+
+
+def test_a_file_given_twice_is_denoised_once_and_name_clashes_are_named(tmp_path):
+    from noise2noise.batch import plan_outputs
+
+    (tmp_path / "in").mkdir(), (tmp_path / "other").mkdir()
+    for path in (
+        tmp_path / "in" / "a.png",
+        tmp_path / "in" / "b.png",
+        tmp_path / "other" / "a.png",
+    ):
+        write_image(path, np.zeros((8, 8), np.uint8))
+    pairs = plan_outputs([tmp_path / "in" / "a.png", tmp_path / "in"], tmp_path / "out")
+    assert sorted(dst.name for _, dst in pairs) == ["a.png", "b.png"]
+    with pytest.raises(N2NError, match=r"in/a.png and .*other/a.png would both be written to"):
+        plan_outputs([tmp_path / "in", tmp_path / "other"], tmp_path / "out")

@@ -119,12 +119,16 @@ def _images_of(item: Path, recursive: bool = False) -> list[Path]:
 
 def _check_pairs(pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """``pairs``, once no two outputs are one file, none is an input, and every output's
-    folder can be written."""
-    sources = [src for src, _ in pairs]
-    names = [dst for _, dst in pairs]
-    if len(set(names)) != len(names):
-        raise N2NError("two inputs have the same file name; give them separate runs")
-    resolved_inputs = {src.resolve() for src in sources}
+    folder can be written. A file given twice (``shots/a.png shots/``) is done once."""
+    pairs = list({(src.resolve(), dst.resolve()): (src, dst) for src, dst in pairs}.values())
+    first: dict[Path, Path] = {}
+    for src, dst in pairs:
+        other = first.setdefault(dst.resolve(), src)
+        if other is not src:
+            raise N2NError(
+                f"{other} and {src} would both be written to {dst}: give them separate runs"
+            )
+    resolved_inputs = {src.resolve() for src, _ in pairs}
     for _, dst in pairs:
         if dst.resolve() in resolved_inputs:
             raise N2NError(f"{dst}: output would overwrite an input; choose another output")
