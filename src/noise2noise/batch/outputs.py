@@ -120,18 +120,20 @@ def _images_of(item: Path, recursive: bool = False) -> list[Path]:
 def _check_pairs(pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """``pairs``, once no two outputs are one file, none is an input, and every output's
     folder can be written. A file given twice (``shots/a.png shots/``) is done once."""
-    pairs = list({(src.resolve(), dst.resolve()): (src, dst) for src, dst in pairs}.values())
-    first: dict[Path, Path] = {}
+    # resolved output: (input, output, resolved input); each path is resolved once
+    planned: dict[Path, tuple[Path, Path, Path]] = {}
     for src, dst in pairs:
-        other = first.setdefault(dst.resolve(), src)
-        if other is not src:
+        real = src.resolve()
+        other, _, other_real = planned.setdefault(dst.resolve(), (src, dst, real))
+        if other_real != real:
             raise N2NError(
                 f"{other} and {src} would both be written to {dst}: give them separate runs"
             )
-    resolved_inputs = {src.resolve() for src, _ in pairs}
-    for _, dst in pairs:
-        if dst.resolve() in resolved_inputs:
+    inputs = {real for _, _, real in planned.values()}
+    for output, (_, dst, _) in planned.items():
+        if output in inputs:
             raise N2NError(f"{dst}: output would overwrite an input; choose another output")
+    pairs = [(src, dst) for src, dst, _ in planned.values()]
     for folder in dict.fromkeys(dst.parent for _, dst in pairs):
         _check_writable(folder)
     return pairs
