@@ -191,7 +191,7 @@ def main() -> None:
         lines = Path(args.from_log).read_text().splitlines()
         rows = [ast.literal_eval(line) for line in lines if line.startswith("{'variant'")]
         header = f"Rows printed by the run in `{args.from_log}` (its command is the first line)."
-        write_results(args.out, rows, markdown(rows, args, header))
+        write_results(args.out, rows, markdown(rows, header))
         return
     if not args.data:
         ap.error("--data is required")
@@ -232,10 +232,10 @@ def main() -> None:
         f"{max(1, args.steps // 3)} steps; projected = fixed + {PRESETS['paper'].steps} "
         "steps, for all the images (step-only rows: the steps alone)."
     )
-    write_results(args.out, rows, markdown(rows, args, header))
+    write_results(args.out, rows, markdown(rows, header))
 
 
-def markdown(rows: list[dict], args, header: str) -> list[str]:
+def markdown(rows: list[dict], header: str) -> list[str]:
     md = ["# Many ZS-N2N networks on one device: which way is fastest", ""]
     md += ["```sh", command(), "```", "", header, ""]
     return md + table(
