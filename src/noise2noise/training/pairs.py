@@ -87,8 +87,9 @@ class SyntheticPairs:
         """The same pairs with their noise drawn on ``device`` when it is not the CPU.
 
         On the host, Poisson noise for a batch of the report's U-Net (32 crops of 256x256,
-        input and target) took about 1 s, five times the H200's training step: Table 1's
-        Poisson networks trained 7 times slower than the Gaussian ones. Crops are still cut
+        input and target) took about 1.3 s, several of the H200's training steps: Table 1's
+        Poisson networks trained 6-7 times slower than the Gaussian ones
+        (``bench/results/gpu_report_h200_2026-11-28.log``). Crops are still cut
         on the host from the epoch's generator; the clean batch travels and its two noise
         draws are made on the device by generators of their own, seeded from that
         generator (apart, as in `MixturePairs`). Same distribution, not the same draws as
