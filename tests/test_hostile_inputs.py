@@ -600,3 +600,26 @@ def test_a_bomb_among_evaluation_images_is_one_line(tmp_path, astronaut_crop):
     )
     assert "b.tif" in err and "to decode" in err
     assert not (tmp_path / "ev").exists()
+
+
+def test_worker_processes_are_born_ignoring_ctrl_c():
+    """A terminal's Ctrl-C reaches the whole process group: a worker still starting up
+    (importing, before its initializer) printed a KeyboardInterrupt traceback."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from noise2noise.batch.pool import born_ignoring_sigint
+
+    spawn = multiprocessing.get_context("spawn")
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal
+    try:
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            with born_ignoring_sigint():  # the worker starts in `submit`
+                handler = pool.submit(signal.getsignal, signal.SIGINT)
+            assert handler.result(timeout=60) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:  # without it
+            handler = pool.submit(signal.getsignal, signal.SIGINT)
+            assert handler.result(timeout=60) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)

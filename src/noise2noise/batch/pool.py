@@ -3,6 +3,7 @@ flight are rerun alone), progress, and interrupts (Ctrl-C, SIGTERM)."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import functools
@@ -55,9 +56,29 @@ def die_with_parent() -> None:
         pass
 
 
+@contextlib.contextmanager
+def born_ignoring_sigint():
+    """Worker processes started inside ignore Ctrl-C from birth (an ignored signal stays
+    ignored across exec). Ignoring it only in :func:`_init_worker` came too late: a
+    terminal's Ctrl-C, sent to the whole process group while a worker was still importing,
+    printed that worker's KeyboardInterrupt traceback. The parent ignores SIGINT only while
+    it starts a process (milliseconds), and only in the main thread, where handlers can be
+    set."""
+    previous = signal.getsignal(signal.SIGINT)  # None: set outside Python, left alone
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _init_worker(threads: int) -> None:
     die_with_parent()
-    # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up).
+    # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up); a
+    # worker is born ignoring it (`born_ignoring_sigint`), except where it cannot be.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)  # one single-threaded worker per core beats shared threads
     # A worker's progress bars (on a terminal) need no lock shared between processes;
@@ -301,7 +322,8 @@ class _Run:
         writing the output (atomically, so whole); an output this run made is replaced."""
         src, dst = self.pairs[i]
         overwrite = self.overwrite or (again and dst in self.made)
-        future = pool.submit(process_file, src, dst, self.fn, **self._options(overwrite))
+        with born_ignoring_sigint():  # submitting may start a worker process
+            future = pool.submit(process_file, src, dst, self.fn, **self._options(overwrite))
         future.index = i
         return future
 
