@@ -93,8 +93,9 @@ def test_interrupted_run_keeps_finished_cells(tmp_path, images):
 
 
 def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images):
-    """Two processes filling one CSV: a cell whose lock a live process holds is skipped,
-    and a cell another process finished after this one read the CSV is not redone."""
+    """Two processes filling one CSV: a cell whose lock a live process holds is done last,
+    once that process lets go of it, and only for the methods it did not write; a cell
+    another process finished after this one read the CSV is not redone."""
     csv_path = tmp_path / "r.csv"
     locks = tmp_path / "locks"
     locks.mkdir()
@@ -103,9 +104,12 @@ def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images):
 
     def blur(noisy, noise):
         calls.append(noise.name)
-        if len(calls) == 1:  # meanwhile another process finishes gray at sigma 25
-            with open(csv_path, "a") as f:
+        with open(csv_path, "a") as f:
+            if len(calls) == 1:  # meanwhile another process finishes gray at sigma 25
                 f.write("gray,gaussian:25,noisy,1,0.1,0\ngray,gaussian:25,blur,30,0.9,1\n")
+            if len(calls) == 2:  # and the holder of astro's cell its own method, not ours
+                f.write("astro,gaussian:25,noisy,2,0.2,0\nastro,gaussian:25,other,31,0.9,1\n")
+                (locks / "astro-gaussian25.lock").unlink()
         return _box_blur(noisy, noise)
 
     results = evaluate(
@@ -115,14 +119,28 @@ def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images):
         csv_path=csv_path,
         progress=False,
         shared=True,
+        poll=0.01,
     )
-    cells = sorted((r.image, r.noise, r.method) for r in results)
-    assert ("astro", "gaussian:25", "blur") not in cells  # left to its holder
-    assert calls == ["poisson:20", "poisson:20"]  # astro and gray, Poisson only
-    assert len(cells) == len(set(cells)) == 6  # gray g25 from the other process, once
-    assert ("gray", "gaussian:25", "blur") in cells
-    assert (locks / "astro-gaussian25.lock").exists()  # not ours to remove
-    assert sorted(p.name for p in locks.iterdir()) == ["astro-gaussian25.lock"]
+    cells = [(r.image, r.noise, r.method) for r in results]
+    assert calls == ["poisson:20", "poisson:20", "gaussian:25"]  # astro g25 last
+    assert len(cells) == len(set(cells)) == 9  # astro's noisy row once, from its holder
+    assert {("astro", "gaussian:25", "blur"), ("gray", "gaussian:25", "blur")} < set(cells)
+    assert list(locks.iterdir()) == []
+
+
+def test_shared_csv_waits_for_a_cell_held_elsewhere(tmp_path, images):
+    """A process evaluating another row of the same table holds a cell: this one waits
+    for it rather than returning without that cell (a table left with a hole)."""
+    import threading
+
+    csv_path = tmp_path / "r.csv"
+    lock = tmp_path / "locks" / "astro-gaussian25.lock"
+    lock.parent.mkdir()
+    lock.write_text(str(os.getppid()))
+    threading.Timer(0.3, lock.unlink).start()  # the other process ends its cell
+    results = evaluate(images[:1], [Gaussian(25)], {"blur": _box_blur}, csv_path=csv_path,
+                       progress=False, shared=True, poll=0.05)  # fmt: skip
+    assert {(r.image, r.method) for r in results} == {("astro", "noisy"), ("astro", "blur")}
 
 
 def test_methods_that_do_not_apply_are_left_out(tmp_path, images):
@@ -226,8 +244,8 @@ def test_report_test_set_is_kodak_then_26_cbsd68(data_dir):
 class _BatchedBlur:
     """A method with a batched form (as ZS-N2N has on a GPU), recording its calls."""
 
-    def __init__(self):
-        self.single, self.batches = 0, []
+    def __init__(self, release=None):
+        self.single, self.batches, self.release = 0, [], release  # a lock to remove
 
     def __call__(self, noisy, noise):
         self.single += 1
@@ -237,6 +255,8 @@ class _BatchedBlur:
         if isinstance(noise, Poisson):
             return None  # does not apply: the cells are left out
         self.batches.append((noise.name, len(noisies)))
+        if self.release is not None:
+            self.release.unlink(missing_ok=True)
         return [_box_blur(n, noise) for n in noisies]
 
 
@@ -271,12 +291,14 @@ def test_a_batched_method_leaves_claimed_cells_to_their_process(tmp_path, images
     locks = tmp_path / "locks"
     locks.mkdir()
     (locks / "astro-gaussian25.lock").write_text(str(os.getppid()))  # alive, not us
-    method = _BatchedBlur()
+    method = _BatchedBlur(release=locks / "astro-gaussian25.lock")  # after its first batch
     results = evaluate(images, [Gaussian(25)], {"blur": method}, csv_path=tmp_path / "r.csv",
-                       progress=False, shared=True)  # fmt: skip
-    assert method.batches == [("gaussian:25", 1)]  # gray only
-    assert {(r.image, r.method) for r in results} == {("gray", "noisy"), ("gray", "blur")}
-    assert sorted(p.name for p in locks.iterdir()) == ["astro-gaussian25.lock"]
+                       progress=False, shared=True, poll=0.01)  # fmt: skip
+    assert method.batches == [("gaussian:25", 1), ("gaussian:25", 1)]  # gray, then astro
+    assert {(r.image, r.method) for r in results} == {
+        (image, method) for image in ("astro", "gray") for method in ("noisy", "blur")
+    }
+    assert list(locks.iterdir()) == []
 
 
 def test_zeroshot_is_batched_in_evaluations_only_on_a_gpu():

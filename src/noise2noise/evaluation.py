@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import time
 import zlib
@@ -25,12 +26,12 @@ from .convert import image_to_tensor
 from .datasets import load_image_set
 from .denoisers import NoiseAwareDenoiser
 from .errors import N2NError
-from .files import write_csv
 from .locks import try_claim
 from .methods import check_method
-from .metrics import format_mean_2std, mean_2std, psnr, ssim
+from .metrics import psnr, ssim
 from .noise import Gaussian, Poisson, parse_noise
 from .progress import progress_bar
+from .summary import summarise, write_summary
 
 __all__ = [
     "CellResult",
@@ -42,6 +43,8 @@ __all__ = [
     "write_summary",
     "run_evaluation",
 ]
+
+log = logging.getLogger(__name__)
 
 FIELDS = ("image", "noise", "method", "psnr", "ssim", "seconds")
 NOISY = "noisy"  # the row of the unprocessed noisy input ("Noise level" in the report)
@@ -115,6 +118,7 @@ def evaluate(
     on_cell: Callable[[int, int], None] | None = None,
     shared: bool = False,
     group_size: int = 32,
+    poll: float = 5.0,
 ) -> list[CellResult]:
     """Run every method on every noisy image, appending each result to ``csv_path``.
 
@@ -138,12 +142,16 @@ def evaluate(
     shared : bool
         Let several processes fill the same CSV at once: each (image, noise) is claimed
         with a lock file in ``<csv folder>/locks/``, one that another live process holds
-        is left to it, and the CSV is read again before each claimed one is computed.
+        is left to the end and done once that process lets go of it (it may have computed
+        other methods), and the CSV is read again before each claimed one is computed; so
+        the call returns with every cell of ``methods`` in the CSV.
     group_size : int
         Images per call of a method with a batched form (a ``batched`` attribute, as
         :class:`~noise2noise.denoisers.NoiseAwareDenoiser` has for ZS-N2N on a GPU:
         ``batched(noisy_images, noise) -> outputs or None``); each of their cells gets an
         equal share of the call's seconds.
+    poll : float
+        Seconds between looks at the cells other processes hold (``shared``).
 
     Returns
     -------
@@ -161,7 +169,6 @@ def evaluate(
         if any((n[0], noise.name, m) not in done for m in names)
     ]
     total = sum((n[0], noise.name, m) not in done for n, noise in todo for m in names)
-    computed = 0
     bar = progress_bar(total=len(todo) * len(names), unit="cell", show=progress, lines=not on_cell)
     try:  # "x": of two processes starting together, one writes the header
         with open(csv_path, "x", newline="", encoding="utf-8") as f:
@@ -171,54 +178,73 @@ def evaluate(
     # Methods with a batched form (ZS-N2N on a GPU) get a whole group of images of one
     # noise in one call; the others, and every method on the CPU, one image at a time.
     batched = {m: many for m, fn in methods.items() if (many := getattr(fn, "batched", None))}
-    groups = [[cell] for cell in todo]
-    if batched:  # per noise, at most group_size images
-        by_noise = [[cell for cell in todo if cell[1].name == n.name] for n in noises]
-        groups = [c[i : i + group_size] for c in by_noise for i in range(0, len(c), group_size)]
-    with open(csv_path, "a", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        for cells in groups:
-            with ExitStack() as held:
-                mine = [c for c in cells if held.enter_context(_claim(c, csv_path, shared))]
-                bar.update(len(names) * (len(cells) - len(mine)))  # left to other processes
-                if shared and mine:  # some may have been computed since we read the CSV
-                    done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
-                noisy_of = {
-                    (name, noise.name): make_noisy(image, noise, seed=seed, image_name=name)
-                    for (name, image), noise in mine
-                }
-                ready = _run_batched(batched, mine, noisy_of, done)
-                for (name, _), noise in mine:
-                    clean, noisy = noisy_of[(name, noise.name)]
-                    for method in names:
-                        bar.update()
-                        if (name, noise.name, method) in done:
-                            continue
-                        bar.set_postfix_str(f"{name} {noise.name} {method}")
-                        tic = time.perf_counter()
-                        if method == NOISY:
-                            out, seconds = noisy, 0.0
-                        elif (name, noise.name, method) in ready:
-                            out, seconds = ready[(name, noise.name, method)]
-                        else:
-                            out = methods[method](noisy, noise)
-                            seconds = time.perf_counter() - tic
-                        computed += 1
-                        if out is not None:  # None: the method does not apply to this noise
-                            out = np.clip(out, 0.0, 1.0)
-                            cell = CellResult(
-                                name,
-                                noise.name,
-                                method,
-                                psnr(out, clean),
-                                ssim(out, clean, channel_axis=-1),
-                                seconds,
-                            )
-                            writer.writerow(cell.row())
-                            f.flush()  # an interrupted run loses at most the cell in progress
-                            results.append(cell)
-                        if on_cell is not None:
-                            on_cell(computed, total)
+    computed = 0
+
+    def grouped(cells: list) -> list[list]:  # per noise, at most group_size images
+        if not batched:
+            return [[cell] for cell in cells]
+        by_noise = [[cell for cell in cells if cell[1].name == n.name] for n in noises]
+        return [c[i : i + group_size] for c in by_noise for i in range(0, len(c), group_size)]
+
+    def compute(mine: list, done: set, writer, f) -> None:  # the cells whose lock we hold
+        nonlocal computed
+        noisy_of = {
+            (name, noise.name): make_noisy(image, noise, seed=seed, image_name=name)
+            for (name, image), noise in mine
+        }
+        ready = _run_batched(batched, mine, noisy_of, done)
+        for (name, _), noise in mine:
+            clean, noisy = noisy_of[(name, noise.name)]
+            for method in names:
+                bar.update()
+                if (name, noise.name, method) in done:
+                    continue
+                bar.set_postfix_str(f"{name} {noise.name} {method}")
+                tic = time.perf_counter()
+                if method == NOISY:
+                    out, seconds = noisy, 0.0
+                elif (name, noise.name, method) in ready:
+                    out, seconds = ready[(name, noise.name, method)]
+                else:
+                    out = methods[method](noisy, noise)
+                    seconds = time.perf_counter() - tic
+                computed += 1
+                if out is not None:  # None: the method does not apply to this noise
+                    out = np.clip(out, 0.0, 1.0)
+                    cell = CellResult(
+                        name,
+                        noise.name,
+                        method,
+                        psnr(out, clean),
+                        ssim(out, clean, channel_axis=-1),
+                        seconds,
+                    )
+                    writer.writerow(cell.row())
+                    f.flush()  # an interrupted run loses at most the cell in progress
+                    results.append(cell)
+                if on_cell is not None:
+                    on_cell(computed, total)
+
+    # A cell another process holds is left to the end, then done once it lets go of it:
+    # that process may be computing other methods than ours (another row of a table).
+    pending, waited = grouped(todo), False
+    while pending:
+        elsewhere = []
+        with open(csv_path, "a", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            for cells in pending:
+                with ExitStack() as held:
+                    mine = [c for c in cells if held.enter_context(_claim(c, csv_path, shared))]
+                    elsewhere += [c for c in cells if c not in mine]
+                    if shared and mine:  # some may have been computed since we read the CSV
+                        done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
+                    compute(mine, done, writer, f)
+        if len(elsewhere) == sum(map(len, pending)):  # none free yet: wait
+            if not waited:
+                log.info("waiting for %d cells other processes are computing", len(elsewhere))
+                waited = True
+            time.sleep(poll)
+        pending = grouped(elsewhere)
     bar.close()
     return read_results(csv_path) if shared else results
 
@@ -250,74 +276,6 @@ def _run_batched(batched: dict, mine: list, noisy_of: dict, done: set) -> dict:
             for i, name in enumerate(todo):  # None: the method does not apply to this noise
                 ready[(name, noise.name, method)] = (None if outs is None else outs[i], share)
     return ready
-
-
-def summarise(results: Sequence[CellResult]) -> list[dict]:
-    """Per (noise, method): count, PSNR and SSIM mean ± 2·std, mean seconds."""
-    groups: dict[tuple[str, str], list[CellResult]] = {}
-    for r in results:
-        groups.setdefault((r.noise, r.method), []).append(r)
-    rows = []
-    for (noise, method), cells in groups.items():
-        p_mean, p_2std = mean_2std([c.psnr for c in cells])
-        s_mean, s_2std = mean_2std([c.ssim for c in cells])
-        rows.append(
-            {
-                "noise": noise,
-                "method": method,
-                "images": len(cells),
-                "psnr_mean": round(p_mean, 4),
-                "psnr_2std": round(p_2std, 4),
-                "ssim_mean": round(s_mean, 5),
-                "ssim_2std": round(s_2std, 5),
-                "seconds_mean": round(float(np.mean([c.seconds for c in cells])), 3),
-            }
-        )
-    return rows
-
-
-def write_summary(
-    results: Sequence[CellResult], out_dir: str | os.PathLike, *, command: str | None = None
-) -> tuple[Path, Path]:
-    """Write ``summary.csv`` and ``summary.md`` (PSNR table methods × noises, then details)."""
-    out_dir = Path(out_dir)
-    rows = summarise(results)
-    csv_file = out_dir / "summary.csv"
-    write_csv(csv_file, rows, None if rows else ["noise"])
-    noises = list(dict.fromkeys(r.noise for r in results))
-    methods = list(dict.fromkeys(r.method for r in results))
-    by_cell: dict[tuple[str, str], list[CellResult]] = {}
-    for r in results:
-        by_cell.setdefault((r.method, r.noise), []).append(r)
-    lines = ["# Evaluation", ""]
-    if command:
-        lines += ["Made by:", "", f"    {command}", ""]
-    lines += [
-        "PSNR in dB, mean ± 2·std over the images:",
-        "",
-        "| method | " + " | ".join(noises) + " |",
-        "|---" * (len(noises) + 1) + "|",
-    ]
-    for m in methods:
-        cells = [
-            format_mean_2std([c.psnr for c in by_cell[(m, n)]]) if (m, n) in by_cell else "–"
-            for n in noises
-        ]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "| noise | method | images | PSNR | SSIM | seconds/image |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['noise']} | {r['method']} | {r['images']} | "
-            f"{r['psnr_mean']:.2f} ± {r['psnr_2std']:.2f} | "
-            f"{r['ssim_mean']:.4f} ± {r['ssim_2std']:.4f} | {r['seconds_mean']:.2f} |"
-        )
-    md_file = out_dir / "summary.md"
-    md_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return csv_file, md_file
 
 
 def run_evaluation(
