@@ -178,6 +178,42 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, crops, schedule):
         torch.testing.assert_close(_weights(tmp_path / "cut")[key], value, rtol=0, atol=0)
 
 
+def test_checkpoints_every_so_often_resume_from_the_last_one(tmp_path, crops, monkeypatch):
+    """Checkpoints are written after a process's first epoch, then every CHECKPOINT_EVERY
+    seconds and at the end, not every epoch (630 MB an epoch for the report's U-Net): a run
+    cut between two resumes from the older one and still ends as an uncut run, and best.pt
+    is the best epoch's weights, kept aside until written."""
+    import noise2noise.training.loop as loop
+
+    data = SyntheticPairs(crops, Gaussian(25), "noisy")
+    config = TrainConfig(epochs=5, **{**TINY, "lr": 0.05})  # unstable: best in the middle
+    monkeypatch.setattr(loop, "CHECKPOINT_EVERY", 0.0)
+    every_epoch = train(data, config, tmp_path / "every", progress=False)
+    best_epoch = min(every_epoch, key=lambda h: h["val_loss"])["epoch"]
+    assert 1 < best_epoch < 5
+    monkeypatch.setattr(loop, "CHECKPOINT_EVERY", 1e9)
+    train(data, config, tmp_path / "rare", progress=False)
+    saved_at = []
+
+    def stop_after_third(row):
+        saved_at.append(load_checkpoint(tmp_path / "cut" / "state.pt")["history"][-1]["epoch"])
+        if row["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(data, config, tmp_path / "cut", progress=False, on_epoch=stop_after_third)
+    assert saved_at == [1, 1, 1]  # the first epoch only
+    history = train(data, config, tmp_path / "cut", resume=True, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    for run in ("rare", "cut"):
+        for name in ("weights.pt", "best.pt"):
+            for key, value in _weights(tmp_path / "every", name).items():
+                torch.testing.assert_close(
+                    _weights(tmp_path / run, name)[key], value, rtol=0, atol=0
+                )
+        assert load_checkpoint(tmp_path / run / "best.pt")["epoch"] == best_epoch
+
+
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
     net = UNet(3, width=4, depth=2).eval()

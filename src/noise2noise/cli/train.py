@@ -6,6 +6,7 @@ import argparse
 
 from ..models import MODELS
 from ..training import TRAIN_PRESETS, run_training, train_preset
+from ..training.loop import CHECKPOINT_EVERY
 from .common import (
     EXIT_OK,
     Formatter,
@@ -75,7 +76,8 @@ def add_parser(sub) -> None:
             "A share of the images is held out for validation (15%, 5% with --preset blind "
             "and real; seeded). The run folder holds the "
             "configuration, weights, best weights and history (CSV and plot); an "
-            "interrupted run continues with --resume."
+            "interrupted run continues with --resume from its last checkpoint (written "
+            f"after the first epoch, then about every {CHECKPOINT_EVERY:.0f} s, and at the end)."
         ),
         epilog="examples:\n"
         "  n2n train --data bsds432 --noise gaussian:25 --arch unet --preset cpu --out runs/n2n\n"

@@ -25,15 +25,20 @@ class CheckpointError(N2NError):
 
 
 def save_checkpoint(
-    path: Path, model: torch.nn.Module, config: TrainConfig, channels: int, **extra
+    path: Path,
+    model: torch.nn.Module | dict[str, torch.Tensor],
+    config: TrainConfig,
+    channels: int,
+    **extra,
 ) -> None:
-    """Atomically save weights with the configuration that built them."""
+    """Atomically save weights (a model's, or a state dict) with the configuration that
+    built them."""
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": 1,
         "config": asdict(config),
         "channels": channels,
-        "model": model.state_dict(),
+        "model": model if isinstance(model, dict) else model.state_dict(),
         **extra,
     }
     write_atomically(path, lambda tmp: torch.save(payload, tmp))
