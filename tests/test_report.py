@@ -493,6 +493,45 @@ def test_pieces_selected_by_noise_and_row_make_the_cells_of_one_whole_run(done, 
     assert curves(pieces) == curves(out)
 
 
+def test_figures_made_by_two_processes_at_once_keep_the_rows_of_both(
+    folders, tmp_path, monkeypatch
+):
+    """While this process computes a panel, another adds its row to figures.csv (as one
+    drawing another network's panels does): the row survives this process's write."""
+    from noise2noise.files import read_csv_rows, write_csv
+
+    table = tmp_path / "figures" / "figures.csv"
+    real_method = Reproduction.method
+
+    def method(self, experiment, key, noise_name):
+        denoise = real_method(self, experiment, key, noise_name)
+
+        def after_the_other_process(noisy, noise):
+            row = {"image": "t0", "noise": noise_name, "method": "ansc", "psnr": ""}
+            write_csv(table, [*read_csv_rows(table), row])  # ANSC: not for Gaussian noise
+            return denoise(noisy, noise)
+
+        return after_the_other_process
+
+    monkeypatch.setattr(Reproduction, "method", method)
+    reproduce(
+        ["figures"],
+        tmp_path,
+        budget=tiny_budget(folders),
+        progress=False,
+        noises=["gaussian:25"],
+        methods=["pretrained"],
+    )
+    rows = [(r["noise"], r["method"]) for r in read_rows(table)]
+    assert sorted(rows) == [
+        ("gaussian:25", "ansc"),  # the other process's
+        ("gaussian:25", "noisy"),
+        ("gaussian:25", "pretrained"),
+        ("poisson:25", "noisy"),
+    ]
+    assert list((tmp_path / "figures").glob("*.lock")) == []
+
+
 def test_a_selection_computes_only_its_cells(folders, tmp_path, monkeypatch):
     import noise2noise.report.reproduction as reproduction
 

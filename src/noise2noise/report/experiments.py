@@ -23,6 +23,7 @@ from ..errors import N2NError
 from ..evaluation import make_noisy
 from ..files import read_csv_rows, write_csv
 from ..image_io import read_image, write_image
+from ..locks import claim
 from ..metrics import psnr
 from ..noise import parse_noise
 from ..training import read_history
@@ -166,16 +167,22 @@ def figures(repro: Reproduction, select: Selection = Selection(), index: int = 0
         todo = [key for key in ["noisy", *wanted] if (noise_name, key) not in done]
         for key in todo:
             out = noisy if key == "noisy" else repro.method("table1", key, noise_name)(noisy, noise)
+            row_key = (noise_name, key)
             row = {"image": name, "noise": noise_name, "method": key, "psnr": ""}
             if out is not None:  # None: the method is not for this noise
                 out = np.clip(out, 0.0, 1.0)
                 row["psnr"] = psnr(out, clean)
-                panel = panels_dir / f"{slug(noise_name)}-{key}.png"
-                write_image(panel, from_float(out, np.uint8), overwrite=True)
-            rows.append(row)
-            write_csv(table, rows)
+            # Another process may be adding its rows (the figures of another network): the
+            # table is read again and written, and the grids drawn, under one lock.
+            with claim(folder / "figures.lock", poll=1.0):
+                if out is not None:
+                    panel = panels_dir / f"{slug(noise_name)}-{key}.png"
+                    write_image(panel, from_float(out, np.uint8), overwrite=True)
+                rows = [r for r in read_csv_rows(table) if (r["noise"], r["method"]) != row_key]
+                write_csv(table, [*rows, row])
         if todo or not (folder / f"methods-{slug(noise_name)}.png").exists():
-            _draw_figures(folder, noise_name, clean, noisy, rows)
+            with claim(folder / "figures.lock", poll=1.0):
+                _draw_figures(folder, noise_name, clean, noisy, read_csv_rows(table))
 
 
 def _draw_figures(folder: Path, noise_name: str, clean, noisy, rows: list[dict]) -> None:
