@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import write_atomically
+
 __all__ = ["plot_convergence", "plot_sensitivity", "plot_grid", "ratio_label"]
 
 
@@ -38,9 +40,9 @@ def _finish(fig, path: str | os.PathLike, legend_axes=()) -> Path:
         if ax.get_legend_handles_labels()[0]:  # a panel with no complete line yet
             ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    path = write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110))  # folders are shared
     _pyplot().close(fig)
-    return Path(path)
+    return path
 
 
 def ratio_label(ratio: float) -> str:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ..evaluation import CellResult, read_results
-from ..files import read_csv_rows
+from ..files import read_csv_rows, write_atomically
 from ..metrics import format_mean_2std, mean_2std
 from ..progress import format_duration
 from ..training import read_history
@@ -46,9 +46,8 @@ def write_results_md(out: Path, tests: int, sensitivity_tests: int) -> Path:
     notes = out / "DISCUSSION.md"
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").strip(), ""]
-    path = out / "RESULTS.md"
-    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    return path
+    text = "\n".join(lines).rstrip() + "\n"  # whole, as processes sharing the folder write it
+    return write_atomically(out / "RESULTS.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _cells(path: Path) -> dict[tuple[str, str], list[CellResult]]:
