@@ -16,10 +16,14 @@
 # The report's U-Net (31 M parameters) does not come back (126 MB a network), so each
 # network is trained, evaluated and drawn in one step of its own (one network a step: a
 # step cut short by the deadline loses that network only, and the next piece does it
-# again). A step is not started with less time left than it needs (UNET_S, CNN_S: about
-# what one took on an H200, 3 min a U-Net); steps whose network and Table 1 cells are in
-# the folder already are skipped without starting a process. Cells finished before the
-# deadline stay.
+# again). PARALLEL steps run side by side (default 2: one U-Net step alone kept the H200
+# at about 60 TFLOP/s, of its 989 in bf16: 5.9 steps/s in bench/results/gpu_check.md,
+# 3 x 32 x 111 GFLOP a step by torch's FlopCounterMode). A step is not started with less
+# time left than it needs: the longest U-Net step so far (+10 %), or before one has ended
+# UNET_S (one U-Net step alone on an H200: 3 min with a checkpoint every epoch, as then)
+# or CNN_S times PARALLEL; steps whose network and Table 1 cells are in the folder already
+# are skipped without starting a process. Cells finished before the deadline stay; several
+# processes share the folder safely (lock files; tests/test_evaluation.py, test_report.py).
 # QUICK=1 DEVICE=cpu UNET_S=20 is a dry run of the same queue on the CPU (the quick budget).
 # Results land in $OUT: report.tar.gz and report_log.txt (names apart from those of
 # bench/gpu_job.sh, so that one call can run both: the check first, then this with
@@ -31,6 +35,8 @@ FOLDER=${FOLDER:-.gpu-data/report}
 DEADLINE=${DEADLINE:-560}
 UNET_S=${UNET_S:-230}
 CNN_S=${CNN_S:-90}
+PARALLEL=${PARALLEL:-2}  # steps (networks) trained side by side on the one GPU
+STAGGER=${STAGGER:-5}   # seconds between their starts
 DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}
 START=$(date +%s)
@@ -56,24 +62,48 @@ done_already() {  # "train table1 ... --noise N --methods M": its network and ce
     [ "$(grep -c ",$noise,$net," "$FOLDER/table1/results.csv" 2>/dev/null)" -ge 50 ]
 }
 
+run_step() {  # in the background: its log in a file of its own, appended in queue order
+  local step=$1 slog=$2 tic rc
+  tic=$(date +%s)
+  timeout "$(left)" $PY -m noise2noise.cli reproduce $step --preset report ${QUICK:+--quick} \
+    --device "$DEVICE" --out "$FOLDER" > "$slog.all" 2>&1
+  rc=$?
+  [ "$rc" = 124 ] && rc="124, cut by the deadline"
+  { grep -v "^\s*$" "$slog.all" | tail -n 40; echo "exit $rc after $(($(date +%s) - tic)) s: $step"; } > "$slog"
+  rm -f "$slog.all"
+  [[ $step == *unet_* && $rc == 0 ]] && echo $(($(date +%s) - tic)) >> "$OUT/.unet_s"
+  tail -n 1 "$slog"
+}
+
+unet_need() {  # the longest U-Net step so far (beside as many others), or the guess
+  local took
+  took=$(sort -n "$OUT/.unet_s" 2>/dev/null | tail -n 1)
+  if [ -n "$took" ]; then echo $((took * 11 / 10)); else echo $((UNET_S * PARALLEL)); fi
+}
+
+n=0
 for step in "${QUEUE[@]}"; do
-  need=20
-  [[ $step == train* || $step == convergence* ]] && need=$UNET_S
-  [[ $step == *cnn_* ]] && need=$CNN_S
   if [[ $step == train* ]] && done_already "$step"; then
     continue
   fi
+  while [ "$(jobs -rp | wc -l)" -ge "$PARALLEL" ]; do wait -n; done
+  # Steps side by side share the GPU: until one U-Net step has been timed, one may take
+  # up to PARALLEL times as long as alone.
+  need=20
+  [[ $step == train* || $step == convergence* ]] && need=$(unet_need)
+  [[ $step == *cnn_* ]] && need=$((CNN_S * PARALLEL))
   if [ "$(left)" -lt "$need" ]; then
     echo "not started ($(left) s left): $step" | tee -a "$log"
     continue
   fi
-  tic=$(date +%s)
-  timeout "$(left)" $PY -m noise2noise.cli reproduce $step --preset report ${QUICK:+--quick} \
-    --device "$DEVICE" --out "$FOLDER" 2>&1 | grep -v "^\s*$" | tail -n 40 >> "$log"
-  rc=${PIPESTATUS[0]}
-  [ "$rc" = 124 ] && rc="124, cut by the deadline"
-  echo "exit $rc after $(($(date +%s) - tic)) s: $step" | tee -a "$log"
+  n=$((n + 1))
+  echo "started at $(($(date +%s) - START)) s: $step" | tee -a "$log"
+  run_step "$step" "$OUT/.step$(printf %02d $n).log" &
+  sleep "$STAGGER"  # not all at the data loading at once
 done
+wait
+cat "$OUT"/.step*.log >> "$log" 2>/dev/null
+rm -f "$OUT"/.step*.log "$OUT/.unet_s"
 $PY -m noise2noise.cli reproduce report --preset report ${QUICK:+--quick} --out "$FOLDER" >> "$log" 2>&1
 find "$FOLDER" -name '*.lock' -delete
 tar czf "$OUT/report.tar.gz" --exclude '*.pt' -C "$(dirname "$FOLDER")" "$(basename "$FOLDER")"
