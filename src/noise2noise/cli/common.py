@@ -248,7 +248,7 @@ def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = Fa
         help="ZS-N2N settings: 'fast' trains on small crops and averages the output over "
         "flips/rotations (seconds, any image size); "
         "'paper' is Mansour & Heckel's (2000 full-image steps); 'report' the report's "
-        "(3000 steps) (default: %(default)s)",
+        f"(3000 steps) (default: {DEFAULT_PRESET})",
     )
     p.add_argument(
         "--iterations",
