@@ -20,7 +20,9 @@
 # at about 60 TFLOP/s, of its 989 in bf16: 5.9 steps/s in bench/results/gpu_check.md,
 # 3 x 32 x 111 GFLOP a step by torch's FlopCounterMode). A step is not started with less
 # time left than it needs: the longest U-Net step so far (+10 %), or before one has ended
-# UNET_S (one U-Net step alone on an H200: 3 min with a checkpoint every epoch, as then)
+# UNET_S (one U-Net step alone on an H200: 191 and 193 s with a checkpoint every epoch,
+# 76-94 s of them outside the epochs, mostly writing checkpoints; 150 s is the guess now,
+# not yet measured)
 # or CNN_S times PARALLEL; steps whose network and Table 1 cells are in the folder already
 # are skipped without starting a process. Cells finished before the deadline stay; several
 # processes share the folder safely (lock files; tests/test_evaluation.py, test_report.py).
@@ -33,7 +35,7 @@ export PYTHONPATH=src PYTHONUNBUFFERED=1 N2N_DATA_ROOT=${N2N_DATA_ROOT:-.gpu-dat
 OUT=${OUT:?set OUT}
 FOLDER=${FOLDER:-.gpu-data/report}
 DEADLINE=${DEADLINE:-560}
-UNET_S=${UNET_S:-230}
+UNET_S=${UNET_S:-150}
 CNN_S=${CNN_S:-90}
 PARALLEL=${PARALLEL:-2}  # steps (networks) trained side by side on the one GPU
 STAGGER=${STAGGER:-5}   # seconds between their starts
