@@ -16,9 +16,11 @@
 # The report's U-Net (31 M parameters) does not come back (126 MB a network), so each
 # network is trained, evaluated and drawn in one step of its own (one network a step: a
 # step cut short by the deadline loses that network only, and the next piece does it
-# again). PARALLEL steps run side by side (default 2: one U-Net step alone kept the H200
-# at about 60 TFLOP/s, of its 989 in bf16: 5.9 steps/s in bench/results/gpu_check.md,
-# 3 x 32 x 111 GFLOP a step by torch's FlopCounterMode). A step is not started with less
+# again). PARALLEL steps run side by side (default 2). One U-Net step alone kept the H200
+# at about 60 TFLOP/s of its 989 in bf16 (5.9 steps/s in bench/results/gpu_check.md, 3 x
+# 32 x 111 GFLOP a step by torch's FlopCounterMode); without MPS two processes' kernels
+# take turns rather than overlap, so a second one gains only the gaps the first leaves
+# (host work, validation, data loading): not yet measured. A step is not started with less
 # time left than it needs: the longest U-Net step so far (+10 %), or before one has ended
 # UNET_S (one U-Net step alone on an H200: 191 and 193 s with a checkpoint every epoch,
 # 76-94 s of them outside the epochs, mostly writing checkpoints; 150 s is the guess now,
