@@ -630,3 +630,20 @@ def test_commands_are_recorded_as_typed(program):
 def test_other_programs_are_not_taken_for_n2n():
     assert typed_command(["/usr/bin/pytest", "-q"]) is None
     assert typed_command(["/x/not_n2n.py"]) is None
+
+
+def test_results_md_sums_the_runs_time_by_device(done, tmp_path):
+    """Pieces run on several machines: RESULTS.md says how much ran on each device (the
+    report preset's GPU time is what issue 17's 40-minute target counts)."""
+    import shutil
+
+    out, _ = done
+    folder = tmp_path / "r"
+    shutil.copytree(out, folder, ignore=shutil.ignore_patterns("*.pt"))
+    for p in (folder / "runs").glob("*.json"):
+        p.unlink()
+    for name, device, seconds in [("a", "cuda", 120.0), ("b", "cuda", 65.0), ("c", "cpu", 30.0)]:
+        record = {"device": device, "threads": 1, "command": f"n2n reproduce {name}"}
+        (folder / "runs" / f"{name}.json").write_text(json.dumps({**record, "seconds": seconds}))
+    text = write_results_md(folder, tests=2, sensitivity_tests=1).read_text()
+    assert "By device: cpu: 1 process, 0 min 30 s; cuda: 2 processes, 3 min 05 s." in text

@@ -97,11 +97,20 @@ def _run_section(out: Path) -> list[str]:
         lines += [f"    {c}" for c in commands]
         total = sum(r["seconds"] for r in records)
         threads = sorted({r["threads"] for r in records})
+        by_device: dict[str, list[float]] = {}
+        for r in records:  # the device each run resolved (None: before it was recorded)
+            by_device.setdefault(str(r.get("device") or "unrecorded"), []).append(r["seconds"])
+        devices = "; ".join(
+            f"{d}: {len(times)} process{'es' * (len(times) > 1)}, {format_duration(sum(times))}"
+            for d, times in sorted(by_device.items())
+        )
         lines += [
             "",
             f"Runs: {len(records)} processes ({', '.join(map(str, threads))} thread(s) each), "
             f"{format_duration(total)} of process wall time in total; runs may overlap "
             "(`runs/*.json`: start, time, experiments, command of each).",
+            "",
+            f"By device: {devices}.",
             "",
         ]
     compute = _compute_seconds(out)
