@@ -277,7 +277,15 @@ def write(out: Path, rows: list[dict], training: list[dict], poisson: list[dict]
             f"{r.get('seconds', '')} | {r.get('psnr_diff_vs_cpu', '')} | "
             f"{r.get('max_abs_diff_vs_cpu', '')} |"
         )
-    lines += [
+    if training:
+        lines += _training_lines(training)
+    if poisson:
+        lines += _poisson_lines(poisson)
+    (out / "gpu_check.md").write_text("\n".join(lines) + "\n")
+
+
+def _training_lines(training: list[dict]) -> list[str]:
+    lines = [
         "",
         "Training: steps/s of the fastest epoch (validation included); epochs s is the sum of",
         "the epochs' times, wall s the whole command (process start, data, checkpoints too).",
@@ -293,7 +301,11 @@ def write(out: Path, rows: list[dict], training: list[dict], poisson: list[dict]
             f"| {t['preset']} | {t['steps_per_second']} | {t['steps_per_epoch']} | "
             f"{t['epochs']} | {t['epoch_seconds']} | {t['wall_seconds']} | `{t['command']}` |"
         )
-    lines += [
+    return lines
+
+
+def _poisson_lines(poisson: list[dict]) -> list[str]:
+    lines = [
         "",
         "Two `torch.poisson` draws of 10⁶ pixels in a row: their correlation from one",
         "generator and from two (input and target noise of a training pair since 0.8),",
@@ -307,7 +319,7 @@ def write(out: Path, rows: list[dict], training: list[dict], poisson: list[dict]
         f"{p['variance / mean']} |"
         for p in poisson
     ]
-    (out / "gpu_check.md").write_text("\n".join(lines) + "\n")
+    return lines
 
 
 if __name__ == "__main__":
