@@ -6,6 +6,7 @@ import torch
 
 from noise2noise import Gaussian, Poisson, add_noise, psnr, write_image
 from noise2noise.cli import main
+from noise2noise.files import write_json
 from noise2noise.models import UNet
 from noise2noise.training import (
     CheckpointError,
@@ -212,6 +213,45 @@ def test_checkpoints_every_so_often_resume_from_the_last_one(tmp_path, crops, mo
                     _weights(tmp_path / run, name)[key], value, rtol=0, atol=0
                 )
         assert load_checkpoint(tmp_path / run / "best.pt")["epoch"] == best_epoch
+
+
+def test_an_interrupted_training_says_where_it_resumes(tmp_path, clean_folder, monkeypatch, capsys):
+    import noise2noise.training.loop as loop
+
+    monkeypatch.setattr(loop, "CHECKPOINT_EVERY", 1e9)  # the first epoch's checkpoint only
+    write_history = loop._write_history
+
+    def stop_after_third(run_dir, history):  # Ctrl-C during epoch 4
+        write_history(run_dir, history)
+        if len(history) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "_write_history", stop_after_third)
+    run = tmp_path / "run"
+    args = ["train", "--data", str(clean_folder), "--arch", "cnn", "--epochs", "5"]
+    args += ["--crop", "32", "--batch-size", "4", "--out", str(run)]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert f"n2n: interrupted: epoch 1 kept in {run}; the same command with --resume" in err
+    assert "continues from epoch 2" in err
+    monkeypatch.setattr(loop, "_write_history", write_history)
+    assert main([*args, "--resume"]) == 0
+    assert [h["epoch"] for h in loop.read_history(run / "history.csv")] == [1, 2, 3, 4, 5]
+
+
+def test_a_run_stopped_before_its_first_epoch_ended_resumes_from_the_start(tmp_path, crops):
+    data = SyntheticPairs(crops, Gaussian(25), "noisy")
+    config = TrainConfig(epochs=2, **TINY)
+    run = tmp_path / "run"
+    run.mkdir()
+    write_json(run / "config.json", config.to_dict())  # all a first epoch leaves behind
+    history = train(data, config, run, resume=True, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2]
+    (run / "state.pt").unlink()  # trained, but its state lost: not the same case
+    with pytest.raises(ValueError, match="nothing to resume"):
+        train(data, config, run, resume=True, progress=False)
+    with pytest.raises(ValueError, match="nothing to resume"):
+        train(data, config, tmp_path / "elsewhere", resume=True, progress=False)
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from ..models import MODELS
-from ..training import TRAIN_PRESETS, run_training, train_preset
+from ..training import (
+    TRAIN_PRESETS,
+    CheckpointError,
+    load_checkpoint,
+    run_training,
+    train_preset,
+)
 from ..training.loop import CHECKPOINT_EVERY
 from .common import (
     EXIT_OK,
@@ -41,18 +49,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         float_share=args.float_share,
     )
     device = device_of(args)
-    history = run_training(
-        config,
-        args.out,
-        data=args.data,
-        pairs=args.pairs,
-        clean=args.clean,
-        data_root=args.data_root,
-        limit=args.limit,
-        resume=args.resume,
-        strict=args.strict,
-        device=device,
-    )
+    try:
+        history = run_training(
+            config,
+            args.out,
+            data=args.data,
+            pairs=args.pairs,
+            clean=args.clean,
+            data_root=args.data_root,
+            limit=args.limit,
+            resume=args.resume,
+            strict=args.strict,
+            device=device,
+        )
+    except KeyboardInterrupt as exc:
+        print(f"n2n: interrupted: {resume_point(args.out)}", file=sys.stderr)
+        return getattr(exc, "exit_code", 130)
     best = min(history, key=lambda h: h["val_loss"])
     print(
         f"trained {len(history)} epochs; best validation loss {best['val_loss']:.3e} "
@@ -61,6 +73,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
     print(f"trained on {device}")
     return EXIT_OK
+
+
+def resume_point(run_dir: str) -> str:
+    """Where an interrupted run continues: its last checkpoint's epoch."""
+    try:
+        done = len(load_checkpoint(Path(run_dir) / "state.pt")["history"])
+    except CheckpointError:  # none yet: stopped while loading or in its first epoch
+        done = 0
+    if done:
+        kept = "epoch 1" if done == 1 else f"epochs 1-{done}"
+        return (
+            f"{kept} kept in {run_dir}; the same command with --resume continues from "
+            f"epoch {done + 1}"
+        )
+    if (Path(run_dir) / "config.json").is_file():
+        return f"no epoch finished; the same command with --resume starts {run_dir} again"
+    return "nothing written yet; run the same command again"
 
 
 def add_parser(sub) -> None:

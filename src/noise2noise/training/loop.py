@@ -4,6 +4,7 @@ and plot, best and last weights, resumable state."""
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import time
@@ -61,6 +62,8 @@ def _fixed_validation(data, size: int, seed: int, batch: int):
     idx = list(range(len(data)))
     return [data.draw(idx[i : i + batch], size, g) for i in range(0, len(idx), batch)]
 
+
+log = logging.getLogger(__name__)
 
 HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_psnr", "lr", "seconds")
 PLOT_EVERY = 60.0  # seconds between updates of history.png during a run (and at its end)
@@ -149,7 +152,12 @@ def train(
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
         raise N2NError(f"{run_dir} already holds a run: use `resume=True`, or another `run_dir`")
     if resume and not state_file.exists():
-        raise N2NError(f"{run_dir}: nothing to resume (no state.pt)")
+        trained = [n for n in ("history.csv", "weights.pt", "best.pt") if (run_dir / n).exists()]
+        if trained or not (run_dir / "config.json").is_file():
+            raise N2NError(f"{run_dir}: nothing to resume (no state.pt)")
+        # Stopped before its first checkpoint: nothing was trained that could be kept.
+        log.info("%s: stopped before its first epoch ended; training from the start", run_dir)
+        resume = False
     run_dir.mkdir(parents=True, exist_ok=True)
     if len(data) < 2:
         raise N2NError("training needs at least 2 images (one is held out for validation)")
