@@ -372,3 +372,22 @@ def test_denoise_with_model_checks_channels_and_keeps_dtype(tmp_path, crops):
     assert psnr(out, crops[1], data_range=255) > psnr(noisy, crops[1], data_range=255)
     with pytest.raises(ValueError, match="3-channel"):
         denoise_with_model(noisy[..., 0], model=tmp_path / "run")
+
+
+def test_train_threads_option_sets_the_process_threads(tmp_path, clean_folder, monkeypatch):
+    import noise2noise.cli.train as cli_train
+
+    seen = []
+
+    def record_threads(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return [{"epoch": 1, "val_loss": 1.0, "val_psnr": 0.0}]
+
+    monkeypatch.setattr(cli_train, "run_training", record_threads)
+    before = torch.get_num_threads()
+    try:
+        args = ["train", "--data", str(clean_folder), "--out", str(tmp_path / "r")]
+        assert main([*args, "--threads", "1"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1]

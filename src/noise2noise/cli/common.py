@@ -129,6 +129,24 @@ def device_of(args: argparse.Namespace):
     return resolve_device(args.device)
 
 
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="CPU threads of this process (default: one per core it may use); 1 for runs "
+        "that share a machine, as two trainings side by side on 2 cores",
+    )
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """--threads: the process's own setting (the library leaves it alone)."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from ..errors import N2NError
 from ..report import (
     BUDGETS,
@@ -23,6 +21,8 @@ from .common import (
     Formatter,
     add_data_root,
     add_device,
+    add_threads,
+    apply_threads,
     device_of,
     positive_int,
     wrap,
@@ -30,8 +30,7 @@ from .common import (
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    if args.threads:  # the process's own setting, for runs that share a machine
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     device = str(device_of(args))
     if "verify" in args.experiments:
         if len(args.experiments) > 1:
@@ -138,9 +137,7 @@ def add_parser(sub) -> None:
         "restricted (default: every row)",
     )
     p.add_argument("--out", required=True, help="output folder (cached cells are reused)")
-    p.add_argument(
-        "--threads", type=positive_int, default=None, help="CPU threads (default: torch's)"
-    )
+    add_threads(p)
     add_data_root(p)
     add_device(p)
     p.set_defaults(func=_cmd_reproduce)

@@ -20,6 +20,8 @@ from .common import (
     Formatter,
     add_data_root,
     add_device,
+    add_threads,
+    apply_threads,
     device_of,
     positive_float,
     positive_int,
@@ -48,6 +50,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         level_weight=args.level_weight,
         float_share=args.float_share,
     )
+    apply_threads(args)
     device = device_of(args)
     try:
         history = run_training(
@@ -228,4 +231,5 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--out", required=True, help="run folder")
     add_device(p)
+    add_threads(p)
     p.set_defaults(func=_cmd_train)
