@@ -15,7 +15,9 @@ from .common import (
     Formatter,
     add_data_root,
     add_device,
+    add_threads,
     add_zeroshot_options,
+    apply_threads,
     crop_size,
     device_of,
     positive_int,
@@ -24,6 +26,7 @@ from .common import (
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    apply_threads(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", Note)
@@ -108,4 +111,5 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="results folder")
     add_zeroshot_options(p)
     add_device(p)
+    add_threads(p)
     p.set_defaults(func=_cmd_eval)
