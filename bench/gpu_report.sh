@@ -3,13 +3,17 @@
 # folder the last piece left; every call does what is left of the queue below in the time
 # it has, so the same call is repeated (one per GPU session) until the queue is empty.
 #
-# Here, first (copies bsds432, the test crops and docs/results/report into .gpu-data/):
+# Here, first (copies bsds432 and the test crops into .gpu-data/; docs/results/report
+# travels with the working tree and is continued in place, so that its runs record the
+# command a reader would type):
 #   bash bench/gpu_tree.sh prepare-report
 # then, through the device tool, with carry [".gpu-data"] and timeout_s 590:
 #   OUT=$OUT bash bench/gpu_report.sh
 # and back here:
 #   bash bench/gpu_tree.sh restore
-#   tar xzf <files_at>/report.tar.gz -C docs/results   # the folder, less the weights
+#   mkdir -p /tmp/r && tar xzf <files_at>/report.tar.gz -C /tmp/r   # less the weights
+#   then copy /tmp/r/report's new train/, runs/, table1/results.csv and figures/ into
+#   docs/results/report (not over a network the CPU is training there), and
 #   n2n reproduce table1 figures --preset report --methods bm3d,ansc,pretrained \
 #       --out docs/results/report                        # the GPU-free rows (bm3d is here)
 #
@@ -35,7 +39,7 @@
 set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1 N2N_DATA_ROOT=${N2N_DATA_ROOT:-.gpu-data}
 OUT=${OUT:?set OUT}
-FOLDER=${FOLDER:-.gpu-data/report}
+FOLDER=${FOLDER:-docs/results/report}
 DEADLINE=${DEADLINE:-560}
 UNET_S=${UNET_S:-150}
 CNN_S=${CNN_S:-90}

@@ -2,21 +2,21 @@
 # Make room for the data a GPU job needs in what travels to the lent GPU machine, and undo it.
 #
 # What travels (tracked and untracked-not-ignored files plus carried paths) is limited to
-# 64 MiB. The tracked tree is about 53 MB: 26 MB of it the cpu reproduction's trained
-# networks (docs/results/cpu/train) and 5 MB the unshipped camera-noise network, which no
-# GPU job reads; bsds432 is 32 MB. `prepare` takes those files out of the index (not out
-# of the history or the disk) and ignores them locally, so they stay here, and copies
-# bsds432 into the git-ignored .gpu-data/; `prepare-report` also writes the report's test
-# images there (test50: the 256x256 centre crops it uses, as PNG, 7 MB instead of 28) and a
-# copy of docs/results/report, which bench/gpu_report.sh continues; `restore` puts the
-# index back. Nothing is committed either way.
+# 64 MiB. The tracked tree is about 58 MB: 26 MB of it the cpu reproduction's trained
+# networks (docs/results/cpu/train), 5 MB the unshipped camera-noise network and 2 MB the
+# README's figures (docs/figures), which no GPU job reads; bsds432 is 32 MB. `prepare`
+# takes those files out of the index (not out of the history or the disk) and ignores them
+# locally, so they stay here, and copies bsds432 into the git-ignored .gpu-data/;
+# `prepare-report` also writes the report's test images there (test50: the 256x256 centre
+# crops it uses, as PNG, 7 MB instead of 28); `restore` puts the index back. Nothing is
+# committed either way. It prints what will travel: 63.2 MB of 67.1 on 2026-11-28.
 #
 #   bash bench/gpu_tree.sh prepare          # then: run with carry [".gpu-data"]
 #   bash bench/gpu_tree.sh prepare-report   # the same, for bench/gpu_report.sh
 #   bash bench/gpu_tree.sh restore
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-KEEP=(docs/results/cpu/train bench/results/pretrained_training/real_rgb.pt)
+KEEP=(docs/results/cpu/train bench/results/pretrained_training/real_rgb.pt docs/figures)
 EXCLUDE=.git/info/exclude
 DATA_ROOT=${DATA_ROOT:-../shared/data}
 PY=${PY:-python}
@@ -45,12 +45,8 @@ for f in files:  # a centre crop of a centre crop of the same size is the same p
     write_image(target, center_crop(read_image(f), crop))
 print(f"{len(files)} test images ({', '.join(p for p, _ in NAMED_SETS['test50'].parts)})")
 PYTHON
-  if [ -d docs/results/report ]; then
-    cp -r docs/results/report .gpu-data/
-    # weights stay here; the figures' grids are drawn again from their panels there
-    find .gpu-data/report \( -name '*.pt' -o -name '*.lock' -o -name 'methods-*.png' \
-      -o -name 'zeroshot-pair.png' \) -delete
-  fi
+  # docs/results/report itself travels with the working tree (5 MB): bench/gpu_report.sh
+  # continues it in place there, so its runs record `--out docs/results/report`.
 }
 
 case "${1:-}" in
