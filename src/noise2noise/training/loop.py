@@ -36,6 +36,8 @@ from .checkpoint import initial_weights, load_checkpoint, save_checkpoint
 from .configuration import TrainConfig
 from .pairs import RealPairs, SyntheticPairs, _epoch_generator, split_indices
 
+log = logging.getLogger(__name__)
+
 
 @torch.no_grad()
 def _validate(model, val_set, config: TrainConfig, device: torch.device) -> tuple[float, float]:
@@ -62,8 +64,6 @@ def _fixed_validation(data, size: int, seed: int, batch: int):
     idx = list(range(len(data)))
     return [data.draw(idx[i : i + batch], size, g) for i in range(0, len(idx), batch)]
 
-
-log = logging.getLogger(__name__)
 
 HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_psnr", "lr", "seconds")
 PLOT_EVERY = 60.0  # seconds between updates of history.png during a run (and at its end)
