@@ -234,8 +234,9 @@ def evaluate(
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             for cells in pending:
                 with ExitStack() as held:
-                    mine = [c for c in cells if held.enter_context(_claim(c, csv_path, shared))]
-                    elsewhere += [c for c in cells if c not in mine]
+                    ours = [held.enter_context(_claim(c, csv_path, shared)) for c in cells]
+                    mine = [c for c, got in zip(cells, ours, strict=True) if got]
+                    elsewhere += [c for c, got in zip(cells, ours, strict=True) if not got]
                     if shared and mine:  # some may have been computed since we read the CSV
                         done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
                     compute(mine, done, writer, f)
