@@ -27,7 +27,7 @@
 # (host work, validation, data loading): not yet measured. A step is not started with less
 # time left than it needs: the longest U-Net step so far (+10 %), or before one has ended
 # UNET_S (one U-Net step alone on an H200: 191 and 193 s with a checkpoint every epoch,
-# 76-94 s of them outside the epochs, mostly writing checkpoints; 150 s is the guess now,
+# 76-94 s of them outside the epochs (start-up, data, checkpoints); 150 s is the guess now,
 # not yet measured)
 # or CNN_S times PARALLEL; steps whose network and Table 1 cells are in the folder already
 # are skipped without starting a process. Cells finished before the deadline stay; several

@@ -69,10 +69,10 @@ HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_psnr", "lr", "seconds"
 PLOT_EVERY = 60.0  # seconds between updates of history.png during a run (and at its end)
 # Seconds between checkpoints (state.pt, weights.pt, best.pt), also written after the first
 # epoch of a process and at the end: an interrupted run loses at most this much training.
-# Written every epoch, the report's U-Net (31 M parameters: 600 MB in the three files) on
-# an H200 took 183 s in all for 80 epochs of 1.3 s (docs/results/report, G25 N2N: done.json
-# against history.csv); most of the difference was those writes (1.6 s each epoch on the
-# 2-core machine).
+# Written every epoch, the report's U-Net (31 M float32 parameters: five copies, about
+# 630 MB, in the three files) on an H200 took 183 s in all for 80 epochs of 1.3 s
+# (docs/results/report, G25 N2N: done.json against history.csv), the rest being start-up,
+# data loading and those writes.
 CHECKPOINT_EVERY = 30.0
 
 
