@@ -58,27 +58,33 @@ def die_with_parent() -> None:
 
 @contextlib.contextmanager
 def born_ignoring_sigint():
-    """Worker processes started inside ignore Ctrl-C from birth (an ignored signal stays
-    ignored across exec). Ignoring it only in :func:`_init_worker` came too late: a
+    """Worker processes started inside hold Ctrl-C blocked from birth (a blocked signal
+    stays blocked across fork and exec, until :func:`_init_worker` ignores it, which also
+    drops one already pending). Ignoring it only in the initializer came too late: a
     terminal's Ctrl-C, sent to the whole process group while a worker was still importing,
-    printed that worker's KeyboardInterrupt traceback. The parent ignores SIGINT only while
-    it starts a process (milliseconds), and only in the main thread, where handlers can be
-    set."""
-    previous = signal.getsignal(signal.SIGINT)  # None: set outside Python, left alone
-    if threading.current_thread() is not threading.main_thread() or previous is None:
+    printed that worker's KeyboardInterrupt traceback.
+
+    The calling thread blocks SIGINT only while it starts a process (milliseconds) and is
+    not deaf meanwhile: a Ctrl-C in that window stays pending and is delivered as the block
+    is lifted. (Setting SIG_IGN in the parent instead, as before, threw such a Ctrl-C away:
+    the run went on to the end.) A thread the pool starts inside, its manager, inherits the
+    block, so processes it starts later are born with it too. Where threads cannot block
+    signals (Windows), nothing is done."""
+    if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _init_worker(threads: int) -> None:
     die_with_parent()
     # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up); a
-    # worker is born ignoring it (`born_ignoring_sigint`), except where it cannot be.
+    # worker is born with it blocked (`born_ignoring_sigint`), except where it cannot be,
+    # and ignores it from here on: a Ctrl-C pending since its birth is dropped.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)  # one single-threaded worker per core beats shared threads
     # A worker's progress bars (on a terminal) need no lock shared between processes;
