@@ -34,6 +34,17 @@ def test_existing_output_needs_overwrite(tmp_path, photo, capsys):
     assert read_image(out).dtype == np.uint8
 
 
+def test_a_missing_input_is_said_before_an_existing_output(tmp_path, capsys):
+    """A mistyped input name beside an output left from an earlier run was reported as
+    'already exists (use --overwrite ...)': overwriting would not have helped."""
+    out = tmp_path / "clean.png"
+    out.write_bytes(b"old")
+    assert main(["denoise", str(tmp_path / "phto.png"), "-o", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "phto.png: no such file" in err and "already exists" not in err
+    assert out.read_bytes() == b"old"
+
+
 def test_a_file_cannot_take_the_output_of_a_folder_or_of_several_files(tmp_path, photo, capsys):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -127,8 +127,8 @@ def read_single_image(
 ) -> np.ndarray | None:
     """The image of ``source`` after the checks :func:`process_file` makes, for a run that
     denoises several images at once; None for a stack, which goes plane by plane."""
+    header = read_header(source)  # a missing or unreadable input is said first
     refuse_existing(target, overwrite)
-    header = read_header(source)
     # a stack is read, processed and written plane by plane (_process): one plane's worth
     check_memory(replace(header, planes=1), _bytes_per_pixel(fn), limits)
     return None if header.planes > 1 else read_image(source, max_megapixels=None)
