@@ -613,13 +613,13 @@ def test_worker_processes_are_born_deaf_to_ctrl_c():
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from noise2noise.batch.pool import born_ignoring_sigint
+    from noise2noise.batch.pool import born_deaf_to_sigint
 
     spawn = multiprocessing.get_context("spawn")
     before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal
     try:
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-            with born_ignoring_sigint():  # the worker starts in `submit`
+            with born_deaf_to_sigint():  # the worker starts in `submit`
                 deaf = pool.submit(_sigint_blocked)
             assert deaf.result(timeout=60)
         assert not _sigint_blocked()  # the parent hears it again
@@ -636,13 +636,13 @@ def test_ctrl_c_while_a_worker_starts_is_delivered_afterwards_not_lost():
     landed then: the run went on to its end and exited 0."""
     import threading
 
-    from noise2noise.batch.pool import born_ignoring_sigint
+    from noise2noise.batch.pool import born_deaf_to_sigint
 
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     reached = []
     try:
         with pytest.raises(KeyboardInterrupt):
-            with born_ignoring_sigint():
+            with born_deaf_to_sigint():
                 signal.pthread_kill(threading.get_ident(), signal.SIGINT)
                 reached.append("the window's end")  # held back until here
             reached.append("after the window")

@@ -57,7 +57,7 @@ def die_with_parent() -> None:
 
 
 @contextlib.contextmanager
-def born_ignoring_sigint():
+def born_deaf_to_sigint():
     """Worker processes started inside hold Ctrl-C blocked from birth (a blocked signal
     stays blocked across fork and exec, until :func:`_init_worker` ignores it, which also
     drops one already pending). Ignoring it only in the initializer came too late: a
@@ -83,7 +83,7 @@ def born_ignoring_sigint():
 def _init_worker(threads: int) -> None:
     die_with_parent()
     # The parent alone decides what Ctrl-C does (cancel, stop the workers, clean up); a
-    # worker is born with it blocked (`born_ignoring_sigint`), except where it cannot be,
+    # worker is born with it blocked (`born_deaf_to_sigint`), except where it cannot be,
     # and ignores it from here on: a Ctrl-C pending since its birth is dropped.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)  # one single-threaded worker per core beats shared threads
@@ -328,7 +328,7 @@ class _Run:
         writing the output (atomically, so whole); an output this run made is replaced."""
         src, dst = self.pairs[i]
         overwrite = self.overwrite or (again and dst in self.made)
-        with born_ignoring_sigint():  # submitting may start a worker process
+        with born_deaf_to_sigint():  # submitting may start a worker process
             future = pool.submit(process_file, src, dst, self.fn, **self._options(overwrite))
         future.index = i
         return future
