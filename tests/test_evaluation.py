@@ -112,6 +112,7 @@ def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images):
                 (locks / "astro-gaussian25.lock").unlink()
         return _box_blur(noisy, noise)
 
+    progress = []
     results = evaluate(
         images,
         [Gaussian(25), Poisson(20)],
@@ -120,9 +121,14 @@ def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images):
         progress=False,
         shared=True,
         poll=0.01,
+        on_cell=lambda done, total: progress.append((done, total)),
     )
     cells = [(r.image, r.noise, r.method) for r in results]
     assert calls == ["poisson:20", "poisson:20", "gaussian:25"]  # astro g25 last
+    # Progress counts the cells the other process wrote too (3 of the 8), so that a
+    # time-left estimate from it is the folder's rate, not this process's alone.
+    assert len(progress) == 5 and progress[-1] == (8, 8)
+    assert [done for done, _ in progress] == sorted({done for done, _ in progress})
     assert len(cells) == len(set(cells)) == 9  # astro's noisy row once, from its holder
     assert {("astro", "gaussian:25", "blur"), ("gray", "gaussian:25", "blur")} < set(cells)
     assert list(locks.iterdir()) == []

@@ -138,7 +138,9 @@ def evaluate(
     progress : bool
         Show a progress bar with an ETA (off a terminal a line a minute, unless on_cell).
     on_cell : callable, optional
-        Called as ``on_cell(done, total)`` after each cell computed in this call.
+        Called as ``on_cell(done, total)`` after each cell computed in this call: of the
+        ``total`` cells missing at the start, ``done`` are now in the CSV, those other
+        processes wrote included (``shared``), so a rate from it is the whole folder's.
     shared : bool
         Let several processes fill the same CSV at once: each (image, noise) is claimed
         with a lock file in ``<csv folder>/locks/``, one that another live process holds
@@ -168,7 +170,8 @@ def evaluate(
         for noise in noises
         if any((n[0], noise.name, m) not in done for m in names)
     ]
-    total = sum((n[0], noise.name, m) not in done for n, noise in todo for m in names)
+    wanted = {(n[0], noise.name, m) for n, noise in todo for m in names} - done
+    total = len(wanted)
     bar = progress_bar(total=len(todo) * len(names), unit="cell", show=progress, lines=not on_cell)
     try:  # "x": of two processes starting together, one writes the header
         with open(csv_path, "x", newline="", encoding="utf-8") as f:
@@ -178,7 +181,7 @@ def evaluate(
     # Methods with a batched form (ZS-N2N on a GPU) get a whole group of images of one
     # noise in one call; the others, and every method on the CPU, one image at a time.
     batched = {m: many for m, fn in methods.items() if (many := getattr(fn, "batched", None))}
-    computed = 0
+    finished: set = set()  # of wanted, by this process or (shared) by others
 
     def grouped(cells: list) -> list[list]:  # per noise, at most group_size images
         if not batched:
@@ -187,7 +190,6 @@ def evaluate(
         return [c[i : i + group_size] for c in by_noise for i in range(0, len(c), group_size)]
 
     def compute(mine: list, done: set, writer, f) -> None:  # the cells whose lock we hold
-        nonlocal computed
         noisy_of = {
             (name, noise.name): make_noisy(image, noise, seed=seed, image_name=name)
             for (name, image), noise in mine
@@ -208,7 +210,7 @@ def evaluate(
                 else:
                     out = methods[method](noisy, noise)
                     seconds = time.perf_counter() - tic
-                computed += 1
+                finished.add((name, noise.name, method))
                 if out is not None:  # None: the method does not apply to this noise
                     out = np.clip(out, 0.0, 1.0)
                     cell = CellResult(
@@ -223,7 +225,7 @@ def evaluate(
                     f.flush()  # an interrupted run loses at most the cell in progress
                     results.append(cell)
                 if on_cell is not None:
-                    on_cell(computed, total)
+                    on_cell(len(finished), total)
 
     # A cell another process holds is left to the end, then done once it lets go of it:
     # that process may be computing other methods than ours (another row of a table).
@@ -239,6 +241,7 @@ def evaluate(
                     elsewhere += [c for c, got in zip(cells, ours, strict=True) if not got]
                     if shared and mine:  # some may have been computed since we read the CSV
                         done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
+                        finished |= done & wanted
                     compute(mine, done, writer, f)
         if len(elsewhere) == sum(map(len, pending)):  # none free yet: wait
             if not waited:
