@@ -25,6 +25,30 @@ def test_psnr_shape_mismatch():
         psnr(np.zeros((2, 2)), np.zeros((2, 3)))
 
 
+def test_integer_images_are_measured_on_their_own_scale(camera_crop):
+    """uint8 images as scikit-image's metrics take them: 255 is white (PSNR was -16 dB
+    for a good result when the range 1 of float images was assumed)."""
+    ref = camera_crop  # uint8
+    x = np.clip(ref.astype(np.int16) + 5, 0, 255).astype(np.uint8)
+    mse = np.mean((x.astype(np.float64) - ref) ** 2)
+    assert psnr(x, ref) == pytest.approx(10 * math.log10(255**2 / mse))
+    assert psnr(x, ref) == pytest.approx(psnr(x / 255.0, ref / 255.0))
+    assert ssim(x, ref) == pytest.approx(ssim(x / 255.0, ref / 255.0))
+    wide = ref.astype(np.uint16) * 257  # the same image in 16 bits
+    assert psnr(x.astype(np.uint16) * 257, wide) == pytest.approx(psnr(x, ref))
+    assert psnr(torch.from_numpy(x / 255.0).to(torch.bfloat16), ref / 255.0) > 30
+
+
+def test_integer_and_float_images_together_need_a_data_range(camera_crop):
+    with pytest.raises(ValueError, match="different types.*data_range"):
+        psnr(camera_crop / 255.0, camera_crop)
+    with pytest.raises(ValueError, match="different types"):
+        ssim(camera_crop.astype(np.uint16), camera_crop)
+    given = psnr(camera_crop / 255.0, camera_crop, data_range=255)  # compared as asked
+    mse = np.mean((camera_crop / 255.0 - camera_crop) ** 2)
+    assert given == pytest.approx(10 * math.log10(255**2 / mse))
+
+
 def test_ssim_is_one_for_identical_and_lower_for_noisy(camera_crop):
     ref = camera_crop / 255.0
     noisy = np.clip(ref + np.random.default_rng(0).normal(0, 0.1, ref.shape), 0, 1)

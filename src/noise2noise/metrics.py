@@ -19,51 +19,66 @@ __all__ = ["psnr", "ssim", "mean_2std", "format_mean_2std"]
 
 def _as_numpy(a) -> np.ndarray:
     if isinstance(a, torch.Tensor):
-        return a.detach().cpu().numpy()
+        a = a.detach().cpu()
+        return (a.float() if a.dtype in (torch.bfloat16, torch.float16) else a).numpy()
     return np.asarray(a)
 
 
-def psnr(x, ref, *, data_range: float = 1.0) -> float:
+def _pair(x, ref, data_range: float | None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Both images as float64, and the data range: given, else that of their dtype
+    (integer: its largest value, 255 for uint8; float: 1.0), as scikit-image infers it."""
+    a, b = _as_numpy(x), _as_numpy(ref)
+    if a.shape != b.shape:
+        raise N2NError(f"shape mismatch: {a.shape} vs {b.shape}")
+    if data_range is None:
+        kinds = {a.dtype.kind in "iub", b.dtype.kind in "iub"}
+        if len(kinds) == 2 or (True in kinds and a.dtype != b.dtype):
+            raise N2NError(
+                f"images of different types ({a.dtype} and {b.dtype}): convert one to the "
+                "other's scale (for example both to float in [0, 1]) or give data_range"
+            )
+        data_range = float(np.iinfo(b.dtype).max) if b.dtype.kind in "iu" else 1.0
+    return a.astype(np.float64), b.astype(np.float64), data_range
+
+
+def psnr(x, ref, *, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio in dB: ``10·log10(data_range² / MSE(x, ref))``.
 
     Parameters
     ----------
     x, ref : ndarray or Tensor
-        Same shape; float images in [0, data_range]. Integer arrays are compared as is,
-        so pass ``data_range=255`` for uint8.
-    data_range : float
-        The maximum possible value (1.0 for images in [0, 1]).
+        Same shape and type: integer images (uint8, uint16) or float images in
+        [0, data_range].
+    data_range : float, optional
+        The maximum possible value; default: that of the images' type (255 for uint8,
+        65535 for uint16, 1.0 for float). Integer and float images together need it.
 
     Returns
     -------
     float, ``inf`` when the two are identical.
     """
-    a = _as_numpy(x).astype(np.float64)
-    b = _as_numpy(ref).astype(np.float64)
-    if a.shape != b.shape:
-        raise N2NError(f"shape mismatch: {a.shape} vs {b.shape}")
+    a, b, data_range = _pair(x, ref, data_range)
     mse = float(np.mean((a - b) ** 2))
     if mse == 0:
         return math.inf
     return 10.0 * math.log10(data_range**2 / mse)
 
 
-def ssim(x, ref, *, data_range: float = 1.0, channel_axis: int | None = None) -> float:
+def ssim(x, ref, *, data_range: float | None = None, channel_axis: int | None = None) -> float:
     """Structural similarity (scikit-image's ``structural_similarity``, Gaussian-free default).
 
     Parameters
     ----------
     x, ref : ndarray or Tensor
-        H×W, or with a channel axis given by ``channel_axis``.
-    data_range : float
-        The maximum possible value.
+        H×W, or with a channel axis given by ``channel_axis``; same shape and type.
+    data_range : float, optional
+        The maximum possible value; default: that of the images' type, as for :func:`psnr`.
     channel_axis : int or None
         Axis of the colour channels; None for grayscale.
     """
     from skimage.metrics import structural_similarity
 
-    a = _as_numpy(x).astype(np.float64)
-    b = _as_numpy(ref).astype(np.float64)
+    a, b, data_range = _pair(x, ref, data_range)
     return float(structural_similarity(a, b, data_range=data_range, channel_axis=channel_axis))
 
 
