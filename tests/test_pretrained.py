@@ -45,6 +45,15 @@ def test_rgba_keeps_alpha_and_other_channel_counts(astronaut_crop):
     assert two.shape == rgba[..., :2].shape
 
 
+def test_denoise_image_defaults_to_the_command_lines_method(astronaut_crop):
+    from noise2noise.errors import Note
+
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=1, channel_axis=-1)
+    with pytest.warns(Note, match="auto chose pretrained"):
+        out = denoise_image(noisy)
+    np.testing.assert_array_equal(out, denoise_image(noisy, "pretrained"))
+
+
 def test_large_images_go_through_tiles(astronaut_crop):
     noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
     whole = denoise(noisy, channel_axis=-1)

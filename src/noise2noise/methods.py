@@ -195,7 +195,7 @@ def options_for_noise(method: str, noise: Gaussian | Poisson) -> dict | None:
     return REGISTRY[resolve_method(method, {})[0]].noise_options(noise)
 
 
-def denoise_image(image: np.ndarray, method: str = "zeroshot", **options) -> np.ndarray:
+def denoise_image(image: np.ndarray, method: str = DEFAULT_METHOD, **options) -> np.ndarray:
     """Denoise an image as read from a file (H×W or H×W×C, C = 1..4, last axis channels).
 
     With 2 or 4 channels the last one is alpha: only the colour channels are denoised.
@@ -205,7 +205,9 @@ def denoise_image(image: np.ndarray, method: str = "zeroshot", **options) -> np.
     image : ndarray
         As returned by :func:`noise2noise.read_image`.
     method : str
-        A key of :data:`METHODS`.
+        A key of :data:`METHODS`; default ``"auto"``, as ``n2n denoise``: the shipped
+        network for camera photos (``"real"``) or the one for other noise
+        (``"pretrained"``), chosen from the image's noise.
     **options
         Passed to the method (e.g. ``preset``, ``seed``).
 
