@@ -22,6 +22,7 @@ import tifffile
 import torch
 from PIL import Image
 
+from noise2noise import denoise, denoise_ansc, denoise_zeroshot, psnr
 from noise2noise.batch import plan_outputs, process_files
 from noise2noise.errors import N2NError
 from noise2noise.image_io import ImageFileError, read_header, read_image, write_image
@@ -452,6 +453,34 @@ def test_float_data_outside_0_1_is_scaled_and_back_with_a_note(tmp_path):
     out = tifffile.imread(tmp_path / "o.tif")
     assert out.dtype == np.float32 and out.min() < -300 and out.max() > 300
     assert np.abs(out - clean).mean() < np.abs(noisy - clean).mean() / 2
+
+
+def test_float_data_in_other_units_are_not_written_clipped_to_a_png(tmp_path):
+    """They were: `n2n denoise units.tif -o o.png` wrote an all-white image, with a note."""
+    noisy = 500 + np.random.default_rng(0).normal(0, 50, (64, 64)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "units.tif", noisy)
+    err = one_line_error(n2n("denoise", tmp_path / "units.tif", "-o", tmp_path / "o.png"))
+    assert "o.png: float values span" in err and "write .tif" in err
+    assert not (tmp_path / "o.png").exists()
+    with pytest.raises(ImageFileError, match=r"o\.png: float values span \[500, 500\]"):
+        write_image(tmp_path / "o.png", np.full((8, 8), 500.0))
+    assert list(tmp_path.iterdir()) == [tmp_path / "units.tif"]  # no temporary file left
+
+
+def test_float_arrays_in_other_units_are_refused_by_the_python_api():
+    """`denoise` clipped them into [0, 1]: a blank result without a word. Unclipped noisy
+    images, whose noise goes beyond [0, 1], are still taken as they are."""
+    units = np.linspace(0, 1000, 64 * 64, dtype=np.float32).reshape(64, 64)
+    for method in (denoise, denoise_zeroshot):
+        with pytest.raises(N2NError, match=r"float values span \[0, 1000\].*scale"):
+            method(units)
+    clean = units / 1000
+    rng = np.random.default_rng(0)
+    unclipped = clean + rng.normal(0, 75 / 255, clean.shape).astype(np.float32)
+    assert unclipped.min() < -0.5 and unclipped.max() > 1.5
+    assert psnr(denoise(unclipped), clean) > psnr(np.clip(unclipped, 0, 1), clean) + 5
+    counts = rng.poisson(5 * np.ones((64, 64))) / 5.0  # Poisson, peak 5: up to about 3
+    assert denoise_ansc(counts, peak=5).shape == counts.shape
 
 
 def test_every_page_of_a_tiff_written_page_by_page_is_denoised(tmp_path):

@@ -105,7 +105,9 @@ def check_chunking(method: str, chunk: int) -> None:
 def array_peak(x, scheduler: str | None = None) -> float:
     """The brightest value of the whole dask array ``x`` in [0, 1] units (one read)."""
     top = np.asarray([x.max().compute(scheduler=scheduler)], dtype=x.dtype)
-    return float(as_float(top)[0])
+    # float data as they are: one brightest value is no sign of other units (each block's
+    # values are checked when it is denoised, convert.outside_float_range)
+    return float(top[0]) if top.dtype.kind == "f" else float(as_float(top)[0])
 
 
 def whole_array_settings(

@@ -31,6 +31,34 @@ def _check_dtype(dtype: np.dtype) -> None:
         raise TypeError(f"unsupported image dtype {dtype}: use uint8, uint16 or float in [0, 1]")
 
 
+# Float images are taken in [0, 1]; noise carries values a little beyond it (an unclipped
+# noisy image), but data in other units (a TIFF in physical units) would come out clipped
+# to nonsense. Refused when a hundredth of the values lies below or above these.
+FLOAT_SPAN = (-2.0, 3.0)
+
+
+def outside_float_range(image: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of a float ``image`` whose values are not in [0, 1] units (more than a
+    hundredth of them outside :data:`FLOAT_SPAN`), else None (NaN is checked elsewhere)."""
+    if image.dtype.kind != "f" or image.size == 0:
+        return None
+    lo, hi = float(image.min()), float(image.max())
+    if not (lo < FLOAT_SPAN[0] or hi > FLOAT_SPAN[1]):  # NaN: not here
+        return None
+    flat = image.reshape(-1)
+    sample = flat[:: max(1, flat.size // 200_000)]
+    p1, p99 = np.percentile(sample, [1, 99])
+    return (lo, hi) if p1 < FLOAT_SPAN[0] or p99 > FLOAT_SPAN[1] else None
+
+
+def float_range_message(span: tuple[float, float]) -> str:
+    return (
+        f"float values span [{span[0]:.4g}, {span[1]:.4g}]: float images are taken in "
+        "[0, 1] (noise may go a little beyond); scale the data into it, for example "
+        "(x - x.min()) / (x.max() - x.min()), and back after"
+    )
+
+
 def as_float(image: np.ndarray, dtype: np.dtype = np.float32) -> np.ndarray:
     """Return ``image`` as floats in [0, 1].
 
@@ -46,11 +74,19 @@ def as_float(image: np.ndarray, dtype: np.dtype = np.float32) -> np.ndarray:
     Returns
     -------
     ndarray of ``dtype``, same shape.
+
+    Raises
+    ------
+    N2NError
+        Float data clearly in other units than [0, 1] (:func:`outside_float_range`),
+        which every method would clip to nonsense.
     """
     image = np.asarray(image)
     _check_dtype(image.dtype)
     if image.dtype in _INT_MAX:
         return image.astype(dtype) / np.dtype(dtype).type(_INT_MAX[image.dtype])
+    if span := outside_float_range(image):
+        raise N2NError(float_range_message(span))
     return image.astype(dtype, copy=False)
 
 

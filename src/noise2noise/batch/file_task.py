@@ -21,6 +21,7 @@ from ..image_io import (
     read_image,
     read_metadata,
     refuse_existing,
+    refuse_float_units,
     require_tiff_target,
     write_image,
     write_stack,
@@ -131,7 +132,11 @@ def read_single_image(
     refuse_existing(target, overwrite)
     # a stack is read, processed and written plane by plane (_process): one plane's worth
     check_memory(replace(header, planes=1), _bytes_per_pixel(fn), limits)
-    return None if header.planes > 1 else read_image(source, max_megapixels=None)
+    if header.planes > 1:
+        return None
+    image = read_image(source, max_megapixels=None)
+    refuse_float_units(target, image)  # before the work, not after it
+    return image
 
 
 def write_output(

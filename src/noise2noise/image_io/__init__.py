@@ -49,7 +49,7 @@ from .stacks import (
     require_tiff_target,
     write_stack,
 )
-from .write import JPEG_QUALITY, refuse_existing, write_image
+from .write import JPEG_QUALITY, refuse_existing, refuse_float_units, write_image
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -63,6 +63,7 @@ __all__ = [
     "read_image",
     "write_image",
     "refuse_existing",
+    "refuse_float_units",
     "JPEG_QUALITY",
     "Metadata",
     "read_metadata",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..convert import as_float, from_float
+from ..convert import as_float, from_float, outside_float_range
 from ..errors import N2NError
 from ..files import write_atomically
 from .common import (
@@ -83,6 +83,7 @@ def write_image(
         gray = image if image.ndim == 3 else image[:, :, None]
         image = np.concatenate([np.repeat(gray[:, :, :1], 3, axis=2), gray[:, :, 1:]], axis=2)
         channels += 2
+    refuse_float_units(path, image)
     meta = (metadata or Metadata()).for_channels(channels)
     if ext in _TIFF:
         return _write_atomically(path, lambda tmp: _write_tiff(tmp, image, meta), overwrite)
@@ -94,6 +95,19 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
     """Refuse to replace an existing ``path`` unless ``overwrite``."""
     if path.exists() and not overwrite:
         raise ImageFileError(path, "already exists (use `overwrite=True` to replace it)")
+
+
+def refuse_float_units(path: Path, image: np.ndarray) -> None:
+    """Refuse float data in other units than [0, 1] for a format that stores integers
+    (every one but TIFF): they would be written clipped, as a white or black image."""
+    if Path(path).suffix.lower() in _TIFF:
+        return
+    if span := outside_float_range(image):
+        raise ImageFileError(
+            path,
+            f"float values span [{span[0]:.4g}, {span[1]:.4g}]: {Path(path).suffix} stores "
+            "integers, for float data in [0, 1]; write .tif to keep them as they are",
+        )
 
 
 def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool) -> Path:
