@@ -41,8 +41,11 @@ def test_tensor_layout_and_back_for_channel_axes():
 
 
 def test_3d_array_without_channel_axis_is_an_error():
-    with pytest.raises(ValueError, match="channel_axis=-1"):
+    with pytest.raises(ValueError, match="channel_axis=-1") as colour:
         image_to_tensor(np.zeros((4, 4, 3), np.uint8))
+    assert "stack" not in str(colour.value)
+    with pytest.raises(ValueError, match="a stack of planes: denoise each plane"):
+        image_to_tensor(np.zeros((5, 16, 16), np.uint8))  # no axis can be colour
 
 
 @pytest.mark.parametrize("h, w", [(5, 7), (6, 6), (1, 3)])

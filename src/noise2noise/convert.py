@@ -108,9 +108,11 @@ def _move_channels(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
         return image[:, :, None]
     if image.ndim == 3:
         if channel_axis is None:
+            stack = image.shape[-1] > 4 and image.shape[0] > 4  # no axis of colour channels
             raise N2NError(
                 f"got a 3-D array of shape {image.shape}: pass channel_axis=-1 for a colour "
                 "image (H×W×C), or a 2-D array for a grayscale one"
+                + ("; a stack of planes: denoise each plane" if stack else "")
             )
         return np.moveaxis(image, channel_axis, -1)
     raise N2NError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}")
