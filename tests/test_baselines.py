@@ -38,6 +38,17 @@ def test_estimate_sigma_is_on_the_255_scale(camera_crop):
     assert estimate_sigma(noisy) == pytest.approx(25, rel=0.15)
 
 
+def test_a_flat_image_has_no_noise_to_estimate_and_bm3d_asks_for_sigma(recwarn):
+    """It gave NaN with numpy's warnings, and `n2n denoise black.png --method bm3d`
+    said "BM3D needs sigma > 0, got nan"."""
+    flat = np.zeros((64, 64, 3), np.uint8)
+    assert estimate_sigma(flat, channel_axis=-1) == 0.0
+    with pytest.raises(ValueError, match="no noise found.*Give `sigma`"):
+        denoise_bm3d(flat, channel_axis=-1)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert np.isnan(estimate_sigma(np.full((64, 64), np.nan)))  # NaN data: not "no noise"
+
+
 def test_bm3d_raises_psnr_and_matches_a_direct_call(astronaut_crop):
     bm3d = pytest.importorskip("bm3d")
     noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)

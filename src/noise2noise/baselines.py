@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
 import numpy as np
 
@@ -74,13 +75,18 @@ def _bm3d_module():
 def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> float:
     """Gaussian noise level on the 0-255 scale, estimated from the image (wavelet MAD).
 
-    Uses scikit-image's ``estimate_sigma`` on the image scaled to [0, 1].
+    Uses scikit-image's ``estimate_sigma`` on the image scaled to [0, 1]; 0 for an image
+    without any variation (where that gives NaN).
     """
     from skimage.restoration import estimate_sigma as _estimate
 
     x = as_float(image)
-    value = _estimate(x, channel_axis=channel_axis, average_sigmas=True)
-    return float(value) * 255.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice": flat
+        value = float(_estimate(x, channel_axis=channel_axis, average_sigmas=True))
+    if math.isnan(value) and np.isfinite(x).all():
+        value = 0.0
+    return value * 255.0
 
 
 def _bm3d_float(x: np.ndarray, sigma: float, channel_axis: int | None) -> np.ndarray:
@@ -123,6 +129,11 @@ def denoise_bm3d(
     if sigma is None:
         sigma = estimate_sigma(image, channel_axis=channel_axis)
         log.info("BM3D: noise sigma not given, estimated %.2f (0-255 scale)", sigma)
+        if not sigma > 0:
+            raise N2NError(
+                f"BM3D: no noise found to estimate its sigma from (estimated {sigma:.3g}): "
+                "a flat image? Give `sigma` (0-255 scale) if it has noise"
+            )
     if not sigma > 0:
         raise N2NError(f"BM3D needs sigma > 0 (0-255 scale), got {sigma}")
     out = _bm3d_float(as_float(image), sigma / 255.0, channel_axis)

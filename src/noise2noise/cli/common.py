@@ -46,6 +46,7 @@ OPTION_OF_PARAMETER = {
     "target='noisy'": "--target noisy",
     "method='zeroshot'": "--method zeroshot",
     "peak": "--peak",
+    "sigma": "--sigma",
     "scheduler": "--scheduler",
     "max_megapixels": "--max-megapixels",
     "init": "--init",
