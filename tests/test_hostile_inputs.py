@@ -483,6 +483,27 @@ def test_float_arrays_in_other_units_are_refused_by_the_python_api():
     assert denoise_ansc(counts, peak=5).shape == counts.shape
 
 
+def test_signed_and_32_bit_tiffs_are_denoised_as_float_with_a_note(tmp_path):
+    """int16 (CT, some cameras) and uint32 TIFFs were refused as an unsupported sample
+    type; they are read as float32 in their own units, and 1-bit TIFFs as 8-bit."""
+    rng = np.random.default_rng(0)
+    clean = np.linspace(-500, 500, 96 * 96).reshape(96, 96)
+    noisy = np.round(clean + rng.normal(0, 50, clean.shape)).astype(np.int16)
+    tifffile.imwrite(tmp_path / "ct.tif", noisy)
+    tifffile.imwrite(tmp_path / "bits.tif", rng.random((32, 32)) > 0.5)
+    assert read_header(tmp_path / "ct.tif").dtype == np.float32
+    assert read_header(tmp_path / "bits.tif").dtype == np.uint8
+    proc = n2n("denoise", tmp_path / "ct.tif", "-o", tmp_path / "o.tif")
+    assert proc.returncode == 0, proc.stderr
+    assert "int16 samples are read as float (the output is float32)" in proc.stderr
+    out = tifffile.imread(tmp_path / "o.tif")
+    assert out.dtype == np.float32 and out.shape == noisy.shape
+    assert np.abs(out - clean).mean() < np.abs(noisy - clean).mean() / 2
+    with pytest.warns(UserWarning, match="1-bit image is read as 8-bit"):
+        bits = read_image(tmp_path / "bits.tif")
+    assert bits.dtype == np.uint8 and set(np.unique(bits)) == {0, 255}
+
+
 def test_every_page_of_a_tiff_written_page_by_page_is_denoised(tmp_path):
     rng = np.random.default_rng(0)
     pages = [rng.integers(0, 256, (24, 32), dtype=np.uint8) for _ in range(3)]

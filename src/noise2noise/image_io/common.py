@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +136,24 @@ def _reason(exc: Exception) -> str:
 
 
 def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
+    """A TIFF's samples as uint8, uint16 or float32: other floats as float32, 1-bit as
+    8-bit, other integers (signed, as CT and some cameras write them, or 32-bit) as
+    float32, whose values are then taken as they are (physical units); said in a note."""
     if array.dtype == np.float64 or array.dtype == np.float16:
+        array = array.astype(np.float32)
+    elif array.dtype.kind == "b":
+        warnings.warn(
+            "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)",
+            ConversionWarning,
+            stacklevel=3,
+        )
+        array = array.astype(np.uint8) * 255
+    elif array.dtype.kind in "iu" and array.dtype not in (np.uint8, np.uint16):
+        warnings.warn(
+            f"{array.dtype} samples are read as float (the output is float32)",
+            ConversionWarning,
+            stacklevel=3,
+        )
         array = array.astype(np.float32)
     if array.dtype not in (np.uint8, np.uint16, np.float32):
         raise ImageFileError(

@@ -86,7 +86,11 @@ def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
     height, width = shape[axes.index("Y")], shape[axes.index("X")]
     channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
     planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
-    dtype = np.float32 if layout.dtype.kind == "f" else layout.dtype
+    dtype = layout.dtype  # as _check_sample_type will return it
+    if layout.dtype.kind == "b":
+        dtype = np.uint8
+    elif layout.dtype not in (np.uint8, np.uint16) and layout.dtype.kind in "fiu":
+        dtype = np.float32
     return ImageHeader(path, width, height, channels, np.dtype(dtype), planes)
 
 
