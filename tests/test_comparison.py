@@ -27,6 +27,19 @@ def test_psnr_is_on_each_images_own_bit_depth_and_alpha_is_left_out(astronaut_cr
     assert tiny[0] == pytest.approx(20 * math.log10(5)) and math.isnan(tiny[1])
 
 
+def test_float_data_in_other_units_are_measured_on_the_references_range(camera_crop):
+    """A float TIFF in physical units against its reference: PSNR on the reference's range
+    (it was a meaningless large negative number, the data taken as if in [0, 1])."""
+    reference = camera_crop.astype(np.float32) * 4 - 300
+    reference[0, :2] = -300, 720  # spans [-300, 720]: 1020 wide
+    result = reference + np.where(camera_crop < 128, 10.2, -10.2).astype(np.float32)
+    value, quality = compare_images(result, reference)
+    assert value == pytest.approx(20 * math.log10(1020 / 10.2), abs=1e-3)  # 40 dB
+    assert 0 < quality < 1
+    with pytest.raises(N2NError, match="other units than \\[0, 1\\] and the image is uint8"):
+        compare_images(camera_crop, reference)
+
+
 def test_images_that_do_not_match_say_how(astronaut_crop):
     with pytest.raises(N2NError, match=r"64×32 with 3 colour channels and its reference 64×64"):
         compare_images(astronaut_crop[:32], astronaut_crop)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .convert import as_float
+from .convert import as_float, outside_float_range
 from .errors import N2NError
 from .image_io import ImageFileError, StackPlanes, is_stack, list_images, read_image, split_alpha
 from .metrics import psnr, ssim
@@ -46,7 +46,8 @@ def compare_images(image: np.ndarray, reference: np.ndarray) -> tuple[float, flo
         As :func:`noise2noise.read_image` returns them: H×W or H×W×C with C = 1..4 (the
         last of 2 or 4 channels is alpha, left out), uint8, uint16 or float in [0, 1].
         Each is put on [0, 1] by its own type's range, so an 8-bit result can be measured
-        against a 16-bit reference.
+        against a 16-bit reference; float data in other units (physical units) are both
+        put on [0, 1] by the reference's range (PSNR is then on that range).
 
     Returns
     -------
@@ -180,7 +181,7 @@ def _compare_pair(result: Path, reference: Path) -> tuple[float, float]:
 def _matched(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both on [0, 1] without alpha, gray as H×W; an error where their sizes or colour
     channels differ."""
-    a, b = (as_float(split_alpha(np.asarray(x))[0], np.float64) for x in (image, reference))
+    a, b = _on_unit_range(*(split_alpha(np.asarray(x))[0] for x in (image, reference)))
     if a.shape != b.shape:
         raise N2NError(
             f"the image is {_describe(a.shape)} and its reference {_describe(b.shape)}: "
@@ -188,6 +189,21 @@ def _matched(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.n
         )
     colour = a.ndim == 3 and a.shape[-1] > 1
     return tuple(x[..., 0] if x.ndim == 3 and not colour else x for x in (a, b))
+
+
+def _on_unit_range(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float64 on [0, 1]: each by its own type's range (:func:`as_float`), or, where
+    the reference is float data in other units (a TIFF in physical units), both by the
+    reference's range (stretched to hold [0, 1]), as ``n2n denoise`` scales such data."""
+    if not outside_float_range(reference):
+        return as_float(image, np.float64), as_float(reference, np.float64)
+    if image.dtype.kind != "f":
+        raise N2NError(
+            f"the reference holds float data in other units than [0, 1] and the image is "
+            f"{image.dtype}: compare two float images (or two of the same type)"
+        )
+    lo, hi = min(float(reference.min()), 0.0), max(float(reference.max()), 1.0)
+    return tuple((x.astype(np.float64) - lo) / (hi - lo) for x in (image, reference))
 
 
 def _ssim(a: np.ndarray, b: np.ndarray) -> float:
