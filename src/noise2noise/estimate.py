@@ -157,7 +157,7 @@ def describe_choice(model: str, estimate: NoiseEstimate) -> str:
     """What ``auto`` says about its choice: the method it runs and why."""
     chosen = METHOD_OF[model]
     if math.isnan(estimate.correlation):
-        return f"{AUTO_CHOSE}{chosen} (no flat area to measure the noise on)"
+        return f"{AUTO_CHOSE}{chosen} (no noise to measure: image too small, noise-free or clipped)"
     kind = "correlated, as in camera photos" if model == "real" else "independent"
     return f"{AUTO_CHOSE}{chosen} (noise {kind}: neighbour correlation {estimate.correlation:.2f})"
 
