@@ -303,3 +303,22 @@ def test_a_zarr_run_with_auto_chooses_once_and_says_which(tmp_path, capsys):
     real = tmp_path / "real.zarr"
     denoise_zarr(path, real, "real", chunk=128, overlap=64, progress=False)
     np.testing.assert_array_equal(zarr.open_array(str(out))[:], zarr.open_array(str(real))[:])
+
+
+def test_float_arrays_in_physical_units_are_scaled_into_range_and_back(tmp_path, noisy_rgb, capsys):
+    """They were clipped into [0, 1] (a blank result) and then refused; now scaled as a
+    float TIFF is by `n2n denoise`: the result is that of the data in [0, 1], rescaled."""
+    unit = (noisy_rgb[..., 1] / 255.0).astype(np.float32)
+    unit[0, :2] = 0.0, 1.0  # spans exactly [0, 1]
+    physical = unit * 1000 + 200  # spans [200, 1200]: scaled from [0, 1200]
+    expected = denoise_dask(da.from_array(unit * (1000 / 1200) + 200 / 1200), chunk=64)
+    expected = expected.compute() * 1200
+    with pytest.warns(UserWarning, match=r"float values span \[0, 1200\]: scaled"):
+        out = denoise_dask(da.from_array(physical), chunk=64).compute()
+    assert out.dtype == np.float32 and out.min() > 100  # not clipped into [0, 1]
+    np.testing.assert_allclose(out, expected, atol=0.5)  # 1200 × float32 rounding
+    path = _zarr(tmp_path, physical, "units.zarr", chunks=(64, 64))
+    args = ["denoise", str(path), "-o", str(tmp_path / "out.zarr"), "--chunk", "64"]
+    assert main([*args, "--method", "pretrained"]) == 0
+    assert "n2n: note: " in capsys.readouterr().err
+    np.testing.assert_allclose(zarr.open_array(str(tmp_path / "out.zarr"))[:], out, atol=0.5)

@@ -467,6 +467,19 @@ def test_float_data_in_other_units_are_not_written_clipped_to_a_png(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "units.tif"]  # no temporary file left
 
 
+def test_noise_added_to_float_data_in_other_units_is_relative_to_their_range(tmp_path):
+    """`n2n add-noise units.tif` clipped them into [0, 1], then refused them; now they are
+    scaled as for denoising: Gaussian 25 of 255 on data spanning [0, 1000] adds std 98."""
+    clean = np.full((128, 128), 500, np.float32)
+    clean[0, :2] = 0, 1000
+    tifffile.imwrite(tmp_path / "units.tif", clean)
+    proc = n2n("add-noise", tmp_path / "units.tif", "-o", tmp_path / "n.tif", "--gaussian", "25")
+    assert proc.returncode == 0, proc.stderr
+    assert "scaled into [0, 1] for adding noise and back" in proc.stderr
+    noise = tifffile.imread(tmp_path / "n.tif") - clean
+    assert noise.dtype == np.float32 and noise[1:].std() == pytest.approx(1000 * 25 / 255, rel=0.05)
+
+
 def test_float_arrays_in_other_units_are_refused_by_the_python_api():
     """`denoise` clipped them into [0, 1]: a blank result without a word. Unclipped noisy
     images, whose noise goes beyond [0, 1], are still taken as they are."""

@@ -19,15 +19,26 @@ Dask is optional (``pip install noise2noise[distributed]``); it is imported only
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .convert import as_float, dim_gain, image_to_tensor, tensor_to_image
+from .convert import (
+    as_float,
+    dim_gain,
+    float_span,
+    from_unit_range,
+    image_to_tensor,
+    scaling_note,
+    tensor_to_image,
+    to_unit_range,
+)
 from .errors import MissingDependency, N2NError
 from .estimate import METHOD_OF, choose_model
-from .image_io import apply_to_colour
+from .image_io import ConversionWarning, apply_to_colour
 from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
 from .tta import tta_transforms
@@ -102,12 +113,24 @@ def check_chunking(method: str, chunk: int) -> None:
         raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
 
 
-def array_peak(x, scheduler: str | None = None) -> float:
-    """The brightest value of the whole dask array ``x`` in [0, 1] units (one read)."""
-    top = np.asarray([x.max().compute(scheduler=scheduler)], dtype=x.dtype)
-    # float data as they are: one brightest value is no sign of other units (each block's
-    # values are checked when it is denoised, convert.outside_float_range)
-    return float(top[0]) if top.dtype.kind == "f" else float(as_float(top)[0])
+def array_levels(x, scheduler: str | None = None) -> tuple[float, tuple[float, float] | None]:
+    """The brightest value of the whole dask array ``x`` in [0, 1] units, and for float
+    data outside [0, 1] (physical units) the span they are scaled from into [0, 1] for
+    denoising and back (as ``n2n denoise`` scales a float TIFF; None otherwise, the peak
+    then of the scaled data): one read, the scaling said in a note."""
+    da = _dask()
+    extremes = da.compute(x.min(), x.max(), scheduler=scheduler)
+    lo, hi = (np.asarray([v], dtype=x.dtype) for v in extremes)
+    if x.dtype.kind != "f":
+        return float(as_float(hi)[0]), None
+    lo, hi = float(lo[0]), float(hi[0])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise N2NError("the array holds NaN or infinite values: replace them before denoising")
+    span = float_span(lo, hi)
+    if span is None:
+        return hi, None
+    warnings.warn(scaling_note(span), ConversionWarning, stacklevel=3)
+    return (hi - span[0]) / (span[1] - span[0]), span
 
 
 def whole_array_settings(
@@ -211,7 +234,8 @@ def denoise_dask(
     Parameters
     ----------
     array : dask.array.Array (or anything ``dask.array.asarray`` takes, e.g. a zarr array)
-        uint8, uint16 or float in [0, 1]; any number of dimensions with Y and X among them.
+        uint8, uint16 or float; any number of dimensions with Y and X among them. Float
+        data outside [0, 1] (physical units) are scaled into it and back, with a note.
     method : str
         ``"pretrained"`` (default), ``"real"``, ``"zeroshot"`` or ``"auto"`` (``real`` or
         ``pretrained``, chosen once for the whole array from the noise of a mosaic of four
@@ -249,7 +273,9 @@ def denoise_dask(
     chunks = (1,) * n_lead + (chunk, chunk) + ((x.shape[-1],) if channels else ())
     x = x.rechunk(chunks)
     h, w = x.shape[n_lead], x.shape[n_lead + 1]
-    peak = array_peak(x) if peak is None else peak
+    found, span = (None, None) if peak is not None and x.dtype.kind != "f" else array_levels(x)
+    peak = found if peak is None else peak
+    x = to_unit_range(x, span)  # float data in physical units: on [0, 1], lazily
     if method == "auto":  # one choice for every chunk: no seams between two models
         method = method_for_array(x, channels, seed)
     bands = x.shape[-1] if channels else 1
@@ -260,5 +286,6 @@ def denoise_dask(
     fn = _block_function(method, channels, peak, transforms, model, device)
     depths = {n_lead: depth, n_lead + 1: depth}
     out = x.map_overlap(fn, depth=depths, boundary="none", dtype=x.dtype, trim=True)
+    out = from_unit_range(out, span)
     inverse = np.argsort(order)
     return out.transpose(tuple(int(i) for i in inverse))

@@ -59,6 +59,30 @@ def float_range_message(span: tuple[float, float]) -> str:
     )
 
 
+def float_span(lo: float, hi: float) -> tuple[float, float] | None:
+    """The range float data from ``lo`` to ``hi`` are scaled from into [0, 1] (and back)
+    where they leave it, as data in physical units do: [min(lo, 0), max(hi, 1)]; None
+    for data in [0, 1], taken as they are."""
+    span = (min(lo, 0.0), max(hi, 1.0))
+    return None if span == (0.0, 1.0) else span
+
+
+def scaling_note(span: tuple[float, float], purpose: str = "denoising") -> str:
+    """What a note says of data scaled from ``span`` into [0, 1] for ``purpose``."""
+    lo, hi = span
+    return f"float values span [{lo:.4g}, {hi:.4g}]: scaled into [0, 1] for {purpose} and back"
+
+
+def to_unit_range(x, span: tuple[float, float] | None):
+    """``x`` (numpy or dask) scaled from ``span`` into [0, 1] (None: as it is)."""
+    return x if span is None else ((x - span[0]) / (span[1] - span[0])).astype(x.dtype)
+
+
+def from_unit_range(x, span: tuple[float, float] | None):
+    """The inverse of :func:`to_unit_range`."""
+    return x if span is None else (x * (span[1] - span[0]) + span[0]).astype(x.dtype)
+
+
 def as_float(image: np.ndarray, dtype: np.dtype = np.float32) -> np.ndarray:
     """Return ``image`` as floats in [0, 1].
 

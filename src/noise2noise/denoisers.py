@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .convert import float_span, from_unit_range, scaling_note, to_unit_range
 from .errors import N2NError, Note
 from .estimate import METHOD_OF, choose_model, describe_choice
 from .image_io import ConversionWarning, merge_alpha, split_alpha
@@ -128,18 +129,17 @@ class FileDenoiser:
             return self
         middle, _ = split_alpha(planes[len(planes) // 2])
         check_finite(middle)
-        lo, hi = self._float_range(middle)  # measured as the planes will be denoised
-        middle = (middle - lo) / (hi - lo) if (lo, hi) != (0.0, 1.0) else middle
+        middle = to_unit_range(middle, self._float_span(middle))  # as planes will be denoised
         model, estimate = choose_model(middle, channel_axis=-1 if middle.ndim == 3 else None)
         note = f"{describe_choice(model, estimate)}, for every plane (measured on the middle one)"
         warnings.warn(Note(note), stacklevel=2)
         return replace(self, method=METHOD_OF[model])
 
-    def _float_range(self, image: np.ndarray) -> tuple[float, float]:
-        """Float data are scaled from this range into [0, 1] and back ((0, 1): as they are)."""
+    def _float_span(self, image: np.ndarray) -> tuple[float, float] | None:
+        """Float data are scaled from this range into [0, 1] and back (None: as they are)."""
         if image.dtype.kind != "f" or not REGISTRY[self.method].scale_float:
-            return 0.0, 1.0
-        return min(float(image.min()), 0.0), max(float(image.max()), 1.0)
+            return None
+        return float_span(float(image.min()), float(image.max()))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         return blend(image, self._denoise(image), self.strength)
@@ -147,19 +147,14 @@ class FileDenoiser:
     def _denoise(self, image: np.ndarray) -> np.ndarray:
         check_finite(image)
         options = dict(self.options)
-        lo, hi = self._float_range(image)
-        if (lo, hi) == (0.0, 1.0):
+        span = self._float_span(image)
+        if span is None:
             return denoise_image(image, self.method, **options)
-        warnings.warn(
-            f"float values span [{lo:.4g}, {hi:.4g}]: scaled into [0, 1] for denoising and back",
-            ConversionWarning,
-            stacklevel=2,
-        )
+        warnings.warn(scaling_note(span), ConversionWarning, stacklevel=2)
         if options.get("sigma") is not None:
-            options["sigma"] = options["sigma"] / (hi - lo)
-        scaled = ((image - lo) / (hi - lo)).astype(image.dtype)
-        out = denoise_image(scaled, self.method, **options)
-        return (out * (hi - lo) + lo).astype(image.dtype)
+            options["sigma"] = options["sigma"] / (span[1] - span[0])
+        out = denoise_image(to_unit_range(image, span), self.method, **options)
+        return from_unit_range(out, span)
 
 
 def _batches(method: str, options: dict) -> bool:

@@ -11,9 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..convert import (
+    float_span,
+    from_unit_range,
+    outside_float_range,
+    scaling_note,
+    to_unit_range,
+)
 from ..errors import N2NError, Note
 from ..image_io import (
     JPEG_QUALITY,
+    ConversionWarning,
     ImageFileError,
     StackPlanes,
     apply_to_colour,
@@ -50,14 +58,22 @@ class FileResult:
 
 @dataclass(frozen=True)
 class NoiseAdder:
-    """``image -> noisy image`` for files; each plane of a stack gets its own noise."""
+    """``image -> noisy image`` for files; each plane of a stack gets its own noise. Float
+    data in physical units are scaled into [0, 1] and back, as for denoising (the noise
+    is then relative to that range), with a note."""
 
     noise: object
     seed: int = 0
     takes_plane = True  # process_file passes the plane index of a stack
 
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
-        return apply_to_colour(add_noise, image, noise=self.noise, seed=self.seed + 7919 * plane)
+        span = None
+        if outside_float_range(image):
+            span = float_span(float(image.min()), float(image.max()))
+            warnings.warn(scaling_note(span, "adding noise"), ConversionWarning, stacklevel=2)
+        seed = self.seed + 7919 * plane
+        noisy = apply_to_colour(add_noise, to_unit_range(image, span), noise=self.noise, seed=seed)
+        return from_unit_range(noisy, span)
 
 
 def _plane_progress(planes: Iterable, source: Path):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+import warnings
 
 from ..batch import plan_outputs
 from ..denoisers import make_denoiser
-from ..errors import N2NError
+from ..errors import N2NError, Note
 from ..machine import usable_cpus
 from ..memory import Limits
 from ..methods import DEFAULT_METHOD, REGISTRY, describe_methods
@@ -119,22 +121,29 @@ def _denoise_array(args: argparse.Namespace) -> int:
 
     cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
     try:
-        summary = denoise_zarr(
-            Path(args.inputs[0]),
-            Path(args.output),
-            args.method,
-            cluster=cluster,
-            axes=args.axes,
-            chunk=args.chunk,
-            overlap=args.overlap,
-            preset=args.preset,
-            seed=args.seed or 0,
-            resume=args.resume or args.skip_existing,
-            overwrite=args.overwrite,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Note)
+            summary = denoise_zarr(
+                Path(args.inputs[0]),
+                Path(args.output),
+                args.method,
+                cluster=cluster,
+                axes=args.axes,
+                chunk=args.chunk,
+                overlap=args.overlap,
+                preset=args.preset,
+                seed=args.seed or 0,
+                resume=args.resume or args.skip_existing,
+                overwrite=args.overwrite,
+            )
     finally:
         if cluster is not None:
             cluster.close()
+    for w in caught:  # notes (float data scaled) as the file runs say them
+        if issubclass(w.category, Note):
+            print(f"n2n: note: {args.inputs[0]}: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     print(
         f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
         f"{summary['seconds']:.1f} s ({_method_said(args.method, summary['method'])}, "

@@ -18,7 +18,7 @@ from ..batch import RunInterrupted
 from ..chunked import (
     DEFAULT_CHUNK,
     _block_function,
-    array_peak,
+    array_levels,
     check_chunking,
     fit_for_array,
     method_for_array,
@@ -26,6 +26,7 @@ from ..chunked import (
     whole_array_settings,
 )
 from ..config import changed_fields, to_dict
+from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError
 from ..files import write_atomically
 from ..models import SimpleCNN
@@ -122,11 +123,12 @@ def _key(region) -> str:
 
 
 def _denoise_chunk(
-    source, target: str, marks: str, region, job: ZarrJob, peak, transforms, model, threads
+    source, target: str, marks: str, region, job: ZarrJob, peak, span, transforms, model, threads
 ):
     """One task: read ``region`` plus the overlap from ``source``, denoise, write the chunk
     into ``target``, then mark it done (the mark is written last, so a chunk without a mark
-    is redone whole). ``model``: the saved ZS-N2N network's path, or None."""
+    is redone whole). ``model``: the saved ZS-N2N network's path, or None; ``span``:
+    the range float data are scaled from into [0, 1] and back (None: as they are)."""
     _set_threads(threads)
     if isinstance(source, str):
         source = open_source(Path(source))[0]
@@ -140,11 +142,11 @@ def _denoise_chunk(
         else:
             expanded.append(s)
             inner.append(slice(None))
-    block = np.asarray(source[tuple(expanded)])
+    block = to_unit_range(np.asarray(source[tuple(expanded)]), span)
     order = plan_axes(source.shape, axes).order()
     net = _zeroshot_network(model) if model else None
     fn = _block_function(job.method, "C" in axes, peak, transforms, net, "cpu")
-    out = fn(block.transpose(order)).transpose(np.argsort(order))
+    out = from_unit_range(fn(block.transpose(order)).transpose(np.argsort(order)), span)
     z = zarr.open_array(target, mode="r+")
     z[tuple(region)] = out[tuple(inner)]
     Path(marks, _key(region)).touch()
@@ -187,7 +189,8 @@ def denoise_zarr(
 
     lazy = da.from_zarr(array)
     # Read here (the source may not travel: a TIFF store holds a lock), once.
-    peak = array_peak(lazy, scheduler="threads")
+    peak, span = array_levels(lazy, scheduler="threads")
+    lazy = to_unit_range(lazy, span)  # float data in physical units: on [0, 1]
     if method == "auto":  # chosen once for the whole array, before any chunk
         method = method_for_array(lazy.transpose(plan.order()), "C" in plan.axes, seed)
     h, w = array.shape[plan.axes.index("Y")], array.shape[plan.axes.index("X")]
@@ -214,7 +217,9 @@ def denoise_zarr(
     try:
         if client is None:
             for region in todo:
-                _denoise_chunk(src, out_array, marks, region, job, peak, transforms, model, threads)
+                _denoise_chunk(
+                    src, out_array, marks, region, job, peak, span, transforms, model, threads
+                )
                 bar.update()
         else:
             run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
@@ -227,6 +232,7 @@ def denoise_zarr(
                     region,
                     job,
                     peak,
+                    span,
                     transforms,
                     model,
                     threads,
