@@ -258,7 +258,7 @@ def test_a_training_kept_without_weights_is_trained_again_identically(done, fold
     assert column(again, 3) == column(history, 3)  # val_psnr: the same network
 
 
-def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, tmp_path):
+def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, tmp_path, caplog):
     out, _ = done
     rows = [
         r
@@ -274,7 +274,9 @@ def test_verify_recomputes_cached_cells_and_flags_a_changed_one(done, folders, t
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    caplog.set_level("INFO", logger="noise2noise")
     checked = verify(Reproduction(copy, tiny_budget(folders), progress=False), sample=3)
+    assert "verify: 3/3 table1 t0 " in caplog.text and "VerifiedCell" not in caplog.text
     by_method = {(c.noise, c.method): c for c in checked}
     assert len(by_method) == 3
     wrong = (rows[1]["noise"], rows[1]["method"])

@@ -55,7 +55,8 @@ def verify(
         raise N2NError(f"{repro.out}: no cached cells to verify")
     images = dict(repro.test_images())
     checked = []
-    for experiment, cell in random.Random(seed).sample(cells, min(sample, len(cells))):
+    chosen = random.Random(seed).sample(cells, min(sample, len(cells)))
+    for experiment, cell in chosen:
         noise = parse_noise(cell.noise)
         clean, noisy = make_noisy(
             images[cell.image], noise, seed=repro.budget.seed, image_name=cell.image
@@ -74,6 +75,11 @@ def verify(
                 ok=abs(value - cell.psnr) <= tolerance,
             )
         )
-        log.info("verify: %s", checked[-1])
+        c = checked[-1]  # progress: a cell can take minutes
+        log.info(
+            "verify: %d/%d %s %s %s %s: cached %.2f, now %.2f dB",
+            *(len(checked), len(chosen), experiment, c.image, c.noise, c.method),
+            *(c.cached_psnr, c.recomputed_psnr),
+        )
     write_csv(repro.out / "verify.csv", [vars(c) for c in checked])
     return checked
