@@ -159,6 +159,20 @@ def test_real_pairs_need_no_clean_image(tmp_path, crops):
     assert np.isnan(history[-1]["val_psnr"]) and history[-1]["val_loss"] > 0
 
 
+def test_real_pairs_of_different_sizes_are_refused_by_name(tmp_path, crops, capsys):
+    """A pair of captures of different sizes crashed training in the network (a
+    traceback of conv2d about the kernel size) once validation reached it."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for i, c in enumerate(crops):
+            write_image(tmp_path / folder / f"s{i}.png", c)
+    write_image(tmp_path / "b" / "s1.png", crops[1][:40], overwrite=True)
+    args = ["train", "--pairs", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", "1"]
+    assert main([*args, "--crop", "32", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "s1.png: 48×40 with 3 channels, its pair in" in err and "must match" in err
+
+
 @pytest.mark.parametrize("schedule", ["plateau", "cosine"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, crops, schedule):
     data = SyntheticPairs(crops, Gaussian(25), "noisy")

@@ -136,8 +136,20 @@ def run_training(
             load_training_images([d / n for n in names], crop=config.crop, strict=True)[0]
             for d in folders
         ]
+        for name, first, *others in zip(names, *loaded, strict=True):
+            for folder, other in zip(folders[1:], others, strict=True):
+                if _as_hwc(other).shape != _as_hwc(first).shape:
+                    raise N2NError(
+                        f"{folder / name}: {_size(other)}, its pair in {folder_a} "
+                        f"{_size(first)}: the images of a scene must match"
+                    )
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
     return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
+
+
+def _size(image: np.ndarray) -> str:
+    channels = image.shape[2] if image.ndim == 3 else 1
+    return f"{image.shape[1]}×{image.shape[0]} with {channels} channel{'s' * (channels > 1)}"
 
 
 def denoise_with_model(
