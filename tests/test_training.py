@@ -170,7 +170,7 @@ def test_real_pairs_of_different_sizes_are_refused_by_name(tmp_path, crops, caps
     args = ["train", "--pairs", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", "1"]
     assert main([*args, "--crop", "32", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
-    assert "s1.png: 48×40 with 3 channels, its pair in" in err and "must match" in err
+    assert "s1.png: 48×40 with 3 colour channels, its pair in" in err and "must match" in err
 
 
 @pytest.mark.parametrize("schedule", ["plateau", "cosine"])

@@ -81,8 +81,8 @@ def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     from skimage.restoration import estimate_sigma as _estimate
 
     x = as_float(image)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice": flat
+    with warnings.catch_warnings():  # numpy's "mean of empty slice" etc.: a flat image
+        warnings.simplefilter("ignore", RuntimeWarning)
         value = float(_estimate(x, channel_axis=channel_axis, average_sigmas=True))
     if math.isnan(value) and np.isfinite(x).all():
         value = 0.0

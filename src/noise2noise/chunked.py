@@ -119,11 +119,10 @@ def array_levels(x, scheduler: str | None = None) -> tuple[float, tuple[float, f
     denoising and back (as ``n2n denoise`` scales a float TIFF; None otherwise, the peak
     then of the scaled data): one read, the scaling said in a note."""
     da = _dask()
-    extremes = da.compute(x.min(), x.max(), scheduler=scheduler)
-    lo, hi = (np.asarray([v], dtype=x.dtype) for v in extremes)
+    lo, hi = da.compute(x.min(), x.max(), scheduler=scheduler)
     if x.dtype.kind != "f":
-        return float(as_float(hi)[0]), None
-    lo, hi = float(lo[0]), float(hi[0])
+        return float(as_float(np.asarray([hi], dtype=x.dtype))[0]), None
+    lo, hi = float(lo), float(hi)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise N2NError("the array holds NaN or infinite values: replace them before denoising")
     span = float_span(lo, hi)

@@ -16,9 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .convert import as_float, outside_float_range
+from .convert import as_float, float_span, outside_float_range, to_unit_range
 from .errors import N2NError
-from .image_io import ImageFileError, StackPlanes, is_stack, list_images, read_image, split_alpha
+from .image_io import (
+    ImageFileError,
+    StackPlanes,
+    describe_shape,
+    is_stack,
+    list_images,
+    read_image,
+    split_alpha,
+)
 from .metrics import psnr, ssim
 from .progress import progress_bar
 
@@ -184,7 +192,7 @@ def _matched(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.n
     a, b = _on_unit_range(*(split_alpha(np.asarray(x))[0] for x in (image, reference)))
     if a.shape != b.shape:
         raise N2NError(
-            f"the image is {_describe(a.shape)} and its reference {_describe(b.shape)}: "
+            f"the image is {describe_shape(a.shape)} and its reference {describe_shape(b.shape)}: "
             "they must match"
         )
     colour = a.ndim == 3 and a.shape[-1] > 1
@@ -195,15 +203,16 @@ def _on_unit_range(image: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray
     """Both as float64 on [0, 1]: each by its own type's range (:func:`as_float`), or, where
     the reference is float data in other units (a TIFF in physical units), both by the
     reference's range (stretched to hold [0, 1]), as ``n2n denoise`` scales such data."""
-    if not outside_float_range(reference):
+    extremes = outside_float_range(reference)
+    if not extremes:
         return as_float(image, np.float64), as_float(reference, np.float64)
     if image.dtype.kind != "f":
         raise N2NError(
             f"the reference holds float data in other units than [0, 1] and the image is "
             f"{image.dtype}: compare two float images (or two of the same type)"
         )
-    lo, hi = min(float(reference.min()), 0.0), max(float(reference.max()), 1.0)
-    return tuple((x.astype(np.float64) - lo) / (hi - lo) for x in (image, reference))
+    span = float_span(*extremes)
+    return tuple(to_unit_range(x.astype(np.float64), span) for x in (image, reference))
 
 
 def _ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -211,8 +220,3 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
     if min(a.shape[:2]) < SSIM_SIDE:
         return math.nan
     return ssim(a, b, data_range=1.0, channel_axis=-1 if a.ndim == 3 else None)
-
-
-def _describe(shape: tuple) -> str:
-    channels = shape[2] if len(shape) == 3 else 1
-    return f"{shape[1]}×{shape[0]} with {channels} colour channel{'s' * (channels != 1)}"

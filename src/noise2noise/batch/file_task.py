@@ -68,8 +68,8 @@ class NoiseAdder:
 
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
         span = None
-        if outside_float_range(image):
-            span = float_span(float(image.min()), float(image.max()))
+        if extremes := outside_float_range(image):
+            span = float_span(*extremes)
             warnings.warn(scaling_note(span, "adding noise"), ConversionWarning, stacklevel=2)
         seed = self.seed + 7919 * plane
         noisy = apply_to_colour(add_noise, to_unit_range(image, span), noise=self.noise, seed=seed)

@@ -36,6 +36,7 @@ from .common import (
     ConversionWarning,
     ImageFileError,
     ImageHeader,
+    describe_shape,
     format_hint,
 )
 from .headers import check_size, read_header
@@ -58,6 +59,7 @@ __all__ = [
     "ImageFileError",
     "ConversionWarning",
     "ImageHeader",
+    "describe_shape",
     "read_header",
     "check_size",
     "read_image",

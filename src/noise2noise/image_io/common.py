@@ -80,6 +80,12 @@ class ImageHeader:
         )
 
 
+def describe_shape(shape: tuple) -> str:
+    """For messages: ``"64×48 with 3 colour channels"`` of an H×W(×C) array's shape."""
+    channels = shape[2] if len(shape) == 3 else 1
+    return f"{shape[1]}×{shape[0]} with {channels} colour channel{'s' * (channels != 1)}"
+
+
 def _check_file(path: Path) -> str:
     """The lower-case extension of an image file that exists and is not empty."""
     if not path.exists():
@@ -135,31 +141,40 @@ def _reason(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def sample_type(dtype: np.dtype) -> np.dtype | None:
+    """The sample type a TIFF of ``dtype`` is read as (None: not supported): uint8, uint16
+    and float32 as they are, other floats as float32, 1-bit as 8-bit, other integers
+    (signed, as CT and some cameras write them, or 32-bit) as float32."""
+    dtype = np.dtype(dtype)
+    if dtype in (np.uint8, np.uint16, np.float32):
+        return dtype
+    if dtype.kind == "b":
+        return np.dtype(np.uint8)
+    return np.dtype(np.float32) if dtype.kind in "fiu" else None
+
+
 def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
-    """A TIFF's samples as uint8, uint16 or float32: other floats as float32, 1-bit as
-    8-bit, other integers (signed, as CT and some cameras write them, or 32-bit) as
-    float32, whose values are then taken as they are (physical units); said in a note."""
-    if array.dtype == np.float64 or array.dtype == np.float16:
-        array = array.astype(np.float32)
-    elif array.dtype.kind == "b":
+    """A TIFF's samples as :func:`sample_type` says; a change of integers said in a note
+    (their values are then taken as they are: physical units)."""
+    target = sample_type(array.dtype)
+    if target is None:
+        raise ImageFileError(
+            path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
+        )
+    if array.dtype.kind == "b":
         warnings.warn(
             "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)",
             ConversionWarning,
             stacklevel=3,
         )
-        array = array.astype(np.uint8) * 255
-    elif array.dtype.kind in "iu" and array.dtype not in (np.uint8, np.uint16):
+        return array.astype(np.uint8) * 255
+    if array.dtype.kind in "iu" and array.dtype != target:
         warnings.warn(
             f"{array.dtype} samples are read as float (the output is float32)",
             ConversionWarning,
             stacklevel=3,
         )
-        array = array.astype(np.float32)
-    if array.dtype not in (np.uint8, np.uint16, np.float32):
-        raise ImageFileError(
-            path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
-        )
-    return array
+    return array.astype(target, copy=False)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import N2NError
-from .common import RAW_ADVICE, ImageFileError, ImageHeader, _check_sample_type
+from .common import RAW_ADVICE, ImageFileError, ImageHeader, _check_sample_type, sample_type
 from .metadata import Metadata, ome_for_output
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
@@ -86,11 +86,7 @@ def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
     height, width = shape[axes.index("Y")], shape[axes.index("X")]
     channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
     planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
-    dtype = layout.dtype  # as _check_sample_type will return it
-    if layout.dtype.kind == "b":
-        dtype = np.uint8
-    elif layout.dtype not in (np.uint8, np.uint16) and layout.dtype.kind in "fiu":
-        dtype = np.float32
+    dtype = sample_type(layout.dtype) or layout.dtype  # unsupported: refused on reading
     return ImageHeader(path, width, height, channels, np.dtype(dtype), planes)
 
 

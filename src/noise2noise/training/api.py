@@ -14,7 +14,7 @@ import torch
 from ..convert import image_to_tensor, luminance, tensor_to_image
 from ..datasets import image_set_paths
 from ..errors import N2NError
-from ..image_io import ImageFileError, list_images, read_image, split_alpha
+from ..image_io import ImageFileError, describe_shape, list_images, read_image, split_alpha
 from ..noise import (
     NoiseMixture,
     as_mixture,
@@ -140,16 +140,12 @@ def run_training(
             for folder, other in zip(folders[1:], others, strict=True):
                 if _as_hwc(other).shape != _as_hwc(first).shape:
                     raise N2NError(
-                        f"{folder / name}: {_size(other)}, its pair in {folder_a} "
-                        f"{_size(first)}: the images of a scene must match"
+                        f"{folder / name}: {describe_shape(other.shape)}, its pair in "
+                        f"{folder_a} {describe_shape(first.shape)}: the images of a scene "
+                        "must match"
                     )
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
     return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
-
-
-def _size(image: np.ndarray) -> str:
-    channels = image.shape[2] if image.ndim == 3 else 1
-    return f"{image.shape[1]}×{image.shape[0]} with {channels} channel{'s' * (channels > 1)}"
 
 
 def denoise_with_model(
