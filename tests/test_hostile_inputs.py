@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 import zlib
 from pathlib import Path
 
@@ -22,9 +23,9 @@ import tifffile
 import torch
 from PIL import Image
 
-from noise2noise import denoise, denoise_ansc, denoise_zeroshot, psnr
+from noise2noise import add_noise, denoise, denoise_ansc, denoise_image, denoise_zeroshot, psnr
 from noise2noise.batch import plan_outputs, process_files
-from noise2noise.errors import N2NError
+from noise2noise.errors import N2NError, Note
 from noise2noise.image_io import ImageFileError, read_header, read_image, write_image
 from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
 
@@ -441,6 +442,41 @@ def test_nan_in_float_input_is_an_error(tmp_path):
     err = one_line_error(n2n("denoise", tmp_path / "nan.tif", "-o", tmp_path / "o.tif"))
     assert "25 of 1024 values are NaN" in err
     assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: denoise(x),
+        lambda x: denoise_zeroshot(x, iterations=2),
+        lambda x: denoise_ansc(x, peak=20),
+        lambda x: denoise_image(x, "auto"),
+    ],
+    ids=["denoise", "zeroshot", "ansc", "denoise_image-auto"],
+)
+def test_nan_in_an_array_is_an_error_of_the_python_api_too(call):
+    """`n2n.denoise(array_with_a_few_nans)` returned an image of NaN only, silently (the
+    network spreads them); adding noise keeps them where they are, as before."""
+    image = np.random.default_rng(0).random((32, 32), dtype=np.float32)
+    image[5, 5:9] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Note)  # auto says nothing before refusing
+        with pytest.raises(N2NError, match="4 of 1024 values are NaN or infinite"):
+            call(image)
+    noisy = add_noise(image, "gaussian:10", seed=0)
+    assert np.isnan(noisy).sum() == 4 and np.isnan(noisy[5, 5:9]).all()
+
+
+def test_denoise_image_takes_the_channel_axis_of_the_other_functions(astronaut_crop):
+    """`denoise_image(rgb, channel_axis=-1)` was a TypeError from inside the method
+    ('got multiple values for keyword argument')."""
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=1, channel_axis=-1)
+    last = denoise_image(noisy, "pretrained", channel_axis=-1)
+    np.testing.assert_array_equal(last, denoise_image(noisy, "pretrained"))
+    first = denoise_image(np.moveaxis(noisy, -1, 0), "pretrained", channel_axis=0)
+    np.testing.assert_array_equal(np.moveaxis(first, 0, -1), last)
+    with pytest.raises(N2NError, match="channel_axis=None: give the axis"):
+        denoise_image(noisy, "pretrained", channel_axis=None)
 
 
 def test_float_data_outside_0_1_is_scaled_and_back_with_a_note(tmp_path):

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .convert import as_float, from_float
+from .convert import as_float, check_finite, from_float
 from .errors import MissingDependency, N2NError
 
 __all__ = [
@@ -126,6 +126,7 @@ def denoise_bm3d(
     Needs the optional ``bm3d`` package: ``pip install 'noise2noise[bm3d]'``.
     """
     image = np.asarray(image)
+    check_finite(image)
     if sigma is None:
         sigma = estimate_sigma(image, channel_axis=channel_axis)
         log.info("BM3D: noise sigma not given, estimated %.2f (0-255 scale)", sigma)
@@ -170,6 +171,7 @@ def denoise_ansc(
     if inverse not in inverses:
         raise N2NError(f"inverse must be one of {', '.join(inverses)}, got '{inverse}'")
     image = np.asarray(image)
+    check_finite(image)
     counts = as_float(image).astype(np.float64) * peak
     stabilised = anscombe(counts)  # noise std ≈ 1 in these units
     denoised = _bm3d_float(stabilised, 1.0, channel_axis)

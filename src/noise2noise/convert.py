@@ -17,6 +17,7 @@ __all__ = [
     "as_float",
     "from_float",
     "image_to_tensor",
+    "check_finite",
     "tensor_to_image",
     "pad_to_multiple",
     "dim_gain",
@@ -142,9 +143,34 @@ def _move_channels(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
     raise N2NError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}")
 
 
-def image_to_tensor(image: np.ndarray, *, channel_axis: int | None = None) -> torch.Tensor:
-    """Numpy image (H×W or with a channel axis) -> float32 tensor (1, C, H, W) in [0, 1]."""
-    hwc = _move_channels(np.asarray(image), channel_axis)
+def check_finite(image: np.ndarray) -> None:
+    """Refuse NaN and infinite values, which a network would spread over the whole image.
+
+    Raises
+    ------
+    N2NError
+        Saying how many values are not finite.
+    """
+    if image.dtype.kind == "f":
+        bad = int(image.size - np.count_nonzero(np.isfinite(image)))
+        if bad:
+            raise N2NError(
+                f"{bad} of {image.size} values are NaN or infinite; replace them (for "
+                "example with the local median) before denoising"
+            )
+
+
+def image_to_tensor(
+    image: np.ndarray, *, channel_axis: int | None = None, finite: bool = True
+) -> torch.Tensor:
+    """Numpy image (H×W or with a channel axis) -> float32 tensor (1, C, H, W) in [0, 1].
+
+    NaN and infinite values are refused (:func:`check_finite`) unless ``finite`` is False
+    (adding noise, which keeps them where they are, unlike a network)."""
+    image = np.asarray(image)
+    if finite:
+        check_finite(image)
+    hwc = _move_channels(image, channel_axis)
     chw = np.ascontiguousarray(as_float(hwc).transpose(2, 0, 1))
     return torch.from_numpy(chw)[None]  # (1, C, H, W)
 

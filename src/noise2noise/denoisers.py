@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .convert import float_span, from_unit_range, scaling_note, to_unit_range
+from .convert import check_finite, float_span, from_unit_range, scaling_note, to_unit_range
 from .errors import N2NError, Note
 from .estimate import METHOD_OF, choose_model, describe_choice
 from .image_io import ConversionWarning, merge_alpha, split_alpha
@@ -31,7 +31,7 @@ from .noise import Gaussian, Poisson
 from .runtime import resolve_device
 from .zeroshot import get_preset
 
-__all__ = ["make_denoiser", "FileDenoiser", "NoiseAwareDenoiser", "blend", "check_finite"]
+__all__ = ["make_denoiser", "FileDenoiser", "NoiseAwareDenoiser", "blend"]
 
 
 def make_denoiser(
@@ -189,23 +189,6 @@ def _denoise_many(
         blend(image, merge_alpha(out[:, :, 0] if colour.ndim == 2 else out, alpha), strength)
         for out, colour, alpha, image in zip(outs, colours, alphas, images, strict=True)
     ]
-
-
-def check_finite(image: np.ndarray) -> None:
-    """Refuse NaN and infinite values, which a network would spread over the whole image.
-
-    Raises
-    ------
-    N2NError
-        Saying how many values are not finite.
-    """
-    if image.dtype.kind == "f":
-        bad = int(image.size - np.count_nonzero(np.isfinite(image)))
-        if bad:
-            raise N2NError(
-                f"{bad} of {image.size} values are NaN or infinite; replace them (for "
-                "example with the local median) before denoising"
-            )
 
 
 @dataclass(frozen=True)

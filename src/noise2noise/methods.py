@@ -195,8 +195,10 @@ def options_for_noise(method: str, noise: Gaussian | Poisson) -> dict | None:
     return REGISTRY[resolve_method(method, {})[0]].noise_options(noise)
 
 
-def denoise_image(image: np.ndarray, method: str = DEFAULT_METHOD, **options) -> np.ndarray:
-    """Denoise an image as read from a file (H×W or H×W×C, C = 1..4, last axis channels).
+def denoise_image(
+    image: np.ndarray, method: str = DEFAULT_METHOD, *, channel_axis: int | None = -1, **options
+) -> np.ndarray:
+    """Denoise an image as read from a file (H×W, or H×W×C with C = 1..4).
 
     With 2 or 4 channels the last one is alpha: only the colour channels are denoised.
 
@@ -208,6 +210,9 @@ def denoise_image(image: np.ndarray, method: str = DEFAULT_METHOD, **options) ->
         A key of :data:`METHODS`; default ``"auto"``, as ``n2n denoise``: the shipped
         network for camera photos (``"real"``) or the one for other noise
         (``"pretrained"``), chosen from the image's noise.
+    channel_axis : int or None
+        Where the channels of a 3-D image are (default: last, as files are read); a 2-D
+        image is grayscale whatever it says. None for a 3-D image is refused.
     **options
         Passed to the method (e.g. ``preset``, ``seed``).
 
@@ -215,4 +220,14 @@ def denoise_image(image: np.ndarray, method: str = DEFAULT_METHOD, **options) ->
     -------
     ndarray with the shape and dtype of ``image``.
     """
-    return apply_to_colour(_lookup(method), image, **options)
+    image = np.asarray(image)
+    if image.ndim != 3:
+        return apply_to_colour(_lookup(method), image, **options)
+    if channel_axis is None:
+        raise N2NError(
+            f"got a 3-D array of shape {image.shape} with channel_axis=None: give the axis "
+            "of its colour channels, or pass a 2-D array for a grayscale image"
+        )
+    last = np.moveaxis(image, channel_axis, -1)
+    out = apply_to_colour(_lookup(method), last, **options)
+    return np.moveaxis(out, -1, channel_axis)

@@ -325,7 +325,7 @@ def add_noise(
     (dtype('uint8'), (8, 8))
     """
     model = parse_noise(noise) if isinstance(noise, str) else noise
-    x = image_to_tensor(image, channel_axis=channel_axis)
+    x = image_to_tensor(image, channel_axis=channel_axis, finite=False)  # NaN stays NaN
     y = model(x, generator=seed)
     # Float images keep unclipped values when the model does not clip; integers are clipped.
     return tensor_to_image(y, image, channel_axis=channel_axis)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
+from .convert import check_finite, dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError, Note
 from .estimate import choose_model, describe_choice
 from .progress import progress_bar
@@ -197,6 +197,7 @@ def denoise_auto(
     choose_model`: ``real`` for noise correlated between neighbouring pixels, as in camera
     photos, else the blind model of ``pretrained``); the choice is said as a
     :class:`~noise2noise.errors.Note`, which file runs print."""
+    check_finite(np.asarray(image))  # before a choice is said
     model, estimate = choose_model(image, channel_axis=channel_axis)
     warnings.warn(Note(describe_choice(model, estimate)), stacklevel=2)
     return denoise(image, channel_axis=channel_axis, model=model, device=device, progress=progress)
