@@ -220,9 +220,9 @@ def test_eval_says_autos_choices_once_per_kind_not_as_warnings(tmp_path, astrona
         warnings.simplefilter("error")  # a Python warning reaching the user fails the test
         assert main([*argv, "--noise", "gaussian:25", "--out", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err.splitlines()
-    said = [line for line in err if " cell, " not in line]  # not the progress lines
+    said = [line for line in err if " cells, " not in line]  # not the progress lines
     assert said == ["n2n: note: auto chose pretrained: 2 cell(s)"]
-    assert [line.split(",")[0] for line in err if line not in said] == ["4/4 cell"]
+    assert [line.split(",")[0] for line in err if line not in said] == ["4/4 cells"]
 
 
 def test_unknown_set_and_method(tmp_path):

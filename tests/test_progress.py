@@ -18,16 +18,16 @@ def test_a_line_per_update_with_elapsed_time_eta_and_status():
         bar.update()
     bar.close()  # everything already said: no repeat
     assert len(out) == 3
-    assert out[0].startswith("train: 1/3 epoch, 0 min 00 s, about ")
+    assert out[0].startswith("train: 1/3 epochs, 0 min 00 s, about ")
     assert out[0].endswith(" left (loss=0)")
-    assert out[2] == "train: 3/3 epoch, 0 min 00 s (loss=2)"  # no time left at the end
+    assert out[2] == "train: 3/3 epochs, 0 min 00 s (loss=2)"  # no time left at the end
 
 
 def test_lines_are_spaced_but_the_last_item_is_always_reported():
     out, bar = _lines(total=50, unit="cell", every=3600.0)
     for _ in range(50):
         bar.update()
-    assert out == ["50/50 cell, 0 min 00 s"]
+    assert out == ["50/50 cells, 0 min 00 s"]
 
 
 def test_close_reports_where_an_unfinished_run_stopped():
@@ -77,7 +77,7 @@ def test_a_zeroshot_run_in_a_log_file_says_how_far_it_got(tmp_path, capsys):
     argv = ["denoise", str(src), "-o", str(tmp_path / "out.png"), "--method", "zeroshot"]
     assert main([*argv, "--iterations", "3"]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if "step" in line]
-    assert said[-1].startswith("ZS-N2N: 3/3 step, ")
+    assert said[-1].startswith("ZS-N2N: 3/3 steps, ")
 
 
 def test_a_notebook_keeps_tqdms_widget(monkeypatch):

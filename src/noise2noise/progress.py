@@ -92,7 +92,7 @@ def _in_notebook() -> bool:
 
 class LineProgress:
     """The part of tqdm's interface used here, as plain lines:
-    ``desc: 3/16 epoch, 11 min 40 s, about 43 min 05 s left (loss=7.8e-03)``, written
+    ``desc: 3/16 epochs, 11 min 40 s, about 43 min 05 s left (loss=7.8e-03)``, written
     with ``write`` (default: a line on stderr)."""
 
     def __init__(
@@ -146,11 +146,16 @@ class LineProgress:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _units(self) -> str:
+        """The unit, plural unless there is one in all ("1/1 image", "2/5 images")."""
+        one = (self.total if self.total is not None else self.n) == 1
+        return self.unit if one or self.unit == "it" or self.unit.endswith("s") else self.unit + "s"
+
     def _print(self, now: float) -> None:
         self._printed = self.n
         done = f"{self.n}/{self.total}" if self.total is not None else str(self.n)
         line = f"{self.desc}: " if self.desc else ""
-        line += f"{done} {self.unit}, {format_duration(now - self._start)}"
+        line += f"{done} {self._units()}, {format_duration(now - self._start)}"
         new = self.n - self.initial
         if self.total is not None and 0 < new and self.n < self.total:
             left = (now - self._start) / new * (self.total - self.n)
