@@ -160,6 +160,20 @@ def test_denoise_dask_is_lazy_and_keeps_planes_apart(noisy_rgb):
     )
 
 
+def test_a_stack_of_colour_images_and_arrays_smaller_than_the_overlap(noisy_rgb):
+    """(planes, Y, X, 3) was taken for planes of 3 pixels wide, and an array smaller than
+    the overlap (64 pixels) failed inside dask ('overlapping depth 64 is larger than your
+    array')."""
+    stack = np.stack([noisy_rgb[:80, :90], noisy_rgb[80:160, :90]])
+    out = denoise_dask(da.from_array(stack), chunk=64).compute(scheduler="sync")
+    assert out.shape == stack.shape
+    np.testing.assert_array_equal(
+        out[1], denoise_dask(stack[1], axes="YXC", chunk=64).compute(scheduler="sync")
+    )
+    small = noisy_rgb[:40, :50, 1]
+    np.testing.assert_array_equal(denoise_dask(small).compute(scheduler="sync"), denoise(small))
+
+
 @pytest.mark.parametrize("method", ["pretrained", "zeroshot"])
 def test_killed_worker_during_a_zarr_run(tmp_path, noisy_rgb, own_client, method):
     client = own_client

@@ -82,8 +82,8 @@ class ChunkPlan:
 
 
 def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
-    """The axes of an array: given, or guessed (YX; YXC with 1-4 trailing channels;
-    otherwise planes then YX)."""
+    """The axes of an array: given, or guessed (YX; YXC, or planes then YXC, with 1-4
+    trailing channels after two larger axes; otherwise planes then YX)."""
     if axes is not None:
         axes = axes.upper()
         if len(axes) != len(shape):
@@ -91,8 +91,8 @@ def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
         plan = ChunkPlan(axes)
     elif len(shape) == 2:
         plan = ChunkPlan("YX")
-    elif len(shape) == 3 and shape[-1] <= 4:
-        plan = ChunkPlan("YXC")
+    elif len(shape) >= 3 and shape[-1] <= 4 < min(shape[-3:-1]):
+        plan = ChunkPlan("P" * (len(shape) - 3) + "YXC")
     elif len(shape) >= 2:
         plan = ChunkPlan("P" * (len(shape) - 2) + "YX")
     else:
@@ -283,7 +283,9 @@ def denoise_dask(
     if config is not None:
         model = fit_for_array(x, channels, config, peak, seed, device=device)
     fn = _block_function(method, channels, peak, transforms, model, device)
-    depths = {n_lead: depth, n_lead + 1: depth}
+    # Context only across chunk borders (an axis in one chunk needs none), and at most the
+    # axis itself: dask refuses a depth beyond the array.
+    depths = {a: 0 if n <= chunk else min(depth, n) for a, n in ((n_lead, h), (n_lead + 1, w))}
     out = x.map_overlap(fn, depth=depths, boundary="none", dtype=x.dtype, trim=True)
     out = from_unit_range(out, span)
     inverse = np.argsort(order)

@@ -249,7 +249,8 @@ def add_parser(sub) -> None:
     dask.add_argument(
         "--axes",
         help="zarr input: one letter per dimension, Y and X, C for channels, others "
-        "(T, Z...) processed plane by plane (default: OME-Zarr's axes, else guessed)",
+        "(T, Z...) processed plane by plane (default: OME-Zarr's axes, else guessed: "
+        "the last two, or the two before 1-4 channels, are Y and X)",
     )
     dask.add_argument(
         "--chunk",
