@@ -14,6 +14,7 @@ from ..training import (
     run_training,
     train_preset,
 )
+from ..training.configuration import FINE_TUNE_LR
 from ..training.loop import CHECKPOINT_EVERY
 from .common import (
     EXIT_OK,
@@ -69,8 +70,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"n2n: interrupted: {resume_point(args.out)}", file=sys.stderr)
         return getattr(exc, "exit_code", 130)
     best = min(history, key=lambda h: h["val_loss"])
+    if args.init is not None and args.lr is None:
+        print(
+            f"n2n: note: fine-tuned from {args.init} at learning rate {config.lr:g}, the "
+            "default with --init (the preset's is for random weights and would undo trained "
+            "ones); --lr to change",
+            file=sys.stderr,
+        )
     print(
-        f"trained {len(history)} epochs; best validation loss {best['val_loss']:.3e} "
+        f"trained {len(history)} epoch{'' if len(history) == 1 else 's'}; best validation "
+        f"loss {best['val_loss']:.3e} "
         f"(PSNR {best['val_psnr']:.2f} dB) at epoch {best['epoch']}"
     )
     print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
@@ -117,7 +126,7 @@ def add_parser(sub) -> None:
         "  n2n train --pairs shots_a/ shots_b/ --arch unet --out runs/real\n"
         "  n2n train --data bsds432 --preset blind --device cuda --out runs/blind\n"
         "  n2n train --pairs shots_a/ shots_b/ --preset blind --init pretrained:blind "
-        "--lr 1e-4 --epochs 5 --out runs/tuned\n"
+        "--epochs 5 --out runs/tuned\n"
         "  n2n train ... --out runs/n2n --resume",
     )
     source = p.add_mutually_exclusive_group(required=True)
@@ -170,7 +179,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="train on the luminance of the images (a one-channel model)",
     )
-    p.add_argument("--lr", type=positive_float, default=None, help="override the preset")
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help=f"override the preset (with --init: {FINE_TUNE_LR:g}, as fine-tuning needs)",
+    )
     p.add_argument("--batch-size", type=positive_int, default=None, help="override the preset")
     p.add_argument("--crop", type=positive_int, default=None, help="override the preset")
     p.add_argument(
