@@ -268,6 +268,20 @@ def test_a_run_stopped_before_its_first_epoch_ended_resumes_from_the_start(tmp_p
         train(data, config, tmp_path / "elsewhere", resume=True, progress=False)
 
 
+def test_an_occupied_run_folder_is_said_before_any_image_is_read(tmp_path, capsys):
+    """It was said after every image had been read (and the unusable ones listed): minutes
+    for a large set."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    write_image(folder / "gray.png", np.zeros((40, 40), np.uint8))  # would be skipped
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    assert main(["train", "--data", str(folder), "--out", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"n2n: error: {run} already holds a run: use --resume, or another --out"]
+
+
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
     net = UNet(3, width=4, depth=2).eval()

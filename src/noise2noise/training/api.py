@@ -25,7 +25,7 @@ from ..runtime import resolve_device
 from ..tiling import apply_tiled
 from .checkpoint import cached_model
 from .configuration import TrainConfig
-from .loop import train
+from .loop import check_run_dir, train
 from .pairs import MixturePairs, RealPairs, SyntheticPairs, _as_hwc
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def run_training(
     """
     if (data is None) == (pairs is None):
         raise N2NError("give either clean images (`data`) or noisy pairs (`pairs`), not both")
+    check_run_dir(run_dir, resume)  # before the images are read, which can take a while
     if data is not None:
         files, _ = image_set_paths(data, data_root)
         images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)

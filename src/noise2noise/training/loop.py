@@ -112,6 +112,26 @@ def _plot_history(run_dir: Path, history: list[dict]) -> None:
     plt.close(fig)
 
 
+def check_run_dir(run_dir: str | os.PathLike, resume: bool) -> bool:
+    """Whether ``run_dir`` has a run to resume (with ``resume``; False for a run stopped
+    before its first checkpoint, where nothing was trained that could be kept).
+
+    Raises
+    ------
+    N2NError
+        A run is there and ``resume`` is False, or ``resume`` and nothing to resume.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        raise N2NError(f"{run_dir} already holds a run: use `resume=True`, or another `run_dir`")
+    if resume and not (run_dir / "state.pt").exists():
+        trained = [n for n in ("history.csv", "weights.pt", "best.pt") if (run_dir / n).exists()]
+        if trained or not (run_dir / "config.json").is_file():
+            raise N2NError(f"{run_dir}: nothing to resume (no state.pt)")
+        return False
+    return resume
+
+
 def train(
     data: SyntheticPairs | RealPairs,
     config: TrainConfig,
@@ -149,13 +169,7 @@ def train(
     """
     run_dir = Path(run_dir)
     state_file = run_dir / "state.pt"
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
-        raise N2NError(f"{run_dir} already holds a run: use `resume=True`, or another `run_dir`")
-    if resume and not state_file.exists():
-        trained = [n for n in ("history.csv", "weights.pt", "best.pt") if (run_dir / n).exists()]
-        if trained or not (run_dir / "config.json").is_file():
-            raise N2NError(f"{run_dir}: nothing to resume (no state.pt)")
-        # Stopped before its first checkpoint: nothing was trained that could be kept.
+    if not check_run_dir(run_dir, resume):
         log.info("%s: stopped before its first epoch ended; training from the start", run_dir)
         resume = False
     run_dir.mkdir(parents=True, exist_ok=True)
