@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 import time
 import zlib
@@ -107,6 +108,10 @@ def read_results(path: str | os.PathLike) -> list[CellResult]:
         ]
 
 
+# Seconds between reads of a shared CSV for the cells other processes finished (progress).
+REREAD_SECONDS = 1.0
+
+
 def evaluate(
     images: Sequence[tuple[str, np.ndarray]],
     noises: Sequence[Gaussian | Poisson],
@@ -182,6 +187,7 @@ def evaluate(
     # noise in one call; the others, and every method on the CPU, one image at a time.
     batched = {m: many for m, fn in methods.items() if (many := getattr(fn, "batched", None))}
     finished: set = set()  # of wanted, by this process or (shared) by others
+    last_read = [-math.inf]  # when the CSV was last read for them
 
     def grouped(cells: list) -> list[list]:  # per noise, at most group_size images
         if not batched:
@@ -225,6 +231,10 @@ def evaluate(
                     f.flush()  # an interrupted run loses at most the cell in progress
                     results.append(cell)
                 if on_cell is not None:
+                    if shared and time.perf_counter() - last_read[0] >= REREAD_SECONDS:  # others'
+                        done_now = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
+                        finished.update(done_now & wanted)
+                        last_read[0] = time.perf_counter()
                     on_cell(len(finished), total)
 
     # A cell another process holds is left to the end, then done once it lets go of it:
