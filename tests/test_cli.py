@@ -186,6 +186,15 @@ def test_add_noise_is_seeded_and_keeps_alpha(tmp_path, astronaut_crop):
     assert (a[..., 3] == 77).all() and not np.array_equal(a[..., :3], astronaut_crop)
 
 
+def test_add_noise_to_a_jpeg_says_the_compression_changes_the_noise(tmp_path, photo, capsys):
+    """The noise of an evaluation set made with add-noise must be what was asked for; a
+    JPEG output changes it (without a word before)."""
+    assert main(["add-noise", str(photo), "-o", str(tmp_path / "n.png"), "--gaussian", "25"]) == 0
+    assert "compressed with loss" not in capsys.readouterr().err
+    assert main(["add-noise", str(photo), "-o", str(tmp_path / "n.jpg"), "--gaussian", "25"]) == 0
+    assert "n2n: note: .jpg outputs are compressed with loss" in capsys.readouterr().err
+
+
 def test_add_noise_needs_exactly_one_level(tmp_path, photo):
     with pytest.raises(SystemExit):
         main(["add-noise", str(photo), "-o", str(tmp_path / "n.png")])
