@@ -54,6 +54,14 @@ def test_a_file_cannot_take_the_output_of_a_folder_or_of_several_files(tmp_path,
     assert "output must be a folder when the input is a folder" in capsys.readouterr().err
     assert main(["denoise", str(photo), str(folder / "a.png"), "-o", str(out), *FAST]) == 2
     assert "output must be a folder when there are several inputs" in capsys.readouterr().err
+    # not there yet: a folder named new.png was made, holding the results
+    assert main(["denoise", str(photo), str(folder / "a.png"), "-o", str(tmp_path / "new.png")])
+    assert "new.png: a file name, but there are several inputs" in capsys.readouterr().err
+    assert main(["denoise", str(folder), "-o", str(tmp_path / "new.png"), *FAST]) == 2
+    assert "new.png: a file name, but the input is a folder" in capsys.readouterr().err
+    assert not (tmp_path / "new.png").exists()
+    assert main(["denoise", str(folder), "-o", str(tmp_path / "new.png") + "/", *FAST]) == 0
+    assert (tmp_path / "new.png" / "a.png").is_file()  # asked for as a folder: one
 
 
 def test_recursive_runs_keep_the_tree_and_never_take_their_own_results(tmp_path, photo, capsys):

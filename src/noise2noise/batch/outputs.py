@@ -59,9 +59,14 @@ def plan_outputs(
                 + ("; for a folder, end the name with /" if not output.suffix else "")
             )
         return _check_pairs([(items[0], output)])
+    what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
     if output.exists() and not output.is_dir():
-        what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
         raise N2NError(f"{output}: output must be a folder when {what}")
+    if not output.exists() and not as_folder and output.suffix.lower() in IMAGE_EXTENSIONS:
+        raise N2NError(  # a folder named out.png was made, holding the results
+            f"{output}: a file name, but {what}: give a folder (end it with /), or one "
+            "input for this output"
+        )
     return _check_pairs(
         _pair([(i, output if i.is_dir() else output / i.name) for i in items], recursive)
     )
