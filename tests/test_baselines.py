@@ -94,3 +94,27 @@ def test_bad_parameters():
         denoise_ansc(np.zeros((8, 8)), peak=0)
     with pytest.raises(ValueError, match="inverse"):
         denoise_ansc(np.zeros((8, 8)), peak=5, inverse="magic")
+
+
+def test_images_too_small_for_bm3d_blocks_are_refused_not_a_crash():
+    """An 8×8 image crashed the process inside the bm3d package (segmentation fault: a
+    folder run lost its worker, `n2n denoise` died); smaller ones raised its own
+    ValueError, and an empty one numpy's. Run apart, so a crash fails only this test."""
+    import subprocess
+
+    code = """
+import numpy as np
+from noise2noise import denoise_ansc, denoise_bm3d
+from noise2noise.errors import N2NError
+for shape in [(8, 8, 3), (8, 8), (5, 40), (0, 10)]:
+    axis = -1 if len(shape) == 3 else None
+    for call, level in ((denoise_bm3d, "sigma"), (denoise_ansc, "peak")):
+        try:
+            call(np.full(shape, 0.5), channel_axis=axis, **{level: 10})
+        except N2NError as e:
+            print(e)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    said = proc.stdout.splitlines()
+    assert len(said) == 8 and all("BM3D needs an image larger than 8×8 pixels" in s for s in said)

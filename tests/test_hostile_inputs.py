@@ -467,6 +467,17 @@ def test_nan_in_an_array_is_an_error_of_the_python_api_too(call):
     assert np.isnan(noisy).sum() == 4 and np.isnan(noisy[5, 5:9]).all()
 
 
+@pytest.mark.parametrize("method", ["pretrained", "real", "auto"])
+def test_one_pixel_wide_and_empty_arrays(method):
+    """`real` on a one-pixel-wide image failed inside torch's padding, and an empty array
+    in every shipped method with torch's 'max(): Expected reduction dim'."""
+    line = np.linspace(0, 1, 300, dtype=np.float32)[:, None]
+    assert denoise_image(line, method).shape == (300, 1)
+    assert denoise_image(line.T, method).shape == (1, 300)
+    with pytest.raises(N2NError, match=r"the image is empty \(an array of shape \(0, 10\)\)"):
+        denoise_image(np.zeros((0, 10), np.float32), method)
+
+
 def test_denoise_image_takes_the_channel_axis_of_the_other_functions(astronaut_crop):
     """`denoise_image(rgb, channel_axis=-1)` was a TypeError from inside the method
     ('got multiple values for keyword argument')."""

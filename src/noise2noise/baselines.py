@@ -89,8 +89,18 @@ def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     return value * 255.0
 
 
+BM3D_BLOCK = 8  # the side of the bm3d package's blocks
+
+
 def _bm3d_float(x: np.ndarray, sigma: float, channel_axis: int | None) -> np.ndarray:
     """BM3D on float data with noise std ``sigma`` in the data's units; colour via CBM3D."""
+    h, w = x.shape if channel_axis is None else np.delete(x.shape, channel_axis % x.ndim)
+    # 8×8 exactly crashes the process (bm3d 4.0.3: segmentation fault), below it raises
+    if x.size == 0 or min(h, w) < BM3D_BLOCK or max(h, w) == BM3D_BLOCK:
+        raise N2NError(
+            f"BM3D needs an image larger than {BM3D_BLOCK}×{BM3D_BLOCK} pixels (its blocks), "
+            f"got an array of shape {x.shape}"
+        )
     bm3d = _bm3d_module()
     if channel_axis is None:
         return np.asarray(bm3d.bm3d(x, sigma_psd=sigma), dtype=np.float32)

@@ -171,6 +171,8 @@ def image_to_tensor(
     if finite:
         check_finite(image)
     hwc = _move_channels(image, channel_axis)
+    if hwc.size == 0:
+        raise N2NError(f"the image is empty (an array of shape {image.shape})")
     chw = np.ascontiguousarray(as_float(hwc).transpose(2, 0, 1))
     return torch.from_numpy(chw)[None]  # (1, C, H, W)
 

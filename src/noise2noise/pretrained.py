@@ -220,7 +220,8 @@ def pixel_shuffle_apply(
     """
     h, w = x.shape[-2:]
     if shift:  # the grid of sub-images moved by `shift` pixels down and right
-        x = F.pad(x, (shift, 0, shift, 0), mode="reflect")
+        mode = "reflect" if shift < min(h, w) else "replicate"  # reflection needs room
+        x = F.pad(x, (shift, 0, shift, 0), mode=mode)
     x, _ = pad_to_multiple(x, stride)
     c = x.shape[1]
     sub = F.pixel_unshuffle(x, stride)  # (1, C·s², H/s, W/s), channel-major
