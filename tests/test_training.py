@@ -369,7 +369,7 @@ def test_train_and_denoise_from_the_command_line(tmp_path, crops, clean_folder, 
     said = capsys.readouterr()
     assert "run folder" in said.out
     # stderr is not a terminal here, as in a batch job's log: a plain line per epoch
-    epochs = [line for line in said.err.splitlines() if " epoch, " in line]
+    epochs = [line for line in said.err.splitlines() if " epochs, " in line]
     assert [line.split(" epoch")[0] for line in epochs] == ["1/2", "2/2"]
     assert "about" in epochs[0] and "val_psnr=" in epochs[1]
     noisy = add_noise(crops[0], "gaussian:25", seed=0, channel_axis=-1)

@@ -169,9 +169,10 @@ def train(
     """
     run_dir = Path(run_dir)
     state_file = run_dir / "state.pt"
-    if not check_run_dir(run_dir, resume):
+    resumable = check_run_dir(run_dir, resume)
+    if resume and not resumable:
         log.info("%s: stopped before its first epoch ended; training from the start", run_dir)
-        resume = False
+    resume = resumable
     run_dir.mkdir(parents=True, exist_ok=True)
     if len(data) < 2:
         raise N2NError("training needs at least 2 images (one is held out for validation)")
