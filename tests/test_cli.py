@@ -363,8 +363,11 @@ def test_by_default_white_noise_gets_the_pretrained_model(tmp_path, astronaut_cr
 def test_options_a_method_does_not_use_are_refused(tmp_path, photo, capsys):
     code = main(["denoise", str(photo), "-o", str(tmp_path / "o.png"), "--sigma", "25"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "does not use sigma" in err and len(err.splitlines()) == 1
-    assert not (tmp_path / "o.png").exists()
+    assert code == 2 and "does not use --sigma (it takes --device)" in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "o.png").exists()
+    argv = ["denoise", str(photo), "-o", str(tmp_path / "o.png"), "--method", "bm3d"]
+    assert main([*argv, "--iterations", "9"]) == 2  # said in options, not parameter names
+    assert "method 'bm3d' does not use --iterations (it takes --sigma)" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")

@@ -101,7 +101,7 @@ def test_real_on_grayscale_runs_the_gray_model_on_shuffled_sub_images(camera_cro
 def test_unknown_model_and_unused_options():
     with pytest.raises(N2NError, match="unknown pretrained model"):
         pt.weights_path("best", 3)
-    with pytest.raises(N2NError, match="does not use sigma"):
+    with pytest.raises(N2NError, match="does not use `sigma` \\(it takes `device`\\)"):
         make_denoiser("pretrained", sigma=25)
 
 

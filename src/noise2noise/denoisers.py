@@ -65,9 +65,12 @@ def make_denoiser(
         for k, v in options.items()
         if v is not None and k not in REGISTRY[name].options and k not in RUNTIME_OPTIONS
     ]
-    if unused:
-        takes = ", ".join(REGISTRY[name].options) or "no options"
-        raise N2NError(f"method '{name}' does not use {', '.join(unused)} (it takes: {takes})")
+    if unused:  # parameters in backticks: the command line names its options
+        takes = [f"`{k}`" for k in REGISTRY[name].options if k != "progress"]
+        raise N2NError(
+            f"method '{name}' does not use {', '.join(f'`{k}`' for k in unused)} "
+            f"(it takes {', '.join(takes) if takes else 'no options'})"
+        )
     method, kept = resolve_method(method, options)
     missing = [f"`{k}`" for k in REGISTRY[method].required if k not in kept]
     if missing:

@@ -149,7 +149,6 @@ REGISTRY: dict[str, Method] = {
 WHOLE_IMAGE_ZEROSHOT_BYTES = 2048
 METHODS: dict[str, Callable[..., np.ndarray]] = {k: m.function for k, m in REGISTRY.items()}
 DEFAULT_METHOD = "auto"
-# Run-time settings: passed to the methods that use them, ignored by the others.
 # Run-time settings every method accepts and only some use (never part of a result).
 RUNTIME_OPTIONS = ("progress", "device")
 

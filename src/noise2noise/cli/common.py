@@ -50,6 +50,11 @@ OPTION_OF_PARAMETER = {
     "scheduler": "--scheduler",
     "max_megapixels": "--max-megapixels",
     "init": "--init",
+    "iterations": "--iterations",
+    "preset": "--preset",
+    "seed": "--seed",
+    "device": "--device",
+    "model": "--model",
 }
 
 
