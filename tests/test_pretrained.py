@@ -122,6 +122,15 @@ def test_strength_takes_away_that_share_of_what_is_removed(astronaut_crop, dtype
         make_denoiser("pretrained", strength=1.5)
 
 
+def test_strength_zero_does_not_run_the_method(astronaut_crop, monkeypatch):
+    """It ran the whole method (minutes for ZS-N2N's paper preset) to throw it away."""
+    from noise2noise.denoisers import FileDenoiser
+
+    monkeypatch.setattr(FileDenoiser, "_denoise", lambda self, image: 1 / 0)
+    out = make_denoiser("zeroshot", preset="paper", strength=0)(astronaut_crop)
+    assert np.array_equal(out, astronaut_crop) and out is not astronaut_crop
+
+
 def test_strength_applies_to_images_denoised_together(astronaut_crop):
     # The GPU's batched path (ZS-N2N) blends as the one-image path does.
     from noise2noise.denoisers import _denoise_many

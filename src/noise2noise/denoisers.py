@@ -145,6 +145,8 @@ class FileDenoiser:
         return float_span(float(image.min()), float(image.max()))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        if self.strength == 0:  # nothing taken away: no need to run the method
+            return image.copy()
         return blend(image, self._denoise(image), self.strength)
 
     def _denoise(self, image: np.ndarray) -> np.ndarray:
