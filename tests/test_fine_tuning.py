@@ -103,6 +103,27 @@ def test_fine_tuning_from_the_command_line(tmp_path, capsys):
     assert not (tmp_path / "b" / "weights.pt").exists()
 
 
+def test_best_pt_is_never_worse_than_the_starting_weights(tmp_path, data, capsys):
+    """A fine-tuning run whose every epoch did worse than where it started left its best
+    epoch in best.pt, worse than the weights the user had, without a word."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i, image in enumerate(data.images):
+        write_image(folder / f"{i}.png", (image * 255).astype(np.uint8))
+    args = ["train", "--data", str(folder), "--arch", "cnn", "--width", "8", "--crop", "32"]
+    args += ["--batch-size", "2", "--epochs", "2"]
+    assert main([*args, "--lr", "1e-2", "--out", str(tmp_path / "first")]) == 0
+    start = tmp_path / "first" / "best.pt"
+    args += ["--lr", "1", "--init", str(start), "--out", str(tmp_path / "ruined")]
+    assert main(args) == 0  # lr 1: every epoch worse than where it started
+    best = load_checkpoint(tmp_path / "ruined" / "best.pt")
+    assert best["epoch"] == 0 and _distance(best["model"], _weights(start)) == 0
+    origin = json.loads((tmp_path / "ruined" / "init.json").read_text())
+    history = load_checkpoint(tmp_path / "ruined" / "state.pt")["history"]
+    assert all(origin["val_loss"] < h["val_loss"] for h in history)
+    assert "no epoch beat the starting weights' validation loss" in capsys.readouterr().out
+
+
 def test_fine_tuning_gets_a_learning_rate_that_keeps_what_was_learnt():
     """With `init` and no `lr`, the preset's rate for random weights (5e-4 for blind)
     took the shipped network from 34.5 to 26.4 dB in 15 steps (bench/fine_tune_lr.py);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -69,7 +70,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         print(f"n2n: interrupted: {resume_point(args.out)}", file=sys.stderr)
         return getattr(exc, "exit_code", 130)
-    best = min(history, key=lambda h: h["val_loss"])
     if args.init is not None and args.lr is None:
         print(
             f"n2n: note: fine-tuned from {args.init} at learning rate {config.lr:g}, the "
@@ -77,11 +77,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "ones); --lr to change",
             file=sys.stderr,
         )
-    print(
-        f"trained {len(history)} epoch{'' if len(history) == 1 else 's'}; best validation "
-        f"loss {best['val_loss']:.3e} "
-        f"(PSNR {best['val_psnr']:.2f} dB) at epoch {best['epoch']}"
-    )
+    best = min(history, key=lambda h: h["val_loss"])
+    said = f"best validation loss {best['val_loss']:.3e} (PSNR {best['val_psnr']:.2f} dB)"
+    start = _start_validation(Path(args.out)) if args.init is not None else None
+    if start is not None and start["val_loss"] <= best["val_loss"]:
+        psnr = f" (PSNR {start['val_psnr']:.2f} dB)" if start["val_psnr"] is not None else ""
+        said = (
+            f"no epoch beat the starting weights' validation loss {start['val_loss']:.3e}"
+            f"{psnr}, which best.pt holds (a lower --lr or more images may help); best epoch "
+            f"{best['epoch']}: {best['val_loss']:.3e}"
+        )
+    else:
+        said += f" at epoch {best['epoch']}"
+    print(f"trained {len(history)} epoch{'' if len(history) == 1 else 's'}; {said}")
     print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
     print(f"trained on {device}")
     return EXIT_OK
@@ -102,6 +110,16 @@ def resume_point(run_dir: str) -> str:
     if (Path(run_dir) / "config.json").is_file():
         return f"no epoch finished; the same command with --resume starts {run_dir} again"
     return "nothing written yet; run the same command again"
+
+
+def _start_validation(run_dir: Path) -> dict | None:
+    """The starting weights' validation loss and PSNR of a fine-tuning run (init.json),
+    or None (a run resumed from one made before they were recorded)."""
+    try:
+        origin = json.loads((run_dir / "init.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return origin if "val_loss" in origin else None
 
 
 def add_parser(sub) -> None:

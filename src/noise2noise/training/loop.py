@@ -165,7 +165,9 @@ def train(
 
     Returns
     -------
-    The history: one dict per epoch (see ``history.csv``).
+    The history: one dict per epoch (see ``history.csv``). With ``config.init`` the
+    starting weights are validated first (their loss and PSNR go to ``init.json``) and
+    count as epoch 0: ``best.pt`` holds them when no epoch does better.
     """
     run_dir = Path(run_dir)
     state_file = run_dir / "state.pt"
@@ -187,10 +189,10 @@ def train(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config.arch, data.channels, **config.model_options())
+    origin = None
     if config.init is not None and not resume:  # fine-tuning (a resumed run has its state)
         weights, origin = initial_weights(config, data.channels)
         model.load_state_dict(weights)
-        write_json(run_dir / "init.json", origin)  # which file the name meant, by digest
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
@@ -198,6 +200,12 @@ def train(
     train_step = TrainStep(_loss_of(model, config, device), optimizer)
     history: list[dict] = []
     best, stale = math.inf, 0
+    best_weights = None  # (a copy of the best epoch's weights, its epoch) not yet saved
+    if origin is not None:  # the starting weights are epoch 0: best.pt is never worse
+        best, start_psnr = _validate(model, val_set, config, device)
+        best_weights = _copy_weights(model), 0
+        origin = {**origin, "val_loss": best, "val_psnr": _finite_or_none(start_psnr)}
+        write_json(run_dir / "init.json", origin)  # which file the name meant, by digest
     if resume:
         history, best, stale = _resume(state_file, config, model, optimizer, scheduler)
     start = len(history)
@@ -213,7 +221,6 @@ def train(
     )
     model.train()
     last_plot = last_save = time.perf_counter()
-    best_weights = None  # (a copy of the best epoch's weights, its epoch) not yet saved
     for epoch in bar:
         if config.early_stop is not None and stale >= config.early_stop:
             break
@@ -275,6 +282,10 @@ def train(
     bar.close()
     _plot_history(run_dir, history)
     return history
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _copy_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
