@@ -116,7 +116,7 @@ def _start_validation(run_dir: Path) -> dict | None:
     """The starting weights' validation loss and PSNR of a fine-tuning run (init.json),
     or None (a run resumed from one made before they were recorded)."""
     try:
-        origin = json.loads((run_dir / "init.json").read_text())
+        origin = json.loads((run_dir / "init.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return origin if "val_loss" in origin else None
