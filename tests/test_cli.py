@@ -203,6 +203,26 @@ def test_add_noise_to_a_jpeg_says_the_compression_changes_the_noise(tmp_path, ph
     assert "n2n: note: .jpg outputs are compressed with loss" in capsys.readouterr().err
 
 
+def test_add_noise_unclipped_keeps_float_values_beyond_0_and_1(tmp_path, photo, capsys):
+    """The literature's protocol (zero-mean noise at black and white) could not be made
+    from the command line: the noise was always clipped."""
+    import tifffile
+
+    ramp = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    tifffile.imwrite(tmp_path / "ramp.tif", ramp)
+    args = ["add-noise", str(tmp_path / "ramp.tif"), "--gaussian", "50"]
+    assert main([*args, "-o", str(tmp_path / "clipped.tif")]) == 0
+    assert main([*args, "-o", str(tmp_path / "raw.tif"), "--unclipped"]) == 0
+    clipped, raw = (tifffile.imread(tmp_path / f"{n}.tif") for n in ("clipped", "raw"))
+    assert clipped.min() == 0 and clipped.max() == 1
+    assert raw.dtype == np.float32 and raw.min() < -0.3 and raw.max() > 1.3
+    assert abs(float((raw - ramp).mean())) < 0.01  # zero-mean noise
+    capsys.readouterr()
+    argv = ["add-noise", str(photo), "-o", str(tmp_path / "n.png"), "--gaussian", "5"]
+    assert main([*argv, "--unclipped"]) == 1  # the file's error
+    assert "--unclipped (unclipped noise) needs float data" in capsys.readouterr().err
+
+
 def test_add_noise_needs_exactly_one_level(tmp_path, photo):
     with pytest.raises(SystemExit):
         main(["add-noise", str(photo), "-o", str(tmp_path / "n.png")])

@@ -67,6 +67,11 @@ class NoiseAdder:
     takes_plane = True  # process_file passes the plane index of a stack
 
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
+        if not getattr(self.noise, "clip", True) and image.dtype.kind != "f":
+            raise N2NError(
+                f"`clip=False` (unclipped noise) needs float data (a float TIFF): "
+                f"{image.dtype} cannot hold values outside its range"
+            )
         span = None
         if extremes := outside_float_range(image):
             span = float_span(*extremes)

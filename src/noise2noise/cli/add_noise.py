@@ -24,7 +24,10 @@ from .common import (
 
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:
-    model = Gaussian(args.gaussian) if args.gaussian else Poisson(args.poisson)
+    clip = not args.unclipped
+    model = (
+        Gaussian(args.gaussian, clip=clip) if args.gaussian else Poisson(args.poisson, clip=clip)
+    )
     args.inputs = expand_inputs(args.inputs)
     pairs = plan_outputs(args.inputs, args.output, suffix="_noisy", recursive=args.recursive)
     note_unread(args.inputs, args.recursive)
@@ -49,10 +52,12 @@ def add_parser(sub) -> None:
         help="add synthetic Gaussian or Poisson noise to images",
         description=wrap(
             "Add Gaussian noise (sigma on the 0-255 scale) or Poisson noise "
-            "(y = Poisson(peak*x)/peak), clipped to the valid range, seeded."
+            "(y = Poisson(peak*x)/peak), clipped to the valid range (float TIFFs: "
+            "unclipped with --unclipped), seeded."
         ),
         epilog="examples:\n  n2n add-noise clean.png -o noisy.png --gaussian 25\n"
-        "  n2n add-noise clean/ -o noisy/ --poisson 15 --seed 3",
+        "  n2n add-noise clean/ -o noisy/ --poisson 15 --seed 3\n"
+        "  n2n add-noise clean.tif -o noisy.tif --gaussian 50 --unclipped   # float TIFF",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     add_output(p, "_noisy")
@@ -67,5 +72,11 @@ def add_parser(sub) -> None:
         "--poisson", type=peak_count, metavar="PEAK", help="Poisson noise at this peak count"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--unclipped",
+        action="store_true",
+        help="float TIFFs only: keep the noisy values below 0 and above 1 (the literature's "
+        "protocol, zero-mean noise everywhere); 8- and 16-bit images cannot hold them",
+    )
     add_file_run_options(p)
     p.set_defaults(func=_cmd_add_noise)

@@ -55,6 +55,7 @@ OPTION_OF_PARAMETER = {
     "seed": "--seed",
     "device": "--device",
     "model": "--model",
+    "clip=False": "--unclipped",
 }
 
 
