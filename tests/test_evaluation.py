@@ -92,6 +92,20 @@ def test_interrupted_run_keeps_finished_cells(tmp_path, images):
     ]
 
 
+def test_a_method_refusing_an_image_names_the_cell(tmp_path, images):
+    """'n2n eval --methods model:RGB_RUN' on a folder with a grayscale image stopped with
+    'the model was trained on 3-channel images, this image has 1': which image?"""
+    from noise2noise.errors import N2NError
+
+    def picky(noisy, noise):
+        if noisy[..., 0].mean() < 0.45:  # the camera crop, darker than the astronaut's
+            raise N2NError("this image has 1 channel")
+        return noisy
+
+    with pytest.raises(N2NError, match=r"^gray, gaussian:25, picky: this image has 1"):
+        evaluate(images, [Gaussian(25)], {"picky": picky}, csv_path=tmp_path / "r.csv")
+
+
 def test_shared_csv_leaves_claimed_cells_to_their_process(tmp_path, images, monkeypatch):
     """Two processes filling one CSV: a cell whose lock a live process holds is done last,
     once that process lets go of it, and only for the methods it did not write; a cell

@@ -214,7 +214,10 @@ def evaluate(
                 elif (name, noise.name, method) in ready:
                     out, seconds = ready[(name, noise.name, method)]
                 else:
-                    out = methods[method](noisy, noise)
+                    try:
+                        out = methods[method](noisy, noise)
+                    except N2NError as exc:  # which cell: the message speaks of "this image"
+                        raise N2NError(f"{name}, {noise.name}, {method}: {exc}") from None
                     seconds = time.perf_counter() - tic
                 finished.add((name, noise.name, method))
                 if out is not None:  # None: the method does not apply to this noise
