@@ -64,6 +64,13 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         # this process may use (its affinity mask and CPU quota, not the machine's count).
         cores = 1 if device.type != "cpu" else usable_cpus()
         workers = args.workers or min(len(pairs), cores)
+        if args.workers and args.workers > max(cores, 1) and len(pairs) > 1:
+            print(  # each worker holds a network: more than the cores only costs memory
+                f"n2n: note: {args.workers} workers on {cores} usable "
+                f"core{'s' if cores != 1 else ''}: each takes memory for its own network "
+                "and they share the cores; one per core (the default) is usually fastest",
+                file=sys.stderr,
+            )
         results = run_files(args, pairs, fn, workers)
         where = f", {method} on {device}{_precision(method, device)}"
     return report(results, time.perf_counter() - start, where=where)
