@@ -20,6 +20,7 @@ Dask is optional (``pip install noise2noise[distributed]``); it is imported only
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -38,7 +39,13 @@ from .convert import (
 )
 from .errors import MissingDependency, N2NError
 from .estimate import METHOD_OF, choose_model
-from .image_io import ConversionWarning, apply_to_colour
+from .image_io import (
+    ConversionWarning,
+    apply_to_colour,
+    convert_samples,
+    sample_type,
+    sample_type_note,
+)
 from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
 from .tta import tta_transforms
@@ -111,6 +118,18 @@ def check_chunking(method: str, chunk: int) -> None:
         )
     if chunk < 64 or chunk % 2:
         raise N2NError(f"chunk must be even and at least 64 pixels, got {chunk}")
+
+
+def array_samples(x, name: str | os.PathLike | None = None):
+    """The dask array ``x`` in samples the denoisers take (:func:`~noise2noise.image_io.
+    convert_samples`: 1-bit as 8-bit, integers other than uint8 and uint16 as float32 in
+    their own units), the change said in a note, as for a TIFF; other types refused."""
+    if sample_type(x.dtype) is None:
+        where = f"{name}: " if name is not None else ""
+        raise N2NError(f"{where}sample type {x.dtype} (use integers or floats)")
+    if note := sample_type_note(x.dtype):
+        warnings.warn(note, ConversionWarning, stacklevel=3)
+    return convert_samples(x)
 
 
 def array_levels(x, scheduler: str | None = None) -> tuple[float, tuple[float, float] | None]:
@@ -263,7 +282,7 @@ def denoise_dask(
     """
     da = _dask()
     check_chunking(method, chunk)
-    x = da.asarray(array)
+    x = array_samples(da.asarray(array))
     plan = plan_axes(x.shape, axes)
     order = plan.order()
     x = x.transpose(order)

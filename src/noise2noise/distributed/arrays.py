@@ -19,6 +19,7 @@ from ..chunked import (
     DEFAULT_CHUNK,
     _block_function,
     array_levels,
+    array_samples,
     check_chunking,
     fit_for_array,
     method_for_array,
@@ -29,6 +30,7 @@ from ..config import changed_fields, to_dict
 from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError
 from ..files import write_atomically
+from ..image_io import convert_samples
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
@@ -142,7 +144,7 @@ def _denoise_chunk(
         else:
             expanded.append(s)
             inner.append(slice(None))
-    block = to_unit_range(np.asarray(source[tuple(expanded)]), span)
+    block = to_unit_range(convert_samples(np.asarray(source[tuple(expanded)])), span)
     order = plan_axes(source.shape, axes).order()
     net = _zeroshot_network(model) if model else None
     fn = _block_function(job.method, "C" in axes, peak, transforms, net, "cpu")
@@ -183,13 +185,14 @@ def denoise_zarr(
         raise N2NError(f"{target}: output would overwrite the input; choose another output")
     array, ome_axes, ome = open_source(source)
     plan = plan_axes(array.shape, axes or ome_axes)
-    if array.dtype not in (np.uint8, np.uint16) and array.dtype.kind != "f":
-        raise N2NError(f"{source}: sample type {array.dtype} (use uint8, uint16 or float)")
     import dask.array as da
 
-    lazy = da.from_zarr(array)
+    lazy = array_samples(da.from_zarr(array), source)
     # Read here (the source may not travel: a TIFF store holds a lock), once.
-    peak, span = array_levels(lazy, scheduler="threads")
+    try:
+        peak, span = array_levels(lazy, scheduler="threads")
+    except N2NError as exc:  # NaN: which array
+        raise N2NError(f"{source}: {exc}") from None
     lazy = to_unit_range(lazy, span)  # float data in physical units: on [0, 1]
     if method == "auto":  # chosen once for the whole array, before any chunk
         method = method_for_array(lazy.transpose(plan.order()), "C" in plan.axes, seed)
@@ -297,7 +300,7 @@ def _prepare_target(
     input, chunks as the tasks write them, the job in its attributes. Returns the chunks
     already done (None: all of them, the store is complete)."""
     settings = to_dict(job)
-    shape, dtype = array.shape, array.dtype
+    shape, dtype = array.shape, convert_samples(np.zeros(0, array.dtype)).dtype
     chunks = tuple(
         n if a == "C" else min(job.chunk, n) if a in "YX" else 1
         for n, a in zip(shape, job.axes, strict=True)

@@ -36,8 +36,11 @@ from .common import (
     ConversionWarning,
     ImageFileError,
     ImageHeader,
+    convert_samples,
     describe_shape,
     format_hint,
+    sample_type,
+    sample_type_note,
 )
 from .headers import check_size, read_header
 from .metadata import Metadata, read_metadata
@@ -60,6 +63,9 @@ __all__ = [
     "ConversionWarning",
     "ImageHeader",
     "describe_shape",
+    "sample_type",
+    "sample_type_note",
+    "convert_samples",
     "read_header",
     "check_size",
     "read_image",

@@ -153,6 +153,28 @@ def sample_type(dtype: np.dtype) -> np.dtype | None:
     return np.dtype(np.float32) if dtype.kind in "fiu" else None
 
 
+def sample_type_note(dtype: np.dtype) -> str | None:
+    """What a note says of data of ``dtype`` converted by :func:`convert_samples` (None:
+    taken as they are)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)"
+    if dtype.kind in "iu" and dtype != sample_type(dtype):
+        return f"{dtype} samples are read as float (the output is float32)"
+    return None
+
+
+def convert_samples(array):
+    """``array`` (numpy or dask) in the integer sample type :func:`sample_type` gives:
+    1-bit as 8-bit (0 or 255), other integers than uint8 and uint16 as float32 in their
+    own units (physical units); uint8, uint16 and floats as they are."""
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8) * np.uint8(255)
+    if array.dtype.kind in "iu" and array.dtype != sample_type(array.dtype):
+        return array.astype(np.float32)
+    return array
+
+
 def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
     """A TIFF's samples as :func:`sample_type` says; a change of integers said in a note
     (their values are then taken as they are: physical units)."""
@@ -161,20 +183,9 @@ def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
         raise ImageFileError(
             path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
         )
-    if array.dtype.kind == "b":
-        warnings.warn(
-            "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)",
-            ConversionWarning,
-            stacklevel=3,
-        )
-        return array.astype(np.uint8) * 255
-    if array.dtype.kind in "iu" and array.dtype != target:
-        warnings.warn(
-            f"{array.dtype} samples are read as float (the output is float32)",
-            ConversionWarning,
-            stacklevel=3,
-        )
-    return array.astype(target, copy=False)
+    if note := sample_type_note(array.dtype):
+        warnings.warn(note, ConversionWarning, stacklevel=3)
+    return convert_samples(array).astype(target, copy=False)
 
 
 @contextlib.contextmanager
