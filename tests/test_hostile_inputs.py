@@ -599,6 +599,25 @@ def test_a_change_of_format_or_depth_is_said(tmp_path, mode, ext, said):
     assert said in proc.stderr and "note:" in proc.stderr
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_cmyk_tiff_is_read_as_rgb_not_as_rgba(tmp_path, dtype):
+    """Read through tifffile, its four inks were taken for RGB and alpha: denoised as
+    such and written as an RGBA TIFF of other colours, black ink passed through as alpha."""
+    top = np.iinfo(dtype).max
+    inks = np.random.default_rng(0).integers(0, top + 1, (32, 40, 4)).astype(dtype)
+    tifffile.imwrite(tmp_path / "in.tif", inks, photometric="separated")
+    with pytest.warns(Note, match="a CMYK image is read as RGB"):
+        rgb = read_image(tmp_path / "in.tif")
+    expected = (1 - inks[..., :3] / top) * (1 - inks[..., 3:] / top) * top
+    assert rgb.shape == (32, 40, 3) and rgb.dtype == dtype
+    assert np.abs(rgb - expected).max() <= 0.5
+    if dtype == np.uint8:  # as Pillow converts one
+        Image.fromarray(inks, mode="CMYK").save(tmp_path / "pil.tif")
+        pillow = np.asarray(Image.open(tmp_path / "pil.tif").convert("RGB"))
+        np.testing.assert_array_equal(rgb, pillow)
+    assert read_header(tmp_path / "in.tif").channels == 3
+
+
 def _dng(path, preview: bool) -> None:
     """A DNG-like TIFF: a Bayer mosaic, or an RGB preview first as cameras write it."""
     dng = [(50706, "B", 4, (1, 4, 0, 0), True)]

@@ -3,16 +3,25 @@ tifffile is imported where used (it is slow to load and most runs read no TIFF).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import N2NError
-from .common import RAW_ADVICE, ImageFileError, ImageHeader, _check_sample_type, sample_type
+from .common import (
+    RAW_ADVICE,
+    ConversionWarning,
+    ImageFileError,
+    ImageHeader,
+    _check_sample_type,
+    sample_type,
+)
 from .metadata import Metadata, ome_for_output
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
+_SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class _TiffLayout:
     dtype: np.dtype
     series: int
     imagej: bool
+    cmyk: bool = False  # 4 samples of cyan, magenta, yellow and black ink, read as RGB
 
 
 def _tiff_layout(path: Path) -> _TiffLayout:
@@ -60,12 +70,20 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
     if len(same) > 1:
         axes, shape = "I" + axes, (len(same), *shape)
     kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n > 1]
+    page = first.keyframe
+    inks = page.tags.get(332)  # InkSet: CMYK unless it says otherwise
+    cmyk = (
+        page.photometric == _SEPARATED
+        and page.samplesperpixel == 4
+        and (inks is None or inks.value == _INKSET_CMYK)
+    )
     return _TiffLayout(
         "".join(a for a, _ in kept),
         tuple(n for _, n in kept),
         np.dtype(first.dtype),
         len(same),
         tif.is_imagej,
+        cmyk,
     )
 
 
@@ -85,6 +103,7 @@ def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
         raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
     height, width = shape[axes.index("Y")], shape[axes.index("X")]
     channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
+    channels = 3 if layout.cmyk else channels  # read as RGB
     planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
     dtype = sample_type(layout.dtype) or layout.dtype  # unsupported: refused on reading
     return ImageHeader(path, width, height, channels, np.dtype(dtype), planes)
@@ -119,7 +138,20 @@ def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
         raise N2NError("no image data in TIFF")
     if axes == "SYX":
         array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
-    return _check_sample_type(path, array)
+    array = _check_sample_type(path, array)
+    return _cmyk_to_rgb(array) if layout.cmyk and _tiff_kind(axes, shape) == "image" else array
+
+
+def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
+    """CMYK samples (H×W×4) as RGB, as Pillow converts a CMYK JPEG: each of R, G, B is
+    (1 - C)(1 - K) of the full range, with a note."""
+    warnings.warn(
+        "a CMYK image is read as RGB (the output is RGB)", ConversionWarning, stacklevel=4
+    )
+    top = float(np.iinfo(cmyk.dtype).max) if cmyk.dtype.kind in "iu" else 1.0
+    ink = cmyk.astype(np.float64) / top
+    rgb = (1 - ink[..., :3]) * (1 - ink[..., 3:]) * top
+    return (np.rint(rgb) if cmyk.dtype.kind in "iu" else rgb).astype(cmyk.dtype)
 
 
 def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
