@@ -618,6 +618,22 @@ def test_a_cmyk_tiff_is_read_as_rgb_not_as_rgba(tmp_path, dtype):
     assert read_header(tmp_path / "in.tif").channels == 3
 
 
+def test_a_min_is_white_tiff_comes_out_looking_as_it_went_in(tmp_path):
+    """Scanners and fax write grayscale with 0 for white; its values were denoised and
+    written as min-is-black, so the output showed the image inverted."""
+    rng = np.random.default_rng(0)
+    page = np.where(np.arange(64) < 32, 200, 10).astype(np.uint8)[None].repeat(64, 0)
+    page = page + rng.integers(0, 20, page.shape).astype(np.uint8)  # ink on paper
+    tifffile.imwrite(tmp_path / "scan.tif", page, photometric="miniswhite")
+    tifffile.imwrite(tmp_path / "scans.tif", np.stack([page] * 3), photometric="miniswhite")
+    for name in ("scan.tif", "scans.tif"):
+        proc = n2n("denoise", tmp_path / name, "-o", tmp_path / f"o_{name}")
+        assert proc.returncode == 0, proc.stderr
+        assert "min-is-white TIFF is read as min-is-black" in proc.stderr
+        shown = Image.open(tmp_path / f"o_{name}").convert("L")  # as a viewer shows it
+        assert np.asarray(shown)[:, :32].mean() < 60 < 190 < np.asarray(shown)[:, 32:].mean()
+
+
 def _dng(path, preview: bool) -> None:
     """A DNG-like TIFF: a Bayer mosaic, or an RGB preview first as cameras write it."""
     dng = [(50706, "B", 4, (1, 4, 0, 0), True)]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _check_sample_type, _reason
+from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _reason
 from .headers import _read_header, check_size
 from .metadata import Metadata
-from .tiff import _layout_of, _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
+from .tiff import _decoded, _layout_of, _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
 from .write import _write_atomically, refuse_existing
 
 
@@ -69,7 +69,7 @@ def read_stack(
         raise ImageFileError(path, f"TIFF with axes {axes} is not a stack of images")
     plane_axes = 3 if axes.endswith("S") else 2
     planes = array.reshape((-1, *shape[len(shape) - plane_axes :]))
-    return _check_sample_type(path, planes), StackLayout(axes, shape, imagej)
+    return _decoded(path, planes, tiff), StackLayout(axes, shape, imagej)
 
 
 class StackPlanes:
@@ -118,7 +118,7 @@ class StackPlanes:
         if self._cached is None or self._cached[0] != where:
             self._cached = (where, self._read(*where))
         plane = self._cached[1].reshape(-1, *self._plane_shape)[within]
-        return _check_sample_type(self.path, plane)
+        return _decoded(self.path, plane, self._tiff)
 
     def _read(self, series: int, key: int) -> np.ndarray:
         try:

@@ -22,6 +22,7 @@ from .metadata import Metadata, ome_for_output
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
+_MINISWHITE = 0  # grayscale with 0 for white (scanners, fax)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class _TiffLayout:
     series: int
     imagej: bool
     cmyk: bool = False  # 4 samples of cyan, magenta, yellow and black ink, read as RGB
+    inverted: bool = False  # grayscale with 0 for white, read with 0 for black
 
 
 def _tiff_layout(path: Path) -> _TiffLayout:
@@ -84,6 +86,7 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
         len(same),
         tif.is_imagej,
         cmyk,
+        page.photometric == _MINISWHITE,
     )
 
 
@@ -138,8 +141,34 @@ def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
         raise N2NError("no image data in TIFF")
     if axes == "SYX":
         array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
+    return _decoded(path, array, layout)
+
+
+def _decoded(path: Path, array: np.ndarray, layout: _TiffLayout) -> np.ndarray:
+    """A TIFF's image or planes as the denoisers take them: sample types as
+    :func:`_check_sample_type` says, min-is-white inverted, CMYK as RGB (not in a stack,
+    whose planes must keep their shape: refused there)."""
     array = _check_sample_type(path, array)
-    return _cmyk_to_rgb(array) if layout.cmyk and _tiff_kind(axes, shape) == "image" else array
+    if layout.inverted:
+        return _white_to_black(array)
+    if layout.cmyk:
+        if _tiff_kind(layout.axes, layout.shape) != "image":
+            raise ImageFileError(path, "a stack of CMYK planes: convert it to RGB first")
+        return _cmyk_to_rgb(array)
+    return array
+
+
+def _white_to_black(gray: np.ndarray) -> np.ndarray:
+    """A min-is-white image (0 for white) as the usual min-is-black, with a note: written
+    back as min-is-black, it looks the same (kept as it was, it came out inverted)."""
+    warnings.warn(
+        "a min-is-white TIFF is read as min-is-black (the output is min-is-black)",
+        ConversionWarning,
+        stacklevel=5,
+    )
+    if gray.dtype.kind == "u":
+        return np.iinfo(gray.dtype).max - gray
+    return (1 - gray).astype(gray.dtype)  # float: [0, 1] units
 
 
 def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
