@@ -17,6 +17,7 @@ from noise2noise.training import (
     load_checkpoint,
     load_model,
     load_training_images,
+    run_training,
     save_checkpoint,
     train,
     train_preset,
@@ -324,6 +325,37 @@ def test_unusable_training_images_are_skipped_with_a_reason(tmp_path, crops):
     assert any("broken.png" in p for p in problems)
     with pytest.raises(ValueError, match="`strict=True`"):
         load_training_images(files, crop=32, strict=True)
+
+
+def test_float_training_images_in_physical_units_are_scaled_as_denoise_scales_them(
+    tmp_path, caplog
+):
+    """One float TIFF in physical units stopped `n2n train` on a whole folder with the
+    Python API's refusal, naming no file."""
+    import tifffile
+
+    units = np.linspace(-100, 900, 48 * 48, dtype=np.float32).reshape(48, 48)
+    tifffile.imwrite(tmp_path / "units.tif", units)
+    tifffile.imwrite(tmp_path / "unit.tif", units / 1000 + 0.1)  # in [0, 1]: as it is
+    with caplog.at_level("WARNING"):
+        images, problems = load_training_images(sorted(tmp_path.iterdir()), crop=32)
+    assert problems == [] and len(images) == 2
+    np.testing.assert_allclose(images[0][..., 0], units / 1000 + 0.1, atol=1e-6)
+    np.testing.assert_allclose(images[1][..., 0], (units + 100) / 1000, atol=1e-6)
+    assert "units.tif: float values span [-100, 900]: scaled into [0, 1]" in caplog.text
+    # two captures of a scene: one range for both, or the target's scale is not the input's
+    rng = np.random.default_rng(0)
+    for folder, offset in (("a", 0.0), ("b", 50.0)):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            noisy = units + offset + rng.normal(0, 20, units.shape).astype(np.float32)
+            tifffile.imwrite(tmp_path / folder / f"{i}.tif", noisy)
+    caplog.clear()
+    config = TrainConfig(epochs=1, steps_per_epoch=1, **TINY)
+    with caplog.at_level("WARNING"):
+        run_training(config, tmp_path / "run", pairs=(tmp_path / "a", tmp_path / "b"))
+    said = [r.getMessage() for r in caplog.records if "scaled into" in r.getMessage()]
+    assert len(said) == 6 and len({m.split(": ", 1)[1] for m in said}) == 3  # a scene: one
 
 
 def test_cosine_schedule_ignores_validation_and_anneals(tmp_path, crops):

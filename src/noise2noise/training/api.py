@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..convert import image_to_tensor, luminance, tensor_to_image
+from ..convert import (
+    float_span,
+    image_to_tensor,
+    luminance,
+    tensor_to_image,
+    to_unit_range,
+)
 from ..datasets import image_set_paths
 from ..errors import N2NError
 from ..image_io import ImageFileError, describe_shape, list_images, read_image, split_alpha
@@ -32,13 +38,20 @@ log = logging.getLogger(__name__)
 
 
 def load_training_images(
-    files: Sequence[Path], *, crop: int, channels: int | None = None, strict: bool = False
+    files: Sequence[Path],
+    *,
+    crop: int,
+    channels: int | None = None,
+    strict: bool = False,
+    scale_float: bool = True,
 ) -> tuple[list[np.ndarray], list[str]]:
     """Read training images, leaving out those that cannot serve (with a reason each).
 
     Unreadable files, images smaller than ``crop`` and images whose channel count differs
     from the set's (e.g. a grayscale image among colour ones) are skipped, or with
-    ``strict`` stop the run. An alpha channel is dropped.
+    ``strict`` stop the run. An alpha channel is dropped. Float data outside [0, 1] (in
+    physical units) are scaled into it, as ``n2n denoise`` scales them, with a warning
+    (unless ``scale_float`` is False: the captures of a scene are scaled alike, later).
 
     Returns
     -------
@@ -48,6 +61,8 @@ def load_training_images(
     for f in files:
         try:
             image = _as_hwc(split_alpha(read_image(f))[0])
+            if scale_float and (span := _float_span_of([image])):
+                image = _scaled(image, span, f)
             if min(image.shape[:2]) < crop:
                 raise N2NError(
                     f"{f}: {image.shape[1]}×{image.shape[0]} is smaller than "
@@ -64,6 +79,20 @@ def load_training_images(
             continue
         images.append(image)
     return images, problems
+
+
+def _float_span_of(images: list[np.ndarray]) -> tuple[float, float] | None:
+    """The range float ``images`` are scaled from into [0, 1] (None: in it, or integers)."""
+    floats = [i for i in images if i.dtype.kind == "f"]
+    if not floats:
+        return None
+    return float_span(min(float(i.min()) for i in floats), max(float(i.max()) for i in floats))
+
+
+def _scaled(image: np.ndarray, span: tuple[float, float], name) -> np.ndarray:
+    """A float training image in physical units on [0, 1], as n2n denoise scales them."""
+    log.warning("%s: float values span [%.4g, %.4g]: scaled into [0, 1] for training", name, *span)
+    return to_unit_range(image, span)
 
 
 def run_training(
@@ -134,10 +163,12 @@ def run_training(
             raise N2NError(f"{folder_b}: no match for {', '.join(missing[:5])}")
         folders = [folder_a, folder_b] + ([Path(clean)] if clean else [])
         loaded = [
-            load_training_images([d / n for n in names], crop=config.crop, strict=True)[0]
+            load_training_images(
+                [d / n for n in names], crop=config.crop, strict=True, scale_float=False
+            )[0]
             for d in folders
         ]
-        for name, first, *others in zip(names, *loaded, strict=True):
+        for i, (name, first, *others) in enumerate(zip(names, *loaded, strict=True)):
             for folder, other in zip(folders[1:], others, strict=True):
                 if _as_hwc(other).shape != _as_hwc(first).shape:
                     raise N2NError(
@@ -145,6 +176,10 @@ def run_training(
                         f"{folder_a} {describe_shape(first.shape)}: the images of a scene "
                         "must match"
                     )
+            if span := _float_span_of([first, *others]):  # one range for the scene
+                for images, folder in zip(loaded, folders, strict=True):
+                    if images[i].dtype.kind == "f":
+                        images[i] = _scaled(images[i], span, folder / name)
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
     return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
 
