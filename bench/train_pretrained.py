@@ -196,6 +196,7 @@ def main() -> None:
     import torch
 
     from noise2noise.pretrained import export_weights
+    from noise2noise.training import load_checkpoint
 
     device_name = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     rows = []
@@ -209,6 +210,8 @@ def main() -> None:
         history = read_history(run)
         top = max(history, key=lambda h: float(h["val_psnr"]))
         config = json.loads((run / "config.json").read_text())
+        init = run / "init.json"  # the starting weights' validation (epoch 0 of best.pt)
+        start = json.loads(init.read_text()).get("val_psnr") if init.exists() else None
         rows.append(
             {
                 "model": n,
@@ -220,6 +223,8 @@ def main() -> None:
                 "wall_seconds": round(walls[n], 1),
                 "final_val_psnr": round(float(history[-1]["val_psnr"]), 2),
                 "best_val_psnr": round(float(top["val_psnr"]), 2),
+                "start_val_psnr": None if start is None else round(float(start), 2),
+                "best_pt_epoch": int(load_checkpoint(best)["epoch"]),
                 "concurrent_with": ",".join(m for m in names if m != n),
             }
         )
