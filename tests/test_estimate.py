@@ -140,6 +140,10 @@ def test_many_choices_name_at_most_five_files_of_each_less_common_method():
     )
     assert describe_choices({"real": ["a", "b"]}, 2) == "auto chose real for all 2 images"
     assert describe_choices({"real": ["a", "b"]}, 3) == "auto chose real for 2 images"
+    assert describe_choices({"real": ["a"]}, 3) == "auto chose real for 1 image"  # not "1 images"
+    assert describe_choices({"real": ["a"], "pretrained": ["b"]}, 2).startswith(
+        "auto chose real for 1 image, pretrained for 1 (b)"
+    )
 
 
 def test_chunked_auto_chooses_once_for_the_whole_array():

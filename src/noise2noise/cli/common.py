@@ -239,11 +239,15 @@ def describe_choices(chosen: dict[str, list[str]], total: int, most_names: int =
     if len(ranked) == 1:
         method, names = ranked[0]
         every = "all " if len(names) == total else ""
-        return f"{AUTO_CHOSE}{method} for {every}{len(names)} images"
-    parts = [f"{ranked[0][0]} for {len(ranked[0][1])} images"]
+        return f"{AUTO_CHOSE}{method} for {every}{_images(len(names))}"
+    parts = [f"{ranked[0][0]} for {_images(len(ranked[0][1]))}"]
     for method, names in ranked[1:]:
         parts.append(f"{method} for {len(names)} ({name_some(names, most_names)})")
     return AUTO_CHOSE + ", ".join(parts)
+
+
+def _images(count: int) -> str:
+    return f"{count} image{'' if count == 1 else 's'}"
 
 
 def report_interrupt(exc) -> int:
