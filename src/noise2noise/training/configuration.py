@@ -85,7 +85,9 @@ class TrainConfig:
         Start from these weights instead of a seeded random initialisation (fine-tuning):
         a run folder, a checkpoint file, or ``"pretrained:NAME"`` for a shipped model
         (:data:`noise2noise.weights.PRETRAINED`, e.g. ``"pretrained:blind"``). The network
-        they describe must be the one this configuration builds.
+        they describe must be the one this configuration builds. Use a low ``lr``
+        (:func:`train_preset` gives :data:`FINE_TUNE_LR` with ``init``): a preset's rate
+        for random weights undoes trained ones.
 
     ``noise`` may also be a mixture (``"gaussian:0-75|poisson:5-120"``, see
     :class:`~noise2noise.noise.NoiseMixture`): every crop then gets its own kind and level.
