@@ -478,6 +478,12 @@ def test_one_pixel_wide_and_empty_arrays(method):
         denoise_image(np.zeros((0, 10), np.float32), method)
 
 
+def test_a_batch_of_images_is_refused_with_what_to_do():
+    batch = np.zeros((2, 3, 16, 16), np.float32)  # (N, C, H, W), as a torch user has it
+    with pytest.raises(N2NError, match=r"shape \(2, 3, 16, 16\); a batch or stack of images"):
+        denoise(batch, channel_axis=1)
+
+
 def test_denoise_image_takes_the_channel_axis_of_the_other_functions(astronaut_crop):
     """`denoise_image(rgb, channel_axis=-1)` was a TypeError from inside the method
     ('got multiple values for keyword argument')."""

@@ -140,7 +140,8 @@ def _move_channels(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
                 + ("; a stack of planes: denoise each plane" if stack else "")
             )
         return np.moveaxis(image, channel_axis, -1)
-    raise N2NError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}")
+    many = "; a batch or stack of images: denoise each one" if image.ndim > 3 else ""
+    raise N2NError(f"expected a 2-D or 3-D image, got an array of shape {image.shape}{many}")
 
 
 def check_finite(image: np.ndarray) -> None:
