@@ -174,6 +174,21 @@ def test_folder_run_with_two_workers(tmp_path, astronaut_crop, capsys, monkeypat
     assert "n2n: note: 2 workers on 1 usable core: each takes memory" in capsys.readouterr().err
 
 
+def test_outputs_that_exist_are_refused_before_any_worker_starts(tmp_path, astronaut_crop):
+    """Running a folder again without --overwrite or --skip-existing started the workers
+    (seconds each: torch) to refuse every file one by one."""
+    from noise2noise.batch import plan_outputs, process_files
+
+    for folder in ("in", "out"):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            write_image(tmp_path / folder / f"{i}.png", astronaut_crop)
+    src = tmp_path / "in"
+    pairs = plan_outputs([src], tmp_path / "out")
+    results = process_files(pairs, lambda image: 1 / 0, workers=2, progress=False)
+    assert all("already exists" in r.error and r.seconds == 0.0 for r in results)
+
+
 def test_folder_without_images(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("x")
     assert main(["denoise", str(tmp_path), "-o", str(tmp_path / "out")]) == 2

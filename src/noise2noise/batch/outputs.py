@@ -15,6 +15,7 @@ from ..image_io import (
     describe_unreadable,
     list_images,
     read_header,
+    refuse_existing,
 )
 from .file_task import FileResult
 
@@ -169,15 +170,30 @@ def complete_output(target: Path) -> bool:
 def split_existing(
     pairs: Sequence[tuple[Path, Path]], *, skip_existing: bool, overwrite: bool
 ) -> tuple[dict[int, FileResult], list[int]]:
-    """(results of the pairs skipped because their output exists and is complete, the
-    indices of the pairs to process)."""
+    """(results of the pairs settled before any work: skipped because their output
+    exists and is complete, or refused because it exists (neither ``overwrite`` nor
+    ``skip_existing``: said here, without starting a worker for it); the indices of the
+    pairs to process)."""
     results, todo = {}, []
     for i, (src, dst) in enumerate(pairs):
         if skip_existing and not overwrite and dst.exists() and complete_output(dst):
             results[i] = FileResult(src, dst, 0.0, skipped=True)
-        else:
+        elif not (skip_existing or overwrite) and dst.exists() and _readable(src):
+            try:
+                refuse_existing(dst, overwrite)
+            except ImageFileError as exc:
+                results[i] = FileResult(src, dst, 0.0, str(exc))
+        else:  # a missing or unreadable input is said by the run, before its output
             todo.append(i)
     return results, todo
+
+
+def _readable(path: Path) -> bool:
+    try:
+        read_header(path)
+    except Exception:  # noqa: BLE001 - whatever it is, the run says it for this file
+        return False
+    return True
 
 
 def make_folders(pairs: Sequence[tuple[Path, Path]], created: list[Path]) -> None:

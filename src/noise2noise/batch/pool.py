@@ -157,7 +157,9 @@ def process_files(
         results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
         bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)
         run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results, quality)
-        if getattr(fn, "batched", None) is not None and len(todo) > 1:
+        if not todo:  # every output settled already: no worker to start
+            pass
+        elif getattr(fn, "batched", None) is not None and len(todo) > 1:
             run.together(todo, group)  # on a GPU: many images in one process, at once
         elif isolate if isolate is not None else workers > 1:
             run.in_workers(todo, max(workers, 1))
