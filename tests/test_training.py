@@ -283,6 +283,16 @@ def test_an_occupied_run_folder_is_said_before_any_image_is_read(tmp_path, capsy
     assert err == [f"n2n: error: {run} already holds a run: use --resume, or another --out"]
 
 
+def test_a_run_resumed_with_other_settings_says_which_and_their_values(tmp_path, crops):
+    """It named the fields only ('differs in: epochs, lr'), not what the run was started
+    with, which is what a user must give again."""
+    data = SyntheticPairs(crops, Gaussian(25), "noisy")
+    train(data, TrainConfig(epochs=1, **TINY), tmp_path / "run", progress=False)
+    other = TrainConfig(epochs=2, **{**TINY, "lr": 2e-5})
+    with pytest.raises(ValueError, match=r"\(epochs 1 there, 2 now, lr 0.01 there, 2e-05 now\)"):
+        train(data, other, tmp_path / "run", resume=True, progress=False)
+
+
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
     net = UNet(3, width=4, depth=2).eval()

@@ -312,9 +312,11 @@ def _resume(state_file: Path, config: TrainConfig, model, optimizer, scheduler):
     state = load_checkpoint(state_file)
     changed = changed_fields(state["config"], config)
     if changed:
+        old, new = state["config"], config
+        said = ", ".join(f"{k} {getattr(old, k)!r} there, {getattr(new, k)!r} now" for k in changed)
         raise N2NError(
-            f"{state_file.parent} was started with another configuration (differs in: "
-            f"{', '.join(changed)})"
+            f"{state_file.parent} was started with another configuration ({said}): resume "
+            "with the settings it was started with"
         )
     model.load_state_dict(state["model"])
     # Saved on any device, loaded into an optimiser made for this one.
