@@ -167,7 +167,7 @@ def evaluate(
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     results = read_results(csv_path)
-    done = {(r.image, r.noise, r.method) for r in results}
+    done = _cells(results)
     names = [NOISY, *methods]
     todo = [
         (n, noise)
@@ -235,8 +235,7 @@ def evaluate(
                     results.append(cell)
                 if on_cell is not None:
                     if shared and time.perf_counter() - last_read[0] >= REREAD_SECONDS:  # others'
-                        done_now = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
-                        finished.update(done_now & wanted)
+                        finished.update(_cells(read_results(csv_path)) & wanted)
                         last_read[0] = time.perf_counter()
                     on_cell(len(finished), total)
 
@@ -253,7 +252,7 @@ def evaluate(
                     mine = [c for c, got in zip(cells, ours, strict=True) if got]
                     elsewhere += [c for c, got in zip(cells, ours, strict=True) if not got]
                     if shared and mine:  # some may have been computed since we read the CSV
-                        done = {(r.image, r.noise, r.method) for r in read_results(csv_path)}
+                        done = _cells(read_results(csv_path))
                         finished |= done & wanted
                     compute(mine, done, writer, f)
         if len(elsewhere) == sum(map(len, pending)):  # none free yet: wait
@@ -264,6 +263,11 @@ def evaluate(
         pending = grouped(elsewhere)
     bar.close()
     return read_results(csv_path) if shared else results
+
+
+def _cells(results: Sequence[CellResult]) -> set[tuple[str, str, str]]:
+    """The (image, noise, method) cells of ``results``."""
+    return {(r.image, r.noise, r.method) for r in results}
 
 
 def _claim(cell, csv_path: Path, shared: bool):

@@ -175,7 +175,7 @@ def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
     """CMYK samples (H×W×4) as RGB, as Pillow converts a CMYK JPEG: each of R, G, B is
     (1 - C)(1 - K) of the full range, with a note."""
     warnings.warn(
-        "a CMYK image is read as RGB (the output is RGB)", ConversionWarning, stacklevel=4
+        "a CMYK image is read as RGB (the output is RGB)", ConversionWarning, stacklevel=5
     )
     top = float(np.iinfo(cmyk.dtype).max) if cmyk.dtype.kind in "iu" else 1.0
     ink = cmyk.astype(np.float64) / top
