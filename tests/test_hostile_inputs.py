@@ -410,6 +410,9 @@ def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astrona
     written = sorted(p.name for p in out.iterdir())
     assert leftovers(out) == [] and all(not n.startswith(".") for n in written)
     assert 1 <= len(written) < 40
+    # Every whole output counts, also one written just before its result came back.
+    assert f"{len(written)} of 40 images finished" in stderr
+    assert "--skip-existing to continue" in stderr
     for name in written:
         read_image(out / name)  # whole, readable images only
     # Continue where it stopped.
@@ -417,6 +420,32 @@ def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astrona
     assert proc.returncode == 0, proc.stderr
     assert f"{len(written)} skipped" in proc.stdout
     assert len(list(out.iterdir())) == 40
+
+
+def test_an_interrupted_overwrite_does_not_advise_keeping_old_outputs(tmp_path, astronaut_crop):
+    # --skip-existing after an interrupted --overwrite would keep the earlier run's
+    # outputs that were not replaced yet: the advice is --overwrite again.
+    folder = _folder_of(tmp_path, np.tile(astronaut_crop, (2, 2, 1)), 40)
+    out = tmp_path / "out"
+    out.mkdir()
+    for source in folder.iterdir():
+        write_image(out / source.name, np.zeros((8, 8, 3), np.uint8))  # an earlier run's
+    started = time.time_ns()
+    proc = _start(["denoise", folder, "-o", out, "--workers", "2", "--overwrite"])
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        if any(p.stat().st_mtime_ns > started for p in out.glob("img*.png")):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    new = [p for p in out.glob("img*.png") if read_image(p).shape != (8, 8, 3)]
+    old = 40 - len(new)
+    assert 1 <= len(new) and old >= 1
+    assert f"{len(new)} of 40 images finished" in stderr
+    assert f"{old} images from before were not replaced yet" in stderr
+    assert "--skip-existing to continue" not in stderr and "with --overwrite" in stderr
 
 
 def test_sigterm_before_any_output_leaves_no_folder(tmp_path, astronaut_crop):

@@ -32,13 +32,22 @@ from .outputs import make_folders, remove_empty, remove_partials, split_existing
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during a file run: queued files were cancelled, workers stopped
-    and partial outputs removed; ``results`` holds the files that were finished."""
+    and partial outputs removed; ``results`` holds the files that were finished, ``stale``
+    the outputs that an ``overwrite`` run had yet to replace (they are still those of an
+    earlier run)."""
 
-    def __init__(self, results: list[FileResult], total: int, exit_code: int = 130):
+    def __init__(
+        self,
+        results: list[FileResult],
+        total: int,
+        exit_code: int = 130,
+        stale: Sequence[Path] = (),
+    ):
         super().__init__()
         self.results = results
         self.total = total
         self.exit_code = exit_code
+        self.stale = list(stale)
 
 
 def die_with_parent() -> None:
@@ -152,11 +161,15 @@ def process_files(
     results: dict[int, FileResult] = {}
     todo: list[int] = []
     bar = None
+    before: set[int] = set()
+    started = time.time_ns()
     try:
         make_folders(pairs, created)
         results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
+        before = {i for i in todo if pairs[i][1].exists()}  # outputs to overwrite
         bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)
         run = _Run(pairs, fn, overwrite, limits or Limits(), bar, results, quality)
+        run.made = {pairs[i][1] for i in todo if i not in before}
         if not todo:  # every output settled already: no worker to start
             pass
         elif getattr(fn, "batched", None) is not None and len(todo) > 1:
@@ -169,13 +182,34 @@ def process_files(
         if bar is not None:
             bar.close()
         remove_partials([pairs[i][1] for i in todo if i not in results])
+        stale = _written_unseen(pairs, todo, results, before, started)
         remove_empty(created)
         finished = [results[i] for i in sorted(results)]
         code = getattr(exc, "exit_code", 130)  # 143 for SIGTERM
-        raise RunInterrupted(finished, len(pairs), code) from None
+        raise RunInterrupted(finished, len(pairs), code, stale) from None
     bar.close()
     remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]
+
+
+def _written_unseen(pairs, todo, results: dict, before: set, started: int) -> list[Path]:
+    """After an interrupt, with every worker stopped: record as finished the files whose
+    output was written (atomically, so whole) but whose result never came back; return
+    the outputs that existed before the run and were not written again."""
+    stale = []
+    for i in todo:
+        src, dst = pairs[i]
+        if i in results:
+            continue
+        try:
+            written = dst.stat().st_mtime_ns >= started if i in before else dst.exists()
+        except FileNotFoundError:
+            written = False
+        if written:
+            results[i] = FileResult(src, dst, 0.0)
+        elif i in before:
+            stale.append(dst)
+    return stale
 
 
 @dataclass
@@ -271,7 +305,6 @@ class _Run:
         pool; the one that kills its worker alone gets the error, the others their
         results."""
         threads = max(usable_cpus() // workers, 1)
-        self.made = {self.pairs[i][1] for i in todo if not self.pairs[i][1].exists()}
         queue, alone = deque(todo), deque()
         pool = self._pool(workers, threads)
         running: dict = {}

@@ -254,10 +254,16 @@ def report_interrupt(exc) -> int:
     """After Ctrl-C or SIGTERM: what was finished, and how to continue."""
     if isinstance(exc, RunInterrupted):
         done = sum(1 for r in exc.results if r.ok and not r.skipped)
+        if exc.stale:  # --skip-existing would keep them: the earlier run's outputs
+            advice = (
+                f"{_images(len(exc.stale))} from before were not replaced yet, so "
+                "--skip-existing would keep them: run again with --overwrite"
+            )
+        else:
+            advice = "run again with --skip-existing to continue"
         print(
             f"n2n: interrupted: {done} of {exc.total} images finished; the rest were "
-            "cancelled and no partial output is left (run again with --skip-existing to "
-            "continue)",
+            f"cancelled and no partial output is left ({advice})",
             file=sys.stderr,
         )
     else:
