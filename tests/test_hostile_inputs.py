@@ -392,7 +392,16 @@ def _wait_for_output(folder: Path, proc: subprocess.Popen, timeout: float = 120)
     raise AssertionError("no output appeared")
 
 
-@pytest.mark.parametrize("how, code", [("SIGINT to the group", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize(
+    "how, code",
+    [
+        ("SIGINT to the group", 130),
+        ("SIGTERM", 143),
+        # A closed terminal: it killed every process of the run at once (workers and
+        # the semaphore tracker too) and left half-written hidden files behind.
+        ("SIGHUP to the group", 129),
+    ],
+)
 def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astronaut_crop, how, code):
     # 128×128 images: 64×64 ones went by so fast (bf16 on the CPU) that the signal, sent
     # once the first output was written, sometimes came after the last.
@@ -403,7 +412,7 @@ def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astrona
     if how == "SIGTERM":
         proc.send_signal(signal.SIGTERM)
     else:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGHUP if how.startswith("SIGHUP") else signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
@@ -420,6 +429,55 @@ def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astrona
     assert proc.returncode == 0, proc.stderr
     assert f"{len(written)} skipped" in proc.stdout
     assert len(list(out.iterdir())) == 40
+
+
+def test_nohup_keeps_a_run_going_through_a_hangup(tmp_path, astronaut_crop):
+    # `nohup n2n ...` ignores SIGHUP so that the run outlives the terminal: the handler
+    # that makes a hangup an interrupt must not undo that.
+    folder = _folder_of(tmp_path, np.tile(astronaut_crop, (2, 2, 1)), 6)
+    out = tmp_path / "out"
+    code = "import sys; from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
+
+    def nohup():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "denoise", str(folder), "-o", str(out), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        start_new_session=True,
+        preexec_fn=nohup,
+    )
+    _wait_for_output(out, proc)
+    os.killpg(proc.pid, signal.SIGHUP)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert len(list(out.glob("img*.png"))) == 6
+
+
+def test_a_killed_runs_half_written_files_go_with_the_next_run(tmp_path, astronaut_crop):
+    # kill -9 or power lost mid-write: the writer cannot remove its hidden temporary
+    # file. The next run into that folder does, unless its writer still runs.
+    folder = _folder_of(tmp_path, astronaut_crop, 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = out / f".img00.partial-{int(gone.stdout)}.png"
+    alive = out / f".img01.partial-{os.getpid()}.png"  # another run, still writing
+    unrelated = out / f".notes.partial-{int(gone.stdout)}.txt"  # no output of this run
+    for path in (dead, alive, unrelated):
+        path.write_bytes(b"half an image")
+    proc = n2n("denoise", folder, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert not dead.exists() and alive.exists() and unrelated.exists()
+    assert (out / "img00.png").exists() and (out / "img01.png").exists()
 
 
 def test_an_interrupted_overwrite_does_not_advise_keeping_old_outputs(tmp_path, astronaut_crop):

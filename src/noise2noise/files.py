@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = [
     "write_atomically",
     "partial_files",
+    "orphaned_partials",
     "write_csv",
     "read_csv_rows",
     "write_json",
@@ -28,6 +30,35 @@ def partial_files(path: str | os.PathLike) -> list[Path]:
     """The temporary files that writers of ``path`` left behind when they were killed."""
     path = Path(path)
     return sorted(path.parent.glob(_partial(path, "*").name))
+
+
+_PARTIAL = re.compile(r"\.(?P<stem>.+)\.partial-(?P<pid>\d+)(?P<suffix>.*)")
+
+
+def orphaned_partials(folder: str | os.PathLike, names: set[str]) -> list[Path]:
+    """The temporary files in ``folder``, of targets named in ``names``, whose writer no
+    longer runs: it was killed (``kill -9``, a closed terminal, power lost) mid-write.
+    One listing of the folder; a live writer's file (another run) is not among them."""
+    orphans = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = _PARTIAL.fullmatch(entry.name)
+            if match and match["stem"] + match["suffix"] in names:
+                if not _running(int(match["pid"])):
+                    orphans.append(Path(folder, entry.name))
+    return sorted(orphans)
+
+
+def _running(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: keep the file
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # none, or a number no process can have
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

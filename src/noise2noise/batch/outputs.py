@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import N2NError
-from ..files import partial_files
+from ..files import orphaned_partials, partial_files
 from ..image_io import (
     IMAGE_EXTENSIONS,
     ImageFileError,
@@ -213,8 +213,44 @@ def remove_empty(folders: list[Path]) -> None:
             pass
 
 
+def remove_orphans(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
+    """Delete the temporary files that killed writers of these outputs left (a run
+    killed with ``kill -9`` or by power loss cannot clean up after itself); the files
+    deleted. Each output folder is listed once."""
+    names: dict[Path, set[str]] = {}
+    for _, dst in pairs:
+        names.setdefault(dst.parent, set()).add(dst.name)
+    removed = []
+    for folder, wanted in names.items():
+        if folder.is_dir():
+            for orphan in orphaned_partials(folder, wanted):
+                orphan.unlink(missing_ok=True)
+                removed.append(orphan)
+    return removed
+
+
 def remove_partials(targets: list[Path]) -> None:
     """Delete the temporary files of outputs whose writer was stopped mid-write."""
     for target in targets:
         for tmp in partial_files(target):
             tmp.unlink(missing_ok=True)
+
+
+def written_unseen(pairs, todo, results: dict, before: set, started: int) -> list[Path]:
+    """After an interrupt, with every worker stopped: record as finished the files whose
+    output was written (atomically, so whole) but whose result never came back; return
+    the outputs that existed before the run and were not written again."""
+    stale = []
+    for i in todo:
+        src, dst = pairs[i]
+        if i in results:
+            continue
+        try:
+            written = dst.stat().st_mtime_ns >= started if i in before else dst.exists()
+        except FileNotFoundError:
+            written = False
+        if written:
+            results[i] = FileResult(src, dst, 0.0)
+        elif i in before:
+            stale.append(dst)
+    return stale

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,14 @@ from ..machine import usable_cpus
 from ..memory import Limits
 from ..progress import progress_bar
 from .file_task import FileResult, as_result, process_file, read_single_image, write_output
-from .outputs import make_folders, remove_empty, remove_partials, split_existing
+from .outputs import (
+    make_folders,
+    remove_empty,
+    remove_orphans,
+    remove_partials,
+    split_existing,
+    written_unseen,
+)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -82,7 +90,8 @@ def born_deaf_to_sigint():
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    deaf = {signal.SIGINT, signal.SIGHUP}  # SIGHUP too: a closed terminal sends it
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deaf)
     try:
         yield
     finally:
@@ -95,6 +104,8 @@ def _init_worker(threads: int) -> None:
     # worker is born with it blocked (`born_deaf_to_sigint`), except where it cannot be,
     # and ignores it from here on: a Ctrl-C pending since its birth is dropped.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):  # a closed terminal: the parent stops and cleans up too
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     torch.set_num_threads(threads)  # one single-threaded worker per core beats shared threads
     # A worker's progress bars (on a terminal) need no lock shared between processes;
     # tqdm's own is a semaphore that the pool's ending of the worker would leak.
@@ -165,6 +176,7 @@ def process_files(
     started = time.time_ns()
     try:
         make_folders(pairs, created)
+        remove_orphans(pairs)
         results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
         before = {i for i in todo if pairs[i][1].exists()}  # outputs to overwrite
         bar = progress_bar(total=len(todo), unit="image", show=progress and len(todo) > 1)
@@ -179,37 +191,18 @@ def process_files(
         else:
             run.here(todo)
     except KeyboardInterrupt as exc:
-        if bar is not None:
-            bar.close()
         remove_partials([pairs[i][1] for i in todo if i not in results])
-        stale = _written_unseen(pairs, todo, results, before, started)
+        stale = written_unseen(pairs, todo, results, before, started)
         remove_empty(created)
+        if bar is not None:
+            with contextlib.suppress(OSError):  # after SIGHUP its terminal is gone
+                bar.close()
         finished = [results[i] for i in sorted(results)]
         code = getattr(exc, "exit_code", 130)  # 143 for SIGTERM
         raise RunInterrupted(finished, len(pairs), code, stale) from None
     bar.close()
     remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]
-
-
-def _written_unseen(pairs, todo, results: dict, before: set, started: int) -> list[Path]:
-    """After an interrupt, with every worker stopped: record as finished the files whose
-    output was written (atomically, so whole) but whose result never came back; return
-    the outputs that existed before the run and were not written again."""
-    stale = []
-    for i in todo:
-        src, dst = pairs[i]
-        if i in results:
-            continue
-        try:
-            written = dst.stat().st_mtime_ns >= started if i in before else dst.exists()
-        except FileNotFoundError:
-            written = False
-        if written:
-            results[i] = FileResult(src, dst, 0.0)
-        elif i in before:
-            stale.append(dst)
-    return stale
 
 
 @dataclass
@@ -372,6 +365,11 @@ class _Run:
     def _pool(workers: int, threads: int) -> ProcessPoolExecutor:
         # "spawn": a forked child of a process whose OpenMP threads are running can hang.
         context = multiprocessing.get_context("spawn")
+        with born_deaf_to_sigint():
+            # The helper process that tracks the pool's semaphores, started here at the
+            # latest, must outlive a SIGHUP (it ignores only SIGINT and SIGTERM itself):
+            # killed, a new one is started that prints a KeyError for each of them.
+            resource_tracker.ensure_running()
         return ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
         )

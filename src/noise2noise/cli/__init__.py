@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import N2NError
 from ..runtime import fit_threads
 from . import add_noise, compare, demo, denoise, evaluate, reproduce, train
-from .common import EXIT_USAGE, Formatter, in_options, report_interrupt, terminated
+from .common import EXIT_USAGE, Formatter, handle_termination, in_options, report_interrupt
 
 # In the order `n2n --help` lists them; each has add_parser(sub) and its command.
 COMMANDS = (denoise, add_noise, compare, train, evaluate, reproduce, demo)
@@ -59,10 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         package_log.addHandler(handler)
         package_log.setLevel(logging.INFO)
     fit_threads()
-    previous = signal.signal(signal.SIGTERM, terminated)
+    previous = handle_termination()
     try:
         return args.func(args)
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through terminated
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP through terminated
         return report_interrupt(exc)
     except (N2NError, OSError) as exc:
         # Our own errors and the system's (missing folder, full disk, no permission) are
@@ -72,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"n2n: error: {in_options(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import glob
 import math
 import os
 import re
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -122,13 +123,26 @@ def crop_size(text: str) -> int:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (cancel, stop workers, clean up) but exiting 143."""
+    """SIGTERM or SIGHUP (the terminal closed), handled like Ctrl-C (cancel, stop
+    workers, clean up) but exiting 128 + the signal's number: 143, 129."""
 
-    exit_code = 143
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__()
+        self.exit_code = 128 + int(signum)
 
 
 def terminated(signum, frame) -> None:
-    raise Terminated()
+    raise Terminated(signum)
+
+
+def handle_termination() -> dict:
+    """Have SIGTERM and SIGHUP raise :class:`Terminated`; the handlers they had, to put
+    back. A SIGHUP that is ignored (``nohup n2n ...``) stays ignored."""
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}
+    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        previous[hangup] = signal.signal(hangup, terminated)
+    return previous
 
 
 def device_of(args: argparse.Namespace):
@@ -251,7 +265,9 @@ def _images(count: int) -> str:
 
 
 def report_interrupt(exc) -> int:
-    """After Ctrl-C or SIGTERM: what was finished, and how to continue."""
+    """After Ctrl-C, SIGTERM or SIGHUP: what was finished, and how to continue (unsaid
+    where the terminal is gone)."""
+    message = "n2n: interrupted"
     if isinstance(exc, RunInterrupted):
         done = sum(1 for r in exc.results if r.ok and not r.skipped)
         if exc.stale:  # --skip-existing would keep them: the earlier run's outputs
@@ -261,13 +277,14 @@ def report_interrupt(exc) -> int:
             )
         else:
             advice = "run again with --skip-existing to continue"
-        print(
-            f"n2n: interrupted: {done} of {exc.total} images finished; the rest were "
-            f"cancelled and no partial output is left ({advice})",
-            file=sys.stderr,
+        message += (
+            f": {done} of {exc.total} images finished; the rest were cancelled and no "
+            f"partial output is left ({advice})"
         )
-    else:
-        print("n2n: interrupted", file=sys.stderr)
+    try:
+        print(message, file=sys.stderr)
+    except OSError:  # the terminal closed (SIGHUP): nobody to tell
+        pass
     return getattr(exc, "exit_code", 130)
 
 
