@@ -480,6 +480,29 @@ def test_a_killed_runs_half_written_files_go_with_the_next_run(tmp_path, astrona
     assert (out / "img00.png").exists() and (out / "img01.png").exists()
 
 
+def test_a_name_that_fits_is_written_though_its_temporary_name_would_not(tmp_path):
+    # 250 bytes fit the 255 of a file name; '.NAME.partial-PID.png' did not, so the
+    # result was lost after all the work ('File name too long').
+    image = np.zeros((16, 16), np.uint8)
+    for name in ("a" * 246 + ".png", "é" * 123 + ".png"):  # 250 bytes, ASCII and UTF-8
+        write_image(tmp_path / name, image)
+        assert read_image(tmp_path / name).shape == (16, 16)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_temporary_files_of_names_with_brackets_are_found(tmp_path):
+    # A '[' in a name is a glob character class: 'scan[1].png's temporary file was not
+    # found, so an interrupted run or a killed writer left it behind.
+    from noise2noise.files import partial_files
+
+    target = tmp_path / "scan[1] *?.png"
+    partial = tmp_path / ".scan[1] *?.partial-123.png"
+    other = tmp_path / ".scan1 ab.partial-123.png"
+    partial.write_bytes(b"half")
+    other.write_bytes(b"half")
+    assert partial_files(target) == [partial]
+
+
 def test_an_interrupted_overwrite_does_not_advise_keeping_old_outputs(tmp_path, astronaut_crop):
     # --skip-existing after an interrupted --overwrite would keep the earlier run's
     # outputs that were not replaced yet: the advice is --overwrite again.

@@ -5,6 +5,7 @@ checkpoints, CSV tables and JSON records all go through :func:`write_atomically`
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import os
 import re
@@ -22,14 +23,25 @@ __all__ = [
 ]
 
 
+# A temporary name keeps at most this many bytes of the target's stem, so that it fits
+# the 255 bytes a file name may have wherever the target's own name fits.
+_STEM_BYTES = 200
+
+
+def _short(stem: str) -> str:
+    return stem.encode("utf-8")[:_STEM_BYTES].decode("utf-8", "ignore")
+
+
 def _partial(path: Path, pid: int | str) -> Path:
-    return path.with_name(f".{path.stem}.partial-{pid}{path.suffix}")
+    return path.with_name(f".{_short(path.stem)}.partial-{pid}{path.suffix}")
 
 
 def partial_files(path: str | os.PathLike) -> list[Path]:
     """The temporary files that writers of ``path`` left behind when they were killed."""
     path = Path(path)
-    return sorted(path.parent.glob(_partial(path, "*").name))
+    head, tail = f".{_short(path.stem)}.partial-", path.suffix
+    pattern = glob.escape(head) + "*" + glob.escape(tail)  # a '[' in a name is a '['
+    return sorted(p for p in path.parent.glob(pattern) if _PARTIAL.fullmatch(p.name))
 
 
 _PARTIAL = re.compile(r"\.(?P<stem>.+)\.partial-(?P<pid>\d+)(?P<suffix>.*)")
@@ -39,11 +51,12 @@ def orphaned_partials(folder: str | os.PathLike, names: set[str]) -> list[Path]:
     """The temporary files in ``folder``, of targets named in ``names``, whose writer no
     longer runs: it was killed (``kill -9``, a closed terminal, power lost) mid-write.
     One listing of the folder; a live writer's file (another run) is not among them."""
+    wanted = {(_short(Path(name).stem), Path(name).suffix) for name in names}
     orphans = []
     with os.scandir(folder) as entries:
         for entry in entries:
             match = _PARTIAL.fullmatch(entry.name)
-            if match and match["stem"] + match["suffix"] in names:
+            if match and (match["stem"], match["suffix"]) in wanted:
                 if not _running(int(match["pid"])):
                     orphans.append(Path(folder, entry.name))
     return sorted(orphans)
