@@ -258,6 +258,28 @@ def test_a_killed_zarr_run_resumes_to_the_same_result(tmp_path, noisy_rgb, metho
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
+def test_an_interrupted_zarr_run_counts_chunks_and_says_resume(tmp_path, noisy_rgb):
+    # It said '0 of 12 images finished' and advised --skip-existing.
+    source = _zarr(tmp_path, noisy_rgb)
+    out = tmp_path / "out.zarr"
+    code = "import sys; from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["denoise", str(source), "-o", str(out), "--chunk", "64", "--method", "pretrained"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, stderr=subprocess.PIPE, text=True
+    )
+    marks = out / ".n2n-chunks"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (marks.is_dir() and len(list(marks.iterdir())) >= 2):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    done = len(list(marks.iterdir()))
+    assert 2 <= done < 12
+    assert f"interrupted: {done} of 12 chunks finished (run again with --resume" in stderr
+
+
 def test_zarr_v2_ome_zarr_and_bigtiff_inputs_give_the_same_result(tmp_path, noisy_rgb):
     import tifffile
 

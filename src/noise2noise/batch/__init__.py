@@ -14,8 +14,10 @@ from .outputs import (
     make_folders,
     plan_outputs,
     remove_empty,
+    remove_orphans,
     remove_partials,
     split_existing,
+    written_unseen,
 )
 from .pool import RunInterrupted, die_with_parent, process_files
 
@@ -31,5 +33,7 @@ __all__ = [
     "make_folders",
     "remove_empty",
     "remove_partials",
+    "remove_orphans",
+    "written_unseen",
     "die_with_parent",
 ]

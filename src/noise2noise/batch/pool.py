@@ -42,7 +42,8 @@ class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during a file run: queued files were cancelled, workers stopped
     and partial outputs removed; ``results`` holds the files that were finished, ``stale``
     the outputs that an ``overwrite`` run had yet to replace (they are still those of an
-    earlier run)."""
+    earlier run). A chunked array run has no file results: ``done`` of ``total`` chunks
+    (``unit``) were finished."""
 
     def __init__(
         self,
@@ -50,12 +51,17 @@ class RunInterrupted(KeyboardInterrupt):
         total: int,
         exit_code: int = 130,
         stale: Sequence[Path] = (),
+        *,
+        unit: str = "image",
+        done: int | None = None,
     ):
         super().__init__()
         self.results = results
         self.total = total
         self.exit_code = exit_code
         self.stale = list(stale)
+        self.unit = unit
+        self.done = sum(r.ok and not r.skipped for r in results) if done is None else done
 
 
 def die_with_parent() -> None:

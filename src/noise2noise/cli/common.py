@@ -268,8 +268,13 @@ def report_interrupt(exc) -> int:
     """After Ctrl-C, SIGTERM or SIGHUP: what was finished, and how to continue (unsaid
     where the terminal is gone)."""
     message = "n2n: interrupted"
-    if isinstance(exc, RunInterrupted):
-        done = sum(1 for r in exc.results if r.ok and not r.skipped)
+    if isinstance(exc, RunInterrupted) and exc.unit != "image":  # a chunked zarr run
+        message += (
+            f": {exc.done} of {exc.total} {exc.unit}s finished (run again with --resume to "
+            "continue)"
+        )
+    elif isinstance(exc, RunInterrupted):
+        done = exc.done
         if exc.stale:  # --skip-existing would keep them: the earlier run's outputs
             advice = (
                 f"{_images(len(exc.stale))} from before were not replaced yet, so "

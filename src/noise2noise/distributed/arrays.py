@@ -250,7 +250,9 @@ def denoise_zarr(
     except KeyboardInterrupt as exc:
         if client is not None:
             client.cancel(futures)
-        raise RunInterrupted([], len(regions), getattr(exc, "exit_code", 130)) from None
+        code = getattr(exc, "exit_code", 130)
+        finished = sum(1 for _ in Path(marks).iterdir())  # by earlier runs too
+        raise RunInterrupted([], len(regions), code, unit="chunk", done=finished) from None
     finally:
         bar.close()
     seconds = time.perf_counter() - start

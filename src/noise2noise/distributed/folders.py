@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..batch import (
     remove_empty,
     remove_partials,
     split_existing,
+    written_unseen,
 )
 from ..image_io import JPEG_QUALITY
 from ..memory import Limits
@@ -48,8 +50,10 @@ def process_files_dask(
     _require()
     client = cluster.client
     created: list[Path] = []
+    started = time.time_ns()
     make_folders(pairs, created)
     results, todo = split_existing(pairs, skip_existing=skip_existing, overwrite=overwrite)
+    before = {i for i in todo if pairs[i][1].exists()}  # outputs to overwrite
     futures = {}
     run = uuid.uuid4().hex  # task keys unique to this run: Dask shares results by key
     for i in todo:
@@ -75,9 +79,11 @@ def process_files_dask(
     except KeyboardInterrupt as exc:
         client.cancel(list(futures))
         remove_partials([dst for _, dst in pairs])
+        stale = written_unseen(pairs, todo, results, before, started)
         remove_empty(created)
         finished = [results[i] for i in sorted(results)]
-        raise RunInterrupted(finished, len(pairs), getattr(exc, "exit_code", 130)) from None
+        code = getattr(exc, "exit_code", 130)
+        raise RunInterrupted(finished, len(pairs), code, stale) from None
     finally:
         bar.close()
     remove_partials([dst for _, dst in pairs])
