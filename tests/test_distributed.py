@@ -4,6 +4,7 @@ single-process runs; a worker killed during the run; resume after a killed run."
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import os
 import signal
 import subprocess
@@ -321,6 +322,48 @@ def test_zarr_v2_ome_zarr_and_bigtiff_inputs_give_the_same_result(tmp_path, nois
     tifffile.imwrite(tif, noisy_rgb, bigtiff=True, tile=(64, 64), photometric="rgb")
     assert main(["denoise", str(tif), "-o", str(tmp_path / "tif_out.zarr"), "--chunk", "64"]) == 0
     np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "tif_out.zarr"))[:], expected)
+    # An uncompressed contiguous TIFF (tifffile's and ImageJ's default): same result
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, noisy_rgb, photometric="rgb")
+    assert main(["denoise", str(plain), "-o", str(tmp_path / "plain.zarr"), "--chunk", "64"]) == 0
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "plain.zarr"))[:], expected)
+
+
+def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypatch):
+    # tifffile's zarr interface gives an uncompressed contiguous TIFF as one chunk: every
+    # task of a chunked run read the whole image (a 5 GB slide: 5 GB a task).
+    import tifffile
+
+    from noise2noise.distributed.arrays import open_source
+
+    stack = np.random.default_rng(0).integers(0, 60000, (3, 500, 600), dtype=np.uint16)
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, stack.astype(">u2"), photometric="minisblack", byteorder=">")
+    source = open_source(path)[0]
+    assert source.shape == stack.shape
+    read = []
+    real_mmap = mmap.mmap
+
+    def counted(fileno, length, **kwargs):
+        read.append(length)
+        return real_mmap(fileno, length, **kwargs)
+
+    monkeypatch.setattr(mmap, "mmap", counted)
+    region = source[1, 100:164, 200:264]
+    np.testing.assert_array_equal(region, stack[1, 100:164, 200:264])
+    assert region.dtype == np.uint16 and region.dtype.isnative
+    assert not isinstance(source, zarr.Array) and len(read) == 1
+
+
+def test_stored_chunks_much_larger_than_a_task_are_said_before_the_run(tmp_path, noisy_rgb, capsys):
+    # Each task decompresses whole stored chunks: with one chunk for the whole array a
+    # run was 30 times slower than it needed to be, silently.
+    source = _zarr(tmp_path, noisy_rgb, chunks=noisy_rgb.shape)  # 192×256, one chunk
+    assert main(["denoise", str(source), "-o", str(tmp_path / "a.zarr"), "--chunk", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "stored in chunks of 192×256 pixels: every task of --chunk 64 reads whole" in err
+    assert main(["denoise", str(source), "-o", str(tmp_path / "b.zarr"), "--chunk", "128"]) == 0
+    assert "stored in chunks" not in capsys.readouterr().err  # 2 tasks' worth: fine
 
 
 def test_zarr_planes_are_denoised_one_by_one(tmp_path, noisy_rgb):

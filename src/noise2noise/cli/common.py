@@ -57,6 +57,7 @@ OPTION_OF_PARAMETER = {
     "device": "--device",
     "model": "--model",
     "clip=False": "--unclipped",
+    "chunk": "--chunk",
 }
 
 

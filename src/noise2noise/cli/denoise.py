@@ -24,6 +24,7 @@ from .common import (
     device_of,
     expand_inputs,
     fraction,
+    in_options,
     method_name,
     note_unread,
     output_quality,
@@ -127,9 +128,19 @@ def _denoise_array(args: argparse.Namespace) -> int:
     from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
 
     cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
+
+    def say(message, category, filename, lineno, file=None, line=None):
+        # as they come: a note before a long run is worth more than after it
+        if issubclass(category, Note):
+            print(f"n2n: note: {args.inputs[0]}: {in_options(str(message))}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    shown = warnings.showwarning
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():
             warnings.simplefilter("always", Note)
+            warnings.showwarning = say
             summary = denoise_zarr(
                 Path(args.inputs[0]),
                 Path(args.output),
@@ -146,11 +157,6 @@ def _denoise_array(args: argparse.Namespace) -> int:
     finally:
         if cluster is not None:
             cluster.close()
-    for w in caught:  # notes (float data scaled) as the file runs say them
-        if issubclass(w.category, Note):
-            print(f"n2n: note: {args.inputs[0]}: {w.message}", file=sys.stderr)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     print(
         f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
         f"{summary['seconds']:.1f} s ({_method_said(args.method, summary['method'])}, "

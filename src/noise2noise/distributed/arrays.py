@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import shutil
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +30,10 @@ from ..chunked import (
 )
 from ..config import changed_fields, to_dict
 from ..convert import from_unit_range, to_unit_range
-from ..errors import N2NError
+from ..errors import N2NError, Note
 from ..files import write_atomically
 from ..image_io import convert_samples
+from ..image_io.tiff import MappedTiff
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
@@ -58,13 +61,17 @@ def _ome(attrs: dict) -> dict | None:
 
 
 def open_source(path: Path):
-    """(zarr array, axes letters or None, OME attributes or None) of an input: a zarr
-    array, an OME-Zarr image (its full-resolution level), or a (Big)TIFF read through
-    tifffile's zarr interface."""
+    """(array, axes letters or None, OME attributes or None) of an input: a zarr array,
+    an OME-Zarr image (its full-resolution level), or a (Big)TIFF: memory-mapped where
+    it is uncompressed and contiguous, else read through tifffile's zarr interface."""
     _require()
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
+        # Uncompressed and contiguous (ImageJ's and many microscopes' way): tifffile's
+        # zarr interface gives it as one chunk, so that every task read the whole image.
+        if (mapped := MappedTiff.open(path)) is not None:
+            return mapped, None, None
         store = tifffile.imread(path, aszarr=True)
         node = zarr.open(store, mode="r")
         if isinstance(node, zarr.Group):  # pyramidal TIFF: the full-resolution level
@@ -105,6 +112,21 @@ def _one_level(attrs: dict) -> dict:
     else:
         attrs["ome"] = dict(attrs["ome"], multiscales=first(attrs["ome"]["multiscales"]))
     return attrs
+
+
+def _say_stored_chunks(stored: tuple, axes: str, chunk: int) -> None:
+    """A note where the input is stored in chunks much larger than a task's region:
+    each task then reads (and decompresses) whole stored chunks, most of it unused."""
+    area = math.prod(n for n, a in zip(stored, axes, strict=True) if a in "YX")
+    if area > 4 * chunk * chunk:
+        shape = "×".join(str(n) for n, a in zip(stored, axes, strict=True) if a in "YX")
+        warnings.warn(
+            f"stored in chunks of {shape} pixels: every task of `chunk` {chunk} reads whole "
+            "ones, most of it unused (slow, and memory as for the stored chunk); a larger "
+            "`chunk` or a rechunked copy of the input is faster",
+            Note,
+            stacklevel=3,
+        )
 
 
 def _chunk_regions(shape, axes: str, chunk: int):
@@ -187,7 +209,12 @@ def denoise_zarr(
     plan = plan_axes(array.shape, axes or ome_axes)
     import dask.array as da
 
-    lazy = array_samples(da.from_zarr(array), source)
+    if isinstance(array, MappedTiff):  # blocks for the scan of its levels
+        chunks = da.core.normalize_chunks("auto", array.shape, limit="32MiB", dtype=array.dtype)
+        lazy = array_samples(da.from_array(array, chunks=chunks), source)
+    else:
+        lazy = array_samples(da.from_zarr(array), source)
+        _say_stored_chunks(array.chunks, plan.axes, chunk)
     # Read here (the source may not travel: a TIFF store holds a lock), once.
     try:
         peak, span = array_levels(lazy, scheduler="threads")
@@ -340,7 +367,8 @@ def _prepare_target(
             chunks=chunks,
             dtype=dtype,
             fill_value=0,
-            zarr_format=getattr(getattr(array, "metadata", None), "zarr_format", 3),
+            # a MappedTiff: 2, as from tifffile's zarr interface
+            zarr_format=getattr(getattr(array, "metadata", None), "zarr_format", 2),
         )
         z.attrs.update(record)
     Path(target, MARKS).mkdir()

@@ -3,6 +3,7 @@ tifffile is imported where used (it is slow to load and most runs read no TIFF).
 
 from __future__ import annotations
 
+import mmap
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -213,3 +214,43 @@ def tiff_options(meta: Metadata, axes: str | None = None) -> dict:
     elif axes is not None:
         options["metadata"] = {"axes": axes, **(meta.imagej or {})}
     return options
+
+
+class MappedTiff:
+    """The first series of an uncompressed, contiguous TIFF as an array that reads only
+    the pixels asked for (``region = tiff[y0:y1, x0:x1]``): shape, dtype, ``ndim`` and
+    numpy indexing. Each read maps the file, copies the region and unmaps it, so a
+    process's memory holds the regions it asked for, not the pages it has touched.
+    tifffile's zarr interface gives such a file as one chunk, read whole for any region.
+    """
+
+    def __init__(self, path: str | Path, offset: int, shape: tuple, dtype: np.dtype):
+        self.path, self.offset = Path(path), int(offset)
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    @classmethod
+    def open(cls, path: str | Path) -> MappedTiff | None:
+        """The file's first series as a :class:`MappedTiff`; None where it cannot be
+        mapped (compressed, tiled or scattered over the file)."""
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            if series.dataoffset is None:
+                return None
+            dtype = np.dtype(series.dtype).newbyteorder(tif.byteorder)
+            return cls(path, series.dataoffset, series.shape, dtype)
+
+    def __getitem__(self, index) -> np.ndarray:
+        count = int(np.prod(self.shape))
+        start = self.offset - self.offset % mmap.ALLOCATIONGRANULARITY
+        length = self.offset - start + count * self.dtype.itemsize
+        with (
+            open(self.path, "rb") as f,
+            mmap.mmap(f.fileno(), length, offset=start, access=mmap.ACCESS_READ) as mapped,
+        ):
+            whole = np.frombuffer(mapped, self.dtype, count, self.offset - start)
+            region = np.array(whole.reshape(self.shape)[index])
+            del whole  # no view of the map may outlive it
+        return region.astype(self.dtype.newbyteorder("="), copy=False)
