@@ -80,6 +80,25 @@ def test_a_zeroshot_run_in_a_log_file_says_how_far_it_got(tmp_path, capsys):
     assert said[-1].startswith("ZS-N2N: 3/3 steps, ")
 
 
+def test_a_stack_in_a_log_file_says_its_planes_not_a_line_per_plane_of_steps(tmp_path, capsys):
+    # Each plane's ZS-N2N bar wrote its end line: a 1000-plane stack, 1000 such lines.
+    import numpy as np
+    import tifffile
+
+    from noise2noise.cli import main
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "stack.tif"
+    tifffile.imwrite(
+        src, (rng.random((3, 32, 32)) * 255).astype(np.uint8), photometric="minisblack"
+    )
+    argv = ["denoise", str(src), "-o", str(tmp_path / "out.tif"), "--method", "zeroshot"]
+    assert main([*argv, "--iterations", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "stack.tif: 3/3 planes, " in err
+    assert "steps" not in err
+
+
 def test_a_notebook_keeps_tqdms_widget(monkeypatch):
     import tqdm.autonotebook
 

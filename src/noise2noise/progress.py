@@ -8,11 +8,13 @@ done of how much, the elapsed time, an estimate of what is left, and the latest 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-__all__ = ["progress_bar", "LineProgress", "format_duration"]
+__all__ = ["progress_bar", "nested_bars", "LineProgress", "format_duration"]
 
 
 def progress_bar(
@@ -66,6 +68,7 @@ def progress_bar(
             every=every,
             initial=initial,
             write=_nowhere if quiet else None,
+            leave=not _NESTED.get(),
         )
     from tqdm.auto import tqdm
 
@@ -75,8 +78,23 @@ def progress_bar(
         unit=unit,
         desc=desc,
         initial=initial,
-        leave=leave,
+        leave=leave and not _NESTED.get(),
     )
+
+
+_NESTED = contextvars.ContextVar("nested_progress", default=False)
+
+
+@contextlib.contextmanager
+def nested_bars():
+    """Bars made inside vanish when done (tqdm's ``leave=False``; off a terminal, no line
+    for their end): the steps or tiles of each plane of a stack, under the stack's own
+    bar, would otherwise leave a line per plane."""
+    token = _NESTED.set(True)
+    try:
+        yield
+    finally:
+        _NESTED.reset(token)
 
 
 def _nowhere(line: str) -> None:
@@ -93,7 +111,9 @@ def _in_notebook() -> bool:
 class LineProgress:
     """The part of tqdm's interface used here, as plain lines:
     ``desc: 3/16 epochs, 11 min 40 s, about 43 min 05 s left (loss=7.8e-03)``, written
-    with ``write`` (default: a line on stderr)."""
+    with ``write`` (default: a line on stderr). With ``leave=False`` (a bar within a
+    bar, see :func:`nested_bars`) only the lines of its long runs are written, none for
+    its end."""
 
     def __init__(
         self,
@@ -105,8 +125,10 @@ class LineProgress:
         every: float = 60.0,
         initial: int = 0,
         write: Callable[[str], None] | None = None,
+        leave: bool = True,
     ):
         self.iterable = iterable
+        self.leave = leave
         self.total = total
         self.unit = unit
         self.desc = desc
@@ -125,7 +147,7 @@ class LineProgress:
     def update(self, n: int = 1) -> None:
         self.n += n
         now = time.perf_counter()
-        finished = self.total is not None and self.n >= self.total
+        finished = self.leave and self.total is not None and self.n >= self.total
         if n and (finished or now - self._last >= self.every):
             self._last = now
             self._print(now)
@@ -137,7 +159,7 @@ class LineProgress:
         self.postfix = text
 
     def close(self) -> None:
-        if self.n != self._printed:
+        if self.leave and self.n != self._printed:
             self._print(time.perf_counter())
 
     def __enter__(self) -> LineProgress:

@@ -36,7 +36,7 @@ from ..image_io import (
 )
 from ..memory import Limits, check_memory
 from ..noise import add_noise
-from ..progress import progress_bar
+from ..progress import nested_bars, progress_bar
 
 
 @dataclass(frozen=True)
@@ -190,4 +190,5 @@ def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits, qu
             for i in _plane_progress(range(len(planes)), source)
         )
         meta = read_metadata(source)
-        write_stack(target, results, planes.layout, overwrite=overwrite, metadata=meta)
+        with nested_bars():  # a plane's own bar (steps, tiles) goes when it is done
+            write_stack(target, results, planes.layout, overwrite=overwrite, metadata=meta)
