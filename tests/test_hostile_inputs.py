@@ -431,6 +431,49 @@ def test_interrupt_stops_cleans_up_and_skip_existing_continues(tmp_path, astrona
     assert len(list(out.iterdir())) == 40
 
 
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_closed_terminal_ends_a_run_cleanly(tmp_path, astronaut_crop):
+    # As a user sees it: n2n runs on a terminal that goes away (ssh dropped, window
+    # closed). The kernel sends SIGHUP, and writing to the terminal fails from then on.
+    import fcntl
+    import termios
+
+    folder = _folder_of(tmp_path, np.tile(astronaut_crop, (2, 2, 1)), 40)
+    out = tmp_path / "out"
+    master, slave = os.openpty()
+
+    def on_the_terminal():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # its controlling terminal, as a shell's
+
+    code = "import sys; from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "denoise", str(folder), "-o", str(out), "--workers", "2"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        preexec_fn=on_the_terminal,
+    )
+    os.close(slave)
+    os.set_blocking(master, False)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            os.read(master, 65536)  # what it shows, so that it never blocks on writing
+        except OSError:
+            pass
+        if out.is_dir() and any(p.name.startswith("img") for p in out.iterdir()):
+            break  # a whole output, not a hidden temporary one
+        time.sleep(0.02)
+    os.close(master)  # the terminal goes
+    assert proc.wait(timeout=60) == 129
+    written = list(out.iterdir())
+    assert leftovers(out) == [] and 1 <= len(written) < 40
+    for path in written:
+        read_image(path)
+
+
 def test_nohup_keeps_a_run_going_through_a_hangup(tmp_path, astronaut_crop):
     # `nohup n2n ...` ignores SIGHUP so that the run outlives the terminal: the handler
     # that makes a hangup an interrupt must not undo that.

@@ -287,11 +287,16 @@ def report_interrupt(exc) -> int:
             f": {done} of {exc.total} images finished; the rest were cancelled and no "
             f"partial output is left ({advice})"
         )
-    try:
-        print(message, file=sys.stderr)
-    except OSError:  # the terminal closed (SIGHUP): nobody to tell
-        pass
+    say_interrupted(message)
     return getattr(exc, "exit_code", 130)
+
+
+def say_interrupted(line: str) -> None:
+    """``line`` on stderr, unless the terminal is gone (SIGHUP): nobody to tell."""
+    try:
+        print(line, file=sys.stderr)
+    except OSError:
+        pass
 
 
 def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = False) -> None:

@@ -27,6 +27,7 @@ from .common import (
     device_of,
     positive_float,
     positive_int,
+    say_interrupted,
     wrap,
 )
 
@@ -68,7 +69,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             device=device,
         )
     except KeyboardInterrupt as exc:
-        print(f"n2n: interrupted: {resume_point(args.out)}", file=sys.stderr)
+        say_interrupted(f"n2n: interrupted: {resume_point(args.out)}")
         return getattr(exc, "exit_code", 130)
     if args.init is not None and args.lr is None:
         print(
