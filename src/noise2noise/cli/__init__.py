@@ -1,7 +1,8 @@
 """The ``n2n`` command: parse arguments, call one library function, report.
 
 One module per command (``add_parser`` and the command itself); :mod:`.common` holds
-what they share. No algorithm lives here. Errors that a user can fix (the project's
+what they share, :mod:`.interrupts` how a run stops early (Ctrl-C, SIGTERM, a closed
+terminal). No algorithm lives here. Errors that a user can fix (the project's
 :class:`~noise2noise.errors.N2NError` and the system's ``OSError``) are printed as one
 line naming the file and the problem, with a non-zero exit status and no traceback
 (``n2n --debug`` shows it); any other exception is a bug and keeps its traceback.
@@ -19,7 +20,8 @@ from .. import __version__
 from ..errors import N2NError
 from ..runtime import fit_threads
 from . import add_noise, compare, demo, denoise, evaluate, reproduce, train
-from .common import EXIT_USAGE, Formatter, handle_termination, in_options, report_interrupt
+from .common import EXIT_USAGE, Formatter, in_options
+from .interrupts import handle_termination, report_interrupt
 
 # In the order `n2n --help` lists them; each has add_parser(sub) and its command.
 COMMANDS = (denoise, add_noise, compare, train, evaluate, reproduce, demo)

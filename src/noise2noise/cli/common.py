@@ -8,12 +8,11 @@ import glob
 import math
 import os
 import re
-import signal
 import sys
 import textwrap
 from pathlib import Path
 
-from ..batch import RunInterrupted, process_files
+from ..batch import process_files
 from ..errors import N2NError, name_some
 from ..estimate import AUTO_CHOSE, method_chosen
 from ..image_io import (
@@ -121,29 +120,6 @@ def crop_size(text: str) -> int:
     if value != 0 and value < 8:
         raise argparse.ArgumentTypeError(f"must be 0 (whole images) or at least 8, got {text}")
     return value
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (the terminal closed), handled like Ctrl-C (cancel, stop
-    workers, clean up) but exiting 128 + the signal's number: 143, 129."""
-
-    def __init__(self, signum: int = signal.SIGTERM):
-        super().__init__()
-        self.exit_code = 128 + int(signum)
-
-
-def terminated(signum, frame) -> None:
-    raise Terminated(signum)
-
-
-def handle_termination() -> dict:
-    """Have SIGTERM and SIGHUP raise :class:`Terminated`; the handlers they had, to put
-    back. A SIGHUP that is ignored (``nohup n2n ...``) stays ignored."""
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}
-    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
-    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
-        previous[hangup] = signal.signal(hangup, terminated)
-    return previous
 
 
 def device_of(args: argparse.Namespace):
@@ -254,49 +230,15 @@ def describe_choices(chosen: dict[str, list[str]], total: int, most_names: int =
     if len(ranked) == 1:
         method, names = ranked[0]
         every = "all " if len(names) == total else ""
-        return f"{AUTO_CHOSE}{method} for {every}{_images(len(names))}"
-    parts = [f"{ranked[0][0]} for {_images(len(ranked[0][1]))}"]
+        return f"{AUTO_CHOSE}{method} for {every}{n_images(len(names))}"
+    parts = [f"{ranked[0][0]} for {n_images(len(ranked[0][1]))}"]
     for method, names in ranked[1:]:
         parts.append(f"{method} for {len(names)} ({name_some(names, most_names)})")
     return AUTO_CHOSE + ", ".join(parts)
 
 
-def _images(count: int) -> str:
+def n_images(count: int) -> str:
     return f"{count} image{'' if count == 1 else 's'}"
-
-
-def report_interrupt(exc) -> int:
-    """After Ctrl-C, SIGTERM or SIGHUP: what was finished, and how to continue (unsaid
-    where the terminal is gone)."""
-    message = "n2n: interrupted"
-    if isinstance(exc, RunInterrupted) and exc.unit != "image":  # a chunked zarr run
-        message += (
-            f": {exc.done} of {exc.total} {exc.unit}s finished (run again with --resume to "
-            "continue)"
-        )
-    elif isinstance(exc, RunInterrupted):
-        done = exc.done
-        if exc.stale:  # --skip-existing would keep them: the earlier run's outputs
-            advice = (
-                f"{_images(len(exc.stale))} from before were not replaced yet, so "
-                "--skip-existing would keep them: run again with --overwrite"
-            )
-        else:
-            advice = "run again with --skip-existing to continue"
-        message += (
-            f": {done} of {exc.total} images finished; the rest were cancelled and no "
-            f"partial output is left ({advice})"
-        )
-    say_interrupted(message)
-    return getattr(exc, "exit_code", 130)
-
-
-def say_interrupted(line: str) -> None:
-    """``line`` on stderr, unless the terminal is gone (SIGHUP): nobody to tell."""
-    try:
-        print(line, file=sys.stderr)
-    except OSError:
-        pass
 
 
 def add_zeroshot_options(p: argparse.ArgumentParser, *, only_if_given: bool = False) -> None:

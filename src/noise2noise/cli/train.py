@@ -27,9 +27,9 @@ from .common import (
     device_of,
     positive_float,
     positive_int,
-    say_interrupted,
     wrap,
 )
+from .interrupts import say_interrupted
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
