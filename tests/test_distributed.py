@@ -355,6 +355,25 @@ def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypa
     assert not isinstance(source, zarr.Array) and len(read) == 1
 
 
+def test_a_tiff_too_large_for_memory_is_pointed_to_the_chunked_way(tmp_path, noisy_rgb):
+    # Refused as a whole ('use a machine with more memory'), the chunked way that fits
+    # was not said; it is, and it works on that file with the same limits.
+    import tifffile
+
+    from noise2noise.memory import Limits
+
+    source = tmp_path / "slide.tif"
+    tifffile.imwrite(source, noisy_rgb, photometric="rgb")
+    fn = make_denoiser("pretrained")
+    (result,) = process_files([(source, tmp_path / "out.tif")], fn, limits=Limits(None, 2**20))
+    assert "write a zarr store (an output named OUT.zarr)" in result.error
+    png = write_image(tmp_path / "slide.png", noisy_rgb)
+    (result,) = process_files([(png, tmp_path / "out.png")], fn, limits=Limits(None, 2**20))
+    assert "needs about" in result.error and "zarr" not in result.error  # no chunked way
+    summary = denoise_zarr(source, tmp_path / "out.zarr", chunk=64, progress=False)
+    assert summary["done"] == summary["chunks"] == 12
+
+
 def test_stored_chunks_much_larger_than_a_task_are_said_before_the_run(tmp_path, noisy_rgb, capsys):
     # Each task decompresses whole stored chunks: with one chunk for the whole array a
     # run was 30 times slower than it needed to be, silently.
