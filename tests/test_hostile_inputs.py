@@ -546,6 +546,41 @@ def test_temporary_files_of_names_with_brackets_are_found(tmp_path):
     assert partial_files(target) == [partial]
 
 
+def test_a_full_disk_stops_the_run_instead_of_failing_every_later_file(
+    tmp_path, astronaut_crop, monkeypatch, capsys
+):
+    # Each later file was denoised in full and then failed to write, one error line each
+    # (10 000 files overnight: hours of work thrown away, 10 000 lines).
+    import errno
+
+    from noise2noise.batch import RunInterrupted
+    from noise2noise.cli.interrupts import report_interrupt
+    from noise2noise.denoisers import make_denoiser
+
+    folder = _folder_of(tmp_path, astronaut_crop, 6)
+    out = tmp_path / "out"
+    pairs = plan_outputs([folder], out)
+    replace, written = os.replace, []
+
+    def full_after_two(src, dst):
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(src, dst)
+        written.append(dst)
+
+    monkeypatch.setattr(os, "replace", full_after_two)  # in this process: no workers
+    with pytest.raises(RunInterrupted) as stopped:
+        process_files(pairs, make_denoiser("pretrained"), isolate=False, progress=False)
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == ["img00.png", "img01.png"]
+    assert "No space left on device" in stopped.value.reason
+    assert report_interrupt(stopped.value) == 1
+    err = capsys.readouterr().err
+    assert err.count("No space left on device") == 1
+    assert "the run stopped there: 2 of 6 images finished; free some space" in err
+    assert "--skip-existing" in err
+
+
 def test_an_interrupted_overwrite_does_not_advise_keeping_old_outputs(tmp_path, astronaut_crop):
     # --skip-existing after an interrupted --overwrite would keep the earlier run's
     # outputs that were not replaced yet: the advice is --overwrite again.

@@ -5,7 +5,7 @@ caller decides how to report them. Inputs are never overwritten, existing output
 with ``overwrite=True``, and outputs are written atomically.
 
 Modules: ``outputs`` (naming, existing outputs, clean-up), ``file_task`` (one file),
-``pool`` (many files in worker processes).
+``pool`` (many files in worker processes), ``stops`` (a run stopped early).
 """
 
 from .file_task import FileResult, NoiseAdder, process_file
@@ -19,12 +19,14 @@ from .outputs import (
     split_existing,
     written_unseen,
 )
-from .pool import RunInterrupted, die_with_parent, process_files
+from .pool import die_with_parent, process_files
+from .stops import DiskFull, RunInterrupted
 
 __all__ = [
     "FileResult",
     "NoiseAdder",
     "RunInterrupted",
+    "DiskFull",
     "plan_outputs",
     "process_file",
     "process_files",

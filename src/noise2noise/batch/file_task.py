@@ -3,6 +3,7 @@ every problem becomes the file's :class:`FileResult`, never an exception."""
 
 from __future__ import annotations
 
+import errno
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -50,6 +51,7 @@ class FileResult:
     error: str | None = None
     notes: tuple[str, ...] = ()
     skipped: bool = False
+    disk_full: bool = False  # the error: no space left (every later file would fail too)
 
     @property
     def ok(self) -> bool:
@@ -122,13 +124,14 @@ def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileRes
     every exception becomes the file's error and notes (:class:`~noise2noise.errors.Note`:
     conversions, the method chosen) its notes."""
     start = time.perf_counter()
+    full = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", Note)
         try:
             error = None
             work()
         except ImageFileError as exc:
-            error = str(exc)
+            error, full = str(exc), _disk_full(exc)
         except N2NError as exc:  # the method refused this image
             error = f"{source}: {exc}"
         except MemoryError:
@@ -141,7 +144,16 @@ def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileRes
     for w in others:  # not ours to collect: shown as they would have been
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     unique = tuple(dict.fromkeys(str(w.message) for w in notes))
-    return FileResult(source, target, time.perf_counter() - start, error, unique)
+    return FileResult(source, target, time.perf_counter() - start, error, unique, disk_full=full)
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or what caused it is a full disk or an exhausted quota."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def read_single_image(

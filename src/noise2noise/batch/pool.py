@@ -36,32 +36,7 @@ from .outputs import (
     split_existing,
     written_unseen,
 )
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during a file run: queued files were cancelled, workers stopped
-    and partial outputs removed; ``results`` holds the files that were finished, ``stale``
-    the outputs that an ``overwrite`` run had yet to replace (they are still those of an
-    earlier run). A chunked array run has no file results: ``done`` of ``total`` chunks
-    (``unit``) were finished."""
-
-    def __init__(
-        self,
-        results: list[FileResult],
-        total: int,
-        exit_code: int = 130,
-        stale: Sequence[Path] = (),
-        *,
-        unit: str = "image",
-        done: int | None = None,
-    ):
-        super().__init__()
-        self.results = results
-        self.total = total
-        self.exit_code = exit_code
-        self.stale = list(stale)
-        self.unit = unit
-        self.done = sum(r.ok and not r.skipped for r in results) if done is None else done
+from .stops import DiskFull, RunInterrupted
 
 
 def die_with_parent() -> None:
@@ -196,7 +171,7 @@ def process_files(
             run.in_workers(todo, max(workers, 1))
         else:
             run.here(todo)
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, DiskFull) as exc:
         remove_partials([pairs[i][1] for i in todo if i not in results])
         stale = written_unseen(pairs, todo, results, before, started)
         remove_empty(created)
@@ -204,8 +179,10 @@ def process_files(
             with contextlib.suppress(OSError):  # after SIGHUP its terminal is gone
                 bar.close()
         finished = [results[i] for i in sorted(results)]
-        code = getattr(exc, "exit_code", 130)  # 143 for SIGTERM
-        raise RunInterrupted(finished, len(pairs), code, stale) from None
+        full = isinstance(exc, DiskFull)
+        code = 1 if full else getattr(exc, "exit_code", 130)  # 143 for SIGTERM
+        reason = str(exc) if full else None
+        raise RunInterrupted(finished, len(pairs), code, stale, reason=reason) from None
     bar.close()
     remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]
@@ -232,6 +209,8 @@ class _Run:
     def _done(self, i: int, result: FileResult) -> None:
         self.results[i] = result
         self.bar.update()
+        if result.disk_full:
+            raise DiskFull(result.error)
 
     def here(self, todo: list[int]) -> None:
         for i in todo:

@@ -56,6 +56,11 @@ def report_interrupt(exc) -> int:
             f": {done} of {n_images(exc.total)} finished; the rest were cancelled and no "
             f"partial output is left ({advice})"
         )
+        if exc.reason:  # it stopped itself: every later file would have failed too
+            message = (
+                f"n2n: error: {exc.reason}\nn2n: the run stopped there: {done} of "
+                f"{n_images(exc.total)} finished; free some space, then {advice}"
+            )
     say_interrupted(message)
     return getattr(exc, "exit_code", 130)
 
