@@ -189,6 +189,26 @@ def test_outputs_that_exist_are_refused_before_any_worker_starts(tmp_path, astro
     assert all("already exists" in r.error and r.seconds == 0.0 for r in results)
 
 
+def test_quiet_says_errors_only(tmp_path, photo, astronaut_crop, capsys):
+    # For scripts: no progress, notes or summary; the errors and the exit status stay.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "a.png", astronaut_crop[..., 0])  # a grayscale one: notes
+    (folder / "bad.png").write_text("not an image")
+    assert main(["denoise", str(photo), "-o", str(tmp_path / "one.png"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "one.png").exists()
+    assert main(["denoise", str(folder), "-o", str(tmp_path / "out"), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [line for line in err.splitlines() if "error" in line]
+    assert len(err.splitlines()) == 1 and "bad.png" in err
+    assert (tmp_path / "out" / "a.png").exists()
+    assert (
+        main(["add-noise", str(photo), "-o", str(tmp_path / "n.jpg"), "--gaussian", "5", "-q"]) == 0
+    )
+    assert capsys.readouterr() == ("", "")  # not even the note on JPEG outputs
+
+
 def test_folder_without_images(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("x")
     assert main(["denoise", str(tmp_path), "-o", str(tmp_path / "out")]) == 2

@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger("noise2noise")
     if not package_log.handlers:
         package_log.addHandler(handler)
-        package_log.setLevel(logging.INFO)
+    package_log.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     fit_threads()
     previous = handle_termination()
     try:

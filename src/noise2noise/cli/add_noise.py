@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from ..batch import NoiseAdder, plan_outputs
@@ -14,6 +13,7 @@ from .common import (
     add_file_run_options,
     add_output,
     expand_inputs,
+    note,
     note_unread,
     peak_count,
     report,
@@ -30,19 +30,19 @@ def _cmd_add_noise(args: argparse.Namespace) -> int:
     )
     args.inputs = expand_inputs(args.inputs)
     pairs = plan_outputs(args.inputs, args.output, suffix="_noisy", recursive=args.recursive)
-    note_unread(args.inputs, args.recursive)
+    note_unread(args)
     lossy = sorted({dst.suffix.lower() for _, dst in pairs} & set(LOSSY_EXTENSIONS))
     if lossy:  # the noise of an evaluation or training set must be what was asked for
-        print(
-            f"n2n: note: {' and '.join(lossy)} outputs are compressed with loss, which changes "
+        note(
+            args,
+            f"{' and '.join(lossy)} outputs are compressed with loss, which changes "
             "the noise added (the more, the lower --quality); a .png or .tif output keeps it "
             "exactly as drawn",
-            file=sys.stderr,
         )
     fn = NoiseAdder(model, args.seed)
     start = time.perf_counter()
     results = run_files(args, pairs, fn, workers=1)
-    return report(results, time.perf_counter() - start, verb="written")
+    return report(results, time.perf_counter() - start, verb="written", quiet=args.quiet)
 
 
 def add_parser(sub) -> None:

@@ -171,12 +171,19 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     return paths
 
 
-def note_unread(inputs, recursive: bool = False) -> None:
+def note(args: argparse.Namespace, text: str) -> None:
+    """``n2n: note: text`` on stderr, unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(f"n2n: note: {text}", file=sys.stderr)
+
+
+def note_unread(args: argparse.Namespace) -> None:
     """One note per input folder holding images n2n leaves out (camera raw, HEIC, ...),
     so that a folder run does not pass over them in silence."""
+    inputs, recursive = args.inputs, args.recursive
     for folder in (Path(i) for i in inputs):
         if folder.is_dir() and (left := describe_unreadable(folder, recursive=recursive)):
-            print(f"n2n: note: {folder}: left out {left}", file=sys.stderr)
+            note(args, f"{folder}: left out {left}")
 
 
 def run_files(args: argparse.Namespace, pairs, fn, workers: int):
@@ -190,12 +197,21 @@ def run_files(args: argparse.Namespace, pairs, fn, workers: int):
         workers=workers,
         isolate=len(pairs) > 1,  # a file that crashes its process fails alone
         limits=limits,
+        progress=not args.quiet,
         quality=output_quality(args, pairs),
     )
 
 
-def report(results, seconds: float, where: str = "", verb: str = "denoised") -> int:
+def report(
+    results, seconds: float, where: str = "", verb: str = "denoised", quiet: bool = False
+) -> int:
+    """Notes, errors and the summary of a file run (``quiet``: the errors only); the exit
+    status."""
     failed = [r for r in results if not r.ok]
+    if quiet:
+        for r in failed:
+            print(f"n2n: error: {in_options(r.error)}", file=sys.stderr)
+        return EXIT_FAILED if failed else EXIT_OK
     skipped = [r for r in results if r.skipped]
     chosen: dict[str, list[str]] = {}  # auto's choices, said in one line for many files
     for r in results:
@@ -288,6 +304,13 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="take the images in the subfolders of a folder too; each result goes to the "
         "same place under the output folder",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="errors only: no progress, notes or summary (the exit status says whether "
+        "every file went through)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument(

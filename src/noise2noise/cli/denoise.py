@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 
@@ -26,6 +25,7 @@ from .common import (
     fraction,
     in_options,
     method_name,
+    note,
     note_unread,
     output_quality,
     peak_count,
@@ -42,7 +42,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     if _is_zarr_job(args):
         return _denoise_array(args)
     pairs = plan_outputs(args.inputs, args.output, recursive=args.recursive)
-    note_unread(args.inputs, args.recursive)
+    note_unread(args)
     device = device_of(args)
     method = f"model:{args.model}" if args.model else args.method
     fn = make_denoiser(
@@ -50,7 +50,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         preset=args.preset,
         iterations=args.iterations,
         seed=args.seed,
-        progress=len(pairs) == 1,
+        progress=len(pairs) == 1 and not args.quiet,
         sigma=args.sigma,
         peak=args.peak,
         device=str(device),
@@ -66,15 +66,15 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         cores = 1 if device.type != "cpu" else usable_cpus()
         workers = args.workers or min(len(pairs), cores)
         if args.workers and args.workers > max(cores, 1) and len(pairs) > 1:
-            print(  # each worker holds a network: more than the cores only costs memory
-                f"n2n: note: {args.workers} workers on {cores} usable "
+            note(  # each worker holds a network: more than the cores only costs memory
+                args,
+                f"{args.workers} workers on {cores} usable "
                 f"core{'s' if cores != 1 else ''}: each takes memory for its own network "
                 "and they share the cores; one per core (the default) is usually fastest",
-                file=sys.stderr,
             )
         results = run_files(args, pairs, fn, workers)
         where = f", {method} on {device}{_precision(method, device)}"
-    return report(results, time.perf_counter() - start, where=where)
+    return report(results, time.perf_counter() - start, where=where, quiet=args.quiet)
 
 
 def _precision(method: str, device) -> str:
@@ -103,6 +103,7 @@ def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
             overwrite=args.overwrite,
             skip_existing=args.skip_existing,
             limits=Limits(args.max_megapixels, None),  # each worker checks its own memory
+            progress=not args.quiet,
             quality=output_quality(args, pairs),
         )
     finally:
@@ -132,7 +133,7 @@ def _denoise_array(args: argparse.Namespace) -> int:
     def say(message, category, filename, lineno, file=None, line=None):
         # as they come: a note before a long run is worth more than after it
         if issubclass(category, Note):
-            print(f"n2n: note: {args.inputs[0]}: {in_options(str(message))}", file=sys.stderr)
+            note(args, f"{args.inputs[0]}: {in_options(str(message))}")
         else:
             shown(message, category, filename, lineno, file, line)
 
@@ -153,16 +154,18 @@ def _denoise_array(args: argparse.Namespace) -> int:
                 seed=args.seed or 0,
                 resume=args.resume or args.skip_existing,
                 overwrite=args.overwrite,
+                progress=not args.quiet,
             )
     finally:
         if cluster is not None:
             cluster.close()
-    print(
-        f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised in "
-        f"{summary['seconds']:.1f} s ({_method_said(args.method, summary['method'])}, "
-        f"overlap {summary['overlap']} px"
-        f"{', ' + str(summary['skipped']) + ' already done' if summary['skipped'] else ''})"
-    )
+    if not args.quiet:
+        print(
+            f"wrote {args.output}: {summary['done']} of {summary['chunks']} chunks denoised "
+            f"in {summary['seconds']:.1f} s ({_method_said(args.method, summary['method'])}, "
+            f"overlap {summary['overlap']} px"
+            f"{', ' + str(summary['skipped']) + ' already done' if summary['skipped'] else ''})"
+        )
     return EXIT_OK
 
 
