@@ -66,7 +66,8 @@ def born_deaf_to_sigint():
     not deaf meanwhile: a Ctrl-C in that window stays pending and is delivered as the block
     is lifted. (Setting SIG_IGN in the parent instead, as before, threw such a Ctrl-C away:
     the run went on to the end.) A thread the pool starts inside, its manager, inherits the
-    block, so processes it starts later are born with it too. Where threads cannot block
+    block, so processes it starts later are born with it too. SIGHUP, which a closing
+    terminal sends the whole group, is held the same way. Where threads cannot block
     signals (Windows), nothing is done."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
