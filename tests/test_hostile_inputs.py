@@ -696,6 +696,21 @@ def test_float_data_outside_0_1_is_scaled_and_back_with_a_note(tmp_path):
     assert np.abs(out - clean).mean() < np.abs(noisy - clean).mean() / 2
 
 
+def test_a_float_stack_in_other_units_says_its_scaling_once_not_once_a_plane(tmp_path):
+    # A 1000-plane stack wrote 1000 'float values span ...' notes.
+    rng = np.random.default_rng(0)
+    stack = (rng.random((4, 48, 48)) * [[[1000]], [[2000]], [[3000]], [[4000]]]).astype(np.float32)
+    tifffile.imwrite(tmp_path / "units.tif", stack, photometric="minisblack")
+    proc = n2n("denoise", tmp_path / "units.tif", "-o", tmp_path / "o.tif")
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if "scaled" in line]
+    assert len(said) == 1 and "over 4 planes: each plane scaled from its own span" in said[0]
+    out = tifffile.imread(tmp_path / "o.tif")
+    assert out.dtype == np.float32 and out.shape == stack.shape
+    for plane, noisy in zip(out, stack, strict=True):  # each back in its own units
+        assert plane.mean() == pytest.approx(noisy.mean(), rel=0.1)
+
+
 def test_float_data_in_other_units_are_not_written_clipped_to_a_png(tmp_path):
     """They were: `n2n denoise units.tif -o o.png` wrote an all-white image, with a note."""
     noisy = 500 + np.random.default_rng(0).normal(0, 50, (64, 64)).astype(np.float32)

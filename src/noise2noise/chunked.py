@@ -33,7 +33,6 @@ from .convert import (
     float_span,
     from_unit_range,
     image_to_tensor,
-    scaling_note,
     tensor_to_image,
     to_unit_range,
 )
@@ -41,6 +40,7 @@ from .errors import MissingDependency, N2NError
 from .estimate import METHOD_OF, choose_model
 from .image_io import (
     ConversionWarning,
+    ScalingNote,
     apply_to_colour,
     convert_samples,
     sample_type,
@@ -147,7 +147,7 @@ def array_levels(x, scheduler: str | None = None) -> tuple[float, tuple[float, f
     span = float_span(lo, hi)
     if span is None:
         return hi, None
-    warnings.warn(scaling_note(span), ConversionWarning, stacklevel=3)
+    warnings.warn(ScalingNote(span), stacklevel=3)
     return (hi - span[0]) / (span[1] - span[0]), span
 
 

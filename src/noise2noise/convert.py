@@ -68,12 +68,6 @@ def float_span(lo: float, hi: float) -> tuple[float, float] | None:
     return None if span == (0.0, 1.0) else span
 
 
-def scaling_note(span: tuple[float, float], purpose: str = "denoising") -> str:
-    """What a note says of data scaled from ``span`` into [0, 1] for ``purpose``."""
-    lo, hi = span
-    return f"float values span [{lo:.4g}, {hi:.4g}]: scaled into [0, 1] for {purpose} and back"
-
-
 def to_unit_range(x, span: tuple[float, float] | None):
     """``x`` (numpy or dask) scaled from ``span`` into [0, 1] (None: as it is)."""
     return x if span is None else ((x - span[0]) / (span[1] - span[0])).astype(x.dtype)

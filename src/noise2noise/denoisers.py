@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .convert import check_finite, float_span, from_unit_range, scaling_note, to_unit_range
+from .convert import check_finite, float_span, from_unit_range, to_unit_range
 from .errors import N2NError, Note
 from .estimate import METHOD_OF, choose_model, describe_choice
-from .image_io import ConversionWarning, merge_alpha, split_alpha
+from .image_io import ScalingNote, merge_alpha, split_alpha
 from .methods import (
     REGISTRY,
     RUNTIME_OPTIONS,
@@ -155,7 +155,7 @@ class FileDenoiser:
         span = self._float_span(image)
         if span is None:
             return denoise_image(image, self.method, **options)
-        warnings.warn(scaling_note(span), ConversionWarning, stacklevel=2)
+        warnings.warn(ScalingNote(span), stacklevel=2)
         if options.get("sigma") is not None:
             options["sigma"] = options["sigma"] / (span[1] - span[0])
         out = denoise_image(to_unit_range(image, span), self.method, **options)

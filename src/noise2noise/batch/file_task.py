@@ -16,14 +16,13 @@ from ..convert import (
     float_span,
     from_unit_range,
     outside_float_range,
-    scaling_note,
     to_unit_range,
 )
 from ..errors import N2NError, Note
 from ..image_io import (
     JPEG_QUALITY,
-    ConversionWarning,
     ImageFileError,
+    ScalingNote,
     StackPlanes,
     apply_to_colour,
     read_header,
@@ -77,7 +76,7 @@ class NoiseAdder:
         span = None
         if extremes := outside_float_range(image):
             span = float_span(*extremes)
-            warnings.warn(scaling_note(span, "adding noise"), ConversionWarning, stacklevel=2)
+            warnings.warn(ScalingNote(span, "adding noise"), stacklevel=2)
         seed = self.seed + 7919 * plane
         noisy = apply_to_colour(add_noise, to_unit_range(image, span), noise=self.noise, seed=seed)
         return from_unit_range(noisy, span)
@@ -143,8 +142,20 @@ def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileRes
         (notes if issubclass(w.category, Note) else others).append(w)
     for w in others:  # not ours to collect: shown as they would have been
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    unique = tuple(dict.fromkeys(str(w.message) for w in notes))
+    unique = tuple(dict.fromkeys(_said(notes)))
     return FileResult(source, target, time.perf_counter() - start, error, unique, disk_full=full)
+
+
+def _said(notes: list) -> list[str]:
+    """The texts of caught notes; the float scaling of every plane of a stack in one."""
+    scaled = [w.message for w in notes if isinstance(w.message, ScalingNote)]
+    said = []
+    for w in notes:
+        if not isinstance(w.message, ScalingNote):
+            said.append(str(w.message))
+        elif w.message is scaled[0]:
+            said.append(ScalingNote.for_planes(scaled))
+    return said
 
 
 def _disk_full(exc: BaseException | None) -> bool:

@@ -45,6 +45,30 @@ class ConversionWarning(Note):
     RGB, float stored as 16-bit PNG...): never silent, but not an error either."""
 
 
+class ScalingNote(ConversionWarning):
+    """Float data in physical units, scaled from ``span`` into [0, 1] for ``purpose`` and
+    back. The span travels with the note, so that the planes of a stack, each scaled
+    from its own, are said in one note (:meth:`for_planes`), not one a plane."""
+
+    def __init__(self, span: tuple[float, float], purpose: str = "denoising"):
+        lo, hi = span
+        super().__init__(
+            f"float values span [{lo:.4g}, {hi:.4g}]: scaled into [0, 1] for {purpose} and back"
+        )
+        self.span, self.purpose = (lo, hi), purpose
+
+    @staticmethod
+    def for_planes(notes: list[ScalingNote]) -> str:
+        """One note for the planes of a stack."""
+        if len({n.span for n in notes}) == 1:
+            return str(notes[0])
+        lo, hi = min(n.span[0] for n in notes), max(n.span[1] for n in notes)
+        return (
+            f"float values between {lo:.4g} and {hi:.4g} over {len(notes)} planes: each "
+            f"plane scaled from its own span into [0, 1] for {notes[0].purpose} and back"
+        )
+
+
 @dataclass(frozen=True)
 class ImageHeader:
     """What a file holds, read without decoding its pixels.
