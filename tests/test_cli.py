@@ -303,6 +303,28 @@ def test_every_command_has_help_with_an_example():
         assert "%%" not in text and "%(" not in text, name
 
 
+def test_bm3ds_estimated_sigma_is_said_for_each_file_of_a_folder(tmp_path, camera_crop, capsys):
+    # It was logged: in a folder run (worker processes) never said, for one image said
+    # without its name, for a stack once a plane.
+    pytest.importorskip("bm3d")
+    import tifffile
+
+    from noise2noise import add_noise
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, sigma in enumerate((10, 30)):
+        write_image(folder / f"n{i}.png", add_noise(camera_crop, f"gaussian:{sigma}", seed=i))
+    assert main(["denoise", str(folder), "-o", str(tmp_path / "out"), "--method", "bm3d"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "estimated" in line]
+    assert [line.split(":")[2].strip() for line in notes] == ["n0.png", "n1.png"]
+    stack = np.stack([add_noise(camera_crop, f"gaussian:{s}", seed=s) for s in (10, 20, 30)])
+    tifffile.imwrite(tmp_path / "stack.tif", stack, photometric="minisblack")
+    assert main(["denoise", str(tmp_path / "stack.tif"), "--method", "bm3d"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "estimated" in line]
+    assert len(notes) == 1 and "estimated for each of 3 planes:" in notes[0]
+
+
 def test_denoise_with_bm3d_and_ansc(tmp_path, photo, capsys):
     pytest.importorskip("bm3d")
     assert main(["denoise", str(photo), "-o", str(tmp_path / "b.png"), "--method", "bm3d"]) == 0

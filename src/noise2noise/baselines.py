@@ -9,14 +9,13 @@ that the plain algebraic inverse has at low counts.
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 
 import numpy as np
 
 from .convert import as_float, check_finite, from_float
-from .errors import MissingDependency, N2NError
+from .errors import MissingDependency, N2NError, Note
 
 __all__ = [
     "anscombe",
@@ -27,7 +26,27 @@ __all__ = [
     "denoise_ansc",
 ]
 
-log = logging.getLogger(__name__)
+
+class SigmaNote(Note):
+    """BM3D's noise sigma, estimated because none was given; the planes of a stack say
+    theirs in one note (:meth:`for_planes`)."""
+
+    def __init__(self, sigma: float):
+        super().__init__(f"BM3D: noise sigma not given, estimated {sigma:.2f} (0-255 scale)")
+        self.sigma = sigma
+
+    @staticmethod
+    def for_planes(notes: list[SigmaNote]) -> str:
+        """One note for the planes of a stack."""
+        sigmas = [n.sigma for n in notes]
+        if len({round(s, 2) for s in sigmas}) == 1:
+            return str(notes[0])
+        return (
+            f"BM3D: noise sigma not given, estimated for each of {len(notes)} planes: "
+            f"{min(sigmas):.2f} to {max(sigmas):.2f} (0-255 scale)"
+        )
+
+
 INSTALL_BM3D = "pip install 'noise2noise[bm3d]'  (or: pip install bm3d)"
 
 # Below this value the closed-form unbiased inverse reaches 0 (a count of zero).
@@ -123,7 +142,7 @@ def denoise_bm3d(
         H×W, or with a channel axis; uint8, uint16 or float in [0, 1].
     sigma : float, optional
         Noise standard deviation on the 0-255 scale. Estimated from the image when
-        omitted (logged at INFO level).
+        omitted (said in a :class:`SigmaNote`).
     channel_axis : int or None
         Axis of the colour channels; None for grayscale.
 
@@ -139,7 +158,7 @@ def denoise_bm3d(
     check_finite(image)
     if sigma is None:
         sigma = estimate_sigma(image, channel_axis=channel_axis)
-        log.info("BM3D: noise sigma not given, estimated %.2f (0-255 scale)", sigma)
+        warnings.warn(SigmaNote(sigma), stacklevel=2)
         if not sigma > 0:
             raise N2NError(
                 f"BM3D: no noise found to estimate its sigma from (estimated {sigma:.3g}): "

@@ -147,14 +147,18 @@ def as_result(source: Path, target: Path, work: Callable[[], object]) -> FileRes
 
 
 def _said(notes: list) -> list[str]:
-    """The texts of caught notes; the float scaling of every plane of a stack in one."""
-    scaled = [w.message for w in notes if isinstance(w.message, ScalingNote)]
+    """The texts of caught notes; a note of every plane of a stack (a kind with
+    ``for_planes``: the float scaling, BM3D's estimated sigma) in one."""
+    kinds: dict[type, list] = {}
+    for w in notes:
+        if hasattr(w.message, "for_planes"):
+            kinds.setdefault(type(w.message), []).append(w.message)
     said = []
     for w in notes:
-        if not isinstance(w.message, ScalingNote):
+        if not hasattr(w.message, "for_planes"):
             said.append(str(w.message))
-        elif w.message is scaled[0]:
-            said.append(ScalingNote.for_planes(scaled))
+        elif w.message is (same := kinds[type(w.message)])[0]:
+            said.append(type(w.message).for_planes(same))
     return said
 
 
