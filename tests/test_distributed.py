@@ -355,6 +355,37 @@ def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypa
     assert not isinstance(source, zarr.Array) and len(read) == 1
 
 
+def test_a_full_disk_stops_a_cluster_folder_run_too(tmp_path, noisy_rgb, monkeypatch):
+    import errno
+
+    from noise2noise.batch import RunInterrupted
+    from noise2noise.distributed.cluster import Cluster
+
+    folder = _folder(tmp_path, noisy_rgb, 6)
+    pairs = plan_outputs([folder], tmp_path / "out")
+    replace, written = os.replace, []
+
+    def full_after_two(src, dst):
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(src, dst)
+        written.append(dst)
+
+    # Threads, not processes: the full disk is this process's os.replace.
+    local = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False)
+    cluster = Cluster(distributed.Client(local), 1, local)
+    monkeypatch.setattr(os, "replace", full_after_two)
+    try:
+        with pytest.raises(RunInterrupted) as stopped:
+            process_files_dask(pairs, make_denoiser("pretrained"), cluster, progress=False)
+    finally:
+        monkeypatch.undo()
+        cluster.close()
+    assert stopped.value.exit_code == 1 and "No space left" in stopped.value.reason
+    # Dask cannot stop a task already running: one may finish after the stop.
+    assert stopped.value.done == 2 and len(list((tmp_path / "out").iterdir())) < 6
+
+
 def test_a_tiff_too_large_for_memory_is_pointed_to_the_chunked_way(tmp_path, noisy_rgb):
     # Refused as a whole ('use a machine with more memory'), the chunked way that fits
     # was not said; it is, and it works on that file with the same limits.

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..batch import (
+    DiskFull,
     FileResult,
     RunInterrupted,
     make_folders,
@@ -76,14 +77,18 @@ def process_files_dask(
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 results[i] = FileResult(src, dst, 0.0, f"{src}: failed on the cluster ({reason})")
             bar.update()
-    except KeyboardInterrupt as exc:
+            if results[i].disk_full:  # every later file would fail too, after its work
+                raise DiskFull(results[i].error)
+    except (KeyboardInterrupt, DiskFull) as exc:
         client.cancel(list(futures))
         remove_partials([dst for _, dst in pairs])
         stale = written_unseen(pairs, todo, results, before, started)
         remove_empty(created)
         finished = [results[i] for i in sorted(results)]
-        code = getattr(exc, "exit_code", 130)
-        raise RunInterrupted(finished, len(pairs), code, stale) from None
+        full = isinstance(exc, DiskFull)
+        code = 1 if full else getattr(exc, "exit_code", 130)
+        reason = str(exc) if full else None
+        raise RunInterrupted(finished, len(pairs), code, stale, reason=reason) from None
     finally:
         bar.close()
     remove_partials([dst for _, dst in pairs])
