@@ -581,6 +581,19 @@ def test_a_full_disk_stops_the_run_instead_of_failing_every_later_file(
     assert "--skip-existing" in err
 
 
+def test_an_interrupted_continuation_counts_what_it_had_to_do(tmp_path, capsys):
+    # A run continued with --skip-existing and interrupted again said '1 of 24 images
+    # finished' with 20 of them done before.
+    from noise2noise.batch import FileResult, RunInterrupted
+    from noise2noise.cli.interrupts import report_interrupt
+
+    src, dst = tmp_path / "a.png", tmp_path / "out" / "a.png"
+    results = [FileResult(src, dst, 0.0, skipped=True)] * 20 + [FileResult(src, dst, 1.0)]
+    assert report_interrupt(RunInterrupted(results, 24, 143)) == 143
+    err = capsys.readouterr().err
+    assert "interrupted: 1 of the 4 to do (20 done before) finished;" in err
+
+
 def test_an_interrupted_overwrite_does_not_advise_keeping_old_outputs(tmp_path, astronaut_crop):
     # --skip-existing after an interrupted --overwrite would keep the earlier run's
     # outputs that were not replaced yet: the advice is --overwrite again.

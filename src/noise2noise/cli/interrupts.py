@@ -44,7 +44,9 @@ def report_interrupt(exc) -> int:
             "continue)"
         )
     elif isinstance(exc, RunInterrupted):
-        done = exc.done
+        done = f"{exc.done} of {n_images(exc.total)}"
+        if skipped := sum(1 for r in exc.results if r.skipped):  # --skip-existing's
+            done = f"{exc.done} of the {exc.total - skipped} to do ({skipped} done before)"
         if exc.stale:  # --skip-existing would keep them: the earlier run's outputs
             advice = (
                 f"{n_images(len(exc.stale))} from before were not replaced yet, so "
@@ -53,13 +55,12 @@ def report_interrupt(exc) -> int:
         else:
             advice = "run again with --skip-existing to continue"
         message += (
-            f": {done} of {n_images(exc.total)} finished; the rest were cancelled and no "
-            f"partial output is left ({advice})"
+            f": {done} finished; the rest were cancelled and no partial output is left ({advice})"
         )
         if exc.reason:  # it stopped itself: every later file would have failed too
             message = (
-                f"n2n: error: {exc.reason}\nn2n: the run stopped there: {done} of "
-                f"{n_images(exc.total)} finished; free some space, then {advice}"
+                f"n2n: error: {exc.reason}\nn2n: the run stopped there: {done} finished; "
+                f"free some space, then {advice}"
             )
     say_interrupted(message)
     return getattr(exc, "exit_code", 130)
