@@ -1,5 +1,7 @@
 """Shared fixtures: small real image crops (bundled with scikit-image) and the shared data."""
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +55,24 @@ def device(request) -> str:
     """Every device this machine has: the CPU always, CUDA and MPS where present, so the
     same tests check the GPU path when run on a GPU machine (bench/gpu_job.sh)."""
     return request.param
+
+
+@pytest.fixture
+def disk_full_after(monkeypatch):
+    """``disk_full_after(n)``: in this process, the n+1-th rename of a finished output
+    into place (``os.replace``) and every later one fail as on a full disk; returns the
+    list of outputs that went through. ``monkeypatch.undo()`` ends it."""
+
+    def patch(n: int) -> list:
+        replace, written = os.replace, []
+
+        def full_after_n(src, dst):
+            if len(written) == n:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            replace(src, dst)
+            written.append(dst)
+
+        monkeypatch.setattr(os, "replace", full_after_n)
+        return written
+
+    return patch

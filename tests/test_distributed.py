@@ -355,26 +355,18 @@ def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypa
     assert not isinstance(source, zarr.Array) and len(read) == 1
 
 
-def test_a_full_disk_stops_a_cluster_folder_run_too(tmp_path, noisy_rgb, monkeypatch):
-    import errno
-
+def test_a_full_disk_stops_a_cluster_folder_run_too(
+    tmp_path, noisy_rgb, monkeypatch, disk_full_after
+):
     from noise2noise.batch import RunInterrupted
     from noise2noise.distributed.cluster import Cluster
 
     folder = _folder(tmp_path, noisy_rgb, 6)
     pairs = plan_outputs([folder], tmp_path / "out")
-    replace, written = os.replace, []
-
-    def full_after_two(src, dst):
-        if len(written) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        replace(src, dst)
-        written.append(dst)
-
     # Threads, not processes: the full disk is this process's os.replace.
     local = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False)
     cluster = Cluster(distributed.Client(local), 1, local)
-    monkeypatch.setattr(os, "replace", full_after_two)
+    disk_full_after(2)
     try:
         with pytest.raises(RunInterrupted) as stopped:
             process_files_dask(pairs, make_denoiser("pretrained"), cluster, progress=False)

@@ -550,12 +550,10 @@ def test_temporary_files_of_names_with_brackets_are_found(tmp_path):
 
 
 def test_a_full_disk_stops_the_run_instead_of_failing_every_later_file(
-    tmp_path, astronaut_crop, monkeypatch, capsys
+    tmp_path, astronaut_crop, monkeypatch, capsys, disk_full_after
 ):
     # Each later file was denoised in full and then failed to write, one error line each
     # (10 000 files overnight: hours of work thrown away, 10 000 lines).
-    import errno
-
     from noise2noise.batch import RunInterrupted
     from noise2noise.cli.interrupts import report_interrupt
     from noise2noise.denoisers import make_denoiser
@@ -563,15 +561,7 @@ def test_a_full_disk_stops_the_run_instead_of_failing_every_later_file(
     folder = _folder_of(tmp_path, astronaut_crop, 6)
     out = tmp_path / "out"
     pairs = plan_outputs([folder], out)
-    replace, written = os.replace, []
-
-    def full_after_two(src, dst):
-        if len(written) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        replace(src, dst)
-        written.append(dst)
-
-    monkeypatch.setattr(os, "replace", full_after_two)  # in this process: no workers
+    disk_full_after(2)  # in this process: no workers
     with pytest.raises(RunInterrupted) as stopped:
         process_files(pairs, make_denoiser("pretrained"), isolate=False, progress=False)
     monkeypatch.undo()
