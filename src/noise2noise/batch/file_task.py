@@ -162,10 +162,13 @@ def _said(notes: list) -> list[str]:
     return said
 
 
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}  # no EDQUOT on Windows
+
+
 def _disk_full(exc: BaseException | None) -> bool:
     """Whether ``exc`` or what caused it is a full disk or an exhausted quota."""
     while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(exc, OSError) and exc.errno in _FULL:
             return True
         exc = exc.__cause__
     return False
