@@ -179,11 +179,7 @@ def process_files(
         if bar is not None:
             with contextlib.suppress(OSError):  # after SIGHUP its terminal is gone
                 bar.close()
-        finished = [results[i] for i in sorted(results)]
-        full = isinstance(exc, DiskFull)
-        code = 1 if full else getattr(exc, "exit_code", 130)  # 143 for SIGTERM
-        reason = str(exc) if full else None
-        raise RunInterrupted(finished, len(pairs), code, stale, reason=reason) from None
+        raise RunInterrupted.after(exc, results, len(pairs), stale) from None
     bar.close()
     remove_empty(created)  # every file failed: no empty output folder stays behind
     return [results[i] for i in range(len(pairs))]

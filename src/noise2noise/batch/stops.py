@@ -41,3 +41,19 @@ class RunInterrupted(KeyboardInterrupt):
         self.unit = unit
         self.reason = reason  # why the run stopped itself (a full disk); None: interrupted
         self.done = sum(r.ok and not r.skipped for r in results) if done is None else done
+
+    @classmethod
+    def after(
+        cls, exc: BaseException, results: dict[int, FileResult], total: int, stale
+    ) -> RunInterrupted:
+        """What stopped a file run of ``total`` files: ``exc``, an interrupt (its exit code:
+        130, or 143 for SIGTERM) or :class:`DiskFull` (exit 1, its message the reason),
+        with the ``results`` so far (by file index)."""
+        full = isinstance(exc, DiskFull)
+        return cls(
+            [results[i] for i in sorted(results)],
+            total,
+            1 if full else getattr(exc, "exit_code", 130),
+            stale,
+            reason=str(exc) if full else None,
+        )

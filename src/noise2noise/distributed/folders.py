@@ -84,11 +84,7 @@ def process_files_dask(
         remove_partials([dst for _, dst in pairs])
         stale = written_unseen(pairs, todo, results, before, started)
         remove_empty(created)
-        finished = [results[i] for i in sorted(results)]
-        full = isinstance(exc, DiskFull)
-        code = 1 if full else getattr(exc, "exit_code", 130)
-        reason = str(exc) if full else None
-        raise RunInterrupted(finished, len(pairs), code, stale, reason=reason) from None
+        raise RunInterrupted.after(exc, results, len(pairs), stale) from None
     finally:
         bar.close()
     remove_partials([dst for _, dst in pairs])
