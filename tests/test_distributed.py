@@ -329,6 +329,19 @@ def test_zarr_v2_ome_zarr_and_bigtiff_inputs_give_the_same_result(tmp_path, nois
     np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "plain.zarr"))[:], expected)
 
 
+def test_a_chunked_run_refuses_a_tiff_of_palette_indices(tmp_path, capsys):
+    # A chunked run denoises samples as stored: palette indices came out as noise-blurred
+    # indices, which show as other colours.
+    import tifffile
+
+    indices = np.random.default_rng(0).integers(0, 16, (64, 64), dtype=np.uint8)
+    colormap = np.random.default_rng(1).integers(0, 65536, (3, 256), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "map.tif", indices, photometric="palette", colormap=colormap)
+    assert main(["denoise", str(tmp_path / "map.tif"), "-o", str(tmp_path / "out.zarr")]) == 2
+    assert "palette colours: a chunked run" in capsys.readouterr().err
+    assert not (tmp_path / "out.zarr").exists()
+
+
 def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypatch):
     # tifffile's zarr interface gives an uncompressed contiguous TIFF as one chunk: every
     # task of a chunked run read the whole image (a 5 GB slide: 5 GB a task).

@@ -26,7 +26,7 @@ from PIL import Image
 from noise2noise import add_noise, denoise, denoise_ansc, denoise_image, denoise_zeroshot, psnr
 from noise2noise.batch import plan_outputs, process_files
 from noise2noise.errors import N2NError, Note
-from noise2noise.image_io import ImageFileError, read_header, read_image, write_image
+from noise2noise.image_io import ImageFileError, read_header, read_image, read_stack, write_image
 from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
 
 MEMORY_CAP = 3 * 2**30  # virtual memory: Python, torch and the model need about 0.8 GB
@@ -847,6 +847,52 @@ def test_a_min_is_white_tiff_comes_out_looking_as_it_went_in(tmp_path):
         assert "min-is-white TIFF is read as min-is-black" in proc.stderr
         shown = Image.open(tmp_path / f"o_{name}").convert("L")  # as a viewer shows it
         assert np.asarray(shown)[:, :32].mean() < 60 < 190 < np.asarray(shown)[:, 32:].mean()
+
+
+def test_a_palette_tiff_is_read_as_its_colours_not_its_indices(tmp_path):
+    """tifffile gives a palette TIFF's indices: they were denoised as a gray image and
+    written as one, every colour lost."""
+    rgb = np.random.default_rng(0).integers(0, 256, (32, 40, 3), dtype=np.uint8)
+    Image.fromarray(rgb).quantize(64).save(tmp_path / "in.tif")  # a palette TIFF
+    expected = np.asarray(Image.open(tmp_path / "in.tif").convert("RGB"))
+    with pytest.warns(Note, match="a palette image is read as RGB"):
+        read = read_image(tmp_path / "in.tif")
+    np.testing.assert_array_equal(read, expected)
+    header = read_header(tmp_path / "in.tif")
+    assert (header.channels, header.dtype) == (3, np.uint8)
+    proc = n2n("denoise", tmp_path / "in.tif", "-o", tmp_path / "out.tif")
+    assert proc.returncode == 0, proc.stderr
+    out = tifffile.TiffFile(tmp_path / "out.tif").pages[0]
+    assert out.shape == (32, 40, 3) and out.photometric == tifffile.PHOTOMETRIC.RGB
+    indices = np.asarray(Image.open(tmp_path / "in.tif"))
+    tifffile.imwrite(tmp_path / "pages.tif", np.stack([indices] * 2), photometric="palette",
+                     colormap=np.zeros((3, 256), np.uint16))  # fmt: skip
+    with pytest.raises(ImageFileError, match="stack of palette planes"):
+        read_stack(tmp_path / "pages.tif")
+
+
+@pytest.mark.parametrize("mode, said", [("YCbCr", "a YCbCr image"), ("LAB", "a Lab image")])
+def test_a_ycbcr_or_lab_tiff_is_read_as_rgb_not_as_stored(tmp_path, mode, said):
+    """tifffile gives an uncompressed YCbCr or a CIELAB TIFF's samples as stored: they were
+    denoised as RGB and written as RGB, a picture of other colours."""
+    rgb = np.random.default_rng(0).integers(0, 256, (32, 40, 3), dtype=np.uint8)
+    Image.fromarray(rgb).convert(mode).save(tmp_path / "in.tif")
+    assert tifffile.TiffFile(tmp_path / "in.tif").pages[0].photometric in (6, 8)
+    with pytest.warns(Note, match=f"{said} is read as RGB"):
+        read = read_image(tmp_path / "in.tif")
+    assert np.abs(read.astype(float) - rgb).mean() < 3  # the colours, not the samples
+    assert (read_header(tmp_path / "in.tif").channels, read.shape) == (3, (32, 40, 3))
+
+
+@pytest.mark.parametrize("photometric, bits", [(9, 8), (8, 16), (32845, 16)])
+def test_colours_not_read_right_are_refused_not_taken_as_rgb(tmp_path, photometric, bits):
+    dtype = np.uint8 if bits == 8 else np.uint16
+    tifffile.imwrite(tmp_path / "in.tif", np.zeros((8, 8, 3), dtype), photometric=photometric)
+    with pytest.raises(ImageFileError, match=f"{bits}-bit .* colours: not supported"):
+        read_header(tmp_path / "in.tif")
+    proc = n2n("denoise", tmp_path / "in.tif", "-o", tmp_path / "out.tif")
+    assert proc.returncode == 1 and "save it as RGB" in proc.stderr
+    assert not (tmp_path / "out.tif").exists()
 
 
 def _dng(path, preview: bool) -> None:

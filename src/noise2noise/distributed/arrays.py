@@ -33,7 +33,7 @@ from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError, Note
 from ..files import write_atomically
 from ..image_io import convert_samples
-from ..image_io.tiff import MappedTiff
+from ..image_io.tiff import MappedTiff, check_samples_are_values
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
@@ -68,6 +68,7 @@ def open_source(path: Path):
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
+        check_samples_are_values(path)
         # Uncompressed and contiguous (ImageJ's and many microscopes' way): tifffile's
         # zarr interface gives it as one chunk, so that every task read the whole image.
         if (mapped := MappedTiff.open(path)) is not None:

@@ -49,7 +49,10 @@ def read_image(
     header, layout = _read_header(path)
     check_size(header, max_megapixels)
     try:
-        image = _read_tiff(path, layout) if layout is not None else _read_with_pillow(path)
+        if layout is None or layout.colours == "pillow" and layout.axes in ("YXS", "SYX"):
+            image = _read_with_pillow(path)  # colours tifffile gives as stored
+        else:
+            image = _read_tiff(path, layout)
     except ImageFileError:
         raise
     except Exception as exc:  # every decoder has its own exception types

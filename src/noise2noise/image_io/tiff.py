@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mmap
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,11 @@ from .metadata import Metadata, ome_for_output
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
 _MINISWHITE = 0  # grayscale with 0 for white (scanners, fax)
+_PALETTE, _YCBCR, _CIELAB = 3, 6, 8
+_JPEG = (6, 7)  # old- and new-style JPEG compression: YCbCr decoded to RGB by the codec
+# Colours tifffile gives as stored, which are not RGB: read as Pillow reads them (8 bit).
+_THROUGH_PILLOW = {_YCBCR: "YCbCr", _CIELAB: "CIELAB"}
+_OTHER_COLOURS = {9: "ICC L*a*b*", 10: "ITU L*a*b*", 32844: "LogL", 32845: "LogLuv"}
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,12 @@ class _TiffLayout:
     dtype: np.dtype
     series: int
     imagej: bool
-    cmyk: bool = False  # 4 samples of cyan, magenta, yellow and black ink, read as RGB
-    inverted: bool = False  # grayscale with 0 for white, read with 0 for black
+    # How the stored samples become what the denoisers take: "stored" (as they are),
+    # "cmyk" (4 inks, read as RGB), "inverted" (gray with 0 for white, read with 0 for
+    # black), "palette" (indices into `colormap`, read as RGB) or "pillow" (8-bit YCbCr
+    # or CIELAB, read as RGB by Pillow, as a JPEG of these is).
+    colours: str = "stored"
+    colormap: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def _tiff_layout(path: Path) -> _TiffLayout:
@@ -74,20 +83,39 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
         axes, shape = "I" + axes, (len(same), *shape)
     kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n > 1]
     page = first.keyframe
-    inks = page.tags.get(332)  # InkSet: CMYK unless it says otherwise
-    cmyk = (
-        page.photometric == _SEPARATED
-        and page.samplesperpixel == 4
-        and (inks is None or inks.value == _INKSET_CMYK)
-    )
     return _TiffLayout(
         "".join(a for a, _ in kept),
         tuple(n for _, n in kept),
         np.dtype(first.dtype),
         len(same),
         tif.is_imagej,
-        cmyk,
-        page.photometric == _MINISWHITE,
+        _colours(page, path),
+        page.colormap if page.photometric == _PALETTE else None,
+    )
+
+
+def _colours(page, path: Path) -> str:
+    """:attr:`_TiffLayout.colours` of a TIFF whose first page is ``page``; colours that
+    nothing here reads right are refused (read as stored, they came out as other colours)."""
+    photometric = int(page.photometric)
+    inks = page.tags.get(332)  # InkSet: CMYK unless it says otherwise
+    if photometric == _SEPARATED and page.samplesperpixel == 4:
+        return "cmyk" if inks is None or inks.value == _INKSET_CMYK else "stored"
+    if photometric == _MINISWHITE:
+        return "inverted"
+    if photometric == _PALETTE:
+        return "palette"
+    if photometric == _YCBCR and page.compression in _JPEG:
+        return "stored"
+    name = _THROUGH_PILLOW.get(photometric) or _OTHER_COLOURS.get(photometric)
+    if name is None:
+        return "stored"
+    if photometric in _THROUGH_PILLOW and page.bitspersample == 8:
+        return "pillow"
+    raise ImageFileError(
+        path,
+        f"a TIFF of {page.bitspersample}-bit {name} colours: not supported (only 8-bit "
+        "YCbCr and CIELAB are read); save it as RGB",
     )
 
 
@@ -107,9 +135,10 @@ def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
         raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
     height, width = shape[axes.index("Y")], shape[axes.index("X")]
     channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
-    channels = 3 if layout.cmyk else channels  # read as RGB
+    channels = 3 if layout.colours in ("cmyk", "palette", "pillow") else channels  # as RGB
     planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
     dtype = sample_type(layout.dtype) or layout.dtype  # unsupported: refused on reading
+    dtype = np.uint8 if layout.colours in ("palette", "pillow") else dtype
     return ImageHeader(path, width, height, channels, np.dtype(dtype), planes)
 
 
@@ -147,16 +176,17 @@ def _read_tiff(path: Path, layout: _TiffLayout) -> np.ndarray:
 
 def _decoded(path: Path, array: np.ndarray, layout: _TiffLayout) -> np.ndarray:
     """A TIFF's image or planes as the denoisers take them: sample types as
-    :func:`_check_sample_type` says, min-is-white inverted, CMYK as RGB (not in a stack,
-    whose planes must keep their shape: refused there)."""
-    array = _check_sample_type(path, array)
-    if layout.inverted:
-        return _white_to_black(array)
-    if layout.cmyk:
-        if _tiff_kind(layout.axes, layout.shape) != "image":
-            raise ImageFileError(path, "a stack of CMYK planes: convert it to RGB first")
-        return _cmyk_to_rgb(array)
-    return array
+    :func:`_check_sample_type` says, min-is-white inverted, CMYK and palette colours as RGB
+    (not in a stack, whose planes must keep their shape: refused there)."""
+    if layout.colours == "inverted":
+        return _white_to_black(_check_sample_type(path, array))
+    if layout.colours == "stored":
+        return _check_sample_type(path, array)
+    if _tiff_kind(layout.axes, layout.shape) != "image":
+        raise ImageFileError(path, f"a stack of {_NAMES[layout.colours]} planes: not supported")
+    if layout.colours == "palette":
+        return _palette_to_rgb(array, layout.colormap)
+    return _cmyk_to_rgb(_check_sample_type(path, array))
 
 
 def _white_to_black(gray: np.ndarray) -> np.ndarray:
@@ -170,6 +200,36 @@ def _white_to_black(gray: np.ndarray) -> np.ndarray:
     if gray.dtype.kind == "u":
         return np.iinfo(gray.dtype).max - gray
     return (1 - gray).astype(gray.dtype)  # float: [0, 1] units
+
+
+_NAMES = {"cmyk": "CMYK", "palette": "palette", "pillow": "YCbCr or CIELAB"}
+
+
+def check_samples_are_values(path: Path) -> None:
+    """Refuse a TIFF whose samples are not values of light or ink (palette indices, YCbCr,
+    L*a*b*) for a run that takes them as stored: a chunked one, into zarr."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        colours = _colours(tif.series[0].keyframe, path)
+    if colours in ("palette", "pillow"):
+        raise ImageFileError(
+            path,
+            f"a TIFF of {_NAMES[colours]} colours: a chunked run (into .zarr) denoises "
+            "samples as stored; save it as RGB, or denoise it whole (into an image file)",
+        )
+
+
+def _palette_to_rgb(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
+    """Palette indices (H×W) as the 8-bit RGB of their colours, as Pillow reads a palette
+    TIFF, with a note (read as stored, the indices were denoised as a gray image)."""
+    warnings.warn(
+        "a palette image is read as RGB (the output is RGB)", ConversionWarning, stacklevel=5
+    )
+    colours = np.asarray(colormap, dtype=np.uint32).T  # (entries, 3), 16 bit a value
+    if colours.max() > 255:  # some writers store 8-bit values
+        colours = colours >> 8
+    return colours.astype(np.uint8)[np.clip(indices, 0, len(colours) - 1)]
 
 
 def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
