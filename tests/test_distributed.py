@@ -342,6 +342,23 @@ def test_a_chunked_run_refuses_a_tiff_of_palette_indices(tmp_path, capsys):
     assert not (tmp_path / "out.zarr").exists()
 
 
+@pytest.mark.parametrize("tile", [None, (64, 64)])
+def test_a_planar_rgb_tiff_is_denoised_in_colour_in_a_chunked_run(tmp_path, noisy_rgb, tile):
+    # Stored planar (3×H×W, tifffile's axes SYX), its axes were guessed from the shape
+    # as three gray planes: each denoised alone, about 1 dB worse than in colour.
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "rgb.tif", noisy_rgb, photometric="rgb", tile=tile)
+    planar = np.moveaxis(noisy_rgb, -1, 0)
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", tile=tile)
+    for name in ("rgb", "planar"):
+        src, out = str(tmp_path / f"{name}.tif"), str(tmp_path / f"{name}.zarr")
+        assert main(["denoise", src, "-o", out, "--chunk", "64", "--method", "pretrained"]) == 0
+    planes = zarr.open_array(str(tmp_path / "planar.zarr"))[:]
+    expected = zarr.open_array(str(tmp_path / "rgb.zarr"))[:]
+    np.testing.assert_array_equal(np.moveaxis(planes, 0, -1), expected)
+
+
 def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypatch):
     # tifffile's zarr interface gives an uncompressed contiguous TIFF as one chunk: every
     # task of a chunked run read the whole image (a 5 GB slide: 5 GB a task).

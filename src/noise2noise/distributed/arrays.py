@@ -33,7 +33,7 @@ from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError, Note
 from ..files import write_atomically
 from ..image_io import convert_samples
-from ..image_io.tiff import MappedTiff, check_samples_are_values
+from ..image_io.tiff import MappedTiff, chunked_axes
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
@@ -68,16 +68,16 @@ def open_source(path: Path):
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
-        check_samples_are_values(path)
+        axes = chunked_axes(path)  # planar RGB (SYX): colour, not three gray planes
         # Uncompressed and contiguous (ImageJ's and many microscopes' way): tifffile's
         # zarr interface gives it as one chunk, so that every task read the whole image.
         if (mapped := MappedTiff.open(path)) is not None:
-            return mapped, None, None
+            return mapped, axes if len(axes) == mapped.ndim else None, None
         store = tifffile.imread(path, aszarr=True)
         node = zarr.open(store, mode="r")
         if isinstance(node, zarr.Group):  # pyramidal TIFF: the full-resolution level
             node = node["0"]
-        return node, None, None
+        return node, axes if len(axes) == node.ndim else None, None
     if not path.exists():
         raise N2NError(f"{path}: no such zarr store")
     try:

@@ -205,19 +205,23 @@ def _white_to_black(gray: np.ndarray) -> np.ndarray:
 _NAMES = {"cmyk": "CMYK", "palette": "palette", "pillow": "YCbCr or CIELAB"}
 
 
-def check_samples_are_values(path: Path) -> None:
-    """Refuse a TIFF whose samples are not values of light or ink (palette indices, YCbCr,
-    L*a*b*) for a run that takes them as stored: a chunked one, into zarr."""
+def chunked_axes(path: Path) -> str:
+    """The axes of a TIFF's first series as a chunked run (into zarr) names them: Y, X,
+    C for samples of a pixel, P for any other; a TIFF whose samples are not values of light
+    or ink (palette indices, YCbCr, L*a*b*) is refused, as such a run takes them as stored."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        colours = _colours(tif.series[0].keyframe, path)
+        series = tif.series[0]
+        colours = _colours(series.keyframe, path)
+        axes = series.axes
     if colours in ("palette", "pillow"):
         raise ImageFileError(
             path,
             f"a TIFF of {_NAMES[colours]} colours: a chunked run (into .zarr) denoises "
             "samples as stored; save it as RGB, or denoise it whole (into an image file)",
         )
+    return "".join("C" if a == "S" else a if a in "YX" else "P" for a in axes)
 
 
 def _palette_to_rgb(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
