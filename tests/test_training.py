@@ -1,4 +1,5 @@
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -165,13 +166,37 @@ def test_real_pairs_of_different_sizes_are_refused_by_name(tmp_path, crops, caps
     traceback of conv2d about the kernel size) once validation reached it."""
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
-        for i, c in enumerate(crops):
-            write_image(tmp_path / folder / f"s{i}.png", c)
+        for i, c in enumerate(crops):  # another shot: other pixels
+            write_image(tmp_path / folder / f"s{i}.png", c if folder == "a" else c[::-1])
     write_image(tmp_path / "b" / "s1.png", crops[1][:40], overwrite=True)
     args = ["train", "--pairs", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", "1"]
     assert main([*args, "--crop", "32", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "s1.png: 48×40 with 3 colour channels, its pair in" in err and "must match" in err
+
+
+def test_real_pairs_that_cannot_teach_are_refused_and_strays_said(tmp_path, crops, capsys, caplog):
+    """The same folder twice, or copies, trained a network to copy its input (loss 0);
+    a file of the second folder without a pair was left out unsaid; without clean images
+    the summary said 'PSNR nan dB'."""
+    for folder, seed in (("a", 0), ("b", 100)):
+        (tmp_path / folder).mkdir()
+        for i, c in enumerate(crops):
+            noisy = add_noise(c, "gaussian:25", seed=seed + i, channel_axis=-1)
+            write_image(tmp_path / folder / f"s{i}.png", noisy)
+    shutil.copytree(tmp_path / "a", tmp_path / "copy")
+    write_image(tmp_path / "b" / "stray.png", crops[0])
+    args = ["train", "--epochs", "1", "--crop", "32", "--steps-per-epoch", "1", "--pairs"]
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert main([*args, a, str(tmp_path / "a" / "."), "--out", str(tmp_path / "r1")]) == 2
+    assert "given twice: Noise2Noise needs two separate noisy shots" in capsys.readouterr().err
+    assert main([*args, a, str(tmp_path / "copy"), "--out", str(tmp_path / "r2")]) == 2
+    assert "s0.png: the same pixels as in" in capsys.readouterr().err
+    with caplog.at_level("WARNING"):
+        assert main([*args, a, b, "--out", str(tmp_path / "r3")]) == 0
+    assert "1 image without a pair in" in caplog.text and "(stray.png)" in caplog.text
+    out = capsys.readouterr().out
+    assert "best validation loss" in out and "nan" not in out.lower()
 
 
 @pytest.mark.parametrize("schedule", ["plateau", "cosine"])

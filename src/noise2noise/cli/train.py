@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -79,14 +80,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     best = min(history, key=lambda h: h["val_loss"])
-    said = f"best validation loss {best['val_loss']:.3e} (PSNR {best['val_psnr']:.2f} dB)"
+    said = f"best validation loss {best['val_loss']:.3e}" + _psnr(best["val_psnr"])
     start = _start_validation(Path(args.out)) if args.init is not None else None
     if start is not None and start["val_loss"] <= best["val_loss"]:
-        psnr = f" (PSNR {start['val_psnr']:.2f} dB)" if start["val_psnr"] is not None else ""
         said = (
             f"no epoch beat the starting weights' validation loss {start['val_loss']:.3e}"
-            f"{psnr}, which best.pt holds (a lower --lr or more images may help); best epoch "
-            f"{best['epoch']}: {best['val_loss']:.3e}"
+            f"{_psnr(start['val_psnr'])}, which best.pt holds (a lower --lr or more images "
+            f"may help); best epoch {best['epoch']}: {best['val_loss']:.3e}"
         )
     else:
         said += f" at epoch {best['epoch']}"
@@ -94,6 +94,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"run folder: {args.out} (denoise with: n2n denoise --model {args.out} IN -o OUT)")
     print(f"trained on {device}")
     return EXIT_OK
+
+
+def _psnr(value: float | None) -> str:
+    """ " (PSNR x dB)", or nothing where there is none (noisy pairs without clean images)."""
+    return f" (PSNR {value:.2f} dB)" if value is not None and math.isfinite(value) else ""
 
 
 def resume_point(run_dir: str) -> str:

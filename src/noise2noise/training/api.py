@@ -157,10 +157,17 @@ def run_training(
         if not config.clip_target:
             raise N2NError("unclipped targets need synthetic noise (`data`), not real pairs")
         folder_a, folder_b = map(Path, pairs)
+        if folder_a.resolve() == folder_b.resolve():
+            raise N2NError(f"{folder_a}: given twice: {_TWO_SHOTS}")
         names = [p.name for p in list_images(folder_a)][:limit]
         missing = [n for n in names if not (folder_b / n).is_file()]
         if missing:
             raise N2NError(f"{folder_b}: no match for {', '.join(missing[:5])}")
+        if limit is None and (alone := sorted({p.name for p in list_images(folder_b)} - {*names})):
+            log.warning(
+                "%s: %d image%s without a pair in %s left out (%s)", folder_b, len(alone),
+                "" if len(alone) == 1 else "s", folder_a, ", ".join(alone[:5]),
+            )  # fmt: skip
         folders = [folder_a, folder_b] + ([Path(clean)] if clean else [])
         loaded = [
             load_training_images(
@@ -176,12 +183,21 @@ def run_training(
                         f"{folder_a} {describe_shape(first.shape)}: the images of a scene "
                         "must match"
                     )
+            if np.array_equal(first, others[0]):  # a copy: the network learns to copy
+                raise N2NError(f"{folder_b / name}: the same pixels as in {folder_a}: {_TWO_SHOTS}")
             if span := _float_span_of([first, *others]):  # one range for the scene
                 for images, folder in zip(loaded, folders, strict=True):
                     if images[i].dtype.kind == "f":
                         images[i] = _scaled(images[i], span, folder / name)
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
     return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
+
+
+# Why a pair must be two shots: the target's noise must be independent of the input's.
+_TWO_SHOTS = (
+    "Noise2Noise needs two separate noisy shots of each scene (independent noise), one in "
+    "each folder"
+)
 
 
 def denoise_with_model(

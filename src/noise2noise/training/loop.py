@@ -105,8 +105,11 @@ def _plot_history(run_dir: Path, history: list[dict]) -> None:
     ax1.plot(epochs, [h["val_loss"] for h in history], label="validation")
     ax1.set(xlabel="epoch", ylabel="MSE loss", yscale="log")
     ax1.legend()
-    ax2.plot(epochs, [h["val_psnr"] for h in history], color="C2")
+    psnr = [h["val_psnr"] for h in history]
+    ax2.plot(epochs, psnr, color="C2")
     ax2.set(xlabel="epoch", ylabel="validation PSNR (dB)")
+    if not any(map(math.isfinite, psnr)):  # noisy pairs without clean images
+        ax2.text(0.5, 0.5, "no clean images: no PSNR", ha="center", transform=ax2.transAxes)
     fig.tight_layout()
     fig.savefig(run_dir / "history.png", dpi=100)
     plt.close(fig)
@@ -276,7 +279,8 @@ def train(
         if time.perf_counter() - last_plot > PLOT_EVERY:  # a plot costs about half a second
             _plot_history(run_dir, history)
             last_plot = time.perf_counter()
-        bar.set_postfix(loss=f"{row['train_loss']:.2e}", val_psnr=f"{val_psnr:.2f}")
+        shown = {"val_psnr": f"{val_psnr:.2f}"} if math.isfinite(val_psnr) else {}
+        bar.set_postfix(loss=f"{row['train_loss']:.2e}", **shown)
         if on_epoch is not None:
             on_epoch(row)
     bar.close()
