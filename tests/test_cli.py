@@ -540,6 +540,14 @@ def test_method_names_in_any_case_and_a_near_miss_gets_a_hint(tmp_path, photo, c
     assert "unknown method 'bm3' (did you mean 'bm3d'?" in capsys.readouterr().err
     assert main(["denoise", str(photo), "--method", "Model:" + str(tmp_path / "Run")]) == 2
     assert f"{tmp_path / 'Run'}: no such checkpoint" in capsys.readouterr().err
+    # A run's other files, and no path at all: said so, not torch's reading error
+    (tmp_path / "history.csv").write_text("epoch,train_loss\n1,0.5\n", encoding="utf-8")
+    assert main(["denoise", str(photo), "--model", str(tmp_path / "history.csv")]) == 2
+    assert "history.csv: not a noise2noise checkpoint (not a PyTorch file)\n" in (
+        capsys.readouterr().err
+    )  # was '(pop from empty list)'
+    assert main(["denoise", str(photo), "--method", "model:"]) == 2
+    assert "'model:' names no run folder: give model:RUN_DIR" in capsys.readouterr().err
 
 
 def test_a_file_given_twice_is_denoised_once_and_name_clashes_are_named(tmp_path):

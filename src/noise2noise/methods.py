@@ -167,7 +167,9 @@ def _lookup(method: str) -> Callable[..., np.ndarray]:
 def resolve_method(method: str, options: dict) -> tuple[str, dict]:
     """Split a ``"model:RUN_DIR"`` spec, check the name, keep the options the method takes."""
     if method.startswith("model:"):
-        method, options = "model", {**options, "model": method.split(":", 1)[1]}
+        if not (path := method.split(":", 1)[1]):
+            raise N2NError("method 'model:' names no run folder: give model:RUN_DIR")
+        method, options = "model", {**options, "model": path}
     _lookup(method)
     return method, {
         k: v for k, v in options.items() if k in REGISTRY[method].options and v is not None

@@ -63,6 +63,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     path = checkpoint_file(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint (train one with 'n2n train')")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head != b"PK" and head[:1] != b"\x80":  # a zip archive, or a pickle (legacy format)
+        raise CheckpointError(f"{path}: not a noise2noise checkpoint (not a PyTorch file)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors alike
