@@ -456,6 +456,11 @@ def test_train_and_denoise_from_the_command_line(tmp_path, crops, clean_folder, 
         == 2
     )
     assert "no such checkpoint" in capsys.readouterr().err
+    gray = write_image(tmp_path / "gray.png", noisy[..., 0])
+    assert main(["denoise", "--model", str(run), str(gray), "-o", str(tmp_path / "g.png")]) == 1
+    assert "this image has 1; for gray images, train one with --grayscale" in (
+        capsys.readouterr().err
+    )
 
 
 def test_denoise_with_model_checks_channels_and_keeps_dtype(tmp_path, crops):

@@ -37,6 +37,7 @@ OPTION_OF_PARAMETER = {
     "recursive=True": "--recursive",
     "rename": "--names",
     "strict=True": "--strict",
+    "grayscale=True": "--grayscale",
     "out": "--out",
     "out_dir": "--out",
     "run_dir": "--out",

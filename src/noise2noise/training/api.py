@@ -235,6 +235,7 @@ def denoise_with_model(
     if x.shape[1] != expected:
         raise N2NError(
             f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"
+            + ("; for gray images, train one with `grayscale=True`" if expected == 3 else "")
         )
     dev = resolve_device(device)
     net = net.to(dev)
