@@ -107,6 +107,10 @@ def test_the_command_prints_each_image_the_mean_and_writes_the_table(
     assert f"PSNR {printed['a.png']:.2f} dB, SSIM" in capsys.readouterr().out
     assert main(["compare", str(results), str(references), "--csv", str(results / "x.png")]) == 2
     assert "must end in .csv" in capsys.readouterr().err
+    (results / "b.png").unlink()  # a folder of one: its row, no 'mean ± 2·std over 1 images'
+    assert main(["compare", str(results), str(references)]) == 0
+    out = capsys.readouterr().out
+    assert f"{printed['a.png']:.2f}" in out and "std" not in out
 
 
 def test_names_pairs_noisy_shots_with_their_averages_in_one_folder(

@@ -27,11 +27,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"{'image':<{width}}  PSNR dB  SSIM")
         for m in measured:
             print(f"{m.result.name:<{width}}  {m.psnr:7.2f}  {m.ssim:.4f}")
-        print(
-            f"mean ± 2·std over {len(measured)} images: "
-            f"PSNR {_summary([m.psnr for m in measured], 2)} dB, "
-            f"SSIM {_summary([m.ssim for m in measured], 4)}"
-        )
+        if len(measured) > 1:  # the spread of one is no measure
+            print(
+                f"mean ± 2·std over {len(measured)} images: "
+                f"PSNR {_summary([m.psnr for m in measured], 2)} dB, "
+                f"SSIM {_summary([m.ssim for m in measured], 4)}"
+            )
     if unmatched:
         names = name_some([p.name for p in unmatched], 5)
         print(f"n2n: note: no reference found for {names}", file=sys.stderr)
