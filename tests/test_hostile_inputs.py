@@ -917,12 +917,36 @@ def test_a_camera_raw_file_is_refused_with_what_to_do(tmp_path, preview):
         read_header(tmp_path / "shot.tif")
 
 
-@pytest.mark.parametrize("ext, said", [(".CR2", "camera raw: develop"), (".heic", "convert it")])
+@pytest.mark.parametrize("ext, said", [(".CR2", "camera raw: develop"), (".jxl", "supported:")])
 def test_formats_users_have_and_n2n_cannot_read_say_what_to_do(tmp_path, ext, said):
     (tmp_path / f"photo{ext}").write_bytes(b"\0" * 64)
     err = one_line_error(n2n("denoise", tmp_path / f"photo{ext}", "-o", tmp_path / "o.png"))
     assert "unsupported format" in err and said in err
     assert not (tmp_path / "o.png").exists()
+
+
+WITHOUT_HEIF = """
+import sys
+sys.modules["pillow_heif"] = None  # as where the optional pillow-heif is not installed
+from noise2noise.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_heic_without_the_heif_extra_says_how_to_read_it(tmp_path, astronaut_crop):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"\0" * 64)
+    write_image(tmp_path / "in" / "IMG_0002.jpg", astronaut_crop)
+
+    def run(*args):
+        cmd = [sys.executable, "-c", WITHOUT_HEIF, "denoise", *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    err = one_line_error(run(tmp_path / "in" / "IMG_0001.HEIC", "-o", tmp_path / "o.png"))
+    assert "unsupported format '.heic'" in err and "pip install 'noise2noise[heif]'" in err
+    proc = run(tmp_path / "in", "-o", tmp_path / "out", "--method", "pretrained")
+    assert proc.returncode == 0, proc.stderr
+    assert "(IMG_0001.HEIC); HEIC: install the optional pillow-heif" in proc.stderr
 
 
 def test_a_folder_run_says_which_images_it_left_out(tmp_path, astronaut_crop):
@@ -940,9 +964,9 @@ def test_a_folder_run_says_which_images_it_left_out(tmp_path, astronaut_crop):
     assert "notes.txt" not in proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shot.jpg"]
     (tmp_path / "raw").mkdir()
-    for name in ["a.CR3", "b.CR3", "c.heic"]:
+    for name in ["a.CR3", "b.CR3", "c.jxl"]:
         (tmp_path / "raw" / name).write_bytes(b"\0" * 16)
-    with pytest.raises(N2NError, match=r"no images n2n reads .*, but 3 .*camera raw.*HEIC"):
+    with pytest.raises(N2NError, match=r"no images n2n reads .*, but 3 .*c\.jxl.*camera raw"):
         plan_outputs([tmp_path / "raw"], tmp_path / "o")
 
 

@@ -153,7 +153,7 @@ def test_quality_for_outputs_that_have_none_is_an_error_not_ignored(tmp_path, ca
     for out in ("clean.png", "clean.tif"):
         args = ["add-noise", str(camera_jpeg), "-o", str(tmp_path / out), "--gaussian", "5"]
         assert main([*args, "--quality", "80"]) != 0
-        assert "--quality applies to JPEG and WebP outputs only" in capsys.readouterr().err
+        assert "--quality applies to lossy outputs only (JPEG" in capsys.readouterr().err
         assert not (tmp_path / out).exists()
         assert main(args) == 0  # without it, the same run works
 

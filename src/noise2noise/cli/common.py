@@ -331,7 +331,7 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         type=quality,
         default=None,
         metavar="Q",
-        help=f"quality of JPEG and WebP outputs, 1-100 (default: {JPEG_QUALITY}; JPEG with "
+        help=f"quality of JPEG, WebP, AVIF and HEIC outputs, 1-100 (default: {JPEG_QUALITY}; "
         "full-resolution colour from 90 up); every output keeps the input's colour profile, "
         "EXIF, resolution and ImageJ calibration where its format can hold them",
     )
@@ -339,12 +339,15 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
 
 def output_quality(args: argparse.Namespace, pairs) -> int:
     """--quality for these outputs, the default where it was not given; given where no
-    output is a JPEG or WebP, it is an error, as every option that would be ignored is."""
+    output is lossy (JPEG, WebP, AVIF, HEIC), it is an error, as every option that would
+    be ignored is."""
     if args.quality is None:
         return JPEG_QUALITY
     if not any(dst.suffix.lower() in LOSSY_EXTENSIONS for _, dst in pairs):
         kinds = ", ".join(sorted({dst.suffix.lower() or dst.name for _, dst in pairs}))
-        raise N2NError(f"--quality applies to JPEG and WebP outputs only; these are {kinds}")
+        raise N2NError(
+            f"--quality applies to lossy outputs only (JPEG, WebP, AVIF, HEIC); these are {kinds}"
+        )
     return args.quality
 
 

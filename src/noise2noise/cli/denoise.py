@@ -189,7 +189,8 @@ def add_parser(sub) -> None:
             "(real takes some fine detail of a clean photo for noise: about 1 dB lost on "
             "clean JPEGs). For noise unlike "
             "both, --method zeroshot trains a small network on the image itself (ZS-N2N, "
-            "seconds to minutes). PNG, JPEG, WebP, BMP, TIFF; 8 or 16 bit (TIFF also "
+            "seconds to minutes). PNG, JPEG, WebP, BMP, TIFF, AVIF (HEIC with the heif extra); 8 "
+            "or 16 bit (TIFF also "
             "float, and other integers read as float); gray, RGB or RGBA (alpha is kept as "
             "is). The output keeps the input's size, channels and bit depth."
         ),

@@ -4,6 +4,7 @@ an image, and checks of files and sample types."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import warnings
 from collections.abc import Iterator
@@ -14,16 +15,42 @@ import numpy as np
 
 from ..errors import N2NError, Note
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a package that is not there, or set to None
+        return False
+
+
+# HEIC (phones' photos) through the optional pillow-heif (the `heif` extra); AVIF through
+# Pillow, where it was built with libavif (its wheels are, from 11.3).
+_HEIF, _AVIF = (".heic", ".heif"), (".avif",)
+HEIF_READABLE = _installed("pillow_heif")
+AVIF_READABLE = _installed("PIL._avif")
+IMAGE_EXTENSIONS = (
+    (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+    + (_AVIF if AVIF_READABLE else ())
+    + (_HEIF if HEIF_READABLE else ())
+)
 
 
 _TIFF = (".tif", ".tiff")
 
 
-_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp")
+_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp", *_AVIF, *_HEIF)
 
 
-LOSSY_EXTENSIONS = (".jpg", ".jpeg", ".webp")  # written at a quality
+LOSSY_EXTENSIONS = (".jpg", ".jpeg", ".webp", *_AVIF, *_HEIF)  # written at a quality
+
+
+def open_heif_with_pillow(path: Path) -> None:
+    """Let Pillow open and save HEIC/HEIF where ``path`` is one (once a process)."""
+    if Path(path).suffix.lower() in _HEIF and HEIF_READABLE:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()  # idempotent
 
 
 # Far above any camera (a 100-megapixel sensor) or slide scan we expect, and still a bound:
@@ -126,6 +153,7 @@ def _check_file(path: Path) -> str:
         )
     if path.stat().st_size == 0:
         raise ImageFileError(path, "empty file")
+    open_heif_with_pillow(path)
     return ext
 
 
@@ -137,12 +165,17 @@ RAW_ADVICE = (
 _RAW = (
     ".dng .cr2 .cr3 .crw .nef .nrw .arw .srf .sr2 .raf .orf .rw2 .pef .srw .x3f .3fr .iiq .rwl .raw"
 )
-_HEIF = ".heic .heif .avif"
 _FORMAT_HINTS = {
     **dict.fromkeys(_RAW.split(), "camera raw: " + RAW_ADVICE),
     **dict.fromkeys(
-        _HEIF.split(),
-        "HEIC/AVIF: convert it to PNG, JPEG or TIFF first (macOS Preview, heif-convert)",
+        () if HEIF_READABLE else _HEIF,
+        "HEIC: install the optional pillow-heif (pip install 'noise2noise[heif]'), or "
+        "convert it to PNG, JPEG or TIFF first (macOS Preview, heif-convert)",
+    ),
+    **dict.fromkeys(
+        () if AVIF_READABLE else _AVIF,
+        "AVIF: this Pillow was built without it (pip install -U pillow), or convert it to "
+        "PNG, JPEG or TIFF first",
     ),
 }
 # Image formats n2n does not read, for a folder run to say it left them out.

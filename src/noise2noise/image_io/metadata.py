@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import Note, name_some
+from .common import open_heif_with_pillow
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -92,6 +93,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
 
     if str(path).lower().endswith((".tif", ".tiff")):
         return _tiff_metadata(path)
+    open_heif_with_pillow(path)
     try:
         with Image.open(path) as im:
             icc = im.info.get("icc_profile") or None

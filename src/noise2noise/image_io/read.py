@@ -1,5 +1,6 @@
-"""Reading an image file into an array (PNG, JPEG, WebP, BMP through Pillow; 16-bit colour PNG
-through OpenCV; TIFF through :mod:`.tiff`), after its header passed the size check."""
+"""Reading an image file into an array (PNG, JPEG, WebP, BMP, AVIF, HEIC through Pillow;
+16-bit colour PNG through OpenCV; TIFF through :mod:`.tiff`), after its header passed the
+size check."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def read_image(
     Parameters
     ----------
     path : path-like
-        A PNG, JPEG, WebP, BMP or TIFF file, 8 or 16 bit (TIFF may also be float).
+        A PNG, JPEG, WebP, BMP, AVIF, HEIC (with pillow-heif) or TIFF file, 8 or 16 bit
+        (TIFF may also be float).
     max_megapixels : float or None
         Refuse, before decoding, an image with more pixels than this (None: no limit).
 

@@ -23,6 +23,7 @@ from .common import (
     ImageFileError,
     _reason,
     _supported,
+    open_heif_with_pillow,
 )
 from .metadata import JPEG_EXIF_MAX, Metadata, png_with_metadata
 from .tiff import _write_tiff
@@ -43,10 +44,11 @@ def write_image(
     Parameters
     ----------
     path : path-like
-        Destination (.png, .jpg/.jpeg, .webp, .bmp, .tif/.tiff). Its folder must exist.
+        Destination (.png, .jpg/.jpeg, .webp, .bmp, .tif/.tiff, .avif; .heic/.heif with
+        the optional pillow-heif). Its folder must exist.
     image : ndarray
         H×W or H×W×C (C in 1..4), uint8, uint16 or float in [0, 1]. PNG and TIFF keep
-        16 bits; JPEG, WebP and BMP are 8-bit formats, so 16-bit data is reduced with a
+        16 bits; JPEG, WebP, BMP, AVIF and HEIC are written 8-bit, so 16-bit data is reduced with a
         warning. Float data is stored as float in TIFF and as 16-bit in PNG. WebP stores
         colour only: grayscale is written as RGB, with a warning.
     overwrite : bool
@@ -58,11 +60,11 @@ def write_image(
         WebP, and an ImageJ calibration in TIFF. A profile whose colour space is not the
         image's is left out; EXIF too long for a JPEG is left out with a warning.
     quality : int
-        JPEG and (lossy) WebP quality, 1-100; JPEG from 90 up with full-resolution colour
-        (4:4:4). The default, 95, keeps most of what denoising gained: on the shipped
-        model's outputs (held-out bsds432, Gaussian 15 / 25) Pillow's default, 75 with
-        4:2:0 colour, took 2.23 / 1.18 dB off, 95 with 4:4:4 0.30 / 0.16 dB, at 2.6 times
-        the file size (`bench/results/jpeg_quality.md`).
+        JPEG, (lossy) WebP, AVIF and HEIC quality, 1-100; JPEG, AVIF and HEIC from 90 up
+        with full-resolution colour (4:4:4). The default, 95, keeps most of what denoising
+        gained: on the shipped model's outputs (held-out bsds432, Gaussian 15 / 25) as
+        JPEG, Pillow's default, 75 with 4:2:0 colour, took 2.23 / 1.18 dB off, 95 with
+        4:4:4 0.30 / 0.16 dB, at 2.6 times the file size (`bench/results/jpeg_quality.md`).
 
     Returns
     -------
@@ -76,7 +78,7 @@ def write_image(
         )
     image = np.asarray(image)
     if not 1 <= quality <= 100:
-        raise N2NError(f"JPEG and WebP quality must be 1-100, got {quality}")
+        raise N2NError(f"the quality of lossy formats must be 1-100, got {quality}")
     channels = image.shape[2] if image.ndim == 3 else 1
     if ext == ".webp" and channels in (1, 2):
         warnings.warn("WebP stores colour: grayscale written as RGB", ConversionWarning, 2)
@@ -158,9 +160,14 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 stacklevel=3,
             )
             meta = replace(meta, exif=None)
+    elif ext == ".avif":
+        options["subsampling"] = "4:4:4" if quality >= 90 else "4:2:0"
+    elif ext in (".heic", ".heif"):
+        options["chroma"] = 444 if quality >= 90 else 420
+        open_heif_with_pillow(path)
     if ext in (*LOSSY_EXTENSIONS, ".png"):
         options |= {"icc_profile": meta.icc_profile, "exif": meta.exif}
-    if ext != ".webp":  # Pillow writes no resolution into WebP
+    if ext in (".png", ".jpg", ".jpeg", ".bmp"):  # Pillow writes none into WebP, AVIF, HEIC
         options["dpi"] = meta.dpi
     options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
