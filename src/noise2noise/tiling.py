@@ -24,7 +24,8 @@ def apply_tiled(
     margin: int = 8,
     on_tile: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """``fn(x)`` computed in tiles of ``tile``×``tile`` pixels plus ``margin`` on each side.
+    """``fn(x)`` computed in tiles of ``tile``×``tile`` pixels plus ``margin`` on each side
+    (an image narrower than ``tile``: tiles of its width, as long as a tile's area allows).
 
     Parameters
     ----------
@@ -52,9 +53,10 @@ def apply_tiled(
             on_tile()
         return out
     out = None
-    for top in range(0, h, tile):
-        for left in range(0, w, tile):
-            bottom, right = min(top + tile, h), min(left + tile, w)
+    th, tw = _tile_shape(h, w, tile)
+    for top in range(0, h, th):
+        for left in range(0, w, tw):
+            bottom, right = min(top + th, h), min(left + tw, w)
             t0, l0 = max(top - margin, 0), max(left - margin, 0)
             t1, l1 = min(bottom + margin, h), min(right + margin, w)
             y = fn(x[..., t0:t1, l0:l1])  # (B, C', t1-t0, l1-l0)
@@ -67,6 +69,24 @@ def apply_tiled(
     return out
 
 
+# A strip's tiles are as long as keeps a square tile's area, counting at least this many
+# rows (columns): networks pad a tile to a multiple of their stride (up to 32 here).
+_SHORT_SIDE = 64
+
+
+def _tile_shape(height: int, width: int, tile: int) -> tuple[int, int]:
+    """The core (rows, columns) of :func:`apply_tiled`'s tiles: ``tile``×``tile``; for
+    an image narrower than a tile in one direction, its whole side by as much of the other
+    as a square tile's area holds. Square tiles cut a 1×200000 strip into 391 calls of the
+    network, each on a sliver (2 min 6 s on 2 cores for 0.2 megapixels; now 49 calls)."""
+    if height < tile < width:
+        return height, max(tile, tile * tile // max(height, _SHORT_SIDE))
+    if width < tile < height:
+        return max(tile, tile * tile // max(width, _SHORT_SIDE)), width
+    return tile, tile
+
+
 def tile_count(height: int, width: int, tile: int) -> int:
     """How many tiles :func:`apply_tiled` cuts an image of this size into."""
-    return -(-height // tile) * -(-width // tile)
+    rows, columns = _tile_shape(height, width, tile)
+    return -(-height // rows) * -(-width // columns)
