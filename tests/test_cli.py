@@ -259,9 +259,17 @@ def test_add_noise_unclipped_keeps_float_values_beyond_0_and_1(tmp_path, photo, 
     assert raw.dtype == np.float32 and raw.min() < -0.3 and raw.max() > 1.3
     assert abs(float((raw - ramp).mean())) < 0.01  # zero-mean noise
     capsys.readouterr()
-    argv = ["add-noise", str(photo), "-o", str(tmp_path / "n.png"), "--gaussian", "5"]
-    assert main([*argv, "--unclipped"]) == 1  # the file's error
-    assert "--unclipped (unclipped noise) needs float data" in capsys.readouterr().err
+    # An 8-bit clean image (the literature's test sets) into a float TIFF: it was refused
+    # ('needs float data'), so the protocol needed a conversion first
+    argv = ["add-noise", str(photo), "--gaussian", "50", "--unclipped"]
+    assert main([*argv, "-o", str(tmp_path / "n.tif")]) == 0
+    assert "uint8 values written as float32 in [0, 1]" in capsys.readouterr().err
+    noisy, clean = read_image(tmp_path / "n.tif"), read_image(photo) / 255
+    assert noisy.dtype == np.float32 and noisy.min() < -0.2 and noisy.max() > 1.2
+    assert abs(float((noisy - clean).mean())) < 0.01  # zero-mean, black and white too
+    assert main([*argv, "-o", str(tmp_path / "n.png")]) == 2  # said before any work
+    assert "which only TIFF holds: give .tif outputs (not .png)" in capsys.readouterr().err
+    assert not (tmp_path / "n.png").exists()
 
 
 def test_add_noise_needs_exactly_one_level(tmp_path, photo):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..convert import (
+    as_float,
     float_span,
     from_unit_range,
     outside_float_range,
@@ -21,6 +22,7 @@ from ..convert import (
 from ..errors import N2NError, Note
 from ..image_io import (
     JPEG_QUALITY,
+    ConversionWarning,
     ImageFileError,
     ScalingNote,
     StackPlanes,
@@ -69,10 +71,14 @@ class NoiseAdder:
 
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
         if not getattr(self.noise, "clip", True) and image.dtype.kind != "f":
-            raise N2NError(
-                f"`clip=False` (unclipped noise) needs float data (a float TIFF): "
-                f"{image.dtype} cannot hold values outside its range"
-            )
+            if plane == 0:
+                warnings.warn(
+                    f"{image.dtype} values written as float32 in [0, 1], which holds the "
+                    "unclipped noise beyond them",
+                    ConversionWarning,
+                    stacklevel=2,
+                )
+            image = as_float(image)
         span = None
         if extremes := outside_float_range(image):
             span = float_span(*extremes)

@@ -6,7 +6,8 @@ import argparse
 import time
 
 from ..batch import NoiseAdder, plan_outputs
-from ..image_io import LOSSY_EXTENSIONS
+from ..errors import N2NError
+from ..image_io import LOSSY_EXTENSIONS, TIFF_EXTENSIONS
 from ..noise import Gaussian, Poisson
 from .common import (
     Formatter,
@@ -31,6 +32,11 @@ def _cmd_add_noise(args: argparse.Namespace) -> int:
     args.inputs = expand_inputs(args.inputs)
     pairs = plan_outputs(args.inputs, args.output, suffix="_noisy", recursive=args.recursive)
     note_unread(args)
+    if args.unclipped and (other := {dst.suffix.lower() for _, dst in pairs} - {*TIFF_EXTENSIONS}):
+        raise N2NError(
+            "--unclipped writes float data, which only TIFF holds: give .tif outputs "
+            f"(not {', '.join(sorted(other))})"
+        )
     lossy = sorted({dst.suffix.lower() for _, dst in pairs} & set(LOSSY_EXTENSIONS))
     if lossy:  # the noise of an evaluation or training set must be what was asked for
         note(
@@ -52,12 +58,12 @@ def add_parser(sub) -> None:
         help="add synthetic Gaussian or Poisson noise to images",
         description=wrap(
             "Add Gaussian noise (sigma on the 0-255 scale) or Poisson noise "
-            "(y = Poisson(peak*x)/peak), clipped to the valid range (float TIFFs: "
-            "unclipped with --unclipped), seeded."
+            "(y = Poisson(peak*x)/peak), clipped to the valid range (unclipped into "
+            "float TIFFs with --unclipped), seeded."
         ),
         epilog="examples:\n  n2n add-noise clean.png -o noisy.png --gaussian 25\n"
         "  n2n add-noise clean/ -o noisy/ --poisson 15 --seed 3\n"
-        "  n2n add-noise clean.tif -o noisy.tif --gaussian 50 --unclipped   # float TIFF",
+        "  n2n add-noise clean.png -o noisy.tif --gaussian 50 --unclipped   # float TIFF",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     add_output(p, "_noisy")
@@ -75,8 +81,9 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--unclipped",
         action="store_true",
-        help="float TIFFs only: keep the noisy values below 0 and above 1 (the literature's "
-        "protocol, zero-mean noise everywhere); 8- and 16-bit images cannot hold them",
+        help="keep the noisy values below 0 and above 1 (the literature's protocol, "
+        "zero-mean noise everywhere), in float TIFF outputs (8- and 16-bit inputs written "
+        "as float32 in [0, 1])",
     )
     add_file_run_options(p)
     p.set_defaults(func=_cmd_add_noise)

@@ -33,6 +33,7 @@ from .common import (
     IMAGE_EXTENSIONS,
     LOSSY_EXTENSIONS,
     OTHER_IMAGE_EXTENSIONS,
+    TIFF_EXTENSIONS,
     ConversionWarning,
     ImageFileError,
     ImageHeader,
@@ -59,6 +60,7 @@ from .write import JPEG_QUALITY, refuse_existing, refuse_float_units, write_imag
 __all__ = [
     "IMAGE_EXTENSIONS",
     "LOSSY_EXTENSIONS",
+    "TIFF_EXTENSIONS",
     "DEFAULT_MAX_MEGAPIXELS",
     "ImageFileError",
     "ConversionWarning",

@@ -36,7 +36,7 @@ IMAGE_EXTENSIONS = (
 )
 
 
-_TIFF = (".tif", ".tiff")
+_TIFF = TIFF_EXTENSIONS = (".tif", ".tiff")
 
 
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp", *_AVIF, *_HEIF)
