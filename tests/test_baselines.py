@@ -118,3 +118,25 @@ for shape in [(8, 8, 3), (8, 8), (5, 40), (0, 10)]:
     assert proc.returncode == 0, proc.stderr[-500:]
     said = proc.stdout.splitlines()
     assert len(said) == 8 and all("BM3D needs an image larger than 8×8 pixels" in s for s in said)
+
+
+def test_without_the_bm3d_extra_the_error_names_it_not_a_package_it_would_need(tmp_path):
+    """A fresh install without the extra said 'failed with ImportError: PyWavelets is not
+    installed' for `--method bm3d` without --sigma: the sigma was estimated first, with
+    scikit-image, whose wavelets came with bm3d."""
+    import subprocess
+
+    from noise2noise import write_image
+
+    write_image(tmp_path / "in.png", np.full((32, 32), 128, np.uint8))
+    run = (
+        "import sys; sys.modules['bm3d'] = sys.modules['pywt'] = None\n"
+        "from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    args = ["denoise", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--method"]
+    proc = subprocess.run(
+        [sys.executable, "-c", run, *args, "bm3d"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    assert "BM3D is not installed: pip install 'noise2noise[bm3d]'" in proc.stderr
+    assert "PyWavelets" not in proc.stderr and not (tmp_path / "o.png").exists()

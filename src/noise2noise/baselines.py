@@ -156,6 +156,7 @@ def denoise_bm3d(
     """
     image = np.asarray(image)
     check_finite(image)
+    _bm3d_module()  # missing: said before a sigma is estimated for nothing
     if sigma is None:
         sigma = estimate_sigma(image, channel_axis=channel_axis)
         warnings.warn(SigmaNote(sigma), stacklevel=2)
