@@ -133,10 +133,19 @@ def test_without_the_bm3d_extra_the_error_names_it_not_a_package_it_would_need(t
         "import sys; sys.modules['bm3d'] = sys.modules['pywt'] = None\n"
         "from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
     )
-    args = ["denoise", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--method"]
-    proc = subprocess.run(
-        [sys.executable, "-c", run, *args, "bm3d"], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 1
-    assert "BM3D is not installed: pip install 'noise2noise[bm3d]'" in proc.stderr
-    assert "PyWavelets" not in proc.stderr and not (tmp_path / "o.png").exists()
+    for args in (  # said once, before any work: not once a file, or after other cells
+        ["denoise", tmp_path / "in.png", "-o", tmp_path / "o.png", "--method", "bm3d"],
+        ["denoise", tmp_path, "-o", tmp_path / "out", "--method", "ansc", "--peak", "10"],
+        ["eval", "--images", tmp_path, "--noise", "gaussian:25", "--methods",
+         "pretrained,bm3d", "--crop", "0", "--out", tmp_path / "eval"],
+    ):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", run, *map(str, args)], capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == (
+            "n2n: error: BM3D is not installed: pip install 'noise2noise[bm3d]'  "
+            "(or: pip install bm3d)\n"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]

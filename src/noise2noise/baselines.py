@@ -83,7 +83,8 @@ def inverse_anscombe_unbiased(d: np.ndarray) -> np.ndarray:
     return np.where(d <= _ANSCOMBE_OF_ZERO, 0.0, np.maximum(value, 0.0))
 
 
-def _bm3d_module():
+def bm3d_module():
+    """The optional ``bm3d`` package; :class:`MissingDependency` where it is not installed."""
     try:
         import bm3d
     except ImportError as exc:
@@ -120,7 +121,7 @@ def _bm3d_float(x: np.ndarray, sigma: float, channel_axis: int | None) -> np.nda
             f"BM3D needs an image larger than {BM3D_BLOCK}×{BM3D_BLOCK} pixels (its blocks), "
             f"got an array of shape {x.shape}"
         )
-    bm3d = _bm3d_module()
+    bm3d = bm3d_module()
     if channel_axis is None:
         return np.asarray(bm3d.bm3d(x, sigma_psd=sigma), dtype=np.float32)
     hwc = np.moveaxis(x, channel_axis, -1)
@@ -156,7 +157,7 @@ def denoise_bm3d(
     """
     image = np.asarray(image)
     check_finite(image)
-    _bm3d_module()  # missing: said before a sigma is estimated for nothing
+    bm3d_module()  # missing: said before a sigma is estimated for nothing
     if sigma is None:
         sigma = estimate_sigma(image, channel_axis=channel_axis)
         warnings.warn(SigmaNote(sigma), stacklevel=2)

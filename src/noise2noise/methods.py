@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .baselines import denoise_ansc, denoise_bm3d
+from .baselines import bm3d_module, denoise_ansc, denoise_bm3d
 from .errors import N2NError
 from .image_io import apply_to_colour
 from .noise import Gaussian, Poisson
@@ -70,6 +70,8 @@ class Method:
         ``(images, *, channel_axis, **options) -> images``
     shipped : the shipped models (:data:`noise2noise.weights.PRETRAINED`) it runs, if
         any: cached results of the method are stale when their weights change
+    check_installed : raises :class:`~noise2noise.errors.MissingDependency` where an
+        optional package the method needs is not installed (before any work starts)
     """
 
     function: Callable[..., np.ndarray]
@@ -81,6 +83,7 @@ class Method:
     scale_float: bool = True
     batched: Callable[..., list[np.ndarray]] | None = None
     shipped: tuple[str, ...] = ()
+    check_installed: Callable[[], object] | None = None
 
 
 # bytes_per_pixel: the largest over gray, RGB and 16-bit of the measured bytes per value
@@ -128,6 +131,7 @@ REGISTRY: dict[str, Method] = {
         1024,
         "Gaussian noise",
         noise_options=_gaussian_sigma,
+        check_installed=bm3d_module,
     ),
     "ansc": Method(
         denoise_ansc,
@@ -137,6 +141,7 @@ REGISTRY: dict[str, Method] = {
         required=("peak",),
         noise_options=_poisson_peak,
         scale_float=False,
+        check_installed=bm3d_module,
     ),
     "model": Method(
         denoise_with_model,
@@ -184,10 +189,13 @@ def describe_methods() -> str:
 
 
 def check_method(method: str) -> None:
-    """Fail now on an unknown method name or a ``model:`` path that is not a checkpoint."""
+    """Fail now on an unknown method name, a ``model:`` path that is not a checkpoint, or
+    a method whose optional package is not installed (not once per image or cell)."""
     method, kept = resolve_method(method, {})
     if method == "model":
         load_checkpoint(kept["model"])  # a bad path fails now, not once per image
+    if (check := REGISTRY[method].check_installed) is not None:
+        check()
 
 
 def options_for_noise(method: str, noise: Gaussian | Poisson) -> dict | None:
