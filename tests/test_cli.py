@@ -287,6 +287,21 @@ def test_demo_writes_its_images_and_reports_psnr(tmp_path, capsys):
     for name in ["clean", "noisy", "denoised", "comparison"]:
         assert (tmp_path / f"{name}.png").is_file()
     assert read_image(tmp_path / "comparison.png").shape == (64, 64 * 3 + 16, 3)
+    assert main(["demo", "--out", str(tmp_path), "--size", "32"]) == 0  # its own: replaced
+    assert read_image(tmp_path / "clean.png").shape == (32, 32, 3)
+    (tmp_path / ".n2n-demo").unlink()  # a demo folder of a version before the mark
+    assert main(["demo", "--out", str(tmp_path), "--size", "48"]) == 0
+    # A user's files of the same names (`n2n demo --out ~/Pictures`) were overwritten
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "noisy.png").write_bytes(b"a user's photo")
+    assert main(["demo", "--out", str(tmp_path / "mine"), "--size", "32"]) == 2
+    assert "noisy.png: exists and is not an earlier demo's output" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "noisy.png").read_bytes() == b"a user's photo"
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["noisy.png"]
+    capsys.readouterr()
+    assert main(["demo", "--out", str(tmp_path / "big"), "--size", "600"]) == 2
+    said = capsys.readouterr()
+    assert "crop of a 512×512 photo: 8-512, got 600" in said.err and not said.out  # was 44×44
 
 
 def test_plain_n2n_lists_the_commands_and_python_m_noise2noise_runs_it(capsys):

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .denoisers import make_denoiser
-from .image_io import write_image
+from .errors import N2NError
+from .image_io import read_image, write_image
 from .methods import DEFAULT_METHOD
 from .metrics import psnr
 from .noise import Gaussian, add_noise
@@ -39,6 +40,38 @@ def side_by_side(images: list[np.ndarray], gap: int = 8) -> np.ndarray:
     for i, image in enumerate(images):
         parts += [spacer, image] if i else [image]
     return np.concatenate(parts, axis=1)
+
+
+DEMO_FILES = ("clean.png", "noisy.png", "denoised.png", "comparison.png")
+DEMO_MARK = ".n2n-demo"  # says the folder's files of those names are the demo's own
+
+
+def check_size(size: int) -> None:
+    """Refuse a crop ``size`` the demo's 512×512 photo does not have."""
+    if not 8 <= size <= 512:
+        raise N2NError(f"`size`: the demo's image is a crop of a 512×512 photo: 8-512, got {size}")
+
+
+def _astronaut(size: int) -> np.ndarray:
+    """The centre ``size``×``size`` of scikit-image's astronaut (512×512 RGB, bundled)."""
+    from skimage.data import astronaut
+
+    image = astronaut()
+    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+    return np.ascontiguousarray(image[top : top + size, left : left + size])
+
+
+def _demo_folder(folder: Path) -> bool:
+    """Whether ``folder``'s files of :data:`DEMO_FILES` are an earlier demo's: its mark,
+    or (a folder of a version before the mark) the astronaut as ``clean.png``."""
+    if (folder / DEMO_MARK).is_file():
+        return True
+    try:
+        clean = read_image(folder / "clean.png")
+    except N2NError:
+        return False
+    side = clean.shape[0]
+    return clean.shape == (side, side, 3) and np.array_equal(clean, _astronaut(min(side, 512)))
 
 
 def run_demo(
@@ -73,22 +106,25 @@ def run_demo(
     progress : bool
         Show a progress bar.
     """
-    from skimage.data import astronaut
-
+    check_size(size)
     folder = Path(folder)
+    if not _demo_folder(folder):  # a user's files of these names stay theirs
+        if taken := [n for n in DEMO_FILES if (folder / n).exists()]:
+            raise N2NError(
+                f"{folder / taken[0]}: exists and is not an earlier demo's output: choose "
+                "another output folder"
+            )
     folder.mkdir(parents=True, exist_ok=True)
-    clean = astronaut()  # (512, 512, 3) uint8, bundled with scikit-image
-    top = (clean.shape[0] - size) // 2
-    left = (clean.shape[1] - size) // 2
-    clean = np.ascontiguousarray(clean[top : top + size, left : left + size])
+    clean = _astronaut(size)
     noisy = add_noise(clean, Gaussian(sigma), seed=seed or 0, channel_axis=-1)
     fn = make_denoiser(method, preset=preset, iterations=iterations, seed=seed, progress=progress)
     start = time.perf_counter()
     denoised = fn(noisy)
     seconds = time.perf_counter() - start
-    for name, image in [("clean", clean), ("noisy", noisy), ("denoised", denoised)]:
-        write_image(folder / f"{name}.png", image, overwrite=True)
-    write_image(folder / "comparison.png", side_by_side([clean, noisy, denoised]), overwrite=True)
+    (folder / DEMO_MARK).write_text("n2n demo wrote " + ", ".join(DEMO_FILES) + "\n", "utf-8")
+    comparison = side_by_side([clean, noisy, denoised])
+    for name, image in zip(DEMO_FILES, [clean, noisy, denoised, comparison], strict=True):
+        write_image(folder / name, image, overwrite=True)
     return DemoResult(
         folder=folder,
         psnr_noisy=psnr(noisy, clean, data_range=255),

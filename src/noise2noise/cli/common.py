@@ -38,6 +38,7 @@ OPTION_OF_PARAMETER = {
     "rename": "--names",
     "strict=True": "--strict",
     "grayscale=True": "--grayscale",
+    "size": "--size",
     "out": "--out",
     "out_dir": "--out",
     "run_dir": "--out",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..demo import run_demo
+from ..demo import check_size, run_demo
 from .common import EXIT_OK, Formatter, add_zeroshot_options, method_name, positive_int, wrap
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    check_size(args.size)  # before saying what it denoises
     print(
         f"denoising scikit-image's astronaut ({args.size}×{args.size}, Gaussian sigma=25) "
         f"with {args.method}..."
@@ -46,7 +47,7 @@ def add_parser(sub) -> None:
         "--size",
         type=positive_int,
         default=512,
-        help="side of the centre crop (default: %(default)s)",
+        help="side of the centre crop, 8-512 (default: %(default)s)",
     )
     p.add_argument(
         "--method",
