@@ -202,6 +202,20 @@ def test_run_evaluation_writes_summaries_and_refuses_mixed_settings(tmp_path, as
         )
 
 
+@pytest.mark.parametrize("name", ["summary.md", "results.csv", "config.json"])
+def test_a_folder_of_other_files_of_those_names_is_refused_not_overwritten(tmp_path, name):
+    """`n2n eval --out ~/Documents` replaced a user's summary.md and results.csv."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    write_image(folder / "a.png", np.full((32, 32), 100, np.uint8))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / name).write_text("my own notes", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{name}: exists and is not an earlier evaluation's"):
+        run_evaluation([str(folder)], ["gaussian:25"], ["pretrained"], tmp_path / "docs")
+    assert [p.name for p in (tmp_path / "docs").iterdir()] == [name]
+    assert (tmp_path / "docs" / name).read_text(encoding="utf-8") == "my own notes"
+
+
 def test_eval_command(tmp_path, astronaut_crop, capsys):
     folder = tmp_path / "clean"
     folder.mkdir()

@@ -299,6 +299,25 @@ def _run_batched(batched: dict, mine: list, noisy_of: dict, done: set) -> dict:
     return ready
 
 
+_EVAL_FILES = ("config.json", "results.csv", "summary.md", "summary.csv")
+
+
+def _refuse_foreign(out_dir: Path) -> None:
+    """Refuse a folder whose files of the names an evaluation writes are not an earlier
+    evaluation's (`--out ~/Documents` replaced a user's summary.md and results.csv)."""
+    config_file = out_dir / "config.json"
+    try:
+        ours = isinstance(json.loads(config_file.read_text(encoding="utf-8")).get("noises"), list)
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    taken = [n for n in _EVAL_FILES if (out_dir / n).exists()]
+    if taken and not ours:
+        raise N2NError(
+            f"{out_dir / taken[0]}: exists and is not an earlier evaluation's: use another "
+            "`out_dir`"
+        )
+
+
 def run_evaluation(
     image_specs: Sequence[str],
     noise_specs: Sequence[str],
@@ -337,6 +356,7 @@ def run_evaluation(
         check_method(name)
     images = load_image_set(list(image_specs), crop=crop, limit=limit, data_root=data_root)
     out_dir = Path(out_dir)
+    _refuse_foreign(out_dir)
     new_dir = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     config = {
