@@ -210,6 +210,19 @@ def test_another_budget_in_the_same_folder_is_refused(done, folders):
         Reproduction(out, other)
 
 
+@pytest.mark.parametrize("name, text", [("RESULTS.md", "# my results"), ("config.json", "{}")])
+def test_a_folder_of_other_files_of_those_names_is_refused_not_overwritten(
+    folders, tmp_path, name, text
+):
+    """`n2n reproduce all --out ~/Documents` replaced a user's RESULTS.md (and a
+    config.json of another tool was a traceback, or 'another budget')."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{name}: exists and is not an earlier reproduction"):
+        Reproduction(tmp_path, tiny_budget(folders))
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_text(encoding="utf-8") == text
+
+
 def test_quick_budget_keeps_the_structure_and_shrinks_the_work():
     for name, full in BUDGETS.items():
         quick = quick_budget(full)

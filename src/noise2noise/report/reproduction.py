@@ -57,6 +57,10 @@ __all__ = ["Reproduction"]
 log = logging.getLogger(__name__)
 
 
+# The files of a folder's top level a reproduction writes beside its config.json.
+_OWN_FILES = ("RESULTS.md", "environment.json", "weights.json", "verify.csv", "runs", "table1")
+
+
 class Reproduction:
     """The cells of the report's experiments under one budget, cached in ``out``.
 
@@ -116,10 +120,19 @@ class Reproduction:
         """Write the budget to a new folder; refuse a folder made with another one. A
         budget in an older format is migrated and written back in today's."""
         current = {"budget": self.budget.to_dict()}
+        foreign = "exists and is not an earlier reproduction's: use another `out`"
         if not config_file.exists():
+            if taken := [n for n in _OWN_FILES if (self.out / n).exists()]:
+                # `--out ~/Documents` replaced a user's RESULTS.md
+                raise N2NError(f"{self.out / taken[0]}: {foreign}")
             write_json(config_file, current)
             return
-        written = json.loads(config_file.read_text(encoding="utf-8"))
+        try:
+            written = json.loads(config_file.read_text(encoding="utf-8"))
+        except ValueError:
+            written = None
+        if not isinstance(written, dict) or "budget" not in written:  # another tool's
+            raise N2NError(f"{config_file}: {foreign}")
         old = written
         try:  # read through the dataclasses: fields added since default, old formats migrate
             old = {"budget": Budget.from_dict(written["budget"]).to_dict()}
