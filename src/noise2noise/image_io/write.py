@@ -48,17 +48,18 @@ def write_image(
         the optional pillow-heif). Its folder must exist.
     image : ndarray
         H×W or H×W×C (C in 1..4), uint8, uint16 or float in [0, 1]. PNG and TIFF keep
-        16 bits; JPEG, WebP, BMP, AVIF and HEIC are written 8-bit, so 16-bit data is reduced with a
-        warning. Float data is stored as float in TIFF and as 16-bit in PNG. WebP stores
-        colour only: grayscale is written as RGB, with a warning.
+        16 bits; JPEG, WebP, BMP, AVIF and HEIC are written 8-bit, so 16-bit data is
+        reduced with a warning. Float data is stored as float in TIFF and as 16-bit in
+        PNG. WebP stores colour only: grayscale is written as RGB, with a warning.
     overwrite : bool
         Replace an existing file. Without it an existing file is an error.
     metadata : Metadata or None
         A colour profile and EXIF to store with the pixels
-        (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, WebP, PNG and
-        TIFF (TIFF: the profile, not EXIF); the resolution (dpi) in every format but
-        WebP, and an ImageJ calibration in TIFF. A profile whose colour space is not the
-        image's is left out; EXIF too long for a JPEG is left out with a warning.
+        (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, WebP, AVIF,
+        HEIC, PNG and TIFF (TIFF: the profile, not EXIF); the resolution (dpi) in PNG,
+        JPEG, BMP and TIFF, and an ImageJ calibration in TIFF. A profile whose colour
+        space is not the image's is left out; EXIF too long for a JPEG is left out with a
+        warning.
     quality : int
         JPEG, (lossy) WebP, AVIF and HEIC quality, 1-100; JPEG, AVIF and HEIC from 90 up
         with full-resolution colour (4:4:4). The default, 95, keeps most of what denoising
