@@ -150,6 +150,33 @@ def test_unclipped_target_from_the_command_line(tmp_path, clean_folder):
     assert main([*common, *pairs]) == 2  # real pairs cannot be unclipped
 
 
+def test_noisy_photos_given_as_clean_data_are_said(tmp_path, clean_folder, crops, caplog):
+    """A folder of noisy photos given to --data (which takes clean images and adds noise)
+    trained a network for the sum of both noises, unsaid."""
+    args = ["train", "--arch", "cnn", "--epochs", "1", "--crop", "32", "--steps-per-epoch", "1"]
+    with caplog.at_level("WARNING"):
+        assert main([*args, "--data", str(clean_folder), "--out", str(tmp_path / "r1")]) == 0
+    assert "look noisy" not in caplog.text  # clean photo crops
+    (tmp_path / "noisy").mkdir()
+    for i, c in enumerate(crops):
+        noisy = add_noise(c, "gaussian:30", seed=i, channel_axis=-1)
+        write_image(tmp_path / "noisy" / f"{i}.png", noisy)
+    with caplog.at_level("WARNING"):
+        assert main([*args, "--data", str(tmp_path / "noisy"), "--out", str(tmp_path / "r2")]) == 0
+    assert "these images look noisy (median estimated noise sigma" in caplog.text
+    assert "`data` takes clean images and adds `noise` to them" in caplog.text
+
+
+def test_library_log_lines_name_the_commands_options():
+    # printed by `n2n` with the library's parameters as its options ('`pairs`': '--pairs')
+    import logging
+
+    from noise2noise.cli import _LibraryFormatter
+
+    line = logging.LogRecord("noise2noise.x", logging.WARNING, "", 0, "use `pairs`", None, None)
+    assert _LibraryFormatter("n2n: %(message)s").format(line) == "n2n: use --pairs"
+
+
 def test_real_pairs_need_no_clean_image(tmp_path, crops):
     first = [add_noise(c, "gaussian:25", seed=i, channel_axis=-1) for i, c in enumerate(crops)]
     second = [

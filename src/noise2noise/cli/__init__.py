@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LibraryFormatter(logging.Formatter):
+    """Log lines with the library's parameters named as the command's options."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return in_options(super().format(record))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):  # plain `n2n`: what it can do
@@ -55,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Library notes (e.g. an estimated BM3D sigma) reach the user as "n2n: ..." lines.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("n2n: %(message)s"))
+    handler.setFormatter(_LibraryFormatter("n2n: %(message)s"))
     package_log = logging.getLogger("noise2noise")
     if not package_log.handlers:
         package_log.addHandler(handler)

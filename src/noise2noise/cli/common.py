@@ -44,6 +44,7 @@ OPTION_OF_PARAMETER = {
     "run_dir": "--out",
     "data": "--data",
     "pairs": "--pairs",
+    "noise": "--noise",
     "data_root": "--data-root",
     "target='noisy'": "--target noisy",
     "method='zeroshot'": "--method zeroshot",
