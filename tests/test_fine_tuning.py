@@ -86,8 +86,9 @@ def test_fine_tuning_from_the_command_line(tmp_path, capsys):
     folder = tmp_path / "clean"
     folder.mkdir()
     rng = np.random.default_rng(1)
-    for i in range(4):
-        write_image(folder / f"{i}.png", (rng.random((40, 40, 3)) * 255).astype(np.uint8))
+    for i in range(4):  # clean: blocks of 8×8 pixels (white noise would look noisy)
+        blocks = np.kron(rng.random((5, 5, 3)), np.ones((8, 8, 1)))
+        write_image(folder / f"{i}.png", (blocks * 255).astype(np.uint8))
     common = ["train", "--data", str(folder), "--preset", "blind", "--crop", "32"]
     common += ["--batch-size", "1", "--steps-per-epoch", "1", "--epochs", "1"]
     assert main([*common, "--init", "pretrained:blind", "--out", str(tmp_path / "a")]) == 0

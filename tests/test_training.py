@@ -177,6 +177,23 @@ def test_library_log_lines_name_the_commands_options():
     assert _LibraryFormatter("n2n: %(message)s").format(line) == "n2n: use --pairs"
 
 
+def test_library_log_lines_go_to_the_stderr_of_the_moment(monkeypatch):
+    # The handler kept the stderr of the first `main` call: a caller (a test, a notebook)
+    # that swapped and closed it got 'Logging error ... I/O operation on closed file'.
+    import io
+    import logging
+
+    from noise2noise.cli import _StderrHandler
+
+    handler = _StderrHandler()
+    first, later = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    first.close()
+    monkeypatch.setattr("sys.stderr", later)
+    handler.emit(logging.LogRecord("noise2noise.x", logging.WARNING, "", 0, "said", None, None))
+    assert later.getvalue() == "said\n"
+
+
 def test_real_pairs_need_no_clean_image(tmp_path, crops):
     first = [add_noise(c, "gaussian:25", seed=i, channel_axis=-1) for i, c in enumerate(crops)]
     second = [

@@ -121,7 +121,8 @@ def run_demo(
     start = time.perf_counter()
     denoised = fn(noisy)
     seconds = time.perf_counter() - start
-    (folder / DEMO_MARK).write_text("n2n demo wrote " + ", ".join(DEMO_FILES) + "\n", "utf-8")
+    mark = "n2n demo wrote " + ", ".join(DEMO_FILES) + "\n"
+    (folder / DEMO_MARK).write_text(mark, encoding="utf-8")
     comparison = side_by_side([clean, noisy, denoised])
     for name, image in zip(DEMO_FILES, [clean, noisy, denoised, comparison], strict=True):
         write_image(folder / name, image, overwrite=True)

@@ -304,7 +304,7 @@ _EVAL_FILES = ("config.json", "results.csv", "summary.md", "summary.csv")
 
 def _refuse_foreign(out_dir: Path) -> None:
     """Refuse a folder whose files of the names an evaluation writes are not an earlier
-    evaluation's (`--out ~/Documents` replaced a user's summary.md and results.csv)."""
+    evaluation's (an `out_dir` of ~/Documents replaced a user's summary.md)."""
     config_file = out_dir / "config.json"
     try:
         ours = isinstance(json.loads(config_file.read_text(encoding="utf-8")).get("noises"), list)

@@ -47,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Log lines to ``sys.stderr`` as it is when each is written: a caller (a test, a
+    notebook) may have replaced it since the handler was made, and closed the old one."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # set by StreamHandler.__init__: always sys.stderr
+        pass
+
+
 class _LibraryFormatter(logging.Formatter):
     """Log lines with the library's parameters named as the command's options."""
 
@@ -61,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     args = parser.parse_args(argv)
     # Library notes (e.g. an estimated BM3D sigma) reach the user as "n2n: ..." lines.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_LibraryFormatter("n2n: %(message)s"))
     package_log = logging.getLogger("noise2noise")
     if not package_log.handlers:

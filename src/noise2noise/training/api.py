@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..baselines import estimate_sigma
 from ..convert import (
     float_span,
     image_to_tensor,
@@ -203,8 +204,6 @@ NOISY_DATA_SIGMA = 10.0
 def _say_if_noisy(images: Sequence[np.ndarray], data) -> None:
     """Warn where the clean images `data` takes look noisy (of its first 20): synthetic
     noise added to noisy photos trains a network for the sum, not for their noise."""
-    from ..baselines import estimate_sigma
-
     sigmas = [estimate_sigma(i, channel_axis=-1) for i in images[:20]]
     if (median := float(np.median(sigmas))) > NOISY_DATA_SIGMA:
         log.warning(
