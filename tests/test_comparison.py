@@ -107,6 +107,12 @@ def test_the_command_prints_each_image_the_mean_and_writes_the_table(
     assert f"PSNR {printed['a.png']:.2f} dB, SSIM" in capsys.readouterr().out
     assert main(["compare", str(results), str(references), "--csv", str(results / "x.png")]) == 2
     assert "must end in .csv" in capsys.readouterr().err
+    assert main(["compare", str(results), str(references), "--csv", str(table)]) == 0  # ours
+    (tmp_path / "sheet.csv").write_text("name,score\nalice,3\n", encoding="utf-8")
+    sheet = ["compare", str(results), str(references), "--csv", str(tmp_path / "sheet.csv")]
+    assert main(sheet) == 2
+    assert "sheet.csv: exists and is not an earlier n2n compare table" in capsys.readouterr().err
+    assert (tmp_path / "sheet.csv").read_text(encoding="utf-8") == "name,score\nalice,3\n"
     (results / "b.png").unlink()  # a folder of one: its row, no 'mean ± 2·std over 1 images'
     assert main(["compare", str(results), str(references)]) == 0
     out = capsys.readouterr().out

@@ -13,10 +13,26 @@ from ..errors import N2NError, name_some
 from ..metrics import format_mean_2std
 from .common import EXIT_OK, Formatter, wrap
 
+_HEADER = ["result", "reference", "psnr", "ssim"]
+
+
+def _foreign(table: Path) -> bool:
+    """Whether ``table`` exists and is not a table this command wrote (its header), which
+    `--csv` would replace: a user's spreadsheet of the same name was overwritten."""
+    if not table.exists():
+        return False
+    try:
+        with open(table, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f), None) != _HEADER
+    except (OSError, UnicodeDecodeError):
+        return True
+
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     if args.csv is not None and Path(args.csv).suffix.lower() != ".csv":
         raise N2NError(f"{args.csv}: the table's name must end in .csv")
+    if args.csv is not None and _foreign(Path(args.csv)):  # before any measuring
+        raise N2NError(f"{args.csv}: exists and is not an earlier n2n compare table: give another")
     pairs, unmatched = pair_by_name(args.result, args.reference, rename=args.names)
     measured = compare_files(pairs, progress=True)
     if len(measured) == 1 and not Path(args.result).is_dir():
@@ -39,7 +55,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.csv is not None:
         with open(args.csv, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["result", "reference", "psnr", "ssim"])
+            writer.writerow(_HEADER)
             for m in measured:
                 writer.writerow([m.result, m.reference, f"{m.psnr:.4f}", f"{m.ssim:.5f}"])
         print(f"wrote {args.csv}")
