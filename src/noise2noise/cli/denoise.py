@@ -196,6 +196,7 @@ def add_parser(sub) -> None:
         ),
         epilog="examples:\n  n2n denoise photo.png -o clean.png\n"
         "  n2n denoise photo.jpg            # writes photo_denoised.jpg beside it\n"
+        "  n2n denoise IMG_0042.HEIC        # a phone's photo (pip install 'noise2noise[heif]')\n"
         "  n2n denoise camera_shot.jpg -o clean.jpg --method real\n"
         "  n2n denoise micrograph.tif -o clean.tif --method pretrained\n"
         "  n2n denoise photo.png -o clean.tif --method zeroshot --preset paper --seed 1\n"
