@@ -554,6 +554,12 @@ def test_wildcards_the_shell_left_are_expanded_and_urls_refused(tmp_path, astron
     assert "https://example.com/photo.jpg: n2n reads files on this computer" in (
         capsys.readouterr().err
     )
+    # '-' as in `cat photo.jpg | n2n denoise - -o -`: 'no such file' and 'cannot write
+    # format' did not say why
+    assert main(["denoise", "-", "-o", str(tmp_path / "o.png")]) == 2
+    assert "-: n2n reads image files, not standard input" in capsys.readouterr().err
+    assert main(["denoise", str(odd), "-o", "-"]) == 2
+    assert "-: n2n writes image files, not standard output" in capsys.readouterr().err
 
 
 def test_method_names_in_any_case_and_a_near_miss_gets_a_hint(tmp_path, photo, capsys):

@@ -49,6 +49,8 @@ def plan_outputs(
     items = [Path(i) for i in inputs]
     if output is None:
         return _check_pairs(_pair([(i, _beside(i, suffix)) for i in items], recursive))
+    if str(output) == "-":  # a pipe: results are files, named by their format
+        raise N2NError("-: n2n writes image files, not standard output; give a file name")
     # "-o out/" names a folder, made if missing, even for one input file
     as_folder = str(output).endswith(("/", os.sep))
     output = Path(output)

@@ -165,6 +165,8 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     for item in inputs:
         if re.match(r"^[a-z][a-z0-9+.-]*://", item, re.IGNORECASE):
             raise N2NError(f"{item}: n2n reads files on this computer; download it first")
+        if item == "-" and not os.path.exists(item):  # a pipe: the format has no name
+            raise N2NError("-: n2n reads image files, not standard input; give a file name")
         if os.path.exists(item) or not any(c in item for c in "*?["):
             paths.append(item)
         elif found := sorted(glob.glob(item, recursive=True)):
