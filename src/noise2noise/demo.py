@@ -14,6 +14,7 @@ import numpy as np
 
 from .denoisers import make_denoiser
 from .errors import N2NError
+from .files import refuse_others_files
 from .image_io import read_header, read_image, write_image
 from .methods import DEFAULT_METHOD
 from .metrics import psnr
@@ -110,12 +111,10 @@ def run_demo(
     """
     check_size(size)
     folder = Path(folder)
-    if not _demo_folder(folder):  # a user's files of these names stay theirs
-        if taken := [n for n in DEMO_FILES if (folder / n).exists()]:
-            raise N2NError(
-                f"{folder / taken[0]}: exists and is not an earlier demo's output: choose "
-                "another output folder"
-            )
+    if not _demo_folder(folder):
+        refuse_others_files(
+            folder, DEMO_FILES, "an earlier demo's output", "choose another output folder"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     clean = _astronaut(size)
     noisy = add_noise(clean, Gaussian(sigma), seed=seed or 0, channel_axis=-1)

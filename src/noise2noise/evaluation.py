@@ -27,6 +27,7 @@ from .convert import image_to_tensor
 from .datasets import load_image_set
 from .denoisers import NoiseAwareDenoiser
 from .errors import N2NError
+from .files import refuse_others_files
 from .locks import try_claim
 from .methods import check_method
 from .metrics import psnr, ssim
@@ -310,11 +311,9 @@ def _refuse_foreign(out_dir: Path) -> None:
         ours = isinstance(json.loads(config_file.read_text(encoding="utf-8")).get("noises"), list)
     except (OSError, ValueError, AttributeError):
         ours = False
-    taken = [n for n in _EVAL_FILES if (out_dir / n).exists()]
-    if taken and not ours:
-        raise N2NError(
-            f"{out_dir / taken[0]}: exists and is not an earlier evaluation's: use another "
-            "`out_dir`"
+    if not ours:
+        refuse_others_files(
+            out_dir, _EVAL_FILES, "an earlier evaluation's", "use another `out_dir`"
         )
 
 

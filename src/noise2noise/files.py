@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .errors import N2NError
+
 __all__ = [
     "write_atomically",
     "partial_files",
@@ -20,6 +22,7 @@ __all__ = [
     "read_csv_rows",
     "write_json",
     "drop_csv_rows",
+    "refuse_others_files",
 ]
 
 
@@ -132,3 +135,13 @@ def drop_csv_rows(path: str | os.PathLike, column: str, values: set[str]) -> int
     if len(kept) < len(rows):
         write_csv(path, kept, names)
     return len(rows) - len(kept)
+
+
+def refuse_others_files(
+    folder: str | os.PathLike, names: Sequence[str], what: str, advice: str
+) -> None:
+    """Refuse ``folder`` where it holds a file of ``names``, which a run would replace, and
+    the caller found no mark of its own there: a user's files of those names (an output
+    folder of ~/Documents) stay theirs. Said as ``FILE: exists and is not {what}: {advice}``."""
+    if taken := [n for n in names if (Path(folder) / n).exists()]:
+        raise N2NError(f"{Path(folder) / taken[0]}: exists and is not {what}: {advice}")

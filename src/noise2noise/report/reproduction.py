@@ -40,7 +40,7 @@ from ..datasets import image_set_paths, load_image_set
 from ..denoisers import NoiseAwareDenoiser
 from ..errors import N2NError
 from ..evaluation import CellResult, evaluate
-from ..files import drop_csv_rows, write_json
+from ..files import drop_csv_rows, refuse_others_files, write_json
 from ..locks import claim, held_elsewhere
 from ..methods import REGISTRY
 from ..noise import parse_noise
@@ -120,11 +120,9 @@ class Reproduction:
         """Write the budget to a new folder; refuse a folder made with another one. A
         budget in an older format is migrated and written back in today's."""
         current = {"budget": self.budget.to_dict()}
-        foreign = "exists and is not an earlier reproduction's: use another `out`"
+        ours = "an earlier reproduction's", "use another `out`"
         if not config_file.exists():
-            if taken := [n for n in _OWN_FILES if (self.out / n).exists()]:
-                # `--out ~/Documents` replaced a user's RESULTS.md
-                raise N2NError(f"{self.out / taken[0]}: {foreign}")
+            refuse_others_files(self.out, _OWN_FILES, *ours)  # a user's RESULTS.md, say
             write_json(config_file, current)
             return
         try:
@@ -132,7 +130,7 @@ class Reproduction:
         except ValueError:
             written = None
         if not isinstance(written, dict) or "budget" not in written:  # another tool's
-            raise N2NError(f"{config_file}: {foreign}")
+            refuse_others_files(self.out, (config_file.name,), *ours)
         old = written
         try:  # read through the dataclasses: fields added since default, old formats migrate
             old = {"budget": Budget.from_dict(written["budget"]).to_dict()}
