@@ -60,24 +60,32 @@ def _ome(attrs: dict) -> dict | None:
     return multiscales[0] if multiscales else None
 
 
+def _is_tiff(path: Path) -> bool:
+    return path.suffix.lower() in (".tif", ".tiff")
+
+
+def _tiff_array(path: Path):
+    """A (Big)TIFF's pixels as an array: memory-mapped where it is uncompressed and
+    contiguous (ImageJ's and many microscopes' way: tifffile's zarr interface gives such a
+    file as one chunk, so that every task read the whole image), else through tifffile's
+    zarr interface (a pyramidal TIFF: its full-resolution level)."""
+    import tifffile
+
+    if (mapped := MappedTiff.open(path)) is not None:
+        return mapped
+    node = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
+    return node["0"] if isinstance(node, zarr.Group) else node
+
+
 def open_source(path: Path):
     """(array, axes letters or None, OME attributes or None) of an input: a zarr array,
     an OME-Zarr image (its full-resolution level), or a (Big)TIFF: memory-mapped where
     it is uncompressed and contiguous, else read through tifffile's zarr interface."""
     _require()
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
-
+    if _is_tiff(path):
         axes = chunked_axes(path)  # planar RGB (SYX): colour, not three gray planes
-        # Uncompressed and contiguous (ImageJ's and many microscopes' way): tifffile's
-        # zarr interface gives it as one chunk, so that every task read the whole image.
-        if (mapped := MappedTiff.open(path)) is not None:
-            return mapped, axes if len(axes) == mapped.ndim else None, None
-        store = tifffile.imread(path, aszarr=True)
-        node = zarr.open(store, mode="r")
-        if isinstance(node, zarr.Group):  # pyramidal TIFF: the full-resolution level
-            node = node["0"]
-        return node, axes if len(axes) == node.ndim else None, None
+        array = _tiff_array(path)
+        return array, axes if len(axes) == array.ndim else None, None
     if not path.exists():
         raise N2NError(f"{path}: no such zarr store")
     try:
@@ -156,7 +164,8 @@ def _denoise_chunk(
     the range float data are scaled from into [0, 1] and back (None: as they are)."""
     _set_threads(threads)
     if isinstance(source, str):
-        source = open_source(Path(source))[0]
+        path = Path(source)  # a TIFF's colours and axes were checked once, before the tasks
+        source = _tiff_array(path) if _is_tiff(path) else open_source(path)[0]
     axes = job.axes
     expanded, inner = [], []
     for s, a, n in zip(region, axes, source.shape, strict=True):
