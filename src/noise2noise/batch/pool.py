@@ -206,8 +206,7 @@ class _Run:
     def _done(self, i: int, result: FileResult) -> None:
         self.results[i] = result
         self.bar.update()
-        if result.disk_full:
-            raise DiskFull(result.error)
+        DiskFull.check(result)
 
     def here(self, todo: list[int]) -> None:
         for i in todo:

@@ -13,6 +13,12 @@ class DiskFull(Exception):
     """A file's output found the disk full: every later file would fail too, each after
     its work, so the run stops."""
 
+    @classmethod
+    def check(cls, result: FileResult) -> None:
+        """Stop the run (raise) where ``result``'s output found the disk full."""
+        if result.disk_full:
+            raise cls(result.error)
+
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM during a file run, or a full disk (``reason``, with

@@ -77,8 +77,7 @@ def process_files_dask(
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 results[i] = FileResult(src, dst, 0.0, f"{src}: failed on the cluster ({reason})")
             bar.update()
-            if results[i].disk_full:  # every later file would fail too, after its work
-                raise DiskFull(results[i].error)
+            DiskFull.check(results[i])  # every later file would fail too, after its work
     except (KeyboardInterrupt, DiskFull) as exc:
         client.cancel(list(futures))
         remove_partials([dst for _, dst in pairs])
