@@ -31,6 +31,18 @@ def stored_8bit(noisy: np.ndarray) -> np.ndarray:
     return (np.round(np.clip(noisy, 0, 1) * 255) / 255).astype(np.float32)
 
 
+def held_out(folder: str | Path, limit: int = 0) -> list[Path]:
+    """The images of ``folder`` (bsds432) that the shipped models' training runs held out
+    (their validation split, ``split_indices(n, 0.05, 0)``: never trained on), the first
+    ``limit`` of them where it is given."""
+    from noise2noise.image_io import list_images
+    from noise2noise.training import split_indices
+
+    files = list_images(folder)
+    _, val = split_indices(len(files), 0.05, 0)
+    return [files[i] for i in (val[:limit] if limit else val)]
+
+
 def group_rows(rows: list[dict], key) -> dict[tuple, list[dict]]:
     """Rows grouped by ``key(row)`` (a tuple), groups in the order first met."""
     groups: dict[tuple, list[dict]] = {}

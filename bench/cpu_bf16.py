@@ -27,13 +27,12 @@ import time
 
 import numpy as np
 import torch
-from _common import command, group_rows, stored_8bit, table, write_results
+from _common import command, group_rows, held_out, stored_8bit, table, write_results
 
 from noise2noise import add_noise, denoise, psnr, read_image
 from noise2noise.datasets import center_crop
 from noise2noise.image_io import list_images
 from noise2noise.runtime import CPU_BF16_ENV, cpu_has_bf16
-from noise2noise.training import split_indices
 
 NOISES = ("gaussian:5", "gaussian:15", "gaussian:25", "gaussian:50", "poisson:25")
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -80,19 +79,17 @@ def main(argv=None) -> int:
     ap.add_argument("--polyu", help="the polyu_canon folder: also the `real` model")
     ap.add_argument("--polyu-count", type=int, default=10, help=f"at most {TUNE}")
     args = ap.parse_args(argv)
-    files = list_images(args.data)
-    _, val = split_indices(len(files), 0.05, 0)
-    val = val[: args.limit] if args.limit else val
+    val = held_out(args.data, args.limit)
     denoise(np.zeros((64, 64), np.float32))  # load the models before timing
     rows = []
-    for k, i in enumerate(val):
-        rgb = read_image(files[i]).astype(np.float32) / 255
+    for k, path in enumerate(val):
+        rgb = read_image(path).astype(np.float32) / 255
         for model, clean, axis in (("rgb", rgb, -1), ("gray", rgb @ LUMA, None)):
             noises = NOISES if model == "rgb" else ("gaussian:25",)
             for noise in noises:
                 noisy = add_noise(clean, noise, seed=k, channel_axis=axis)
                 noisy = stored_8bit(noisy)
-                rows.append(measure(files[i].stem, model, noise, noisy, clean, axis))
+                rows.append(measure(path.stem, model, noise, noisy, clean, axis))
     if args.polyu:
         for name, noisy, clean in polyu_pairs(args.polyu, args.polyu_count):
             rows.append(measure(name, "real", "camera (polyu)", noisy, clean, -1))

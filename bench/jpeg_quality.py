@@ -20,12 +20,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import command, group_rows, table, write_results
+from _common import command, group_rows, held_out, table, write_results
 from PIL import Image
 
 from noise2noise import add_noise, denoise, psnr, read_image
-from noise2noise.image_io import list_images
-from noise2noise.training import split_indices
 
 NOISES = ("gaussian:15", "gaussian:25")
 # (label, quality, subsampling): Pillow's default, then what write_image can do
@@ -50,13 +48,11 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="results path without extension")
     ap.add_argument("--limit", type=int, default=0, help="first N held-out images only")
     args = ap.parse_args()
-    files = list_images(args.data)
-    _, val = split_indices(len(files), 0.05, 0)
-    val = val[: args.limit] if args.limit else val
+    val = held_out(args.data, args.limit)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n, i in enumerate(val):
-            clean = read_image(files[i])
+        for n, path in enumerate(val):
+            clean = read_image(path)
             for noise in NOISES:
                 noisy = add_noise(clean, noise, seed=n, channel_axis=-1)  # uint8, clipped
                 out = denoise(noisy, channel_axis=-1)  # uint8, as the file would hold
@@ -65,7 +61,7 @@ def main() -> None:
                     back, size = round_trip(out, quality, sub, Path(tmp))
                     rows.append(
                         {
-                            "image": files[i].stem,
+                            "image": path.stem,
                             "noise": noise,
                             "jpeg": label,
                             "denoised_psnr": round(before, 3),
@@ -74,7 +70,7 @@ def main() -> None:
                             "bits_per_pixel": round(8 * size / out.shape[0] / out.shape[1], 3),
                         }
                     )
-            print(f"{n + 1}/{len(val)} {files[i].name}", flush=True)
+            print(f"{n + 1}/{len(val)} {path.name}", flush=True)
     summary = []
     for (noise, label), group in group_rows(rows, lambda r: (r["noise"], r["jpeg"])).items():
 

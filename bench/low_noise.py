@@ -20,23 +20,20 @@ import argparse
 import sys
 
 import numpy as np
-from _common import command, stored_8bit, write_results
+from _common import command, held_out, stored_8bit, write_results
 from skimage import data as skdata
 
 from noise2noise import add_noise, denoise, psnr, read_image
 from noise2noise.baselines import denoise_ansc, denoise_bm3d
 from noise2noise.datasets import center_crop
-from noise2noise.image_io import list_images
-from noise2noise.training import split_indices
 
 NOISES = ("gaussian:5", "gaussian:10", "gaussian:15", "gaussian:25", "gaussian:50", "poisson:25")
 BUNDLED = ("coffee", "chelsea", "astronaut", "rocket")
 
 
 def images(bsds: str) -> list[tuple[str, str, np.ndarray]]:
-    files = list_images(bsds)
-    _, val = split_indices(len(files), 0.05, 0)  # the shipped runs' held-out split
-    out = [("bsds432 held-out", files[i].stem, center_crop(read_image(files[i]), 192)) for i in val]
+    val = held_out(bsds)  # the shipped runs' held-out split
+    out = [("bsds432 held-out", f.stem, center_crop(read_image(f), 192)) for f in val]
     out += [("scikit-image", n, center_crop(getattr(skdata, n)(), 512)) for n in BUNDLED]
     return out
 

@@ -3,11 +3,11 @@
 `n2n denoise IMG_0042.HEIC` writes `IMG_0042_denoised.HEIC` (and an AVIF an AVIF) at
 quality 95 with full-resolution colour. The encoders' default speed settings were slow on
 a 12-megapixel photo (x265's `medium` preset 7 s on 2 idle cores, 22 s beside two busy
-processes; JPEG 0.1 s). This measures, per setting: the PSNR change of a denoised image's round trip
-(against the clean image; held-out bsds432 images, Gaussian 25, the shipped model, as
-`bench/jpeg_quality.py`), the bits per pixel, and the seconds to write one 12-megapixel
-image (a held-out image resized to 4000×3000) through `noise2noise.write_image`'s encoder
-options.
+processes; JPEG 0.1 s). This measures, per setting (each saved through Pillow at quality 95
+with 4:4:4 colour, as `noise2noise.write_image` saves): the PSNR change of a denoised
+image's round trip (against the clean image; held-out bsds432 images, Gaussian 25, the
+shipped model, as `bench/jpeg_quality.py`), the bits per pixel, and the seconds to write
+one 12-megapixel image (a held-out image resized to 4000×3000).
 
     python bench/phone_formats.py --data ../shared/data/bsds432 --out bench/results/phone_formats
 
@@ -24,12 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
-from _common import command, group_rows, table, write_results
+from _common import command, group_rows, held_out, table, write_results
 from PIL import Image
 
 from noise2noise import add_noise, denoise, psnr, read_image
-from noise2noise.image_io import list_images
-from noise2noise.training import split_indices
 
 # (format, label, Pillow save options); every one at quality 95 with 4:4:4 colour
 SETTINGS = (
@@ -56,12 +54,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=8, help="held-out images for the PSNR")
     args = ap.parse_args()
     pillow_heif.register_heif_opener()
-    files = list_images(args.data)
-    _, val = split_indices(len(files), 0.05, 0)
+    val = held_out(args.data)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n, i in enumerate(val[: args.limit]):
-            clean = read_image(files[i])
+        for n, path in enumerate(val[: args.limit]):
+            clean = read_image(path)
             out = denoise(add_noise(clean, "gaussian:25", seed=n, channel_axis=-1), channel_axis=-1)
             before = psnr(out, clean, data_range=255)
             for fmt, label, options in SETTINGS:
@@ -69,15 +66,15 @@ def main() -> None:
                 after = psnr(read_image(path), clean, data_range=255)
                 rows.append(
                     {
-                        "image": files[i].stem,
+                        "image": path.stem,
                         "format": fmt,
                         "setting": label,
                         "loss_db": round(after - before, 3),
                         "bits_per_pixel": round(8 * path.stat().st_size / out[..., 0].size, 3),
                     }
                 )
-            print(f"{n + 1}/{args.limit} {files[i].name}", flush=True)
-        big = np.asarray(Image.fromarray(read_image(files[val[0]])).resize((4000, 3000)))
+            print(f"{n + 1}/{args.limit} {path.name}", flush=True)
+        big = np.asarray(Image.fromarray(read_image(val[0])).resize((4000, 3000)))
         seconds = {}
         for fmt, label, options in SETTINGS:
             tic = time.perf_counter()
