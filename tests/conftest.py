@@ -2,6 +2,8 @@
 
 import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +78,19 @@ def disk_full_after(monkeypatch):
         return written
 
     return patch
+
+
+@pytest.fixture
+def n2n_without():
+    """``n2n_without(modules, *args)``: ``n2n ARGS`` in a fresh process where the Python
+    packages ``modules`` cannot be imported, as on an install without an optional extra."""
+
+    def run(modules: tuple[str, ...], *args) -> subprocess.CompletedProcess:
+        hidden = "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
+        script = (
+            f"import sys\n{hidden}from noise2noise.cli import main\nsys.exit(main(sys.argv[1:]))"
+        )
+        cmd = [sys.executable, "-c", script, *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    return run

@@ -120,29 +120,22 @@ for shape in [(8, 8, 3), (8, 8), (5, 40), (0, 10)]:
     assert len(said) == 8 and all("BM3D needs an image larger than 8×8 pixels" in s for s in said)
 
 
-def test_without_the_bm3d_extra_the_error_names_it_not_a_package_it_would_need(tmp_path):
+def test_without_the_bm3d_extra_the_error_names_it_not_a_package_it_would_need(
+    tmp_path, n2n_without
+):
     """A fresh install without the extra said 'failed with ImportError: PyWavelets is not
     installed' for `--method bm3d` without --sigma: the sigma was estimated first, with
     scikit-image, whose wavelets came with bm3d."""
-    import subprocess
-
     from noise2noise import write_image
 
     write_image(tmp_path / "in.png", np.full((32, 32), 128, np.uint8))
-    run = (
-        "import sys; sys.modules['bm3d'] = sys.modules['pywt'] = None\n"
-        "from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
-    )
     for args in (  # said once, before any work: not once a file, or after other cells
         ["denoise", tmp_path / "in.png", "-o", tmp_path / "o.png", "--method", "bm3d"],
         ["denoise", tmp_path, "-o", tmp_path / "out", "--method", "ansc", "--peak", "10"],
         ["eval", "--images", tmp_path, "--noise", "gaussian:25", "--methods",
          "pretrained,bm3d", "--crop", "0", "--out", tmp_path / "eval"],
     ):  # fmt: skip
-        proc = subprocess.run(
-            [sys.executable, "-c", run, *map(str, args)], capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
+        proc = n2n_without(("bm3d", "pywt"), *args)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr == (
             "n2n: error: BM3D is not installed: pip install 'noise2noise[bm3d]'  "

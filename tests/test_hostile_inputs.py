@@ -925,22 +925,13 @@ def test_formats_users_have_and_n2n_cannot_read_say_what_to_do(tmp_path, ext, sa
     assert not (tmp_path / "o.png").exists()
 
 
-WITHOUT_HEIF = """
-import sys
-sys.modules["pillow_heif"] = None  # as where the optional pillow-heif is not installed
-from noise2noise.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def test_heic_without_the_heif_extra_says_how_to_read_it(tmp_path, astronaut_crop):
+def test_heic_without_the_heif_extra_says_how_to_read_it(tmp_path, astronaut_crop, n2n_without):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"\0" * 64)
     write_image(tmp_path / "in" / "IMG_0002.jpg", astronaut_crop)
 
-    def run(*args):
-        cmd = [sys.executable, "-c", WITHOUT_HEIF, "denoise", *map(str, args)]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    def run(*args):  # as where the optional pillow-heif is not installed
+        return n2n_without(("pillow_heif",), "denoise", *args)
 
     err = one_line_error(run(tmp_path / "in" / "IMG_0001.HEIC", "-o", tmp_path / "o.png"))
     assert "unsupported format '.heic'" in err and "pip install 'noise2noise[heif]'" in err
