@@ -6,8 +6,10 @@ from noise2noise.convert import (
     as_float,
     from_float,
     image_to_tensor,
+    noise_std,
     pad_to_multiple,
     tensor_to_image,
+    units_span,
 )
 
 
@@ -55,3 +57,22 @@ def test_pad_to_multiple_reflects_and_keeps_original(h, w):
     assert size == (h, w)
     assert y.shape[-2] % 2 == 0 and y.shape[-1] % 2 == 0
     torch.testing.assert_close(y[..., :h, :w], x)
+
+
+def test_units_span_tells_unclipped_noise_from_data_in_other_units(camera_crop):
+    """Noise beyond [0, 1] is taken as it is; data that leave [0, 1] by more than noise
+    does (zero-centred, background-subtracted) are scaled, not clipped."""
+    clean = as_float(camera_crop)
+    rng = np.random.default_rng(0)
+    for sigma in (5, 25, 75):
+        noisy = clean + rng.normal(0, sigma / 255, clean.shape).astype(np.float32)
+        assert noisy.min() < 0 or noisy.max() > 1
+        assert units_span(noisy) is None, sigma
+        rgb = np.stack([noisy, noisy[::-1], noisy[:, ::-1]], axis=0)
+        assert units_span(rgb, channel_axis=0) is None, sigma
+    noisy = clean + rng.normal(0, 5 / 255, clean.shape).astype(np.float32)
+    assert units_span(noisy - 0.5) == (pytest.approx(float((noisy - 0.5).min())), 1.0)
+    assert units_span(noisy * 1000) == (0.0, pytest.approx(float(noisy.max() * 1000)))
+    assert units_span(camera_crop) is None and units_span(clean) is None
+    noisier = clean + rng.normal(0, 25 / 255, clean.shape).astype(np.float32)
+    assert noise_std(noisier) == pytest.approx(25 / 255, rel=0.15)

@@ -25,6 +25,7 @@ from PIL import Image
 
 from noise2noise import add_noise, denoise, denoise_ansc, denoise_image, denoise_zeroshot, psnr
 from noise2noise.batch import plan_outputs, process_files
+from noise2noise.convert import as_float
 from noise2noise.errors import N2NError, Note
 from noise2noise.image_io import ImageFileError, read_header, read_image, read_stack, write_image
 from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
@@ -742,13 +743,17 @@ def test_noise_added_to_float_data_in_other_units_is_relative_to_their_range(tmp
     assert noise.dtype == np.float32 and noise[1:].std() == pytest.approx(1000 * 25 / 255, rel=0.05)
 
 
-def test_float_arrays_in_other_units_are_refused_by_the_python_api():
-    """`denoise` clipped them into [0, 1]: a blank result without a word. Unclipped noisy
-    images, whose noise goes beyond [0, 1], are still taken as they are."""
+def test_float_arrays_in_other_units_in_the_python_api():
+    """`denoise` clipped them into [0, 1]: a blank result without a word. Since 0.20 it
+    scales them into [0, 1] and back, with a note, as `n2n denoise` and `denoise_dask`
+    do; `denoise_zeroshot` refuses them. Unclipped noisy images, whose noise goes beyond
+    [0, 1], are still taken as they are."""
     units = np.linspace(0, 1000, 64 * 64, dtype=np.float32).reshape(64, 64)
-    for method in (denoise, denoise_zeroshot):
-        with pytest.raises(N2NError, match=r"float values span \[0, 1000\].*scale"):
-            method(units)
+    with pytest.raises(N2NError, match=r"float values span \[0, 1000\].*scale"):
+        denoise_zeroshot(units)
+    with pytest.warns(UserWarning, match=r"float values span \[0, 1000\]: scaled"):
+        out = denoise(units)
+    assert out.dtype == units.dtype and np.abs(out - units).mean() < 20
     clean = units / 1000
     rng = np.random.default_rng(0)
     unclipped = clean + rng.normal(0, 75 / 255, clean.shape).astype(np.float32)
@@ -1070,3 +1075,29 @@ def test_ctrl_c_while_a_worker_starts_is_delivered_afterwards_not_lost():
         assert reached == ["the window's end"]
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_zero_centred_float_data_are_denoised_not_half_clipped(camera_crop):
+    """`denoise(x - 0.5)` clipped the values below 0 (within the [-2, 3] taken as
+    unclipped noise) and returned the upper half of the image only."""
+    clean = as_float(camera_crop) - 0.5
+    noisy = clean + np.random.default_rng(0).normal(0, 15 / 255, clean.shape).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"float values span \[-0\.\d+, 1\]: scaled"):
+        out = denoise(noisy)
+    assert (
+        out.min() < -0.3 and psnr(out, clean, data_range=1) > psnr(noisy, clean, data_range=1) + 3
+    )
+
+
+def test_an_unclipped_noisy_float_tiff_is_denoised_as_the_python_api_does(tmp_path, camera_crop):
+    """`n2n denoise` scaled every float TIFF beyond [0, 1] into it (0.1 dB lower on
+    unclipped noise than the API, which takes them as they are); now both decide alike."""
+    clean = as_float(camera_crop)
+    noisy = clean + np.random.default_rng(0).normal(0, 50 / 255, clean.shape).astype(np.float32)
+    tifffile.imwrite(tmp_path / "noisy.tif", noisy)
+    proc = n2n(
+        "denoise", tmp_path / "noisy.tif", "-o", tmp_path / "o.tif", "--method", "pretrained"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "scaled" not in proc.stderr
+    np.testing.assert_allclose(tifffile.imread(tmp_path / "o.tif"), denoise(noisy), atol=1e-5)

@@ -52,6 +52,47 @@ def outside_float_range(image: np.ndarray) -> tuple[float, float] | None:
     return (lo, hi) if p1 < FLOAT_SPAN[0] or p99 > FLOAT_SPAN[1] else None
 
 
+# Float data in [0, 1] units with unclipped noise on top (a noisy image as the literature
+# makes them) leave [0, 1] by a few of the noise's standard deviations; data that leave it
+# by more, in a thousandth of their values, are in other units (zero-centred or
+# background-subtracted data): :func:`units_span` has them scaled into [0, 1] and back,
+# where clipping them to it would lose what lies outside.
+NOISE_REACH = 5.0  # noise standard deviations
+
+
+def noise_std(image: np.ndarray) -> float:
+    """The standard deviation of the pixel-independent noise of an H×W or H×W×C float
+    ``image``: the median absolute finest diagonal Haar coefficient over 0.6745 (Donoho's
+    estimate; edges barely move a median), on at most a million coefficients."""
+    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    x = image[:h, :w].astype(np.float32, copy=False)
+    hh = (x[0::2, 0::2] - x[0::2, 1::2] - x[1::2, 0::2] + x[1::2, 1::2]).reshape(-1) / 2
+    if hh.size == 0:
+        return 0.0
+    return float(np.median(np.abs(hh[:: max(1, hh.size // 1_000_000)]))) / 0.6745
+
+
+def units_span(image: np.ndarray, channel_axis: int | None = None) -> tuple[float, float] | None:
+    """The range float ``image`` is scaled from into [0, 1] for denoising, and back after
+    (:func:`float_span`); None where it is in [0, 1] units: inside, or beyond only by what
+    its noise carries (:data:`NOISE_REACH`), as an unclipped noisy image, which a
+    denoiser takes as it is. Data far beyond (:func:`outside_float_range`) are scaled
+    whatever their noise. Integers: None. NaN is checked elsewhere."""
+    image = np.asarray(image)
+    if image.dtype.kind != "f" or image.size == 0:
+        return None
+    lo, hi = float(image.min()), float(image.max())
+    if lo >= 0.0 and hi <= 1.0:
+        return None
+    if outside_float_range(image):  # far beyond, whatever the noise
+        return float_span(lo, hi)
+    reach = NOISE_REACH * noise_std(_move_channels(image, channel_axis)) + 1 / 255
+    flat = image.reshape(-1)
+    sample = flat[:: max(1, flat.size // 1_000_000)]
+    beyond = np.count_nonzero((sample < -reach) | (sample > 1.0 + reach))
+    return float_span(lo, hi) if beyond > sample.size / 1000 else None
+
+
 def float_range_message(span: tuple[float, float]) -> str:
     return (
         f"float values span [{span[0]:.4g}, {span[1]:.4g}]: float images are taken in "

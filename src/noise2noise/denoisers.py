@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .convert import check_finite, float_span, from_unit_range, to_unit_range
+from .convert import check_finite, from_unit_range, to_unit_range, units_span
 from .errors import N2NError, Note
 from .estimate import METHOD_OF, choose_model, describe_choice
 from .image_io import ScalingNote, merge_alpha, split_alpha
@@ -140,9 +140,9 @@ class FileDenoiser:
 
     def _float_span(self, image: np.ndarray) -> tuple[float, float] | None:
         """Float data are scaled from this range into [0, 1] and back (None: as they are)."""
-        if image.dtype.kind != "f" or not REGISTRY[self.method].scale_float:
+        if not REGISTRY[self.method].scale_float:
             return None
-        return float_span(float(image.min()), float(image.max()))
+        return units_span(image, -1 if image.ndim == 3 else None)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if self.strength == 0:  # nothing taken away: no need to run the method

@@ -20,9 +20,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .convert import check_finite, dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
+from .convert import (
+    check_finite,
+    dim_gain,
+    from_unit_range,
+    image_to_tensor,
+    pad_to_multiple,
+    tensor_to_image,
+    to_unit_range,
+    units_span,
+)
 from .errors import N2NError, Note
 from .estimate import choose_model, describe_choice
+from .image_io import ScalingNote
 from .progress import progress_bar
 from .residual import shrink_residual
 from .runtime import inference_autocast, resolve_device
@@ -152,6 +162,23 @@ def denoise(
     ((64, 64), dtype('float32'), True)
     """
     image = np.asarray(image)
+    check_finite(image)
+    if span := units_span(image, channel_axis):  # other units than [0, 1]: scaled, not clipped
+        warnings.warn(ScalingNote(span), stacklevel=2)
+        if peak is not None:  # in the units of the image, as its values
+            peak = (peak - span[0]) / (span[1] - span[0])
+        out = denoise(
+            to_unit_range(image, span),
+            channel_axis=channel_axis,
+            model=model,
+            device=device,
+            tile=tile,
+            tta=tta,
+            peak=peak,
+            shrink=shrink,
+            progress=progress,
+        )
+        return from_unit_range(out, span)
     if model == "auto":
         model, _ = choose_model(image, channel_axis=channel_axis)
     x = image_to_tensor(image, channel_axis=channel_axis)  # (1, C, H, W)
@@ -197,7 +224,14 @@ def denoise_auto(
     choose_model`: ``real`` for noise correlated between neighbouring pixels, as in camera
     photos, else the blind model of ``pretrained``); the choice is said as a
     :class:`~noise2noise.errors.Note`, which file runs print."""
-    check_finite(np.asarray(image))  # before a choice is said
+    image = np.asarray(image)
+    check_finite(image)  # before a choice is said
+    if span := units_span(image, channel_axis):  # measured, and denoised, in [0, 1]
+        warnings.warn(ScalingNote(span), stacklevel=2)
+        out = denoise_auto(
+            to_unit_range(image, span), channel_axis=channel_axis, device=device, progress=progress
+        )
+        return from_unit_range(out, span)
     model, estimate = choose_model(image, channel_axis=channel_axis)
     warnings.warn(Note(describe_choice(model, estimate)), stacklevel=2)
     return denoise(image, channel_axis=channel_axis, model=model, device=device, progress=progress)
