@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -76,3 +78,14 @@ def test_units_span_tells_unclipped_noise_from_data_in_other_units(camera_crop):
     assert units_span(camera_crop) is None and units_span(clean) is None
     noisier = clean + rng.normal(0, 25 / 255, clean.shape).astype(np.float32)
     assert noise_std(noisier) == pytest.approx(25 / 255, rel=0.15)
+
+
+def test_a_read_only_array_is_taken_without_a_warning(tmp_path):
+    """A memory-mapped file (``np.load(mmap_mode="r")``) made PyTorch warn that it does
+    not support non-writable tensors, on every call of `denoise`."""
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).random((16, 16), dtype=np.float32))
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = image_to_tensor(mapped)
+    assert float(t[0, 0, 3, 5]) == float(mapped[3, 5])

@@ -210,6 +210,8 @@ def image_to_tensor(
     if hwc.size == 0:
         raise N2NError(f"the image is empty (an array of shape {image.shape})")
     chw = np.ascontiguousarray(as_float(hwc).transpose(2, 0, 1))
+    if not chw.flags.writeable:  # a read-only array (memory-mapped file): torch warns
+        chw = chw.copy()
     return torch.from_numpy(chw)[None]  # (1, C, H, W)
 
 
