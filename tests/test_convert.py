@@ -89,3 +89,22 @@ def test_a_read_only_array_is_taken_without_a_warning(tmp_path):
         warnings.simplefilter("error")
         t = image_to_tensor(mapped)
     assert float(t[0, 0, 3, 5]) == float(mapped[3, 5])
+
+
+@pytest.mark.parametrize("dtype", [">u2", ">u1", ">f4"])
+def test_big_endian_arrays_are_taken_as_their_native_twins(dtype):
+    """FITS data (astropy) are big-endian: `denoise` refused '>u2' with 'use uint8, uint16
+    or float', which it was."""
+    from noise2noise import add_noise, denoise
+
+    top = {">u2": 65535, ">u1": 255, ">f4": 1}[dtype]
+    native = (np.random.default_rng(0).random((24, 24)) * top).astype(
+        np.dtype(dtype).newbyteorder("=")
+    )
+    big = native.astype(dtype)
+    out = denoise(big)
+    assert out.dtype == big.dtype
+    np.testing.assert_array_equal(out, denoise(native))
+    np.testing.assert_array_equal(
+        add_noise(big, "gaussian:10", seed=1), add_noise(native, "gaussian:10", seed=1)
+    )

@@ -27,8 +27,14 @@ __all__ = [
 _INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
+def _int_max(dtype: np.dtype) -> float | None:
+    """The largest value of an integer image ``dtype`` (either byte order: FITS data are
+    big-endian), None for floats."""
+    return _INT_MAX.get(np.dtype(dtype).newbyteorder("="))
+
+
 def _check_dtype(dtype: np.dtype) -> None:
-    if dtype not in _INT_MAX and not np.issubdtype(dtype, np.floating):
+    if _int_max(dtype) is None and not np.issubdtype(dtype, np.floating):
         raise TypeError(f"unsupported image dtype {dtype}: use uint8, uint16 or float in [0, 1]")
 
 
@@ -143,8 +149,8 @@ def as_float(image: np.ndarray, dtype: np.dtype = np.float32) -> np.ndarray:
     """
     image = np.asarray(image)
     _check_dtype(image.dtype)
-    if image.dtype in _INT_MAX:
-        return image.astype(dtype) / np.dtype(dtype).type(_INT_MAX[image.dtype])
+    if top := _int_max(image.dtype):
+        return image.astype(dtype) / np.dtype(dtype).type(top)
     if span := outside_float_range(image):
         raise N2NError(float_range_message(span))
     return image.astype(dtype, copy=False)
@@ -154,8 +160,8 @@ def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Convert a float image in [0, 1] back to ``dtype`` (rounding and clipping integers)."""
     dtype = np.dtype(dtype)
     _check_dtype(dtype)
-    if dtype in _INT_MAX:
-        scaled = np.clip(image, 0.0, 1.0) * _INT_MAX[dtype]
+    if top := _int_max(dtype):
+        scaled = np.clip(image, 0.0, 1.0) * top
         return np.rint(scaled).astype(dtype)
     return image.astype(dtype, copy=False)
 
