@@ -593,3 +593,32 @@ def test_a_file_given_twice_is_denoised_once_and_name_clashes_are_named(tmp_path
     assert sorted(dst.name for _, dst in pairs) == ["a.png", "b.png"]
     with pytest.raises(N2NError, match=r"in/a.png and .*other/a.png would both be written to"):
         plan_outputs([tmp_path / "in", tmp_path / "other"], tmp_path / "out")
+
+
+def test_methods_and_noises_are_taken_space_or_comma_separated_or_repeated():
+    """`n2n eval --methods pretrained bm3d` said 'n2n: error: unrecognized arguments:
+    bm3d' (the option took one comma-separated value; --noise one value a time)."""
+    parser = build_parser()
+    args = parser.parse_args(
+        ["eval", "--images", "a", "--out", "o", "--methods", "pretrained,zeroshot", "bm3d"]
+        + ["--noise", "gaussian:25", "poisson:25", "--noise", "gaussian:50"]
+    )
+    assert args.methods == ["pretrained", "zeroshot", "bm3d"]
+    assert args.noise == ["gaussian:25", "poisson:25", "gaussian:50"]
+    assert parser.parse_args(["eval", "--images", "a", "--out", "o"]).methods is None
+    args = parser.parse_args(
+        ["reproduce", "table1", "--methods", "bm3d", "ansc", "--noise", "gaussian:25", "--out", "x"]
+    )
+    assert args.experiments == ["table1"] and args.methods == ["bm3d", "ansc"]
+    assert args.noise == ["gaussian:25"]
+
+
+def test_an_unknown_option_is_said_with_the_command_and_the_option_meant(capsys):
+    """It was said with the usage of `n2n` itself ('n2n: error: unrecognized arguments')."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["denoise", "photo.png", "-o", "clean.png", "--methd", "bm3d"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: n2n denoise" in err
+    assert "n2n denoise: error: unrecognized arguments: --methd bm3d" in err
+    assert "did you mean --method?" in err

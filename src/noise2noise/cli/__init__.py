@@ -11,6 +11,7 @@ line naming the file and the problem, with a non-zero exit status and no traceba
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import signal
 import sys
@@ -44,7 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub)
+    for command_parser in sub.choices.values():  # for errors in its own words
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _refuse_unknown(args: argparse.Namespace, extra: list[str]) -> None:
+    """Arguments the command does not take: said with the command's own usage, and the
+    option meant where one is close (``--methd``: ``--method``). argparse said them with
+    the usage of ``n2n`` itself."""
+    command_parser = args.command_parser
+    options = [o for action in command_parser._actions for o in action.option_strings]
+    hints = []
+    for word in extra:
+        name = word.split("=", 1)[0]
+        if name.startswith("-") and (close := difflib.get_close_matches(name, options, 1)):
+            hints.append(f"{name}: did you mean {close[0]}?")
+    command_parser.error(
+        f"unrecognized arguments: {' '.join(extra)}" + (f" ({'; '.join(hints)})" if hints else "")
+    )
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -72,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):  # plain `n2n`: what it can do
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _refuse_unknown(args, extra)
     # Library notes (e.g. an estimated BM3D sigma) reach the user as "n2n: ..." lines.
     handler = _StderrHandler()
     handler.setFormatter(_LibraryFormatter("n2n: %(message)s"))

@@ -125,6 +125,19 @@ def crop_size(text: str) -> int:
     return value
 
 
+class Several(argparse.Action):
+    """An option of several values, given space- or comma-separated, or repeated
+    (``--methods a b``, ``--methods a,b``, ``--methods a --methods b``); None when not
+    given (the command fills in its default)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs="+", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), *given])
+
+
 def device_of(args: argparse.Namespace):
     """The torch device of ``--device`` (the commands say which one they used)."""
     return resolve_device(args.device)

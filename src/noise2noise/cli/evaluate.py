@@ -13,6 +13,7 @@ from ..report import typed_command
 from .common import (
     EXIT_OK,
     Formatter,
+    Several,
     add_data_root,
     add_device,
     add_threads,
@@ -24,10 +25,12 @@ from .common import (
     wrap,
 )
 
+DEFAULT_METHODS = ["pretrained", "zeroshot", "bm3d", "ansc"]
+
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     apply_threads(args)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = args.methods or DEFAULT_METHODS
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", Note)
         summary = _evaluate(args, methods)
@@ -90,15 +93,16 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--noise",
-        action="append",
+        action=Several,
         metavar="SPEC",
-        help="gaussian:SIGMA or poisson:PEAK; repeat for several (default gaussian:25)",
+        help="gaussian:SIGMA or poisson:PEAK, one or several (default gaussian:25)",
     )
     p.add_argument(
         "--methods",
-        default="pretrained,zeroshot,bm3d,ansc",
-        help="comma-separated methods (default: %(default)s); bm3d runs on Gaussian "
-        "noise with the true sigma, ansc on Poisson noise with the true peak",
+        action=Several,
+        metavar="METHOD",
+        help=f"one or several methods (default: {','.join(DEFAULT_METHODS)}); bm3d runs "
+        "on Gaussian noise with the true sigma, ansc on Poisson noise with the true peak",
     )
     p.add_argument(
         "--crop",

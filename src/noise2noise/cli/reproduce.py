@@ -19,6 +19,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     Formatter,
+    Several,
     add_data_root,
     add_device,
     add_threads,
@@ -55,7 +56,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         quick=args.quick,
         data_root=args.data_root,
         noises=args.noise,
-        methods=args.methods.split(",") if args.methods else None,
+        methods=args.methods,
         command=typed_command(),
     )
     print(f"wrote {results}")
@@ -123,15 +124,16 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--noise",
-        action="append",
+        action=Several,
         metavar="NOISE",
-        help="only the cells and networks of this noise (e.g. gaussian:25; repeatable; "
-        "default: every noise of each experiment)",
+        help="only the cells and networks of these noises (e.g. gaussian:25; one or "
+        "several; default: every noise of each experiment)",
     )
     p.add_argument(
         "--methods",
-        metavar="ROWS",
-        help="only these rows of Table 1 and the figures, comma-separated (zeroshot, bm3d, "
+        action=Several,
+        metavar="ROW",
+        help="only these rows of Table 1 and the figures, one or several (zeroshot, bm3d, "
         "ansc, pretrained, cnn_clean, unet_clean, cnn_noisy, unet_noisy) and only their "
         "networks in train; the sensitivity study and the convergence curves are not "
         "restricted (default: every row)",
