@@ -1,5 +1,6 @@
 import pickle
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -360,6 +361,12 @@ def test_a_run_resumed_with_other_settings_says_which_and_their_values(tmp_path,
     other = TrainConfig(epochs=2, **{**TINY, "lr": 2e-5})
     with pytest.raises(ValueError, match=r"\(epochs 1 there, 2 now, lr 0.01 there, 2e-05 now\)"):
         train(data, other, tmp_path / "run", resume=True, progress=False)
+    # More epochs for a finished run (the schedule was fitted to its epochs): how to get them
+    longer = TrainConfig(epochs=3, **TINY)
+    with pytest.raises(ValueError, match=r"train it further, start a new run from its weights"):
+        train(data, longer, tmp_path / "run", resume=True, progress=False)
+    longer = replace(longer, init=str(tmp_path / "run"))
+    assert len(train(data, longer, tmp_path / "further", progress=False)) == 3
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -321,6 +321,12 @@ def _resume(state_file: Path, config: TrainConfig, model, optimizer, scheduler):
         raise N2NError(
             f"{state_file.parent} was started with another configuration ({said}): resume "
             "with the settings it was started with"
+            + (
+                f"; to train it further, start a new run from its weights (`init` "
+                f"{state_file.parent}, another `out`)"
+                if "epochs" in changed
+                else ""
+            )
         )
     model.load_state_dict(state["model"])
     # Saved on any device, loaded into an optimiser made for this one.
