@@ -10,6 +10,7 @@ from noise2noise import N2NError, add_noise, denoise, psnr
 from noise2noise import pretrained as pt
 from noise2noise.denoisers import make_denoiser
 from noise2noise.methods import denoise_image
+from noise2noise.tta import average_dihedral
 
 
 def test_weights_are_package_data():
@@ -223,3 +224,14 @@ def test_shipped_networks_remove_white_noise_from_flat_fields(model, channels):
             out = net(torch.from_numpy(noisy.astype(np.float32))).clamp(0, 1).numpy()
         worst = max(worst, float(((out - clean) * 255).std()) / sigma)
     assert worst < 0.1, worst
+
+
+def test_a_flip_count_beyond_eight_or_a_tile_of_zero_is_refused(camera_crop):
+    """`denoise(image, tta=100)` averaged the 8 flips/rotations over 100: an image 12
+    times darker; `tile=0` was a ZeroDivisionError."""
+    for bad in ({"tta": 100}, {"tta": 9}, {"tta": -1}, {"tile": 0}):
+        with pytest.raises(N2NError, match="tta must be True, False or a count of 1 to 8"):
+            denoise(camera_crop, **bad)
+    with pytest.raises(ValueError, match="there are 1 to 8"):
+        average_dihedral(lambda t: t, torch.zeros(1, 1, 4, 4), 9)
+    np.testing.assert_array_equal(denoise(camera_crop, tta=0), denoise(camera_crop, tta=1))

@@ -39,7 +39,7 @@ from .runtime import inference_autocast, resolve_device
 from .tiling import apply_tiled, tile_count
 from .training import TrainConfig, load_checkpoint, load_model, save_checkpoint
 from .training.checkpoint import cached_model_and_config
-from .tta import average_dihedral, tta_transforms
+from .tta import TTA_ORDER, average_dihedral, tta_transforms
 from .weights import DEFAULT_MODEL, MARGIN, PRETRAINED, PretrainedModel, weights_path
 
 __all__ = [
@@ -162,6 +162,11 @@ def denoise(
     ((64, 64), dtype('float32'), True)
     """
     image = np.asarray(image)
+    if not 0 <= tta <= len(TTA_ORDER) or tile < 1:  # tta=100 divided the sum of 8 by 100
+        raise N2NError(
+            f"tta must be True, False or a count of 1 to {len(TTA_ORDER)} flips/rotations, "
+            f"and tile at least 1 pixel; got tta={tta!r}, tile={tile!r}"
+        )
     check_finite(image)
     if span := units_span(image, channel_axis):  # other units than [0, 1]: scaled, not clipped
         warnings.warn(ScalingNote(span), stacklevel=2)

@@ -44,6 +44,8 @@ def average_dihedral(
     fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, n: int
 ) -> torch.Tensor:
     """Mean of ``fn`` over the first ``n`` transforms of :data:`TTA_ORDER` (1: ``fn(x)``)."""
+    if not 1 <= n <= len(TTA_ORDER):
+        raise ValueError(f"{n} flips/rotations asked for: there are 1 to {len(TTA_ORDER)}")
     if n == 1:
         return fn(x)
     ks = TTA_ORDER[:n]
