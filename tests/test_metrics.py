@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from noise2noise import mean_2std, psnr, ssim
+from noise2noise import N2NError, mean_2std, psnr, ssim
 from noise2noise.metrics import format_mean_2std
 
 
@@ -62,3 +62,14 @@ def test_mean_2std():
     assert format_mean_2std([1.0, 3.0]) == "2.00 ± 2.00"
     with pytest.raises(ValueError):
         mean_2std([])
+
+
+def test_ssim_of_images_smaller_than_its_window_says_so():
+    """scikit-image's error told the caller to 'pass win_size explicitly', which `ssim`
+    does not take; a colour image without `channel_axis` is the usual cause."""
+    rgb = np.random.default_rng(0).random((20, 20, 3))
+    with pytest.raises(N2NError, match=r"at least 7 pixels a side.*pass channel_axis=-1"):
+        ssim(rgb, rgb)
+    with pytest.raises(N2NError, match=r"shape \(5, 6\)$"):
+        ssim(rgb[:5, :6, 0], rgb[:5, :6, 0])
+    assert ssim(rgb, rgb, channel_axis=-1) == pytest.approx(1.0)

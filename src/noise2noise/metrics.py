@@ -64,6 +64,9 @@ def psnr(x, ref, *, data_range: float | None = None) -> float:
     return 10.0 * math.log10(data_range**2 / mse)
 
 
+SSIM_WINDOW = 7  # scikit-image's default window side
+
+
 def ssim(x, ref, *, data_range: float | None = None, channel_axis: int | None = None) -> float:
     """Structural similarity (scikit-image's ``structural_similarity``, Gaussian-free default).
 
@@ -79,6 +82,14 @@ def ssim(x, ref, *, data_range: float | None = None, channel_axis: int | None = 
     from skimage.metrics import structural_similarity
 
     a, b, data_range = _pair(x, ref, data_range)
+    axes = [n for i, n in enumerate(a.shape) if channel_axis is None or i != channel_axis % a.ndim]
+    if min(axes, default=0) < SSIM_WINDOW:  # scikit-image: 'pass win_size explicitly'
+        colour = channel_axis is None and a.ndim == 3 and a.shape[-1] <= 4
+        raise N2NError(
+            f"SSIM needs images of at least {SSIM_WINDOW} pixels a side (its window), got an "
+            f"array of shape {a.shape}"
+            + ("; a colour image: pass channel_axis=-1" if colour else "")
+        )
     return float(structural_similarity(a, b, data_range=data_range, channel_axis=channel_axis))
 
 
