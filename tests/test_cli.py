@@ -189,6 +189,24 @@ def test_outputs_that_exist_are_refused_before_any_worker_starts(tmp_path, astro
     assert all("already exists" in r.error and r.seconds == 0.0 for r in results)
 
 
+def test_outputs_of_an_earlier_run_are_said_in_one_line_with_the_way_on(tmp_path, capsys):
+    """A folder run again said 'already exists (use --overwrite to replace it)' once per
+    file, hundreds of lines, and never --skip-existing, which continues a run."""
+    for folder in ("in", "out"):
+        (tmp_path / folder).mkdir()
+        for i in range(4):
+            write_image(tmp_path / folder / f"{i}.png", np.full((16, 16), 9 * i, np.uint8))
+    (tmp_path / "in" / "4.png").write_text("not an image")
+    for quiet in ([], ["-q"]):
+        code = main(["denoise", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *quiet])
+        errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith("n2n: error")]
+        assert code == 1 and len(errors) == 2, errors
+        assert errors[0].startswith("n2n: error: 4 outputs already exist (")
+        assert "3.png" not in errors[0] and "and 1 more" in errors[0]
+        assert "--skip-existing leaves them as they are and does the rest" in errors[0]
+        assert "4.png: not a readable image" in errors[1]
+
+
 def test_quiet_says_errors_only(tmp_path, photo, astronaut_crop, capsys):
     # For scripts: no progress, notes or summary; the errors and the exit status stay.
     folder = tmp_path / "in"

@@ -53,6 +53,7 @@ class FileResult:
     notes: tuple[str, ...] = ()
     skipped: bool = False
     disk_full: bool = False  # the error: no space left (every later file would fail too)
+    exists: bool = False  # the error: its output already existed (a run made before)
 
     @property
     def ok(self) -> bool:

@@ -184,7 +184,7 @@ def split_existing(
             try:
                 refuse_existing(dst, overwrite)
             except ImageFileError as exc:
-                results[i] = FileResult(src, dst, 0.0, str(exc))
+                results[i] = FileResult(src, dst, 0.0, str(exc), exists=True)
         else:  # a missing or unreadable input is said by the run, before its output
             todo.append(i)
     return results, todo

@@ -227,8 +227,7 @@ def report(
     status."""
     failed = [r for r in results if not r.ok]
     if quiet:
-        for r in failed:
-            print(f"n2n: error: {in_options(r.error)}", file=sys.stderr)
+        _say_errors(failed)
         return EXIT_FAILED if failed else EXIT_OK
     skipped = [r for r in results if r.skipped]
     chosen: dict[str, list[str]] = {}  # auto's choices, said in one line for many files
@@ -243,8 +242,7 @@ def report(
             print(f"wrote {r.target} ({r.seconds:.1f} s{where})")
     if chosen:
         print(f"n2n: note: {describe_choices(chosen, len(results))}", file=sys.stderr)
-    for r in failed:
-        print(f"n2n: error: {in_options(r.error)}", file=sys.stderr)
+    _say_errors(failed)
     if len(results) > 1 or skipped:
         done = len(results) - len(failed) - len(skipped)
         rate = done / seconds * 60 if seconds > 0 else float("inf")
@@ -254,6 +252,21 @@ def report(
             f"({rate:.1f} images/min{where}); {len(failed)} failed{kept}"
         )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _say_errors(failed: list) -> None:
+    """One line per failed file; the outputs a run made before in one line for all (a
+    folder run again: a line each for hundreds of files hid the way out)."""
+    existing = [str(r.target) for r in failed if r.exists]
+    if len(existing) > 1:
+        print(
+            f"n2n: error: {len(existing)} outputs already exist ({name_some(existing, 3)}): "
+            "--skip-existing leaves them as they are and does the rest, --overwrite "
+            "replaces them",
+            file=sys.stderr,
+        )
+    for r in (r for r in failed if len(existing) < 2 or not r.exists):
+        print(f"n2n: error: {in_options(r.error)}", file=sys.stderr)
 
 
 def describe_choices(chosen: dict[str, list[str]], total: int, most_names: int = 5) -> str:
