@@ -196,9 +196,11 @@ def run_training(
 
 
 # `data` images whose median estimated noise is above this (sigma, 0-255 scale) are said to
-# look noisy. `estimate_sigma` on the first 40 images of each set: clean bsds432 median 2.4
-# (90th percentile 6.2, most 9.7), cbsd68 median 2.0 (most 11.3); rni15's real noisy
-# photos median 5.5 (most 59).
+# look noisy (bench/results/noisy_data_check.md): of the first 20 of the clean sets, median
+# 2.5 at most; the same bsds432 images with Gaussian noise of sigma 10 stored as 8-bit
+# files, 10.8. Real photos whose noise is mild or correlated between pixels (rni15: 5.5;
+# polyu_canon's noisy shots: 0.6) look clean to it: it catches heavy, pixel-independent
+# noise only.
 NOISY_DATA_SIGMA = 10.0
 
 
