@@ -491,3 +491,10 @@ def test_float_arrays_in_physical_units_are_scaled_into_range_and_back(tmp_path,
     assert main([*args, "--method", "pretrained"]) == 0
     assert "n2n: note: " in capsys.readouterr().err
     np.testing.assert_allclose(zarr.open_array(str(tmp_path / "out.zarr"))[:], out, atol=0.5)
+
+
+def test_a_scheduler_address_that_is_not_one_is_a_one_line_error():
+    """`--scheduler nonsense` was a traceback: Dask's ValueError 'missing port number'."""
+    for address in ("nonsense", "http://host:1"):
+        with pytest.raises(N2NError, match=f"`scheduler` {address}: not the address of a Dask"):
+            connect(address)

@@ -79,6 +79,11 @@ def connect(
         return Cluster(distributed.Client(scheduler, timeout="20s"), threads)
     except OSError as exc:
         raise N2NError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    except ValueError as exc:  # 'nonsense': a traceback from inside Dask
+        raise N2NError(
+            f"`scheduler` {scheduler}: not the address of a Dask scheduler ({exc}); give "
+            "HOST:PORT, tcp://HOST:PORT or local:N"
+        ) from None
 
 
 def _set_threads(threads: int | None) -> None:
