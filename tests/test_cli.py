@@ -640,3 +640,29 @@ def test_an_unknown_option_is_said_with_the_command_and_the_option_meant(capsys)
     assert "usage: n2n denoise" in err
     assert "n2n denoise: error: unrecognized arguments: --methd bm3d" in err
     assert "did you mean --method?" in err
+
+
+def test_options_of_chunked_runs_are_refused_for_files_and_resume_continues_a_folder(
+    tmp_path, astronaut_crop, capsys
+):
+    """`--axes`, `--chunk`, `--overlap` and `--worker-memory` (without a local cluster)
+    were ignored without a word by a run on image files, and `--resume` too: a folder run
+    again refused every output that existed."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(2):
+        write_image(src / f"{i}.png", astronaut_crop)
+    for extra in (
+        ["--axes", "YXC"],
+        ["--chunk", "256", "--overlap", "8"],
+        ["--worker-memory", "2GB"],
+    ):
+        assert main(["denoise", str(src), "-o", str(out), *extra]) != 0
+        err = capsys.readouterr().err
+        assert f"n2n: error: {extra[0]}" in err and ("chunked runs" in err or "local:N" in err)
+    assert not out.exists()
+    out.mkdir()
+    write_image(out / "0.png", astronaut_crop[::-1])  # done by an interrupted run
+    assert main(["denoise", str(src), "-o", str(out), "--resume"]) == 0
+    assert "1 of 2 images denoised" in capsys.readouterr().out
+    np.testing.assert_array_equal(read_image(out / "0.png"), astronaut_crop[::-1])

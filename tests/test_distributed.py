@@ -498,3 +498,13 @@ def test_a_scheduler_address_that_is_not_one_is_a_one_line_error():
     for address in ("nonsense", "http://host:1"):
         with pytest.raises(N2NError, match=f"`scheduler` {address}: not the address of a Dask"):
             connect(address)
+
+
+def test_a_worker_memory_that_is_not_a_size_and_a_photo_into_zarr_are_one_line_errors(tmp_path):
+    """They were tracebacks: Dask's 'Could not interpret ... as a byte unit', and zarr's
+    'No group found in store' for `n2n denoise photo.png -o out.zarr`."""
+    with pytest.raises(N2NError, match="`worker_memory` lots: not a size"):
+        connect("local:1", worker_memory="lots")
+    write_image(tmp_path / "photo.png", np.zeros((64, 64), np.uint8))
+    with pytest.raises(N2NError, match=r"photo\.png: a chunked run \(into \.zarr\) reads a zarr"):
+        denoise_zarr(tmp_path / "photo.png", tmp_path / "out.zarr", "pretrained")

@@ -131,7 +131,7 @@ def test_a_folder_run_says_autos_choices_in_one_line_naming_the_odd_ones(tmp_pat
 
 
 def test_many_choices_name_at_most_five_files_of_each_less_common_method():
-    from noise2noise.cli.common import describe_choices
+    from noise2noise.cli.file_report import describe_choices
 
     chosen = {"real": [f"r{i}.jpg" for i in range(7)], "pretrained": [f"p{i}" for i in range(9)]}
     assert describe_choices(chosen, 16) == (

@@ -17,11 +17,11 @@ from .common import (
     note,
     note_unread,
     peak_count,
-    report,
     run_files,
     sigma_255,
     wrap,
 )
+from .file_report import report
 
 
 def _cmd_add_noise(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import time
 import warnings
 
 from ..batch import plan_outputs
+from ..chunked import DEFAULT_CHUNK
 from ..denoisers import make_denoiser
 from ..errors import N2NError, Note
 from ..machine import usable_cpus
@@ -31,16 +32,21 @@ from .common import (
     peak_count,
     positive_float,
     positive_int,
-    report,
     run_files,
     wrap,
 )
+from .file_report import report
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
     args.inputs = expand_inputs(args.inputs)
     if _is_zarr_job(args):
         return _denoise_array(args)
+    if given := [f"--{k}" for k in ("axes", "chunk", "overlap") if getattr(args, k) is not None]:
+        raise N2NError(f"{', '.join(given)}: for chunked runs (an input or output .zarr) only")
+    if args.worker_memory and not (args.scheduler or "").startswith("local:"):
+        raise N2NError("--worker-memory: for the workers of --scheduler local:N only")
+    args.skip_existing = args.skip_existing or args.resume  # continues a folder run too
     pairs = plan_outputs(args.inputs, args.output, recursive=args.recursive)
     note_unread(args)
     device = device_of(args)
@@ -262,7 +268,8 @@ def add_parser(sub) -> None:
     dask.add_argument(
         "--resume",
         action="store_true",
-        help="zarr output: keep the chunks an interrupted run finished",
+        help="continue an interrupted run: a zarr output keeps the chunks it finished "
+        "(for files, the same as --skip-existing)",
     )
     dask.add_argument(
         "--axes",
@@ -273,8 +280,7 @@ def add_parser(sub) -> None:
     dask.add_argument(
         "--chunk",
         type=positive_int,
-        default=1024,
-        help="zarr: side of the chunks each task denoises (default: %(default)s)",
+        help=f"zarr: side of the chunks each task denoises (default: {DEFAULT_CHUNK})",
     )
     dask.add_argument(
         "--overlap",

@@ -8,7 +8,7 @@ import signal
 import sys
 
 from ..batch import RunInterrupted
-from .common import n_images
+from .file_report import n_images
 
 
 class Terminated(KeyboardInterrupt):

@@ -32,7 +32,7 @@ from ..config import changed_fields, to_dict
 from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError, Note
 from ..files import write_atomically
-from ..image_io import convert_samples
+from ..image_io import IMAGE_EXTENSIONS, convert_samples
 from ..image_io.tiff import MappedTiff, chunked_axes
 from ..models import SimpleCNN
 from ..progress import progress_bar
@@ -88,6 +88,11 @@ def open_source(path: Path):
         return array, axes if len(axes) == array.ndim else None, None
     if not path.exists():
         raise N2NError(f"{path}: no such zarr store")
+    if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:  # a photo into .zarr
+        raise N2NError(
+            f"{path}: a chunked run (into .zarr) reads a zarr store or a TIFF; denoise "
+            f"a {path.suffix} file into an image file (-o OUT{path.suffix.lower()})"
+        )
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:

@@ -55,6 +55,11 @@ def connect(
     else is the address (``tcp://host:8786``) of a running cluster (dask-jobqueue,
     Coiled...). Close it with ``.close()``."""
     _require()
+    if worker_memory is not None:
+        try:
+            dask.utils.parse_bytes(worker_memory)
+        except ValueError:  # a traceback from inside Dask's LocalCluster
+            raise N2NError(f"`worker_memory` {worker_memory}: not a size (e.g. 2GB)") from None
     if scheduler.startswith("local:"):
         try:
             workers = int(scheduler.split(":", 1)[1])
