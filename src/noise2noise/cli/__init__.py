@@ -2,7 +2,8 @@
 
 One module per command (``add_parser`` and the command itself); :mod:`.common` holds
 what they share, :mod:`.file_report` what a run on image files says at its end,
-:mod:`.interrupts` how a run stops early (Ctrl-C, SIGTERM, a closed terminal). No algorithm lives here. Errors that a user can fix (the project's
+:mod:`.interrupts` how a run stops early (Ctrl-C, SIGTERM, a closed terminal). No
+algorithm lives here. Errors that a user can fix (the project's
 :class:`~noise2noise.errors.N2NError` and the system's ``OSError``) are printed as one
 line naming the file and the problem, with a non-zero exit status and no traceback
 (``n2n --debug`` shows it); any other exception is a bug and keeps its traceback.
