@@ -1,6 +1,8 @@
 """The n2n command as a user meets it: files, folders, bad input, help."""
 
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -666,3 +668,19 @@ def test_options_of_chunked_runs_are_refused_for_files_and_resume_continues_a_fo
     assert main(["denoise", str(src), "-o", str(out), "--resume"]) == 0
     assert "1 of 2 images denoised" in capsys.readouterr().out
     np.testing.assert_array_equal(read_image(out / "0.png"), astronaut_crop[::-1])
+
+
+def test_a_folder_run_says_where_its_outputs_went(tmp_path, astronaut_crop, capsys, monkeypatch):
+    """`n2n denoise scans/` wrote into scans_denoised/ and said only '2 of 2 images
+    denoised'."""
+    monkeypatch.chdir(tmp_path)
+    Path("scans").mkdir()
+    for i in range(2):
+        write_image(Path("scans") / f"{i}.png", astronaut_crop)
+    assert main(["denoise", "scans", *FAST]) == 0
+    into = f"2 of 2 images denoised into {Path.cwd() / 'scans_denoised'}{os.sep} in "
+    assert into in capsys.readouterr().out
+    Path("b").mkdir()
+    write_image(Path("b") / "x.png", astronaut_crop)  # beside inputs of two folders: none
+    assert main(["denoise", "scans/0.png", "b/x.png", *FAST]) == 0
+    assert "2 of 2 images denoised in " in capsys.readouterr().out

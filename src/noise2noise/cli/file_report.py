@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..errors import name_some
@@ -37,10 +38,20 @@ def report(
         rate = done / seconds * 60 if seconds > 0 else float("inf")
         kept = f", {len(skipped)} skipped (output exists)" if skipped else ""
         print(
-            f"{done} of {len(results)} images {verb} in {seconds:.1f} s "
+            f"{done} of {len(results)} images {verb}{_into(results)} in {seconds:.1f} s "
             f"({rate:.1f} images/min{where}); {len(failed)} failed{kept}"
         )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _into(results) -> str:
+    """' into FOLDER/', the folder that holds the outputs (a folder run without -o writes
+    beside its input, into IN_denoised/); '' where they have none in common."""
+    try:
+        common = os.path.commonpath([str(r.target.parent) for r in results])
+    except ValueError:  # absolute and relative paths together
+        return ""
+    return f" into {common}{os.sep}" if common else ""
 
 
 def _say_errors(failed: list) -> None:
