@@ -21,18 +21,13 @@ import torch
 import torch.nn.functional as F
 
 from .convert import (
-    check_finite,
     dim_gain,
-    from_unit_range,
     image_to_tensor,
     pad_to_multiple,
     tensor_to_image,
-    to_unit_range,
-    units_span,
 )
 from .errors import N2NError, Note
 from .estimate import choose_model, describe_choice
-from .image_io import ScalingNote
 from .progress import progress_bar
 from .residual import shrink_residual
 from .runtime import inference_autocast, resolve_device
@@ -40,6 +35,7 @@ from .tiling import apply_tiled, tile_count
 from .training import TrainConfig, load_checkpoint, load_model, save_checkpoint
 from .training.checkpoint import cached_model_and_config
 from .tta import TTA_ORDER, average_dihedral, tta_transforms
+from .units import scales_other_units
 from .weights import DEFAULT_MODEL, MARGIN, PRETRAINED, PretrainedModel, weights_path
 
 __all__ = [
@@ -84,6 +80,7 @@ def _load(name: str, channels: int) -> tuple[torch.nn.Module, TrainConfig]:
     return cached_model_and_config(path)  # half-precision weights: float32 parameters
 
 
+@scales_other_units
 def denoise(
     image: np.ndarray,
     *,
@@ -103,7 +100,9 @@ def denoise(
     image : ndarray
         H×W (grayscale) or with a channel axis of 1 or 3 channels (other counts are
         denoised channel by channel with the grayscale model); uint8, uint16 or float in
-        [0, 1]. Any size: large images are processed in tiles, so memory stays bounded.
+        [0, 1] (float data in other units are scaled into it and back, with a note:
+        :mod:`noise2noise.units`). Any size: large images are processed in tiles, so
+        memory stays bounded.
     channel_axis : int or None
         Axis of the channels; None for a 2-D grayscale image.
     model : str
@@ -167,23 +166,6 @@ def denoise(
             f"tta must be True, False or a count of 1 to {len(TTA_ORDER)} flips/rotations, "
             f"and tile at least 1 pixel; got tta={tta!r}, tile={tile!r}"
         )
-    check_finite(image)
-    if span := units_span(image, channel_axis):  # other units than [0, 1]: scaled, not clipped
-        warnings.warn(ScalingNote(span), stacklevel=2)
-        if peak is not None:  # in the units of the image, as its values
-            peak = (peak - span[0]) / (span[1] - span[0])
-        out = denoise(
-            to_unit_range(image, span),
-            channel_axis=channel_axis,
-            model=model,
-            device=device,
-            tile=tile,
-            tta=tta,
-            peak=peak,
-            shrink=shrink,
-            progress=progress,
-        )
-        return from_unit_range(out, span)
     if model == "auto":
         model, _ = choose_model(image, channel_axis=channel_axis)
     x = image_to_tensor(image, channel_axis=channel_axis)  # (1, C, H, W)
@@ -218,6 +200,7 @@ def _shrink(noisy: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(kept.transpose(2, 0, 1)))[None]
 
 
+@scales_other_units
 def denoise_auto(
     image: np.ndarray,
     *,
@@ -229,14 +212,6 @@ def denoise_auto(
     choose_model`: ``real`` for noise correlated between neighbouring pixels, as in camera
     photos, else the blind model of ``pretrained``); the choice is said as a
     :class:`~noise2noise.errors.Note`, which file runs print."""
-    image = np.asarray(image)
-    check_finite(image)  # before a choice is said
-    if span := units_span(image, channel_axis):  # measured, and denoised, in [0, 1]
-        warnings.warn(ScalingNote(span), stacklevel=2)
-        out = denoise_auto(
-            to_unit_range(image, span), channel_axis=channel_axis, device=device, progress=progress
-        )
-        return from_unit_range(out, span)
     model, estimate = choose_model(image, channel_axis=channel_axis)
     warnings.warn(Note(describe_choice(model, estimate)), stacklevel=2)
     return denoise(image, channel_axis=channel_axis, model=model, device=device, progress=progress)

@@ -27,6 +27,7 @@ import torch
 
 from ..convert import image_to_tensor, tensor_to_image
 from ..tta import tta_transforms
+from ..units import scales_other_units
 from .batched import denoise_zeroshot_batch, fit_zeroshot_batch
 from .configuration import (
     DEFAULT_PRESET,
@@ -63,6 +64,7 @@ __all__ = [
 ]
 
 
+@scales_other_units
 def denoise_zeroshot(
     image: np.ndarray,
     *,
@@ -79,7 +81,9 @@ def denoise_zeroshot(
     ----------
     image : ndarray
         H×W, or H×W×C with ``channel_axis=-1`` (any C: all channels are denoised, so
-        split off an alpha channel first); uint8, uint16 or float in [0, 1]. At least 8×8.
+        split off an alpha channel first); uint8, uint16 or float in [0, 1] (float data
+        in other units are scaled into it and back, with a note: :mod:`noise2noise.units`).
+        At least 8×8.
     preset : str or ZeroShotConfig
         ``"fast"`` (default: seconds per image, any size), ``"paper"`` (Mansour &
         Heckel's settings: 2000 full-image steps), ``"report"``, or a configuration.

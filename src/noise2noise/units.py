@@ -1,0 +1,41 @@
+"""Float data in other units than [0, 1], for the denoisers of the Python API.
+
+The denoisers work on values in [0, 1]. Float data that leave it by more than their noise
+carries (zero-centred or background-subtracted data, physical units:
+:func:`~noise2noise.convert.units_span`) were clipped into it, or refused; decorated with
+:func:`scales_other_units`, a denoiser takes them scaled into [0, 1] and gives them back
+in their own units, with a :class:`~noise2noise.image_io.ScalingNote`, as ``n2n denoise``
+does for a float TIFF.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from .convert import check_finite, from_unit_range, to_unit_range, units_span
+from .image_io import ScalingNote
+
+__all__ = ["scales_other_units"]
+
+
+def scales_other_units(denoiser):
+    """``denoiser(image, *, channel_axis=None, ...)`` on float data in other units than
+    [0, 1]: scaled into it and back (a ``peak`` option, in the image's units, scaled
+    alike); NaN and infinite values refused first, before any choice is said."""
+
+    @functools.wraps(denoiser)
+    def scaled(image, *args, channel_axis: int | None = None, **options):
+        image = np.asarray(image)
+        check_finite(image)
+        if not (span := units_span(image, channel_axis)):
+            return denoiser(image, *args, channel_axis=channel_axis, **options)
+        warnings.warn(ScalingNote(span), stacklevel=2)
+        if options.get("peak") is not None:
+            options["peak"] = (options["peak"] - span[0]) / (span[1] - span[0])
+        inside = to_unit_range(image, span)
+        return from_unit_range(denoiser(inside, *args, channel_axis=channel_axis, **options), span)
+
+    return scaled
