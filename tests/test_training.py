@@ -463,6 +463,9 @@ def test_presets_carry_the_reports_hyperparameters():
         TrainConfig.from_dict({"arch": "unet", "color": "blue"})
     with pytest.raises(ValueError, match="invalid training configuration"):
         TrainConfig(target="sharp")
+    # what a field may be, where a number is out of range (it said 'depth=9' only)
+    with pytest.raises(ValueError, match=r"depth=9 \(may be 1 to 8\), level_weight=5\.0 \(may"):
+        TrainConfig(depth=9, level_weight=5.0)
 
 
 def test_train_and_denoise_from_the_command_line(tmp_path, crops, clean_folder, capsys):

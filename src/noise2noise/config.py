@@ -65,12 +65,18 @@ def check_types(config: object, kind: str) -> None:
         raise ConfigError(f"invalid {kind}: wrong type for {', '.join(bad)}")
 
 
-def raise_for_invalid(config: object, checks: dict[str, bool], kind: str) -> None:
+def raise_for_invalid(
+    config: object, checks: dict[str, bool | tuple[bool, str]], kind: str
+) -> None:
     """Raise :class:`ConfigError` (a ``ValueError``) listing every field whose check is
-    False."""
-    bad = [name for name, ok in checks.items() if not ok]
+    False, each with what it may be where the check says it (``(ok, "16 to 4096")``)."""
+    said = {n: c if isinstance(c, tuple) else (c, "") for n, c in checks.items()}
+    bad = [(name, rule) for name, (ok, rule) in said.items() if not ok]
     if bad:
-        values = ", ".join(f"{name}={getattr(config, name)!r}" for name in bad)
+        values = ", ".join(
+            f"{name}={getattr(config, name)!r}" + (f" (may be {rule})" if rule else "")
+            for name, rule in bad
+        )
         raise ConfigError(f"invalid {kind}: {values}")
 
 

@@ -123,10 +123,10 @@ class TrainConfig:
         checks = {
             "arch": self.arch in MODELS,
             "target": self.target in ("noisy", "clean"),
-            "epochs": 1 <= self.epochs <= 1_000_000,
-            "batch_size": 1 <= self.batch_size <= 4096,
+            "epochs": (1 <= self.epochs <= 1_000_000, "1 to 1000000"),
+            "batch_size": (1 <= self.batch_size <= 4096, "1 to 4096"),
             "lr": 0 < self.lr < math.inf,
-            "crop": 16 <= self.crop <= 4096,
+            "crop": (16 <= self.crop <= 4096, "16 to 4096"),
             "early_stop": self.early_stop is None or self.early_stop >= 1,
             "schedule": self.schedule in ("plateau", "cosine"),
             "plateau_patience": self.plateau_patience >= 0,
@@ -134,14 +134,14 @@ class TrainConfig:
             "val_fraction": 0 < self.val_fraction < 1,
             # Upper bounds far above any useful network, so that a tampered checkpoint
             # cannot ask for a 100-gigabyte model.
-            "width": 1 <= self.width <= MAX_WIDTH,
-            "depth": 1 <= self.depth <= MAX_DEPTH,
-            "blocks": 1 <= self.blocks <= 16,
+            "width": (1 <= self.width <= MAX_WIDTH, f"1 to {MAX_WIDTH}"),
+            "depth": (1 <= self.depth <= MAX_DEPTH, f"1 to {MAX_DEPTH}"),
+            "blocks": (1 <= self.blocks <= 16, "1 to 16"),
             "steps_per_epoch": self.steps_per_epoch is None
             or 1 <= self.steps_per_epoch <= 1_000_000,
-            "level_weight": 0.0 <= self.level_weight <= 1.0,
+            "level_weight": (0.0 <= self.level_weight <= 1.0, "0 to 1"),
             "init": self.init is None or 0 < len(self.init) <= 4096,
-            "float_share": 0.0 <= self.float_share <= 1.0,
+            "float_share": (0.0 <= self.float_share <= 1.0, "0 to 1"),
         }
         raise_for_invalid(self, checks, "training configuration")
         parse_training_noise(self.noise)  # fails early on a bad spec
