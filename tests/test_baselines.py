@@ -142,3 +142,19 @@ def test_without_the_bm3d_extra_the_error_names_it_not_a_package_it_would_need(
             "(or: pip install bm3d)\n"
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+def test_bm3d_takes_float_data_in_other_units_with_sigma_in_those_units(camera_crop):
+    """`denoise_bm3d(x - 0.5, sigma=15)` clipped its output to [0, 1]: the upper half of
+    the image only (12 dB). Scaled into [0, 1] and back, sigma with it, as n2n denoise
+    does for a float TIFF."""
+    pytest.importorskip("bm3d")
+    clean = camera_crop.astype(np.float32) / 255
+    noisy = clean + np.random.default_rng(0).normal(0, 15 / 255, clean.shape).astype(np.float32)
+    as_is = psnr(denoise_bm3d(noisy, sigma=15), clean)
+    with pytest.warns(Note, match="scaled into"):
+        shifted = denoise_bm3d(noisy - 0.5, sigma=15)
+    assert psnr(shifted + 0.5, clean, data_range=1) > as_is - 0.3
+    with pytest.warns(Note, match="scaled into"):  # 1000 times the units, and the sigma
+        scaled = denoise_bm3d(noisy * 1000, sigma=15 * 1000)
+    assert psnr(scaled / 1000, clean, data_range=1) > as_is - 0.3

@@ -16,6 +16,7 @@ import numpy as np
 
 from .convert import as_float, check_finite, from_float
 from .errors import MissingDependency, N2NError, Note
+from .units import scales_other_units
 
 __all__ = [
     "anscombe",
@@ -132,6 +133,7 @@ def _bm3d_float(x: np.ndarray, sigma: float, channel_axis: int | None) -> np.nda
     return np.moveaxis(np.asarray(out, dtype=np.float32), -1, channel_axis)
 
 
+@scales_other_units
 def denoise_bm3d(
     image: np.ndarray, *, sigma: float | None = None, channel_axis: int | None = None
 ) -> np.ndarray:
@@ -140,10 +142,11 @@ def denoise_bm3d(
     Parameters
     ----------
     image : ndarray
-        H×W, or with a channel axis; uint8, uint16 or float in [0, 1].
+        H×W, or with a channel axis; uint8, uint16 or float in [0, 1] (float data in
+        other units are scaled into it and back, with a note: :mod:`noise2noise.units`).
     sigma : float, optional
-        Noise standard deviation on the 0-255 scale. Estimated from the image when
-        omitted (said in a :class:`SigmaNote`).
+        Noise standard deviation on the 0-255 scale (of 1 in the image's units).
+        Estimated from the image when omitted (said in a :class:`SigmaNote`).
     channel_axis : int or None
         Axis of the colour channels; None for grayscale.
 

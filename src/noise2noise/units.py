@@ -23,8 +23,10 @@ __all__ = ["scales_other_units"]
 
 def scales_other_units(denoiser):
     """``denoiser(image, *, channel_axis=None, ...)`` on float data in other units than
-    [0, 1]: scaled into it and back (a ``peak`` option, in the image's units, scaled
-    alike); NaN and infinite values refused first, before any choice is said."""
+    [0, 1]: scaled into it and back; NaN and infinite values refused first, before any
+    choice is said. A ``peak`` option (a value of the image) is scaled as the values are,
+    a ``sigma`` option (a noise level, relative to 1 of the image's units, as
+    ``n2n denoise --sigma`` on a float TIFF) as their differences are."""
 
     @functools.wraps(denoiser)
     def scaled(image, *args, channel_axis: int | None = None, **options):
@@ -35,6 +37,8 @@ def scales_other_units(denoiser):
         warnings.warn(ScalingNote(span), stacklevel=2)
         if options.get("peak") is not None:
             options["peak"] = (options["peak"] - span[0]) / (span[1] - span[0])
+        if options.get("sigma") is not None:
+            options["sigma"] = options["sigma"] / (span[1] - span[0])
         inside = to_unit_range(image, span)
         return from_unit_range(denoiser(inside, *args, channel_axis=channel_axis, **options), span)
 
