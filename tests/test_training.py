@@ -545,3 +545,15 @@ def test_train_threads_option_sets_the_process_threads(tmp_path, clean_folder, m
     finally:
         torch.set_num_threads(before)
     assert seen == [1]
+
+
+def test_a_trained_model_takes_float_data_in_other_units(tmp_path, camera_crop):
+    """`denoise_with_model(x - 0.5)` clipped its output to [0, 1]: the values below 0
+    were lost. Scaled into [0, 1] and back, with a note, as the shipped models do."""
+    torch.manual_seed(0)
+    net, config = UNet(1, width=4, depth=2).eval(), TrainConfig(arch="unet", width=4, depth=2)
+    save_checkpoint(tmp_path / "m.pt", net, config, 1)
+    shifted = camera_crop.astype(np.float32) / 255 - 0.5
+    with pytest.warns(UserWarning, match="scaled into"):
+        out = denoise_with_model(shifted, model=tmp_path / "m.pt")
+    assert out.min() < -0.3 and out.shape == shifted.shape

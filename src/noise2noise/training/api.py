@@ -30,6 +30,7 @@ from ..noise import (
 )
 from ..runtime import resolve_device
 from ..tiling import apply_tiled
+from ..units import scales_other_units
 from .checkpoint import cached_model
 from .configuration import TrainConfig
 from .loop import check_run_dir, train
@@ -226,6 +227,7 @@ _TWO_SHOTS = (
 )
 
 
+@scales_other_units
 def denoise_with_model(
     image: np.ndarray,
     *,
