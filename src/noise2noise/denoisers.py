@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .convert import check_finite, from_unit_range, to_unit_range, units_span
+from .convert import check_finite, to_unit_range, units_span
 from .errors import N2NError, Note
 from .estimate import METHOD_OF, choose_model, describe_choice
-from .image_io import ScalingNote, merge_alpha, split_alpha
+from .image_io import merge_alpha, split_alpha
 from .methods import (
     REGISTRY,
     RUNTIME_OPTIONS,
@@ -29,6 +29,7 @@ from .methods import (
 )
 from .noise import Gaussian, Poisson
 from .runtime import resolve_device
+from .units import scales_other_units
 from .zeroshot import get_preset
 
 __all__ = ["make_denoiser", "FileDenoiser", "NoiseAwareDenoiser", "blend"]
@@ -150,16 +151,16 @@ class FileDenoiser:
         return blend(image, self._denoise(image), self.strength)
 
     def _denoise(self, image: np.ndarray) -> np.ndarray:
-        check_finite(image)
-        options = dict(self.options)
-        span = self._float_span(image)
-        if span is None:
-            return denoise_image(image, self.method, **options)
-        warnings.warn(ScalingNote(span), stacklevel=2)
-        if options.get("sigma") is not None:
-            options["sigma"] = options["sigma"] / (span[1] - span[0])
-        out = denoise_image(to_unit_range(image, span), self.method, **options)
-        return from_unit_range(out, span)
+        if not REGISTRY[self.method].scale_float:  # Poisson counts stay counts
+            check_finite(image)
+            return denoise_image(image, self.method, **self.options)
+        axis = -1 if image.ndim == 3 else None
+        return _scaled_denoise_image(image, self.method, channel_axis=axis, **self.options)
+
+
+# A file's image in other units than [0, 1], scaled into it and back (its sigma with it),
+# as the Python API's denoisers take it.
+_scaled_denoise_image = scales_other_units(denoise_image)
 
 
 def _batches(method: str, options: dict) -> bool:
