@@ -75,6 +75,14 @@ def table(header: list[str], rows: list[dict], keys: list[str]) -> list[str]:
     return lines + ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
 
 
+def titled_table(
+    title: str, description: str, header: list[str], rows: list[dict], keys: list[str]
+) -> list[str]:
+    """The Markdown lines of a results file: ``# title``, the command that made it, a
+    paragraph of ``description``, then the table of ``rows`` (:func:`table`)."""
+    return [f"# {title}", "", f"`{command()}`", "", description, "", *table(header, rows, keys)]
+
+
 def write_results(out: str | Path, rows: list[dict], markdown: list[str]) -> None:
     """Write ``<out>.csv`` (one line per row) and ``<out>.md``, creating the folder."""
     out = Path(out)

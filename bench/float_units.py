@@ -16,7 +16,7 @@ import argparse
 import warnings
 
 import numpy as np
-from _common import command, held_out, table, write_results
+from _common import held_out, titled_table, write_results
 
 from noise2noise import add_noise, denoise, parse_noise, psnr
 from noise2noise.convert import as_float, float_span, from_unit_range, to_unit_range, units_span
@@ -71,24 +71,18 @@ def main() -> None:
         row.update({k: f"{np.mean(v):.2f}" for k, v in by.items()})
         rows.append(row)
         print(row, flush=True)
-    markdown = [
-        "# Float data beyond [0, 1]: taken as they are (clipped) or scaled",
-        "",
-        f"`{command()}`",
-        "",
+    markdown = titled_table(
+        "Float data beyond [0, 1]: taken as they are (clipped) or scaled",
         "Mean PSNR (dB, data range 1) on held-out bsds432 images, the pretrained model "
         "without flip averaging. 'clipped': the noisy data clipped to [0, 1] first (the "
         "Python API before 0.20, for any float data within [-2, 3]); 'scaled': scaled from "
         "their range into [0, 1] and back (`n2n denoise` before 0.20, for any float TIFF "
         "beyond [0, 1]); 'denoise 0.20': `noise2noise.denoise` as it is now, which decides "
         "by `units_span` (the images it scaled are counted).",
-        "",
-        *table(
-            ["case", "images", "scaled by 0.20", "noisy", "clipped", "scaled", "denoise 0.20"],
-            rows,
-            ["case", "images", "scaled_by_0_20", "noisy", "clipped", "scaled", "denoise"],
-        ),
-    ]
+        ["case", "images", "scaled by 0.20", "noisy", "clipped", "scaled", "denoise 0.20"],
+        rows,
+        ["case", "images", "scaled_by_0_20", "noisy", "clipped", "scaled", "denoise"],
+    )
     write_results(args.out, rows, markdown)
 
 

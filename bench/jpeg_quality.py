@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import command, group_rows, held_out, table, write_results
+from _common import group_rows, held_out, titled_table, write_results
 from PIL import Image
 
 from noise2noise import add_noise, denoise, psnr, read_image
@@ -88,20 +88,14 @@ def main() -> None:
                 "bpp": f"{mean('bits_per_pixel'):.2f}",
             }
         )
-    markdown = [
-        "# Writing a denoised image as JPEG",
-        "",
-        f"`{command()}`",
-        "",
+    markdown = titled_table(
+        "Writing a denoised image as JPEG",
         f"{len(val)} held-out bsds432 images, full size, 8-bit noisy inputs, the shipped "
         "model; PSNR against the clean image before and after the JPEG round trip.",
-        "",
-        *table(
-            ["noise", "JPEG", "denoised PSNR", "after JPEG", "mean change", "worst", "bits/pixel"],
-            summary,
-            ["noise", "jpeg", "denoised", "after", "loss", "worst", "bpp"],
-        ),
-    ]
+        ["noise", "JPEG", "denoised PSNR", "after JPEG", "mean change", "worst", "bits/pixel"],
+        summary,
+        ["noise", "jpeg", "denoised", "after", "loss", "worst", "bpp"],
+    )
     write_results(args.out, rows, markdown)
     print("\n".join(markdown))
 

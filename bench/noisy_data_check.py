@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import command, stored_8bit, table, write_results
+from _common import stored_8bit, titled_table, write_results
 
 from noise2noise import add_noise, estimate_sigma
 from noise2noise.convert import as_float
@@ -73,22 +73,16 @@ def main() -> None:
             }
         )
         print(rows[-1], f"{time.perf_counter() - tic:.0f} s", flush=True)
-    markdown = [
-        "# The noisy-data check of `n2n train --data`",
-        "",
-        f"`{command()}`",
-        "",
+    markdown = titled_table(
+        "The noisy-data check of `n2n train --data`",
         "Noise sigma (0-255 scale) as `noise2noise.estimate_sigma` measures it, per image "
         f"(the first {args.limit} of each set); 'check' is what the check computes, the median "
         f"of its first {CHECKED}, and 'warns' whether that is above `NOISY_DATA_SIGMA` "
         f"= {NOISY_DATA_SIGMA:g}. Synthetic noise was stored as 8-bit files store it.",
-        "",
-        *table(
-            ["set", "images", "median", "90th percentile", "most", "check", "warns"],
-            rows,
-            ["set", "images", "median", "p90", "max", "check_median", "warns"],
-        ),
-    ]
+        ["set", "images", "median", "90th percentile", "most", "check", "warns"],
+        rows,
+        ["set", "images", "median", "p90", "max", "check_median", "warns"],
+    )
     write_results(args.out, rows, markdown)
 
 

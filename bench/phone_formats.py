@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
-from _common import command, group_rows, held_out, table, write_results
+from _common import group_rows, held_out, titled_table, write_results
 from PIL import Image
 
 from noise2noise import add_noise, denoise, psnr, read_image
@@ -93,21 +93,15 @@ def main() -> None:
                 "seconds": f"{seconds[label]:.1f}",
             }
         )
-    markdown = [
-        "# Writing a denoised image as HEIC or AVIF",
-        "",
-        f"`{command()}`",
-        "",
+    markdown = titled_table(
+        "Writing a denoised image as HEIC or AVIF",
         f"Quality 95, 4:4:4 colour. PSNR change of the round trip: {args.limit} held-out "
         "bsds432 images, Gaussian 25, the shipped model. Seconds: one 12-megapixel image "
         "(a held-out image resized to 4000×3000) on this machine.",
-        "",
-        *table(
-            ["format", "setting", "mean PSNR change (dB)", "worst", "bits/pixel", "s / 12 MP"],
-            summary,
-            ["format", "setting", "loss", "worst", "bpp", "seconds"],
-        ),
-    ]
+        ["format", "setting", "mean PSNR change (dB)", "worst", "bits/pixel", "s / 12 MP"],
+        summary,
+        ["format", "setting", "loss", "worst", "bpp", "seconds"],
+    )
     write_results(args.out, rows, markdown)
     print("\n".join(markdown))
 
