@@ -684,3 +684,24 @@ def test_a_folder_run_says_where_its_outputs_went(tmp_path, astronaut_crop, caps
     write_image(Path("b") / "x.png", astronaut_crop)  # beside inputs of two folders: none
     assert main(["denoise", "scans/0.png", "b/x.png", *FAST]) == 0
     assert "2 of 2 images denoised in " in capsys.readouterr().out
+
+
+def test_experiments_named_after_methods_are_the_experiments(capsys):
+    """`--methods` takes several values, so `n2n reproduce --methods bm3d table1` took
+    table1 for a method (argparse: 'the following arguments are required')."""
+    from noise2noise.cli.reproduce import _take_misplaced_experiments
+
+    args = build_parser().parse_args(
+        ["reproduce", "--methods", "bm3d", "table1", "--noise", "gaussian:25", "figures"]
+        + ["--out", "x"]
+    )
+    _take_misplaced_experiments(args)
+    assert (args.experiments, args.methods, args.noise) == (
+        ["table1", "figures"],
+        ["bm3d"],
+        ["gaussian:25"],
+    )
+    assert main(["reproduce", "--methods", "bm3d", "--out", "x"]) != 0
+    assert "no experiment named (choose from train, table1," in capsys.readouterr().err
+    assert main(["reproduce", "tabel1", "--out", "x"]) != 0
+    assert "unknown experiment 'tabel1'" in capsys.readouterr().err

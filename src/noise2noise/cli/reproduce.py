@@ -29,8 +29,11 @@ from .common import (
     wrap,
 )
 
+EXPERIMENT_NAMES = [*EXPERIMENTS, "all", "report", "verify"]
+
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    _take_misplaced_experiments(args)
     apply_threads(args)
     device = str(device_of(args))
     if "verify" in args.experiments:
@@ -61,6 +64,19 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     )
     print(f"wrote {results}")
     return EXIT_OK
+
+
+def _take_misplaced_experiments(args: argparse.Namespace) -> None:
+    """Experiments named after --methods or --noise, which take several values
+    (`n2n reproduce --methods bm3d table1`), are the experiments they are."""
+    for option in ("methods", "noise"):
+        values = getattr(args, option) or []
+        args.experiments += [v for v in values if v in EXPERIMENT_NAMES]
+        setattr(args, option, [v for v in values if v not in EXPERIMENT_NAMES] or None)
+    unknown = [e for e in args.experiments if e not in EXPERIMENT_NAMES]
+    if unknown or not args.experiments:
+        said = f"unknown experiment '{unknown[0]}'" if unknown else "no experiment named"
+        raise N2NError(f"{said} (choose from {', '.join(EXPERIMENT_NAMES)})")
 
 
 def add_parser(sub) -> None:
@@ -100,8 +116,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "experiments",
-        nargs="+",
-        choices=[*EXPERIMENTS, "all", "report", "verify"],
+        nargs="*",  # checked by _take_misplaced_experiments (choices refuse none given)
         metavar="EXPERIMENT",
         help="train (Table 1's networks only), table1, convergence, sensitivity, figures, "
         "all, report, verify (recompute a sample of cached cells)",
