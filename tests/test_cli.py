@@ -701,7 +701,11 @@ def test_experiments_named_after_methods_are_the_experiments(capsys):
         ["bm3d"],
         ["gaussian:25"],
     )
-    assert main(["reproduce", "--methods", "bm3d", "--out", "x"]) != 0
-    assert "no experiment named (choose from train, table1," in capsys.readouterr().err
-    assert main(["reproduce", "tabel1", "--out", "x"]) != 0
-    assert "unknown experiment 'tabel1'" in capsys.readouterr().err
+    for wrong, said in (
+        (["--methods", "bm3d"], "no experiment named (choose from train,"),
+        (["tabel1"], "unknown experiment 'tabel1'"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(["reproduce", *wrong, "--out", "x"])
+        assert exit_.value.code == 2
+        assert f"n2n reproduce: error: {said}" in capsys.readouterr().err

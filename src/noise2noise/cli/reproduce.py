@@ -76,7 +76,7 @@ def _take_misplaced_experiments(args: argparse.Namespace) -> None:
     unknown = [e for e in args.experiments if e not in EXPERIMENT_NAMES]
     if unknown or not args.experiments:
         said = f"unknown experiment '{unknown[0]}'" if unknown else "no experiment named"
-        raise N2NError(f"{said} (choose from {', '.join(EXPERIMENT_NAMES)})")
+        args.command_parser.error(f"{said} (choose from {', '.join(EXPERIMENT_NAMES)})")
 
 
 def add_parser(sub) -> None:
