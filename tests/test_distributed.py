@@ -495,9 +495,12 @@ def test_float_arrays_in_physical_units_are_scaled_into_range_and_back(tmp_path,
 
 def test_a_scheduler_address_that_is_not_one_is_a_one_line_error():
     """`--scheduler nonsense` was a traceback: Dask's ValueError 'missing port number'."""
+    before = distributed.default_client() if distributed.client._get_global_client() else None
     for address in ("nonsense", "http://host:1"):
         with pytest.raises(N2NError, match=f"`scheduler` {address}: not the address of a Dask"):
             connect(address)
+    # the failed client stayed the default one: every later Dask computation waited for it
+    assert distributed.client._get_global_client() is before
 
 
 def test_a_worker_memory_that_is_not_a_size_and_a_photo_into_zarr_are_one_line_errors(tmp_path):

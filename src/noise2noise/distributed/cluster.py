@@ -13,8 +13,9 @@ try:  # optional dependencies: the [distributed] extra
     import dask
     import distributed
     import zarr
+    from distributed.comm.addressing import get_address_host_port
 except ImportError:  # pragma: no cover - said when used
-    dask = distributed = zarr = None
+    dask = distributed = zarr = get_address_host_port = None
 
 
 TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
@@ -80,15 +81,21 @@ def connect(
             )
         threads = threads or max(usable_cpus() // workers, 1)
         return Cluster(distributed.Client(local), threads, local)
+    # The address is checked before a Client is made for it: a Client that fails on it
+    # ('nonsense': a traceback from inside Dask) stays the process's default client, and
+    # every later Dask computation waits for it.
     try:
-        return Cluster(distributed.Client(scheduler, timeout="20s"), threads)
-    except OSError as exc:
-        raise N2NError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-    except ValueError as exc:  # 'nonsense': a traceback from inside Dask
+        if not scheduler.startswith("inproc://"):
+            get_address_host_port(scheduler)
+    except ValueError as exc:
         raise N2NError(
             f"`scheduler` {scheduler}: not the address of a Dask scheduler ({exc}); give "
             "HOST:PORT, tcp://HOST:PORT or local:N"
         ) from None
+    try:
+        return Cluster(distributed.Client(scheduler, timeout="20s"), threads)
+    except OSError as exc:
+        raise N2NError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
 
 
 def _set_threads(threads: int | None) -> None:
