@@ -20,12 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .convert import (
-    dim_gain,
-    image_to_tensor,
-    pad_to_multiple,
-    tensor_to_image,
-)
+from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
 from .errors import N2NError, Note
 from .estimate import choose_model, describe_choice
 from .progress import progress_bar
