@@ -8,6 +8,7 @@ import torch
 
 from noise2noise import Gaussian, Poisson, add_noise, psnr, write_image
 from noise2noise.cli import main
+from noise2noise.convert import luminance
 from noise2noise.files import write_json
 from noise2noise.models import UNet
 from noise2noise.training import (
@@ -407,10 +408,45 @@ def test_unusable_training_images_are_skipped_with_a_reason(tmp_path, crops):
     images, problems = load_training_images(files, crop=32)
     assert len(images) == 1
     assert any("smaller than" in p for p in problems)
-    assert any("channel" in p for p in problems)
+    assert any("gray.png: gray image among 1 colour image" in p for p in problems)
     assert any("broken.png" in p for p in problems)
     with pytest.raises(ValueError, match="`strict=True`"):
         load_training_images(files, crop=32, strict=True)
+
+
+def test_a_mixed_folder_keeps_its_most_common_kind_and_grayscale_keeps_all(tmp_path, crops):
+    """The first file by name set the folder's channel count: one gray image named
+    before the colour ones ('a_gray.png') left every colour image out; `grayscale=True`
+    converted only after that, so a mixed folder still lost images."""
+    write_image(tmp_path / "a_gray.png", crops[0][..., 0])
+    for i in (1, 2):
+        write_image(tmp_path / f"b{i}.png", crops[i])
+    files = sorted(tmp_path.iterdir())
+    images, problems = load_training_images(files, crop=32)
+    assert [i.shape for i in images] == [(48, 48, 3)] * 2
+    assert problems == [
+        f"{tmp_path / 'a_gray.png'}: gray image among 2 colour images; "
+        "`grayscale=True` trains on the luminance of all"
+    ]
+    images, problems = load_training_images(files, crop=32, grayscale=True)
+    assert problems == [] and [i.shape for i in images] == [(48, 48, 1)] * 3
+    np.testing.assert_array_equal(images[1][..., 0], luminance(crops[1]))
+
+
+def test_grayscale_training_on_noisy_pairs_makes_a_gray_model(tmp_path, crops):
+    """`n2n train --pairs A B --grayscale` trained a colour model on the colour pairs
+    and wrote `grayscale: true` in its configuration."""
+    for folder, seed in (("a", 0), ("b", 100)):
+        (tmp_path / folder).mkdir()
+        for i, c in enumerate(crops):
+            noisy = add_noise(c, "gaussian:25", seed=seed + i, channel_axis=-1)
+            write_image(tmp_path / folder / f"{i}.png", noisy)
+    config = TrainConfig(epochs=1, steps_per_epoch=1, grayscale=True, **TINY)
+    run_training(config, tmp_path / "run", pairs=(tmp_path / "a", tmp_path / "b"), progress=False)
+    gray = add_noise(crops[0][..., 0], "gaussian:25", seed=5)
+    assert denoise_with_model(gray, model=tmp_path / "run").shape == gray.shape
+    with pytest.raises(ValueError, match="trained on 1-channel images"):
+        denoise_with_model(crops[0], model=tmp_path / "run", channel_axis=-1)
 
 
 def test_float_training_images_in_physical_units_are_scaled_as_denoise_scales_them(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,23 +47,28 @@ def load_training_images(
     channels: int | None = None,
     strict: bool = False,
     scale_float: bool = True,
+    grayscale: bool = False,
 ) -> tuple[list[np.ndarray], list[str]]:
     """Read training images, leaving out those that cannot serve (with a reason each).
 
     Unreadable files, images smaller than ``crop`` and images whose channel count differs
-    from the set's (e.g. a grayscale image among colour ones) are skipped, or with
-    ``strict`` stop the run. An alpha channel is dropped. Float data outside [0, 1] (in
-    physical units) are scaled into it, as ``n2n denoise`` scales them, with a warning
-    (unless ``scale_float`` is False: the captures of a scene are scaled alike, later).
+    from the set's (``channels``; default: the count most of the images have, colour on a
+    tie) are skipped, or with ``strict`` stop the run. An alpha channel is dropped;
+    ``grayscale`` takes the luminance of colour images, so that gray and colour images
+    serve alike. Float data outside [0, 1] (in physical units) are scaled into it, as
+    ``n2n denoise`` scales them, with a warning (unless ``scale_float`` is False: the
+    captures of a scene are scaled alike, later).
 
     Returns
     -------
     (images, problems): the usable H×W×C arrays and one message per skipped file.
     """
-    images, problems = [], []
+    read, problems = [], []
     for f in files:
         try:
             image = _as_hwc(split_alpha(read_image(f))[0])
+            if grayscale and image.shape[2] == 3:
+                image = _as_hwc(luminance(image))
             if scale_float and (span := _float_span_of([image])):
                 image = _scaled(image, span, f)
             if min(image.shape[:2]) < crop:
@@ -70,17 +76,43 @@ def load_training_images(
                     f"{f}: {image.shape[1]}×{image.shape[0]} is smaller than "
                     f"the {crop}×{crop} training crop"
                 )
-            channels = channels or image.shape[2]
-            if image.shape[2] != channels:
-                raise N2NError(f"{f}: {image.shape[2]} channel(s) in a set of {channels}")
         except (ImageFileError, ValueError) as exc:
-            if strict:
-                raise N2NError(f"{exc} (stopping: `strict=True`)") from exc
-            problems.append(str(exc))
-            log.warning("skipped %s", exc)
+            _skip(exc, problems, strict)
+            continue
+        read.append((f, image))
+    # The set's channel count is the most common one, not the first file's: which of a
+    # folder's images are left out must not depend on how they are named.
+    counts = Counter(image.shape[2] for _, image in read)
+    channels = channels or max(counts, key=lambda c: (counts[c], c), default=None)
+    images = []
+    for f, image in read:
+        if image.shape[2] != channels:
+            hint = "" if grayscale else "; `grayscale=True` trains on the luminance of all"
+            _skip(
+                N2NError(
+                    f"{f}: {_kinds(image.shape[2], 1)} among {counts[channels]} "
+                    f"{_kinds(channels, counts[channels])}{hint}"
+                ),
+                problems,
+                strict,
+            )
             continue
         images.append(image)
     return images, problems
+
+
+def _kinds(channels: int, n: int) -> str:
+    """'gray image', 'colour images', '2-channel image'... for a message."""
+    kind = {1: "gray", 3: "colour"}.get(channels, f"{channels}-channel")
+    return f"{kind} image{'' if n == 1 else 's'}"
+
+
+def _skip(exc: Exception, problems: list[str], strict: bool) -> None:
+    """Note a training image left out, or with ``strict`` stop on it."""
+    if strict:
+        raise N2NError(f"{exc} (stopping: `strict=True`)") from exc
+    problems.append(str(exc))
+    log.warning("skipped %s", exc)
 
 
 def _float_span_of(images: list[np.ndarray]) -> tuple[float, float] | None:
@@ -133,12 +165,12 @@ def run_training(
     check_run_dir(run_dir, resume)  # before the images are read, which can take a while
     if data is not None:
         files, _ = image_set_paths(data, data_root)
-        images, _ = load_training_images(files[:limit], crop=config.crop, strict=strict)
+        images, _ = load_training_images(
+            files[:limit], crop=config.crop, strict=strict, grayscale=config.grayscale
+        )
         if not images:
             raise N2NError(f"{data}: no usable training images")
         _say_if_noisy(images, data)
-        if config.grayscale:
-            images = [luminance(i) if i.shape[2] == 3 else i for i in images]
         noise = parse_training_noise(config.noise)
         if config.quantise_input or isinstance(noise, NoiseMixture):
             dataset = MixturePairs(
@@ -174,7 +206,11 @@ def run_training(
         folders = [folder_a, folder_b] + ([Path(clean)] if clean else [])
         loaded = [
             load_training_images(
-                [d / n for n in names], crop=config.crop, strict=True, scale_float=False
+                [d / n for n in names],
+                crop=config.crop,
+                strict=True,
+                scale_float=False,
+                grayscale=config.grayscale,
             )[0]
             for d in folders
         ]
