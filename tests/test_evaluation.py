@@ -7,7 +7,13 @@ import pytest
 from noise2noise import Gaussian, Poisson, evaluation, write_image
 from noise2noise.cli import main
 from noise2noise.datasets import center_crop, image_set_paths, load_image_set
-from noise2noise.evaluation import evaluate, make_noisy, noise_seed, run_evaluation
+from noise2noise.evaluation import (
+    evaluate,
+    make_noisy,
+    noise_seed,
+    read_results,
+    run_evaluation,
+)
 
 
 @pytest.fixture
@@ -200,6 +206,26 @@ def test_run_evaluation_writes_summaries_and_refuses_mixed_settings(tmp_path, as
         run_evaluation(
             [str(folder)], ["gaussian:25"], ["bm3d"], out, crop=32, seed=1, progress=False
         )
+
+
+def test_the_summary_is_of_this_runs_images(tmp_path, astronaut_crop):
+    """An evaluation again into the same folder with fewer images (`--limit`, or files
+    removed) summarised every cell of the CSV: the noisy row over 3 images beside a
+    method's over 2, means of other images in one table."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for i in range(3):
+        write_image(folder / f"{i}.png", np.roll(astronaut_crop, 7 * i, axis=1))
+    out = tmp_path / "out"
+    run_evaluation([str(folder)], ["gaussian:25"], [], out, crop=32, progress=False)
+    results, md = run_evaluation(
+        [str(folder)], ["gaussian:25"], ["pretrained"], out, crop=32, limit=2, progress=False
+    )
+    assert sorted((r.image, r.method) for r in results) == [
+        ("0", "noisy"), ("0", "pretrained"), ("1", "noisy"), ("1", "pretrained"),
+    ]  # fmt: skip
+    assert "| gaussian:25 | noisy | 2 |" in md.read_text()
+    assert len(read_results(out / "results.csv")) == 5  # the third image's cell is kept
 
 
 @pytest.mark.parametrize("name", ["summary.md", "results.csv", "config.json"])

@@ -348,7 +348,7 @@ def run_evaluation(
 
     Returns
     -------
-    (results, path of summary.md)
+    (results, path of summary.md), of this run's images (``results.csv`` keeps all).
     """
     noises = [parse_noise(s) for s in noise_specs]
     for name in method_names:
@@ -394,5 +394,7 @@ def run_evaluation(
             if new_dir and not any(out_dir.iterdir()):
                 out_dir.rmdir()
         raise
+    # Of this run's images: means of others (an earlier run's) are not comparable.
+    results = [r for r in results if r.image in {*config["image_names"]}]
     _, md = write_summary(results, out_dir, command=command)
     return results, md
