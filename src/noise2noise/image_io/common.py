@@ -132,9 +132,13 @@ class ImageHeader:
 
 
 def describe_shape(shape: tuple) -> str:
-    """For messages: ``"64×48 with 3 colour channels"`` of an H×W(×C) array's shape."""
+    """For messages: ``"64×48 with 3 colour channels"`` of an H×W(×C) array's shape
+    (``"64×48 gray"`` with one channel, ``"64×48 with 2 channels"`` with 2 or 4)."""
     channels = shape[2] if len(shape) == 3 else 1
-    return f"{shape[1]}×{shape[0]} with {channels} colour channel{'s' * (channels != 1)}"
+    if channels == 1:
+        return f"{shape[1]}×{shape[0]} gray"
+    kind = " colour" if channels == 3 else ""
+    return f"{shape[1]}×{shape[0]} with {channels}{kind} channels"
 
 
 def _check_file(path: Path) -> str:
