@@ -461,13 +461,31 @@ def test_add_noise_gives_each_plane_of_a_stack_its_own_noise(tmp_path, camera_cr
     noise = noisy - clean
     assert noise.std() > 15
     assert not np.array_equal(noise[0], noise[1]) and not np.array_equal(noise[1], noise[2])
-    # plane 0 is noised exactly as the same image on its own
-    single = write_image(tmp_path / "one.png", camera_crop)
+    # plane 0 is noised exactly as the same image on its own, of the same name
+    (tmp_path / "single").mkdir()
+    single = write_image(tmp_path / "single" / "stack.png", camera_crop)
+    assert main(["add-noise", str(single), "-o", str(tmp_path / "n.png"), "--gaussian", "25"]) == 0
+    assert np.array_equal(read_image(tmp_path / "n.png"), noisy[0])
+
+
+def test_add_noise_gives_each_file_its_own_noise_as_eval_draws_it(tmp_path, camera_crop):
+    """Every file of a folder got the same noise (one seed for all): a burst of similar
+    frames, or copies of a scene meant as independent shots, shared one noise pattern."""
+    from noise2noise import Gaussian
+    from noise2noise.evaluation import make_noisy
+
+    (tmp_path / "clean").mkdir()
+    for name in ("a", "b"):
+        write_image(tmp_path / "clean" / f"{name}.png", camera_crop)
     assert (
-        main(["add-noise", str(single), "-o", str(tmp_path / "one-noisy.png"), "--gaussian", "25"])
+        main(["add-noise", str(tmp_path / "clean"), "-o", f"{tmp_path}/noisy/", "--gaussian", "25"])
         == 0
     )
-    assert np.array_equal(read_image(tmp_path / "one-noisy.png"), noisy[0])
+    a, b = (read_image(tmp_path / "noisy" / f"{n}.png").astype(int) for n in ("a", "b"))
+    assert abs(np.corrcoef((a - camera_crop).ravel(), (b - camera_crop).ravel())[0, 1]) < 0.05
+    # the noisy image `n2n eval` measures for an image of that name (whole, seed 0)
+    _, drawn = make_noisy(camera_crop, Gaussian(25), seed=0, image_name="a")
+    assert np.array_equal(a, np.rint(drawn[..., 0] * 255).astype(int))
 
 
 def test_by_default_white_noise_gets_the_pretrained_model(tmp_path, astronaut_crop, capsys):

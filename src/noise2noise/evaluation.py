@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from .files import refuse_others_files
 from .locks import try_claim
 from .methods import check_method
 from .metrics import psnr, ssim
-from .noise import Gaussian, Poisson, parse_noise
+from .noise import Gaussian, Poisson, noise_seed, parse_noise
 from .progress import progress_bar
 from .summary import summarise, write_summary
 
@@ -72,11 +71,6 @@ class CellResult:
             "ssim": f"{self.ssim:.5f}",
             "seconds": f"{self.seconds:.3f}",
         }
-
-
-def noise_seed(seed: int, image_name: str, noise_name: str) -> int:
-    """A seed that depends only on the run seed, the image name and the noise."""
-    return zlib.crc32(f"{seed}|{image_name}|{noise_name}".encode())
 
 
 def make_noisy(

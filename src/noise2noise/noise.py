@@ -8,6 +8,7 @@ the same seed always gives the same noise.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,12 @@ __all__ = [
     "as_mixture",
     "quantise",
 ]
+
+
+def noise_seed(seed: int, image_name: str, noise_name: str) -> int:
+    """A seed that depends only on the run seed, the image name and the noise: the
+    noise of an evaluation's cell, and of ``n2n add-noise`` on a file of that name."""
+    return zlib.crc32(f"{seed}|{image_name}|{noise_name}".encode())
 
 
 def make_generator(seed: int | torch.Generator | None) -> torch.Generator:

@@ -37,7 +37,7 @@ from ..image_io import (
     write_stack,
 )
 from ..memory import Limits, check_memory
-from ..noise import add_noise
+from ..noise import add_noise, noise_seed
 from ..progress import nested_bars, progress_bar
 
 
@@ -62,13 +62,19 @@ class FileResult:
 
 @dataclass(frozen=True)
 class NoiseAdder:
-    """``image -> noisy image`` for files; each plane of a stack gets its own noise. Float
-    data in physical units are scaled into [0, 1] and back, as for denoising (the noise
-    is then relative to that range), with a note."""
+    """``image -> noisy image`` for files; each file (:meth:`for_file`) and each plane of
+    a stack gets its own noise. Float data in physical units are scaled into [0, 1] and
+    back, as for denoising (the noise is then relative to that range), with a note."""
 
     noise: object
     seed: int = 0
     takes_plane = True  # process_file passes the plane index of a stack
+
+    def for_file(self, source: Path) -> NoiseAdder:
+        """The adder of ``source``: its seed drawn from the run's and the file's name, as
+        ``n2n eval`` seeds an image's noise (the same noise, whole images), so that the
+        files of a folder do not all get the same noise."""
+        return replace(self, seed=noise_seed(self.seed, source.stem, self.noise.name))
 
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
         if not getattr(self.noise, "clip", True) and image.dtype.kind != "f":
@@ -211,6 +217,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits, quality: int) -> None:
+    if hasattr(fn, "for_file"):  # a function of each file's own (add-noise's seed)
+        fn = fn.for_file(source)
     image = read_single_image(source, target, fn, overwrite, limits)
     if image is not None:
         write_output(source, target, fn(image), overwrite, quality)

@@ -59,7 +59,9 @@ def add_parser(sub) -> None:
         description=wrap(
             "Add Gaussian noise (sigma on the 0-255 scale) or Poisson noise "
             "(y = Poisson(peak*x)/peak), clipped to the valid range (unclipped into "
-            "float TIFFs with --unclipped), seeded."
+            "float TIFFs with --unclipped), seeded: each file's noise comes from --seed and "
+            "its name (the noise 'n2n eval' adds to an image of that name), each plane of "
+            "a stack its own."
         ),
         epilog="examples:\n  n2n add-noise clean.png -o noisy.png --gaussian 25\n"
         "  n2n add-noise clean/ -o noisy/ --poisson 15 --seed 3\n"
