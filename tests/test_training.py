@@ -414,6 +414,19 @@ def test_unusable_training_images_are_skipped_with_a_reason(tmp_path, crops):
         load_training_images(files, crop=32, strict=True)
 
 
+def test_a_refused_training_leaves_no_run_folder(tmp_path, crops):
+    """`n2n train` on a folder of one image, or with weights of another network size
+    (`init`), said why and left an empty run folder behind."""
+    one = SyntheticPairs(crops[:1], Gaussian(25), "noisy")
+    with pytest.raises(ValueError, match="at least 2 images"):
+        train(one, TrainConfig(epochs=1, **TINY), tmp_path / "run", progress=False)
+    two = SyntheticPairs(crops[:2], Gaussian(25), "noisy")
+    config = TrainConfig(epochs=1, **{**TINY, "arch": "unet", "depth": 2}, init="pretrained:blind")
+    with pytest.raises(ValueError, match="set the network's size to theirs"):
+        train(two, config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_mixed_folder_keeps_its_most_common_kind_and_grayscale_keeps_all(tmp_path, crops):
     """The first file by name set the folder's channel count: one gray image named
     before the colour ones ('a_gray.png') left every colour image out; `grayscale=True`

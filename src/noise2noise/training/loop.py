@@ -178,7 +178,6 @@ def train(
     if resume and not resumable:
         log.info("%s: stopped before its first epoch ended; training from the start", run_dir)
     resume = resumable
-    run_dir.mkdir(parents=True, exist_ok=True)
     if len(data) < 2:
         raise N2NError("training needs at least 2 images (one is held out for validation)")
 
@@ -204,6 +203,7 @@ def train(
     history: list[dict] = []
     best, stale = math.inf, 0
     best_weights = None  # (a copy of the best epoch's weights, its epoch) not yet saved
+    run_dir.mkdir(parents=True, exist_ok=True)  # not before: a refused run leaves no folder
     if origin is not None:  # the starting weights are epoch 0: best.pt is never worse
         best, start_psnr = _validate(model, val_set, config, device)
         best_weights = _copy_weights(model), 0
