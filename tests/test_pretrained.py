@@ -235,3 +235,29 @@ def test_a_flip_count_beyond_eight_or_a_tile_of_zero_is_refused(camera_crop):
     with pytest.raises(ValueError, match="there are 1 to 8"):
         average_dihedral(lambda t: t, torch.zeros(1, 1, 4, 4), 9)
     np.testing.assert_array_equal(denoise(camera_crop, tta=0), denoise(camera_crop, tta=1))
+
+
+def test_the_api_says_its_notes_at_the_callers_line(tmp_path, camera_crop):
+    """A script's `denoise_image(x)` showed its note at a line of ours
+    ('noise2noise/units.py:47: Note: auto chose pretrained', then that line's code), the
+    hand-counted stack levels being off by the calls between; the reading and the
+    scaling notes too. Each now names the caller's own line, as Python's warnings do."""
+    import warnings
+
+    from PIL import Image
+
+    from noise2noise import read_image, write_image
+
+    rgb = np.stack([camera_crop] * 3, axis=-1)
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=8).save(
+        tmp_path / "palette.png"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_image(tmp_path / "palette.png")
+        denoise_image(rgb)
+        denoise(camera_crop.astype(np.float32) * 4)  # other units: scaled, with a note
+        write_image(tmp_path / "a.jpg", np.dstack([rgb, camera_crop]))  # alpha dropped
+    said = [(str(w.message)[:20], w.filename) for w in caught]
+    assert len(said) == 4
+    assert all(filename == __file__ for _, filename in said), said

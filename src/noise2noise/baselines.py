@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .convert import as_float, check_finite, from_float
-from .errors import MissingDependency, N2NError, Note
+from .errors import MissingDependency, N2NError, Note, warn_user
 from .units import scales_other_units
 
 __all__ = [
@@ -163,7 +163,7 @@ def denoise_bm3d(
     bm3d_module()  # missing: said before a sigma is estimated for nothing
     if sigma is None:
         sigma = estimate_sigma(image, channel_axis=channel_axis)
-        warnings.warn(SigmaNote(sigma), stacklevel=2)
+        warn_user(SigmaNote(sigma))
         if not sigma > 0:
             raise N2NError(
                 f"BM3D: no noise found to estimate its sigma from (estimated {sigma:.3g}): "

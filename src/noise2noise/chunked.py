@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +35,7 @@ from .convert import (
     tensor_to_image,
     to_unit_range,
 )
-from .errors import MissingDependency, N2NError
+from .errors import MissingDependency, N2NError, warn_user
 from .estimate import METHOD_OF, choose_model
 from .image_io import (
     ConversionWarning,
@@ -128,7 +127,7 @@ def array_samples(x, name: str | os.PathLike | None = None):
         where = f"{name}: " if name is not None else ""
         raise N2NError(f"{where}sample type {x.dtype} (use integers or floats)")
     if note := sample_type_note(x.dtype):
-        warnings.warn(note, ConversionWarning, stacklevel=3)
+        warn_user(note, ConversionWarning)
     return convert_samples(x)
 
 
@@ -147,7 +146,7 @@ def array_levels(x, scheduler: str | None = None) -> tuple[float, tuple[float, f
     span = float_span(lo, hi)
     if span is None:
         return hi, None
-    warnings.warn(ScalingNote(span), stacklevel=3)
+    warn_user(ScalingNote(span))
     return (hi - span[0]) / (span[1] - span[0]), span
 
 

@@ -8,14 +8,13 @@ many images at once where the method has a batched form and runs on a GPU.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .convert import check_finite, to_unit_range, units_span
-from .errors import N2NError, Note
+from .errors import N2NError, Note, warn_user
 from .estimate import METHOD_OF, choose_model, describe_choice
 from .image_io import merge_alpha, split_alpha
 from .methods import (
@@ -136,7 +135,7 @@ class FileDenoiser:
         middle = to_unit_range(middle, self._float_span(middle))  # as planes will be denoised
         model, estimate = choose_model(middle, channel_axis=-1 if middle.ndim == 3 else None)
         note = f"{describe_choice(model, estimate)}, for every plane (measured on the middle one)"
-        warnings.warn(Note(note), stacklevel=2)
+        warn_user(Note(note))
         return replace(self, method=METHOD_OF[model])
 
     def _float_span(self, image: np.ndarray) -> tuple[float, float] | None:

@@ -5,9 +5,12 @@ is not an error (file runs print it beside the file's name)."""
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 
-__all__ = ["N2NError", "MissingDependency", "Note", "name_some"]
+__all__ = ["N2NError", "MissingDependency", "Note", "name_some", "warn_user"]
 
 
 class N2NError(ValueError):
@@ -23,6 +26,19 @@ class Note(UserWarning):
     """Something a user should know about one image (its data converted on the way, the
     method chosen for it): never silent, not an error. File runs collect these as the
     file's notes (:class:`noise2noise.batch.FileResult`)."""
+
+
+_PACKAGE = os.path.dirname(__file__) + os.sep
+
+
+def warn_user(message: str | Warning, category: type[Warning] | None = None) -> None:
+    """``warnings.warn``, said at the line of the caller's own code that led to it: the
+    first frame outside this package (the warning of ``denoise_image`` called from a
+    script names the script's line, not one of ours, however deep the call)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def name_some(names: Sequence[str], most: int) -> str:

@@ -32,10 +32,11 @@ eager steps with a warning.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
+
+from .errors import warn_user
 
 __all__ = [
     "graphs_enabled",
@@ -182,11 +183,10 @@ class TrainStep:
         except Exception as error:  # noqa: BLE001 - any failure: the eager steps still work
             self.use_graph = False
             self.optimizer.zero_grad(set_to_none=True)
-            warnings.warn(
+            warn_user(
                 f"CUDA graph capture failed ({type(error).__name__}: {error}); "
                 "training continues without graphs",
                 RuntimeWarning,
-                stacklevel=3,
             )
         else:
             self.graph, self.static, self.static_loss = graph, static, loss.detach()

@@ -12,7 +12,6 @@ grayscale, 3: RGB).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
-from .errors import N2NError, Note
+from .errors import N2NError, Note, warn_user
 from .estimate import choose_model, describe_choice
 from .progress import progress_bar
 from .residual import shrink_residual
@@ -208,7 +207,7 @@ def denoise_auto(
     photos, else the blind model of ``pretrained``); the choice is said as a
     :class:`~noise2noise.errors.Note`, which file runs print."""
     model, estimate = choose_model(image, channel_axis=channel_axis)
-    warnings.warn(Note(describe_choice(model, estimate)), stacklevel=2)
+    warn_user(Note(describe_choice(model, estimate)))
     return denoise(image, channel_axis=channel_axis, model=model, device=device, progress=progress)
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import warnings
 
 import numpy as np
 
 from .convert import check_finite, from_unit_range, to_unit_range, units_span
+from .errors import warn_user
 from .image_io import ScalingNote
 
 __all__ = ["scales_other_units"]
@@ -37,7 +37,7 @@ def scales_other_units(denoiser):
         check_finite(image)
         span = units_span(image, channel_axis)
         if span:
-            warnings.warn(ScalingNote(span), stacklevel=2)
+            warn_user(ScalingNote(span))
             if options.get("peak") is not None:
                 options["peak"] = (options["peak"] - span[0]) / (span[1] - span[0])
             if options.get("sigma") is not None:

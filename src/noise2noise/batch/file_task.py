@@ -19,7 +19,7 @@ from ..convert import (
     outside_float_range,
     to_unit_range,
 )
-from ..errors import N2NError, Note
+from ..errors import N2NError, Note, warn_user
 from ..image_io import (
     JPEG_QUALITY,
     ConversionWarning,
@@ -79,17 +79,16 @@ class NoiseAdder:
     def __call__(self, image: np.ndarray, plane: int = 0) -> np.ndarray:
         if not getattr(self.noise, "clip", True) and image.dtype.kind != "f":
             if plane == 0:
-                warnings.warn(
+                warn_user(
                     f"{image.dtype} values written as float32 in [0, 1], which holds the "
                     "unclipped noise beyond them",
                     ConversionWarning,
-                    stacklevel=2,
                 )
             image = as_float(image)
         span = None
         if extremes := outside_float_range(image):
             span = float_span(*extremes)
-            warnings.warn(ScalingNote(span, "adding noise"), stacklevel=2)
+            warn_user(ScalingNote(span, "adding noise"))
         seed = self.seed + 7919 * plane
         noisy = apply_to_colour(add_noise, to_unit_range(image, span), noise=self.noise, seed=seed)
         return from_unit_range(noisy, span)

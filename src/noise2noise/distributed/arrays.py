@@ -9,7 +9,6 @@ import math
 import shutil
 import time
 import uuid
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from ..chunked import (
 )
 from ..config import changed_fields, to_dict
 from ..convert import from_unit_range, to_unit_range
-from ..errors import N2NError, Note
+from ..errors import N2NError, Note, warn_user
 from ..files import write_atomically
 from ..image_io import IMAGE_EXTENSIONS, convert_samples
 from ..image_io.tiff import MappedTiff, chunked_axes
@@ -134,12 +133,11 @@ def _say_stored_chunks(stored: tuple, axes: str, chunk: int) -> None:
     area = math.prod(n for n, a in zip(stored, axes, strict=True) if a in "YX")
     if area > 4 * chunk * chunk:
         shape = "×".join(str(n) for n, a in zip(stored, axes, strict=True) if a in "YX")
-        warnings.warn(
+        warn_user(
             f"stored in chunks of {shape} pixels: every task of `chunk` {chunk} reads whole "
             "ones, most of it unused (slow, and memory as for the stored chunk); a larger "
             "`chunk` or a rechunked copy of the input is faster",
             Note,
-            stacklevel=3,
         )
 
 

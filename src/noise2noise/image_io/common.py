@@ -6,14 +6,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import N2NError, Note
+from ..errors import N2NError, Note, warn_user
 
 
 def _installed(module: str) -> bool:
@@ -245,7 +244,7 @@ def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
             path, f"unsupported sample type {array.dtype} (use uint8, uint16 or float)"
         )
     if note := sample_type_note(array.dtype):
-        warnings.warn(note, ConversionWarning, stacklevel=3)
+        warn_user(note, ConversionWarning)
     return convert_samples(array).astype(target, copy=False)
 
 

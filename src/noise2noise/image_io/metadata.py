@@ -18,12 +18,11 @@ import os
 import re
 import struct
 import uuid
-import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import Note, name_some
+from ..errors import Note, name_some, warn_user
 from .common import open_heif_with_pillow
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
@@ -143,13 +142,12 @@ def _single_file(ome: str | None, path: str | os.PathLike) -> str | None:
     others = sorted(names - {Path(path).name})
     if not others:
         return ome
-    warnings.warn(
+    warn_user(
         Note(
             "its OME-XML describes a dataset spread over several files "
             f"(also {name_some(others, 3)}): "
             "the output has this file's planes without it (pixel sizes, channel names)"
-        ),
-        stacklevel=2,
+        )
     )
     return None
 

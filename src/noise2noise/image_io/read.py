@@ -5,12 +5,11 @@ size check."""
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import N2NError
+from ..errors import N2NError, warn_user
 from .common import (
     DEFAULT_MAX_MEGAPIXELS,
     ConversionWarning,
@@ -90,7 +89,7 @@ _CONVERSIONS = {
 def _pillow_to_array(im) -> np.ndarray:
     mode = im.mode
     if mode in _CONVERSIONS:
-        warnings.warn(_CONVERSIONS[mode], ConversionWarning, stacklevel=4)
+        warn_user(_CONVERSIONS[mode], ConversionWarning)
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif mode == "PA":

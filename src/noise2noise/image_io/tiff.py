@@ -4,13 +4,12 @@ tifffile is imported where used (it is slow to load and most runs read no TIFF).
 from __future__ import annotations
 
 import mmap
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import N2NError
+from ..errors import N2NError, warn_user
 from .common import (
     RAW_ADVICE,
     ConversionWarning,
@@ -192,10 +191,9 @@ def _decoded(path: Path, array: np.ndarray, layout: _TiffLayout) -> np.ndarray:
 def _white_to_black(gray: np.ndarray) -> np.ndarray:
     """A min-is-white image (0 for white) as the usual min-is-black, with a note: written
     back as min-is-black, it looks the same (kept as it was, it came out inverted)."""
-    warnings.warn(
+    warn_user(
         "a min-is-white TIFF is read as min-is-black (the output is min-is-black)",
         ConversionWarning,
-        stacklevel=5,
     )
     if gray.dtype.kind == "u":
         return np.iinfo(gray.dtype).max - gray
@@ -227,9 +225,7 @@ def chunked_axes(path: Path) -> str:
 def _palette_to_rgb(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
     """Palette indices (H×W) as the 8-bit RGB of their colours, as Pillow reads a palette
     TIFF, with a note (read as stored, the indices were denoised as a gray image)."""
-    warnings.warn(
-        "a palette image is read as RGB (the output is RGB)", ConversionWarning, stacklevel=5
-    )
+    warn_user("a palette image is read as RGB (the output is RGB)", ConversionWarning)
     colours = np.asarray(colormap, dtype=np.uint32).T  # (entries, 3), 16 bit a value
     if colours.max() > 255:  # some writers store 8-bit values
         colours = colours >> 8
@@ -239,9 +235,7 @@ def _palette_to_rgb(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
 def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
     """CMYK samples (H×W×4) as RGB, as Pillow converts a CMYK JPEG: each of R, G, B is
     (1 - C)(1 - K) of the full range, with a note."""
-    warnings.warn(
-        "a CMYK image is read as RGB (the output is RGB)", ConversionWarning, stacklevel=5
-    )
+    warn_user("a CMYK image is read as RGB (the output is RGB)", ConversionWarning)
     top = float(np.iinfo(cmyk.dtype).max) if cmyk.dtype.kind in "iu" else 1.0
     ink = cmyk.astype(np.float64) / top
     rgb = (1 - ink[..., :3]) * (1 - ink[..., 3:]) * top

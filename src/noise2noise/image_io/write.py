@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..convert import as_float, from_float, outside_float_range
-from ..errors import N2NError
+from ..errors import N2NError, warn_user
 from ..files import write_atomically
 from .common import (
     _EIGHT_BIT_ONLY,
@@ -129,20 +129,17 @@ def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool
 def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quality: int) -> None:
     if image.dtype.kind == "f":
         depth = 8 if ext in _EIGHT_BIT_ONLY else 16
-        warnings.warn(
+        warn_user(
             f"{path.suffix} stores integers: float data written as {depth}-bit "
             "(write .tif to keep float)",
             ConversionWarning,
-            stacklevel=3,
         )
         image = from_float(as_float(image), np.uint8 if depth == 8 else np.uint16)
     if ext in _EIGHT_BIT_ONLY and image.dtype == np.uint16:
-        warnings.warn(
-            f"{path.suffix} stores 8 bits: reducing 16-bit data", ConversionWarning, stacklevel=3
-        )
+        warn_user(f"{path.suffix} stores 8 bits: reducing 16-bit data", ConversionWarning)
         image = from_float(as_float(image), np.uint8)
     if ext in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] in (2, 4):
-        warnings.warn("JPEG has no alpha channel: alpha dropped", ConversionWarning, stacklevel=3)
+        warn_user("JPEG has no alpha channel: alpha dropped", ConversionWarning)
         image = image[:, :, :-1]
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
@@ -155,10 +152,9 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
     if ext in (".jpg", ".jpeg"):
         options["subsampling"] = 0 if quality >= 90 else 2
         if meta.exif and len(meta.exif) > JPEG_EXIF_MAX:
-            warnings.warn(
+            warn_user(
                 f"EXIF of {len(meta.exif)} bytes does not fit in a JPEG: left out",
                 ConversionWarning,
-                stacklevel=3,
             )
             meta = replace(meta, exif=None)
     elif ext == ".avif":  # speed 8: a quarter of the default's time, the same PSNR and size
@@ -183,7 +179,7 @@ def _write_16bit_colour_png(path: Path, image: np.ndarray, meta: Metadata) -> No
     import cv2
 
     if image.shape[2] == 2:  # PNG has no 16-bit gray+alpha writer here: store as RGBA
-        warnings.warn("16-bit gray+alpha is stored as RGBA in PNG", ConversionWarning, stacklevel=4)
+        warn_user("16-bit gray+alpha is stored as RGBA in PNG", ConversionWarning)
         image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], 2)
     code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, data = cv2.imencode(".png", cv2.cvtColor(image, code))
