@@ -4,7 +4,6 @@ input's metadata (:mod:`.metadata`) where the format holds it."""
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -82,7 +81,7 @@ def write_image(
         raise N2NError(f"the quality of lossy formats must be 1-100, got {quality}")
     channels = image.shape[2] if image.ndim == 3 else 1
     if ext == ".webp" and channels in (1, 2):
-        warnings.warn("WebP stores colour: grayscale written as RGB", ConversionWarning, 2)
+        warn_user("WebP stores colour: grayscale written as RGB", ConversionWarning)
         gray = image if image.ndim == 3 else image[:, :, None]
         image = np.concatenate([np.repeat(gray[:, :, :1], 3, axis=2), gray[:, :, 1:]], axis=2)
         channels += 2
