@@ -3,7 +3,7 @@ import sys
 import numpy as np
 import pytest
 
-from noise2noise import add_noise, psnr
+from noise2noise import add_noise, estimate_noise, psnr
 from noise2noise.baselines import (
     anscombe,
     denoise_ansc,
@@ -37,6 +37,21 @@ def test_unbiased_inverse_closed_form_values():
 def test_estimate_sigma_is_on_the_255_scale(camera_crop):
     noisy = add_noise(camera_crop.astype(np.float32) / 255, "gaussian:25", seed=0)
     assert estimate_sigma(noisy) == pytest.approx(25, rel=0.15)
+
+
+def test_estimate_sigma_of_a_colour_image_needs_its_channel_axis(astronaut_crop):
+    """`estimate_sigma(rgb)` took the colour image for a volume: scikit-image's warning
+    and another value, where every denoiser of the package refuses a 3-D array without
+    `channel_axis`."""
+    noisy = add_noise(astronaut_crop, "gaussian:25", seed=0, channel_axis=-1)
+    for estimator in (estimate_sigma, estimate_noise):  # estimate_noise: 'of 2 dimensions'
+        with pytest.raises(ValueError, match="pass channel_axis=-1 for a colour image"):
+            estimator(noisy)
+    per_channel = [estimate_sigma(noisy[..., c]) for c in range(3)]
+    assert estimate_sigma(noisy, channel_axis=-1) == pytest.approx(np.mean(per_channel))
+    assert estimate_sigma(np.moveaxis(noisy, -1, 0), channel_axis=0) == pytest.approx(
+        np.mean(per_channel)
+    )
 
 
 def test_a_flat_image_has_no_noise_to_estimate_and_bm3d_asks_for_sigma(recwarn):

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .convert import as_float, check_finite, from_float
+from .convert import _move_channels, as_float, check_finite, from_float
 from .errors import MissingDependency, N2NError, Note, warn_user
 from .units import scales_other_units
 
@@ -97,14 +97,15 @@ def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     """Gaussian noise level on the 0-255 scale, estimated from the image (wavelet MAD).
 
     Uses scikit-image's ``estimate_sigma`` on the image scaled to [0, 1]; 0 for an image
-    without any variation (where that gives NaN).
+    without any variation (where that gives NaN). A 3-D array needs ``channel_axis``, as
+    for the denoisers (scikit-image took a colour image for a volume, with a warning).
     """
     from skimage.restoration import estimate_sigma as _estimate
 
-    x = as_float(image)
+    x = as_float(_move_channels(np.asarray(image), channel_axis))
     with warnings.catch_warnings():  # numpy's "mean of empty slice" etc.: a flat image
         warnings.simplefilter("ignore", RuntimeWarning)
-        value = float(_estimate(x, channel_axis=channel_axis, average_sigmas=True))
+        value = float(_estimate(x, channel_axis=-1, average_sigmas=True))
     if math.isnan(value) and np.isfinite(x).all():
         value = 0.0
     return value * 255.0

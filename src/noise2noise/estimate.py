@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .convert import as_float, dim_gain
+from .convert import _move_channels, as_float, dim_gain
 
 __all__ = [
     "NoiseEstimate",
@@ -101,13 +101,7 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> Noi
     >>> estimate_noise(add_noise(flat, "gaussian:20", seed=0)).correlation < 0.1
     True
     """
-    x = np.asarray(image)
-    if channel_axis is not None:
-        x = np.moveaxis(x, channel_axis, -1)
-    else:
-        x = x[..., None]
-    if x.ndim != 3:
-        raise ValueError(f"expected an image of 2 dimensions and channels, got {image.shape}")
+    x = _move_channels(np.asarray(image), channel_axis)  # said as for the denoisers
     h, w = (x.shape[0] // PATCH) * PATCH, (x.shape[1] // PATCH) * PATCH
     if h == 0 or w == 0:
         return NoiseEstimate(math.nan, math.nan, 0)
