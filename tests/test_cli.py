@@ -660,6 +660,15 @@ def test_an_unknown_option_is_said_with_the_command_and_the_option_meant(capsys)
     assert "usage: n2n denoise" in err
     assert "n2n denoise: error: unrecognized arguments: --methd bm3d" in err
     assert "did you mean --method?" in err
+    # another tool's option: ours named; a far one: no guess ('--tile': '--quiet?')
+    with pytest.raises(SystemExit):
+        main(["denoise", "photo.png", "--gpu", "--tile", "256", "-j", "4"])
+    err = capsys.readouterr().err
+    assert "(--gpu: did you mean --device cuda?; -j: did you mean --workers?)" in err
+    with pytest.raises(SystemExit):
+        main(["train", "--data", "a", "--out", "r", "--gpu", "--output-dir", "x"])
+    err = capsys.readouterr().err  # train's output is --out, not denoise's --output
+    assert "(--gpu: did you mean --device cuda?; --output-dir: did you mean --out?)" in err
 
 
 def test_options_of_chunked_runs_are_refused_for_files_and_resume_continues_a_folder(

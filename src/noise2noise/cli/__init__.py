@@ -51,6 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options of other tools a user may try, and ours that do what they do (the first one
+# the command has).
+_OTHER_TOOLS = {
+    "--gpu": ("--device cuda",),
+    "--cuda": ("--device cuda",),
+    "--cpu": ("--device cpu",),
+    "--mps": ("--device mps",),
+    "--jobs": ("--workers", "--threads"),
+    "-j": ("--workers", "--threads"),
+    "--force": ("--overwrite",),
+    "-f": ("--overwrite",),
+    "--outdir": ("--output", "--out"),
+    "--output-dir": ("--output", "--out"),
+    "--out-dir": ("--output", "--out"),
+    "--steps": ("--iterations", "--steps-per-epoch"),
+}
+
+
 def _refuse_unknown(args: argparse.Namespace, extra: list[str]) -> None:
     """Arguments the command does not take: said with the command's own usage, and the
     option meant where one is close (``--methd``: ``--method``). argparse said them with
@@ -60,7 +78,12 @@ def _refuse_unknown(args: argparse.Namespace, extra: list[str]) -> None:
     hints = []
     for word in extra:
         name = word.split("=", 1)[0]
-        if name.startswith("-") and (close := difflib.get_close_matches(name, options, 1)):
+        ours = [o for o in _OTHER_TOOLS.get(name, ()) if o.split()[0] in options]
+        if ours:
+            hints.append(f"{name}: did you mean {ours[0]}?")
+        elif name.startswith("-") and (
+            close := difflib.get_close_matches(name, options, 1, cutoff=0.7)
+        ):  # not lower: '--tile' was 'did you mean --quiet?'
             hints.append(f"{name}: did you mean {close[0]}?")
     command_parser.error(
         f"unrecognized arguments: {' '.join(extra)}" + (f" ({'; '.join(hints)})" if hints else "")
