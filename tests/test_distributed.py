@@ -21,7 +21,7 @@ zarr = pytest.importorskip("zarr")
 da = pytest.importorskip("dask.array")
 
 from noise2noise import add_noise  # noqa: E402
-from noise2noise.batch import plan_outputs, process_files  # noqa: E402
+from noise2noise.batch import beside, plan_outputs, process_files  # noqa: E402
 from noise2noise.chunked import denoise_dask  # noqa: E402
 from noise2noise.cli import main  # noqa: E402
 from noise2noise.denoisers import make_denoiser  # noqa: E402
@@ -455,6 +455,17 @@ def test_the_output_keeps_the_inputs_zarr_format(tmp_path, noisy_rgb):
     denoise_zarr(v2, tmp_path / "out.zarr", chunk=64, progress=False)
     assert (tmp_path / "out.zarr" / ".zarray").is_file()  # format 2
     assert zarr.open_array(str(tmp_path / "out.zarr")).attrs["n2n"]["complete"] is True
+
+
+def test_a_zarr_run_without_an_output_writes_beside_its_input(tmp_path, noisy_rgb):
+    """`n2n denoise volume.zarr` said 'a zarr run needs an output array' where a file
+    gets `photo_denoised.jpg` beside it."""
+    path = _zarr(tmp_path, noisy_rgb[..., 1], "cells.ome.zarr", chunks=(64, 64))
+    assert main(["denoise", str(path), "-q"]) == 0
+    written = zarr.open_array(str(tmp_path / "cells_denoised.ome.zarr"))
+    assert written.shape == noisy_rgb.shape[:2]
+    assert main(["denoise", str(path), "-q"]) == 2  # never over an earlier result unasked
+    assert beside(tmp_path / "v.zarr", "_denoised") == tmp_path / "v_denoised.zarr"
 
 
 def test_a_zarr_run_with_auto_chooses_once_and_says_which(tmp_path, capsys):

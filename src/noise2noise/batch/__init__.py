@@ -10,6 +10,7 @@ Modules: ``outputs`` (naming, existing outputs, clean-up), ``file_task`` (one fi
 
 from .file_task import FileResult, NoiseAdder, process_file
 from .outputs import (
+    beside,
     complete_output,
     make_folders,
     plan_outputs,
@@ -28,6 +29,7 @@ __all__ = [
     "RunInterrupted",
     "DiskFull",
     "plan_outputs",
+    "beside",
     "process_file",
     "process_files",
     "complete_output",

@@ -48,7 +48,7 @@ def plan_outputs(
         raise N2NError("no input given")
     items = [Path(i) for i in inputs]
     if output is None:
-        return _check_pairs(_pair([(i, _beside(i, suffix)) for i in items], recursive))
+        return _check_pairs(_pair([(i, beside(i, suffix)) for i in items], recursive))
     if str(output) == "-":  # a pipe: results are files, named by their format
         raise N2NError("-: n2n writes image files, not standard output; give a file name")
     # "-o out/" names a folder, made if missing, even for one input file
@@ -75,14 +75,15 @@ def plan_outputs(
     )
 
 
-def _beside(item: Path, suffix: str) -> Path:
-    """Where a result goes without an output: ``photo_denoised.jpg``, ``scans_denoised/``."""
-    if item.is_dir():
+def beside(item: Path, suffix: str) -> Path:
+    """Where a result goes without an output: ``photo_denoised.jpg``, ``scans_denoised/``,
+    ``volume_denoised.zarr`` (a zarr store is a folder, but one array)."""
+    if item.is_dir() and item.suffix.lower() != ".zarr":
         folder = item.resolve()
         return folder.with_name(folder.name + suffix)
-    # cells.ome.tif to cells_denoised.ome.tif: Bio-Formats and Fiji know an OME-TIFF by
-    # its double extension
-    ome = item.name.lower().endswith((".ome.tif", ".ome.tiff"))
+    # cells.ome.tif to cells_denoised.ome.tif: Bio-Formats and Fiji know an OME-TIFF (and
+    # an OME-Zarr) by its double extension
+    ome = item.name.lower().endswith((".ome.tif", ".ome.tiff", ".ome.zarr"))
     extension = "".join(item.suffixes[-2:]) if ome else item.suffix
     return item.with_name(item.name[: -len(extension)] + suffix + extension)
 

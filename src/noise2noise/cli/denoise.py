@@ -6,7 +6,7 @@ import argparse
 import time
 import warnings
 
-from ..batch import plan_outputs
+from ..batch import beside, plan_outputs
 from ..chunked import DEFAULT_CHUNK
 from ..denoisers import make_denoiser
 from ..errors import N2NError, Note
@@ -122,8 +122,8 @@ def _denoise_array(args: argparse.Namespace) -> int:
 
     if len(args.inputs) != 1:
         raise N2NError("a zarr run takes one input array")
-    if args.output is None:
-        raise N2NError("a zarr run needs an output array: -o OUT.zarr")
+    if args.output is None:  # beside it, as for files: volume_denoised.zarr
+        args.output = str(beside(Path(args.inputs[0]), "_denoised"))
     given = [
         f"--{k}"
         for k in ("sigma", "peak", "model", "iterations", "quality", "strength")
