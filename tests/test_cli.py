@@ -324,6 +324,13 @@ def test_demo_writes_its_images_and_reports_psnr(tmp_path, capsys):
     assert "crop of a 512×512 photo: 8-512, got 600" in said.err and not said.out  # was 44×44
 
 
+def test_demo_runs_on_the_device_asked_for(tmp_path, capsys, device):
+    """The one command without `--device`: the built-in example ran on the CPU on a GPU
+    machine, and did not say where."""
+    assert main(["demo", "--out", str(tmp_path), "--size", "32", "--device", str(device)]) == 0
+    assert f"with pretrained on {device}" in capsys.readouterr().out
+
+
 def test_plain_n2n_lists_the_commands_and_python_m_noise2noise_runs_it(capsys):
     import subprocess
 

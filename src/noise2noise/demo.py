@@ -87,6 +87,7 @@ def run_demo(
     seed: int | None = None,
     size: int = 512,
     progress: bool = False,
+    device: str | None = None,
 ) -> DemoResult:
     """Add Gaussian noise to scikit-image's astronaut, denoise it, save PNGs.
 
@@ -108,6 +109,8 @@ def run_demo(
         Side of the centre crop taken from the 512×512 sample (512: the whole image).
     progress : bool
         Show a progress bar.
+    device : str or None
+        Where the networks run (``"cpu"``, ``"cuda"``, ``"auto"``...; default: the CPU).
     """
     check_size(size)
     folder = Path(folder)
@@ -118,7 +121,9 @@ def run_demo(
     folder.mkdir(parents=True, exist_ok=True)
     clean = _astronaut(size)
     noisy = add_noise(clean, Gaussian(sigma), seed=seed or 0, channel_axis=-1)
-    fn = make_denoiser(method, preset=preset, iterations=iterations, seed=seed, progress=progress)
+    fn = make_denoiser(
+        method, preset=preset, iterations=iterations, seed=seed, progress=progress, device=device
+    )
     start = time.perf_counter()
     denoised = fn(noisy)
     seconds = time.perf_counter() - start

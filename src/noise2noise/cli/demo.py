@@ -5,14 +5,24 @@ from __future__ import annotations
 import argparse
 
 from ..demo import check_size, run_demo
-from .common import EXIT_OK, Formatter, add_zeroshot_options, method_name, positive_int, wrap
+from .common import (
+    EXIT_OK,
+    Formatter,
+    add_device,
+    add_zeroshot_options,
+    device_of,
+    method_name,
+    positive_int,
+    wrap,
+)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     check_size(args.size)  # before saying what it denoises
+    device = device_of(args)  # a device that is not there: said before the work
     print(
         f"denoising scikit-image's astronaut ({args.size}×{args.size}, Gaussian sigma=25) "
-        f"with {args.method}..."
+        f"with {args.method} on {device}..."
     )
     result = run_demo(
         args.out,
@@ -22,6 +32,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         size=args.size,
         progress=True,
+        device=str(device),
     )
     print(f"PSNR noisy    {result.psnr_noisy:6.2f} dB")
     print(f"PSNR denoised {result.psnr_denoised:6.2f} dB  ({result.seconds:.1f} s)")
@@ -40,7 +51,7 @@ def add_parser(sub) -> None:
             "otherwise), write clean/noisy/denoised/comparison "
             "PNGs and print the PSNR before and after."
         ),
-        epilog="example:\n  n2n demo --out demo-output",
+        epilog="examples:\n  n2n demo --out demo-output\n  n2n demo --device cuda   # on a GPU",
     )
     p.add_argument("--out", default="demo-output", help="output folder (default: %(default)s)")
     p.add_argument(
@@ -56,4 +67,5 @@ def add_parser(sub) -> None:
         help="pretrained (default), real, zeroshot, bm3d: as for 'n2n denoise'",
     )
     add_zeroshot_options(p, only_if_given=True)
+    add_device(p)
     p.set_defaults(func=_cmd_demo)
