@@ -7,6 +7,7 @@ import dataclasses
 import mmap
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -511,6 +512,15 @@ def test_a_scheduler_address_that_is_not_one_is_a_one_line_error():
         with pytest.raises(N2NError, match=f"`scheduler` {address}: not the address of a Dask"):
             connect(address)
     # the failed client stayed the default one: every later Dask computation waited for it
+    assert distributed.client._get_global_client() is before
+    # a port where nothing listens was said after Dask's 20 s of tries
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(N2NError, match=f"127.0.0.1:{port}: nothing listens at that port"):
+        connect(f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - start < 5
     assert distributed.client._get_global_client() is before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 import torch
@@ -85,13 +86,23 @@ def connect(
     # ('nonsense': a traceback from inside Dask) stays the process's default client, and
     # every later Dask computation waits for it.
     try:
-        if not scheduler.startswith("inproc://"):
-            get_address_host_port(scheduler)
+        host_port = None if scheduler.startswith("inproc://") else get_address_host_port(scheduler)
     except ValueError as exc:
         raise N2NError(
             f"`scheduler` {scheduler}: not the address of a Dask scheduler ({exc}); give "
             "HOST:PORT, tcp://HOST:PORT or local:N"
         ) from None
+    # Dask tries a refused address again for its whole timeout (20 s for a mistyped port);
+    # one try says it at once. Anything else (slow, filtered) is left to Dask's own.
+    try:
+        if host_port is not None:
+            socket.create_connection(host_port, timeout=5).close()
+    except ConnectionRefusedError:
+        raise N2NError(
+            f"cannot reach the Dask scheduler at {scheduler}: nothing listens at that port"
+        ) from None
+    except OSError:
+        pass
     try:
         return Cluster(distributed.Client(scheduler, timeout="20s"), threads)
     except OSError as exc:
