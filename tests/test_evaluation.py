@@ -295,6 +295,18 @@ def test_center_crop():
     assert center_crop(a, 20).shape == (10, 10)
 
 
+def test_a_limit_takes_the_first_images_of_each_set_and_reads_no_more(tmp_path):
+    """`n2n eval --images kodak24 cbsd68 --limit 1` measured one image, kodak24's, having
+    read all 92 to keep it."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            write_image(tmp_path / folder / f"{i}.png", np.full((16, 16), 50 * i, np.uint8))
+        (tmp_path / folder / "2.png").write_bytes(b"not an image")  # never read
+    images = load_image_set([tmp_path / "a", tmp_path / "b"], limit=2)
+    assert [name for name, _ in images] == ["a/0", "a/1", "b/0", "b/1"]
+
+
 def test_report_test_set_is_kodak_then_26_cbsd68(data_dir):
     files, crop = image_set_paths("test50", data_dir)
     assert crop == 256 and len(files) == 50

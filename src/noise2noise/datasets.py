@@ -94,14 +94,15 @@ def load_image_set(
 ) -> list[tuple[str, np.ndarray]]:
     """(name, image) pairs from folders and named sets, centre-cropped.
 
-    ``crop`` overrides a named set's own crop size; ``limit`` keeps the first images.
-    Names are the file stems, prefixed by the folder name when several sets are given.
+    ``crop`` overrides a named set's own crop size; ``limit`` keeps the first images of
+    each set (only those are read). Names are the file stems, prefixed by the folder name
+    when several sets are given.
     """
     items: list[tuple[str, np.ndarray]] = []
     for spec in specs:
         files, own_crop = image_set_paths(spec, data_root)
         size = crop if crop is not None else own_crop
-        for f in files:
+        for f in files[:limit]:
             name = f.stem if len(specs) == 1 else f"{f.parent.name}/{f.stem}"
             items.append((name, center_crop(read_image(f), size)))
-    return items[:limit] if limit is not None else items
+    return items

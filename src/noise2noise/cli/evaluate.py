@@ -110,7 +110,9 @@ def add_parser(sub) -> None:
         default=256,
         help="centre crop size, 0 for whole images (default: %(default)s)",
     )
-    p.add_argument("--limit", type=positive_int, default=None, help="use the first N images")
+    p.add_argument(
+        "--limit", type=positive_int, default=None, help="use the first N images of each set"
+    )
     add_data_root(p)
     p.add_argument("--out", required=True, help="results folder")
     add_zeroshot_options(p)
