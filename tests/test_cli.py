@@ -678,6 +678,22 @@ def test_an_unknown_option_is_said_with_the_command_and_the_option_meant(capsys)
     assert "(--gpu: did you mean --device cuda?; --output-dir: did you mean --out?)" in err
 
 
+def test_a_file_named_like_an_option_is_said_as_one(tmp_path, astronaut_crop, capsys, monkeypatch):
+    """`n2n denoise -scan.png` said only 'the following arguments are required: INPUT'."""
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "-scan.png", astronaut_crop)
+    (tmp_path / "-q").write_bytes(b"a file of an option's name")
+    with pytest.raises(SystemExit) as exit_:
+        main(["denoise", "-scan.png"])
+    assert exit_.value.code == 2
+    assert "n2n: error: -scan.png: a file whose name begins with '-' reads as an option: " in (
+        capsys.readouterr().err
+    )
+    assert main(["denoise", "./-scan.png", "-q"]) == 0  # -q: the option, not the file
+    assert main(["denoise", "-q", "--overwrite", "--", "-scan.png"]) == 0
+    assert (tmp_path / "-scan_denoised.png").is_file()
+
+
 def test_options_of_chunked_runs_are_refused_for_files_and_resume_continues_a_folder(
     tmp_path, astronaut_crop, capsys
 ):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -90,6 +91,26 @@ def _refuse_unknown(args: argparse.Namespace, extra: list[str]) -> None:
     )
 
 
+def _refuse_dashed_files(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A file named ``-scan.png`` reads as an option: argparse then said only that INPUT
+    is missing. Said as what it is, with the ways to give it."""
+    before = argv[: argv.index("--")] if "--" in argv else argv
+    options = {o for p in _parsers(parser) for a in p._actions for o in a.option_strings}
+    for word in before:
+        if len(word) > 1 and word.startswith("-") and word not in options and os.path.isfile(word):
+            parser.exit(
+                EXIT_USAGE,
+                f"n2n: error: {word}: a file whose name begins with '-' reads as an option: "
+                f"give it as ./{word}, or after a -- that ends the options\n",
+            )
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and its commands' parsers."""
+    commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return [parser, *(p for a in commands for p in a.choices.values())]
+
+
 class _StderrHandler(logging.StreamHandler):
     """Log lines to ``sys.stderr`` as it is when each is written: a caller (a test, a
     notebook) may have replaced it since the handler was made, and closed the old one."""
@@ -115,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):  # plain `n2n`: what it can do
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    _refuse_dashed_files(parser, list(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
     if extra:
         _refuse_unknown(args, extra)
