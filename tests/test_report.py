@@ -255,6 +255,12 @@ def test_reproduce_command_errors(tmp_path, capsys):
     )
     assert code == 2
     assert "test50" in capsys.readouterr().err
+    # A first run that failed on its data made the folder and wrote its budget: the same
+    # command with the data and another budget was then refused ('another budget').
+    assert not (tmp_path / "r").exists()
+    assert main(["reproduce", "report", "--out", str(tmp_path / "r")]) == 2
+    assert "no reproduction here yet to report on" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_training_kept_without_weights_is_trained_again_identically(done, folders):

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..convert import as_float, from_float
+from ..datasets import image_set_paths
 from ..errors import N2NError
 from ..evaluation import make_noisy
 from ..files import read_csv_rows, write_csv
@@ -267,8 +268,13 @@ def reproduce(
     )
     if budget is None:
         budget = budget_for(preset, quick=quick)
-    repro = Reproduction(out, budget, data_root=data_root, progress=progress, device=device)
     work = [name for name in wanted if name in STEPS]
+    if not (Path(out) / "config.json").exists():  # said before the folder is made, which
+        if not work:  # would hold the budget: another one refused when it is run again
+            raise N2NError(f"{out}: no reproduction here yet to report on: run an experiment")
+        for images in (budget.test_set, budget.train_set):
+            image_set_paths(images, data_root)  # the data are where they should be
+    repro = Reproduction(out, budget, data_root=data_root, progress=progress, device=device)
     if work:  # rewriting RESULTS.md alone is not a run
         record = RunRecord(
             repro.out,
