@@ -245,6 +245,29 @@ def test_real_pairs_that_cannot_teach_are_refused_and_strays_said(tmp_path, crop
     assert "best validation loss" in out and "nan" not in out.lower()
 
 
+def test_real_pairs_are_matched_by_name_whatever_the_extension(tmp_path, crops):
+    """`n2n train --pairs a/ b/` with shots.png in a/ and shots.tif in b/ (or references
+    in another format) said 'no match', where `n2n compare` pairs them."""
+    for folder, seed, ext in (("a", 0, "png"), ("b", 100, "tif")):
+        (tmp_path / folder).mkdir()
+        for i, c in enumerate(crops):
+            noisy = add_noise(c, "gaussian:25", seed=seed + i, channel_axis=-1)
+            write_image(tmp_path / folder / f"s{i}.{ext}", noisy)
+    (tmp_path / "clean").mkdir()
+    for i, c in enumerate(crops[:-1]):
+        write_image(tmp_path / "clean" / f"s{i}.jpg", c)
+    config = TrainConfig(epochs=1, steps_per_epoch=1, **TINY)
+    pairs = (tmp_path / "a", tmp_path / "b")
+    history = run_training(config, tmp_path / "r1", pairs=pairs, progress=False)
+    assert np.isnan(history[-1]["val_psnr"])
+    with pytest.raises(ValueError, match=f"no clean reference for s{len(crops) - 1}.png"):
+        run_training(config, tmp_path / "r2", pairs=pairs, clean=tmp_path / "clean")
+    history = run_training(
+        config, tmp_path / "r3", pairs=pairs, clean=tmp_path / "clean", limit=4, progress=False
+    )
+    assert np.isfinite(history[-1]["val_psnr"])
+
+
 @pytest.mark.parametrize("schedule", ["plateau", "cosine"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, crops, schedule):
     data = SyntheticPairs(crops, Gaussian(25), "noisy")

@@ -137,7 +137,8 @@ def add_parser(sub) -> None:
             "Train a U-Net or the simple CNN with MSE loss. From clean images (--data, a "
             "folder or set name): every crop gets two independent noise draws, the input "
             "and the target (--target noisy: Noise2Noise; clean: Noise2Clean). From real "
-            "data (--pairs A B): two noisy captures per scene with matching file names. "
+            "data (--pairs A B): two noisy captures per scene with matching file names "
+            "(extension aside: a.png with a.tif). "
             "A share of the images is held out for validation (15%, 5% with --preset blind "
             "and real; seeded). The run folder holds the "
             "configuration, weights, best weights and history (CSV and plot); an "
@@ -159,7 +160,7 @@ def add_parser(sub) -> None:
         "--pairs",
         nargs=2,
         metavar=("DIR_A", "DIR_B"),
-        help="two folders of noisy captures with matching file names",
+        help="two folders of noisy captures with matching file names (extension aside)",
     )
     p.add_argument("--clean", metavar="DIR", help="with --pairs: clean references, for PSNR")
     p.add_argument(

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..baselines import estimate_sigma
+from ..comparison import pair_by_name
 from ..convert import (
     float_span,
     image_to_tensor,
@@ -194,42 +195,58 @@ def run_training(
         folder_a, folder_b = map(Path, pairs)
         if folder_a.resolve() == folder_b.resolve():
             raise N2NError(f"{folder_a}: given twice: {_TWO_SHOTS}")
-        names = [p.name for p in list_images(folder_a)][:limit]
-        missing = [n for n in names if not (folder_b / n).is_file()]
-        if missing:
-            raise N2NError(f"{folder_b}: no match for {', '.join(missing[:5])}")
-        if limit is None and (alone := sorted({p.name for p in list_images(folder_b)} - {*names})):
-            log.warning(
-                "%s: %d image%s without a pair in %s left out (%s)", folder_b, len(alone),
-                "" if len(alone) == 1 else "s", folder_a, ", ".join(alone[:5]),
-            )  # fmt: skip
-        folders = [folder_a, folder_b] + ([Path(clean)] if clean else [])
+        scenes = _scenes(folder_a, folder_b, Path(clean) if clean else None, limit)
         loaded = [
             load_training_images(
-                [d / n for n in names],
+                [files[k] for files in scenes],
                 crop=config.crop,
                 strict=True,
                 scale_float=False,
                 grayscale=config.grayscale,
             )[0]
-            for d in folders
+            for k in range(len(scenes[0]))
         ]
-        for i, (name, first, *others) in enumerate(zip(names, *loaded, strict=True)):
-            for folder, other in zip(folders[1:], others, strict=True):
+        for i, (files, first, *others) in enumerate(zip(scenes, *loaded, strict=True)):
+            for path, other in zip(files[1:], others, strict=True):
                 if _as_hwc(other).shape != _as_hwc(first).shape:
                     raise N2NError(
-                        f"{folder / name}: {describe_shape(other.shape)}, its pair in "
+                        f"{path}: {describe_shape(other.shape)}, its pair in "
                         f"{folder_a} {describe_shape(first.shape)}: the images of a scene "
                         "must match"
                     )
             if np.array_equal(first, others[0]):  # a copy: the network learns to copy
-                raise N2NError(f"{folder_b / name}: the same pixels as in {folder_a}: {_TWO_SHOTS}")
+                raise N2NError(f"{files[1]}: the same pixels as in {folder_a}: {_TWO_SHOTS}")
             if span := _float_span_of([first, *others]):  # one range for the scene
-                for images, folder in zip(loaded, folders, strict=True):
+                for images, path in zip(loaded, files, strict=True):
                     if images[i].dtype.kind == "f":
-                        images[i] = _scaled(images[i], span, folder / name)
+                        images[i] = _scaled(images[i], span, path)
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
     return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
+
+
+def _scenes(
+    folder_a: Path, folder_b: Path, clean: Path | None, limit: int | None
+) -> list[list[Path]]:
+    """The files of each scene, [capture in ``folder_a``, in ``folder_b`` (, clean
+    reference)], paired by name, extension aside (``a.png`` with ``a.tif``), for the
+    first ``limit`` images of ``folder_a``; images of ``folder_b`` without a pair are
+    said and left out."""
+    first = set(list_images(folder_a)[:limit])
+    pairs, alone_a = pair_by_name(folder_a, folder_b)
+    if missing := [a.name for a in alone_a if a in first]:
+        raise N2NError(f"{folder_b}: no match for {', '.join(missing[:5])}")
+    pairs = [(a, b) for a, b in pairs if a in first]
+    if limit is None and (alone := sorted({*list_images(folder_b)} - {b for _, b in pairs})):
+        log.warning(
+            "%s: %d image%s without a pair in %s left out (%s)", folder_b, len(alone),
+            "" if len(alone) == 1 else "s", folder_a, ", ".join(p.name for p in alone[:5]),
+        )  # fmt: skip
+    if clean is None:
+        return [[a, b] for a, b in pairs]
+    references = dict(pair_by_name(folder_a, clean)[0])
+    if missing := [a.name for a, _ in pairs if a not in references]:
+        raise N2NError(f"{clean}: no clean reference for {', '.join(missing[:5])}")
+    return [[a, b, references[a]] for a, b in pairs]
 
 
 # `data` images whose median estimated noise is above this (sigma, 0-255 scale) are said to
