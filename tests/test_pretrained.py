@@ -261,3 +261,13 @@ def test_the_api_says_its_notes_at_the_callers_line(tmp_path, camera_crop):
     said = [(str(w.message)[:20], w.filename) for w in caught]
     assert len(said) == 4
     assert all(filename == __file__ for _, filename in said), said
+
+
+def test_denoise_image_says_an_option_its_method_does_not_use(camera_crop):
+    """`denoise_image(x, "pretrained", sigma=3)` was Python's TypeError from inside the
+    method ('denoise() got an unexpected keyword argument'), where `n2n denoise` names the
+    options the method takes; the run-time settings pass for every method."""
+    with pytest.raises(ValueError, match=r"method 'pretrained' does not use `sigma` \(it takes"):
+        denoise_image(camera_crop, "pretrained", sigma=3)
+    out = denoise_image(camera_crop, "pretrained", device="cpu", progress=False, preset=None)
+    assert out.shape == camera_crop.shape and psnr(out, camera_crop, data_range=255) > 30

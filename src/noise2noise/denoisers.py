@@ -19,9 +19,9 @@ from .estimate import METHOD_OF, choose_model, describe_choice
 from .image_io import merge_alpha, split_alpha
 from .methods import (
     REGISTRY,
-    RUNTIME_OPTIONS,
     WHOLE_IMAGE_ZEROSHOT_BYTES,
     check_method,
+    check_options,
     denoise_image,
     options_for_noise,
     resolve_method,
@@ -59,18 +59,7 @@ def make_denoiser(
     check_method(method)
     if not 0 <= strength <= 1:
         raise N2NError(f"`strength` must be in [0, 1], got {strength}")
-    name = "model" if method.startswith("model:") else method
-    unused = [
-        k
-        for k, v in options.items()
-        if v is not None and k not in REGISTRY[name].options and k not in RUNTIME_OPTIONS
-    ]
-    if unused:  # parameters in backticks: the command line names its options
-        takes = [f"`{k}`" for k in REGISTRY[name].options if k != "progress"]
-        raise N2NError(
-            f"method '{name}' does not use {', '.join(f'`{k}`' for k in unused)} "
-            f"(it takes {', '.join(takes) if takes else 'no options'})"
-        )
+    check_options(method, options)
     method, kept = resolve_method(method, options)
     missing = [f"`{k}`" for k in REGISTRY[method].required if k not in kept]
     if missing:

@@ -29,6 +29,7 @@ __all__ = [
     "Method",
     "RUNTIME_OPTIONS",
     "check_method",
+    "check_options",
     "resolve_method",
     "describe_methods",
     "options_for_noise",
@@ -181,6 +182,24 @@ def resolve_method(method: str, options: dict) -> tuple[str, dict]:
     }
 
 
+def check_options(method: str, options: dict) -> None:
+    """Refuse an option ``method`` does not use (None values: not given), saying those it
+    takes; the run-time settings (:data:`RUNTIME_OPTIONS`) pass, only some methods use them."""
+    name = "model" if method.startswith("model:") else method
+    _lookup(name)
+    unused = [
+        k
+        for k, v in options.items()
+        if v is not None and k not in REGISTRY[name].options and k not in RUNTIME_OPTIONS
+    ]
+    if unused:  # parameters in backticks: the command line names its options
+        takes = [f"`{k}`" for k in REGISTRY[name].options if k != "progress"]
+        raise N2NError(
+            f"method '{name}' does not use {', '.join(f'`{k}`' for k in unused)} "
+            f"(it takes {', '.join(takes) if takes else 'no options'})"
+        )
+
+
 def describe_methods() -> str:
     """``name (summary), ...`` of every method, for help texts."""
     return ", ".join(
@@ -216,7 +235,8 @@ def denoise_image(
     image : ndarray
         As returned by :func:`noise2noise.read_image`.
     method : str
-        A key of :data:`METHODS`; default ``"auto"``, as ``n2n denoise``: the shipped
+        A key of :data:`METHODS`, or ``"model:RUN_DIR"``; default ``"auto"``, as
+        ``n2n denoise``: the shipped
         network for camera photos (``"real"``) or the one for other noise
         (``"pretrained"``), chosen from the image's noise.
     channel_axis : int or None
@@ -229,6 +249,8 @@ def denoise_image(
     -------
     ndarray with the shape and dtype of ``image``.
     """
+    check_options(method, options)  # not a TypeError from inside the method
+    method, options = resolve_method(method, options)
     image = np.asarray(image)
     if image.ndim != 3:
         return apply_to_colour(_lookup(method), image, **options)
