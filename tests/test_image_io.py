@@ -347,6 +347,29 @@ def test_compressed_tiffs_are_read(tmp_path, writer):
     assert np.abs(out.astype(int) - image).max() <= (2 if writer == "pillow-jpeg" else 0)
 
 
+def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):
+    """Canon's, Sony's and Fujifilm's HEIF are 10-bit: Pillow's opener gave them as 8-bit
+    and `n2n denoise` wrote an 8-bit HEIC, where the output is to keep the input's depth."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from noise2noise.cli import main
+
+    deep = astronaut_crop.astype(np.uint16) * 257
+    heif = pillow_heif.from_bytes(mode="RGB;16", size=deep.shape[1::-1], data=deep.tobytes())
+    heif.save(tmp_path / "R5_0001.HEIC", quality=95, chroma=444)
+    noisy = read_image(tmp_path / "R5_0001.HEIC")
+    assert noisy.dtype == np.uint16 and noisy.shape == deep.shape
+    assert np.abs(noisy.astype(float) - deep).mean() < 4 * 257  # as stored, lossy
+    assert len(np.unique(noisy[..., 0] >> 6)) > 256  # 10 bits, not 8 shifted up
+    assert main(["denoise", str(tmp_path / "R5_0001.HEIC"), "-o", str(tmp_path / "o.heic")]) == 0
+    pillow_heif.register_heif_opener()
+    with Image.open(tmp_path / "o.heic") as im:
+        assert im.info["bit_depth"] == 10
+    out = read_image(tmp_path / "o.heic")
+    assert out.dtype == np.uint16 and np.abs(out.astype(float) - noisy).mean() < 10 * 257
+
+
 @pytest.mark.parametrize("ext", [".heic", ".avif"])
 def test_phone_photo_formats_round_trip_through_the_command(tmp_path, astronaut_crop, ext):
     """HEIC (phones' default; with the heif extra) and AVIF were refused: 'convert it first'."""

@@ -197,8 +197,8 @@ def add_parser(sub) -> None:
             "both, --method zeroshot trains a small network on the image itself (ZS-N2N, "
             "seconds to minutes). PNG, JPEG, WebP, BMP, TIFF, AVIF (HEIC with the heif extra); 8 "
             "or 16 bit (TIFF also "
-            "float, and other integers read as float); gray, RGB or RGBA (alpha is kept as "
-            "is). The output keeps the input's size, channels and bit depth."
+            "float, and other integers read as float; HEIC also 10 bit); gray, RGB or RGBA "
+            "(alpha is kept as is). The output keeps the input's size, channels and bit depth."
         ),
         epilog="examples:\n  n2n denoise photo.png -o clean.png\n"
         "  n2n denoise photo.jpg            # writes photo_denoised.jpg beside it\n"

@@ -38,7 +38,7 @@ IMAGE_EXTENSIONS = (
 _TIFF = TIFF_EXTENSIONS = (".tif", ".tiff")
 
 
-_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp", *_AVIF, *_HEIF)
+_EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp", *_AVIF)  # HEIC: 10 bits from 16
 
 
 LOSSY_EXTENSIONS = (".jpg", ".jpeg", ".webp", *_AVIF, *_HEIF)  # written at a quality

@@ -73,6 +73,8 @@ def _pillow_header(path: Path) -> ImageHeader:
             channels, dtype = _PILLOW_MODES[im.mode]
             if im.mode == "P" and "transparency" in im.info:
                 channels = 4
+            if im.format == "HEIF" and im.info.get("bit_depth", 8) > 8:
+                dtype = np.uint16  # a camera's 10-bit HEIF (read.py)
         else:
             raise ImageFileError(path, f"unsupported image mode {im.mode}")
         # Several frames (APNG, a GIF or multi-page TIFF under another name) would lose

@@ -70,9 +70,20 @@ def _read_with_pillow(path: Path) -> np.ndarray:
         if im.format == "PNG" and _is_16bit_colour_png(path):
             orientation = im.getexif().get(0x0112, 1)
             return _apply_orientation(_read_16bit_colour_png(path), orientation)
+        if im.format == "HEIF" and im.info.get("bit_depth", 8) > 8 and im.mode != "I;16":
+            return _read_deep_heif(path)
         im.load()  # decode now, so truncation surfaces here as an error
         im = ImageOps.exif_transpose(im)
         return _pillow_to_array(im)
+
+
+def _read_deep_heif(path: Path) -> np.ndarray:
+    """A colour HEIC of 10 or 12 bits (cameras' HEIF), which Pillow's opener gives as 8
+    bits, as uint16: pillow-heif shifts the values up to the 16-bit range (1023 to 65472),
+    libheif turning the pixels upright as for the 8-bit ones."""
+    import pillow_heif
+
+    return np.array(np.asarray(pillow_heif.open_heif(path, convert_hdr_to_8bit=False)))
 
 
 _CONVERSIONS = {
