@@ -131,8 +131,8 @@ def test_without_an_output_results_go_beside_the_inputs_and_replace_nothing(
     assert main(["add-noise", str(folder), "--gaussian", "5"]) == 0
     assert [p.name for p in (tmp_path / "scans_noisy").iterdir()] == ["a.png"]
     assert sorted(p.name for p in folder.iterdir()) == ["a.png"]
-    assert main(["denoise", str(tmp_path / "big.zarr")]) == 2
-    assert "-o OUT.zarr" in capsys.readouterr().err
+    assert main(["denoise", str(tmp_path / "big.zarr")]) == 2  # a zarr store: big_denoised.zarr
+    assert "big.zarr: no such zarr store" in capsys.readouterr().err
 
 
 def test_folder_run_continues_past_bad_files(tmp_path, astronaut_crop, camera_crop, capsys):
