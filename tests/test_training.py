@@ -467,6 +467,14 @@ def test_a_mixed_folder_keeps_its_most_common_kind_and_grayscale_keeps_all(tmp_p
     images, problems = load_training_images(files, crop=32, grayscale=True)
     assert problems == [] and [i.shape for i in images] == [(48, 48, 1)] * 3
     np.testing.assert_array_equal(images[1][..., 0], luminance(crops[1]))
+    # colour float data in physical units: their luminance, then scaled as the others are
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "c_units.tif", crops[3].astype(np.float32) * 4)
+    images, problems = load_training_images([tmp_path / "c_units.tif"], crop=32, grayscale=True)
+    assert problems == []
+    lum = crops[3].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(images[0][..., 0] / images[0].max(), lum / lum.max(), atol=1e-5)
 
 
 def test_grayscale_training_on_noisy_pairs_makes_a_gray_model(tmp_path, crops):
