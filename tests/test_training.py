@@ -470,7 +470,7 @@ def test_a_mixed_folder_keeps_its_most_common_kind_and_grayscale_keeps_all(tmp_p
     # colour float data in physical units: their luminance, then scaled as the others are
     import tifffile
 
-    tifffile.imwrite(tmp_path / "c_units.tif", crops[3].astype(np.float32) * 4)
+    tifffile.imwrite(tmp_path / "c_units.tif", crops[3].astype(np.float32) * 4, photometric="rgb")
     images, problems = load_training_images([tmp_path / "c_units.tif"], crop=32, grayscale=True)
     assert problems == []
     lum = crops[3].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
