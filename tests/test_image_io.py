@@ -349,7 +349,8 @@ def test_compressed_tiffs_are_read(tmp_path, writer):
 
 def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):
     """Canon's, Sony's and Fujifilm's HEIF are 10-bit: Pillow's opener gave them as 8-bit
-    and `n2n denoise` wrote an 8-bit HEIC, where the output is to keep the input's depth."""
+    and `n2n denoise` wrote an 8-bit HEIC, where the output is to keep the input's depth;
+    and an HLG photo's colour description (nclx) was lost: shown as sRGB, washed out."""
     pillow_heif = pytest.importorskip("pillow_heif")
     from PIL import Image
 
@@ -357,7 +358,13 @@ def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):
 
     deep = astronaut_crop.astype(np.uint16) * 257
     heif = pillow_heif.from_bytes(mode="RGB;16", size=deep.shape[1::-1], data=deep.tobytes())
-    heif.save(tmp_path / "R5_0001.HEIC", quality=95, chroma=444)
+    hlg = {
+        "color_primaries": 9,
+        "transfer_characteristics": 18,
+        "matrix_coefficients": 9,
+        "full_range_flag": 1,
+    }
+    heif.save(tmp_path / "R5_0001.HEIC", quality=95, chroma=444, nclx_profile=hlg)
     noisy = read_image(tmp_path / "R5_0001.HEIC")
     assert noisy.dtype == np.uint16 and noisy.shape == deep.shape
     assert np.abs(noisy.astype(float) - deep).mean() < 4 * 257  # as stored, lossy
@@ -366,6 +373,8 @@ def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):
     pillow_heif.register_heif_opener()
     with Image.open(tmp_path / "o.heic") as im:
         assert im.info["bit_depth"] == 10
+        # an HLG photo stays one (its values shown through a curve other than sRGB's)
+        assert {k: im.info["nclx_profile"][k] for k in hlg} == hlg
     out = read_image(tmp_path / "o.heic")
     assert out.dtype == np.uint16 and np.abs(out.astype(float) - noisy).mean() < 10 * 257
 

@@ -37,6 +37,10 @@ IMAGEJ_CALIBRATION = (
     "spacing", "unit", "yunit", "zunit", "finterval", "fps", "tunit", "xorigin", "yorigin",
     "zorigin",
 )  # fmt: skip
+# The entries of a HEIF's colour description (pillow-heif's nclx_profile) that say how its
+# values are to be shown; the others (primaries' coordinates) follow from them.
+NCLX = ("color_primaries", "transfer_characteristics", "matrix_coefficients", "full_range_flag")
+
 # JPEG keeps EXIF in one APP1 segment: at most 65535 bytes with its length and "Exif\0\0".
 JPEG_EXIF_MAX = 65535 - 2 - 6
 
@@ -49,7 +53,9 @@ class Metadata:
     ``resolution`` is (x, y) pixels per ``unit``, which is ``"inch"``, ``"cm"`` or None (a
     relative resolution, or a unit that only ``imagej`` names); ``imagej`` holds the
     calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`); ``ome`` the
-    OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`).
+    OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`); ``nclx``
+    the colour description of a HEIF (primaries and transfer curve: a camera's HLG or PQ
+    photo), written again into a HEIC.
     """
 
     icc_profile: bytes | None = None
@@ -58,6 +64,7 @@ class Metadata:
     unit: str | None = None
     imagej: dict | None = None
     ome: str | None = None
+    nclx: dict | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -101,8 +108,13 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
                 exif[ORIENTATION] = 1
             dpi = im.info.get("dpi")
             resolution = (float(dpi[0]), float(dpi[1])) if dpi and min(dpi) > 0 else None
+            nclx = {k: v for k, v in (im.info.get("nclx_profile") or {}).items() if k in NCLX}
             return Metadata(
-                icc, exif.tobytes() if len(exif) else None, resolution, "inch" if dpi else None
+                icc,
+                exif.tobytes() if len(exif) else None,
+                resolution,
+                "inch" if dpi else None,
+                nclx=nclx if len(nclx) == len(NCLX) else None,  # pillow-heif writes all
             )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
