@@ -307,6 +307,19 @@ def test_a_limit_takes_the_first_images_of_each_set_and_reads_no_more(tmp_path):
     assert [name for name, _ in images] == ["a/0", "a/1", "b/0", "b/1"]
 
 
+def test_images_smaller_than_the_crop_are_said(tmp_path, caplog):
+    """An image smaller than `--crop` was measured whole without a word, its PSNR averaged
+    with the others' of the crop's size."""
+    write_image(tmp_path / "big.png", np.full((64, 64), 100, np.uint8))
+    write_image(tmp_path / "small.png", np.full((40, 80), 100, np.uint8))
+    with caplog.at_level("INFO", logger="noise2noise"):
+        images = load_image_set([tmp_path], crop=48)
+    assert [i.shape for _, i in images] == [(48, 48), (40, 48)]
+    assert "1 image(s) smaller than the 48×48 crop, taken as large as they are (small.png)" in (
+        caplog.text
+    )
+
+
 def test_report_test_set_is_kodak_then_26_cbsd68(data_dir):
     files, crop = image_set_paths("test50", data_dir)
     assert crop == 256 and len(files) == 50

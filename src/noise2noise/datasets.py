@@ -6,16 +6,20 @@ root (``--data-root``, or the ``N2N_DATA_ROOT`` environment variable, or ``../sh
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import N2NError
+from .errors import N2NError, name_some
 from .image_io import list_images, read_image
 
 __all__ = ["NAMED_SETS", "default_data_root", "image_set_paths", "load_image_set", "center_crop"]
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,15 @@ def load_image_set(
     for spec in specs:
         files, own_crop = image_set_paths(spec, data_root)
         size = crop if crop is not None else own_crop
+        small = []
         for f in files[:limit]:
             name = f.stem if len(specs) == 1 else f"{f.parent.name}/{f.stem}"
             items.append((name, center_crop(read_image(f), size)))
+            if size is not None and min(items[-1][1].shape[:2]) < size:
+                small.append(f.name)
+        if small:  # their results are of smaller images than the others'
+            log.info(
+                "%s: %d image(s) smaller than the %d×%d crop, taken as large as they are (%s)",
+                spec, len(small), size, size, name_some(small, 3),
+            )  # fmt: skip
     return items
