@@ -376,10 +376,16 @@ def _start(args: list) -> subprocess.Popen:
         text=True,
         env=env,
         start_new_session=True,  # its own process group, as a terminal gives it
-        # Ctrl-C reaches it as in a terminal even where pytest itself was started in the
-        # background (`cmd &` ignores SIGINT, and children inherit that)
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    """Ctrl-C and a hangup reach a child as in a terminal even where pytest itself was
+    started in the background (`cmd &` ignores SIGINT) or under `nohup` (SIGHUP ignored:
+    the SIGHUP tests failed), both inherited."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _wait_for_output(folder: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -449,6 +455,7 @@ def test_a_closed_terminal_ends_a_run_cleanly(tmp_path, astronaut_crop):
 
     def on_the_terminal():
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # its controlling terminal, as a shell's
+        _as_from_a_terminal()
 
     code = "import sys; from noise2noise.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen(
