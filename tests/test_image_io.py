@@ -347,6 +347,21 @@ def test_compressed_tiffs_are_read(tmp_path, writer):
     assert np.abs(out.astype(int) - image).max() <= (2 if writer == "pillow-jpeg" else 0)
 
 
+def test_two_unmarked_samples_of_a_tiff_are_not_taken_for_gray_and_alpha(tmp_path, camera_crop):
+    """numpy's H×W×2 written by tifffile as it is (ExtraSamples: unspecified): two channels
+    of a micrograph, of which `n2n denoise` took the second for alpha and left it noisy."""
+    import tifffile
+
+    two = np.dstack([camera_crop, camera_crop[::-1]]).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "two.tif", two, photometric="minisblack", planarconfig="contig")
+    with pytest.raises(ImageFileError, match="two channels, the second of which would be taken"):
+        read_image(tmp_path / "two.tif")
+    tifffile.imwrite(
+        tmp_path / "ga.tif", two, photometric="minisblack", extrasamples=["unassalpha"]
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "ga.tif"), two)  # marked: gray+alpha
+
+
 def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):
     """Canon's, Sony's and Fujifilm's HEIF are 10-bit: Pillow's opener gave them as 8-bit
     and `n2n denoise` wrote an 8-bit HEIC, where the output is to keep the input's depth;

@@ -22,7 +22,8 @@ from .metadata import Metadata, ome_for_output
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
-_MINISWHITE = 0  # grayscale with 0 for white (scanners, fax)
+_MINISWHITE, _MINISBLACK = 0, 1  # grayscale with 0 for white (scanners, fax), for black
+_ALPHA = {1, 2}  # ExtraSamples: associated or unassociated alpha (0: unspecified)
 _PALETTE, _YCBCR, _CIELAB = 3, 6, 8
 _JPEG = (6, 7)  # old- and new-style JPEG compression: YCbCr decoded to RGB by the codec
 # Colours tifffile gives as stored, which are not RGB: read as Pillow reads them (8 bit).
@@ -97,6 +98,15 @@ def _colours(page, path: Path) -> str:
     """:attr:`_TiffLayout.colours` of a TIFF whose first page is ``page``; colours that
     nothing here reads right are refused (read as stored, they came out as other colours)."""
     photometric = int(page.photometric)
+    if photometric in (_MINISWHITE, _MINISBLACK) and page.samplesperpixel == 2:
+        if not set(page.extrasamples) & _ALPHA:  # numpy's H×W×2 written as it is
+            raise ImageFileError(
+                path,
+                "2 samples per pixel that the file does not mark as gray and alpha: two "
+                "channels, the second of which would be taken for alpha and left noisy; "
+                "save the channels as separate pages (an ImageJ hyperstack, axes CYX) "
+                "to denoise each",
+            )
     inks = page.tags.get(332)  # InkSet: CMYK unless it says otherwise
     if photometric == _SEPARATED and page.samplesperpixel == 4:
         return "cmyk" if inks is None or inks.value == _INKSET_CMYK else "stored"
