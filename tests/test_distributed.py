@@ -27,7 +27,7 @@ from noise2noise.chunked import denoise_dask  # noqa: E402
 from noise2noise.cli import main  # noqa: E402
 from noise2noise.denoisers import make_denoiser  # noqa: E402
 from noise2noise.distributed import connect, denoise_zarr, process_files_dask  # noqa: E402
-from noise2noise.errors import N2NError  # noqa: E402
+from noise2noise.errors import N2NError, Note  # noqa: E402
 from noise2noise.image_io import read_image, write_image  # noqa: E402
 from noise2noise.pretrained import denoise  # noqa: E402
 
@@ -437,6 +437,25 @@ def test_stored_chunks_much_larger_than_a_task_are_said_before_the_run(tmp_path,
     assert "stored in chunks of 192×256 pixels: every task of --chunk 64 reads whole" in err
     assert main(["denoise", str(source), "-o", str(tmp_path / "b.zarr"), "--chunk", "128"]) == 0
     assert "stored in chunks" not in capsys.readouterr().err  # 2 tasks' worth: fine
+
+
+def test_two_channels_of_an_array_are_each_denoised_and_four_are_said(tmp_path, noisy_rgb):
+    """An OME-Zarr of two channels (CYX) had its second channel taken for alpha, as a
+    PNG's gray+alpha, and left noisy without a word; four channels were RGB and alpha."""
+    two = np.stack([noisy_rgb[..., 0], noisy_rgb[..., 1]])  # C, Y, X
+    path = _zarr(tmp_path, two, "c2.zarr", chunks=(1, 96, 96))
+    out = tmp_path / "out.zarr"
+    assert main(["denoise", str(path), "-o", str(out), "--axes", "CYX", "--chunk", "96"]) == 0
+    both = zarr.open_array(str(out))[:]
+    for c in range(2):
+        alone = _zarr(tmp_path, two[c], f"one{c}.zarr", chunks=(96, 96))
+        denoise_zarr(alone, tmp_path / f"one{c}_out.zarr", chunk=96, progress=False)
+        np.testing.assert_array_equal(
+            both[c], zarr.open_array(str(tmp_path / f"one{c}_out.zarr"))[:]
+        )
+    four = da.from_array(np.dstack([noisy_rgb, noisy_rgb[..., :1]]), chunks=(96, 96, 4))
+    with pytest.warns(Note, match="4 channels: taken as RGB and alpha"):
+        denoise_dask(four, chunk=96)
 
 
 def test_zarr_planes_are_denoised_one_by_one(tmp_path, noisy_rgb):
