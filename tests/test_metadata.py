@@ -248,3 +248,15 @@ def test_an_ome_tiffs_metadata_is_kept_and_names_the_output_not_the_input(tmp_pa
     _ome_tiff(tmp_path / "part1.ome.tif", planes, "part2.ome.tif")
     with pytest.warns(Note, match=r"dataset spread over several files \(also part2.ome.tif\)"):
         assert read_metadata(tmp_path / "part1.ome.tif").ome is None
+
+
+@pytest.mark.parametrize("kind", ["assocalpha", "unassalpha"])
+def test_a_tiffs_kind_of_alpha_is_written_again(tmp_path, astronaut_crop, kind):
+    """A TIFF with associated alpha (its colours premultiplied, as compositing programs
+    write them) came out marked unassociated: the same colour values, read as straight
+    colour, darkened every half-transparent pixel."""
+    rgba = np.dstack([astronaut_crop, np.full(astronaut_crop.shape[:2], 128, np.uint8)])
+    tifffile.imwrite(tmp_path / "in.tif", rgba, photometric="rgb", extrasamples=[kind])
+    assert main(["denoise", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"), "-q"]) == 0
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert [int(e) for e in tif.pages[0].extrasamples] == [1 if kind == "assocalpha" else 2]

@@ -41,6 +41,8 @@ IMAGEJ_CALIBRATION = (
 # values are to be shown; the others (primaries' coordinates) follow from them.
 NCLX = ("color_primaries", "transfer_characteristics", "matrix_coefficients", "full_range_flag")
 
+ASSOCIATED_ALPHA = 1  # a TIFF's ExtraSamples: alpha that the colours are multiplied by
+
 # JPEG keeps EXIF in one APP1 segment: at most 65535 bytes with its length and "Exif\0\0".
 JPEG_EXIF_MAX = 65535 - 2 - 6
 
@@ -55,7 +57,8 @@ class Metadata:
     calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`); ``ome`` the
     OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`); ``nclx``
     the colour description of a HEIF (primaries and transfer curve: a camera's HLG or PQ
-    photo), written again into a HEIC.
+    photo), written again into a HEIC; ``premultiplied`` True for a TIFF whose alpha is
+    associated (its colours multiplied by it), written again as such.
     """
 
     icc_profile: bytes | None = None
@@ -65,6 +68,7 @@ class Metadata:
     imagej: dict | None = None
     ome: str | None = None
     nclx: dict | None = None
+    premultiplied: bool | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -139,10 +143,19 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
                 k: v for k, v in (tif.imagej_metadata or {}).items() if k in IMAGEJ_CALIBRATION
             }
             ome = tif.ome_metadata if tif.is_ome else None
+            premultiplied = True if ASSOCIATED_ALPHA in page.extrasamples else None
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
-    return Metadata(icc, None, resolution, unit, imagej or None, _single_file(ome, path))
+    return Metadata(
+        icc,
+        None,
+        resolution,
+        unit,
+        imagej or None,
+        _single_file(ome, path),
+        premultiplied=premultiplied,
+    )
 
 
 def _single_file(ome: str | None, path: str | os.PathLike) -> str | None:

@@ -263,7 +263,8 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
         axes = "YXS" if image.ndim == 3 else "YX"
         tifffile.imwrite(path, image, imagej=True, **tiff_options(replace(meta, ome=None), axes))
         return
-    extras = {"extrasamples": ["unassalpha"]} if alpha else {}
+    kind = "assocalpha" if meta.premultiplied else "unassalpha"  # as the input's
+    extras = {"extrasamples": [kind]} if alpha else {}
     extras |= tiff_options(meta)
     tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)
 
