@@ -260,6 +260,10 @@ LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights of Pillow's "L" mode
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
-    """The luminance of an H×W×3 image as an H×W image of the same dtype (BT.601 weights)."""
-    gray = as_float(image) @ np.asarray(LUMA, dtype=np.float32)
-    return from_float(gray, image.dtype)
+    """The luminance of an H×W×3 image as an H×W image of the same dtype (BT.601 weights).
+    A weighted sum: float data are taken in whatever units they are in (a training set's
+    physical units are scaled into [0, 1] after, with the other captures of a scene)."""
+    weights = np.asarray(LUMA, dtype=np.float32)
+    if image.dtype.kind == "f":
+        return (image.astype(np.float32, copy=False) @ weights).astype(image.dtype)
+    return from_float(as_float(image) @ weights, image.dtype)

@@ -15,7 +15,6 @@ import torch
 from ..baselines import estimate_sigma
 from ..comparison import pair_by_name
 from ..convert import (
-    LUMA,
     float_span,
     image_to_tensor,
     luminance,
@@ -70,7 +69,7 @@ def load_training_images(
         try:
             image = _as_hwc(split_alpha(read_image(f))[0])
             if grayscale and image.shape[2] == 3:
-                image = _as_hwc(_luminance(image))
+                image = _as_hwc(luminance(image))
             if scale_float and (span := _float_span_of([image])):
                 image = _scaled(image, span, f)
             if min(image.shape[:2]) < crop:
@@ -101,14 +100,6 @@ def load_training_images(
             continue
         images.append(image)
     return images, problems
-
-
-def _luminance(image: np.ndarray) -> np.ndarray:
-    """:func:`~noise2noise.convert.luminance`, for float data in any units too (in physical
-    units they are scaled only later, with the other captures of their scene)."""
-    if image.dtype.kind != "f":
-        return luminance(image)
-    return (image.astype(np.float32) @ np.asarray(LUMA, np.float32)).astype(image.dtype)
 
 
 def _kinds(channels: int, n: int) -> str:
