@@ -82,8 +82,7 @@ def write_image(
     channels = image.shape[2] if image.ndim == 3 else 1
     if ext == ".webp" and channels in (1, 2):
         warn_user("WebP stores colour: grayscale written as RGB", ConversionWarning)
-        gray = image if image.ndim == 3 else image[:, :, None]
-        image = np.concatenate([np.repeat(gray[:, :, :1], 3, axis=2), gray[:, :, 1:]], axis=2)
+        image = _as_colour(image)
         channels += 2
     refuse_float_units(path, image)
     meta = (metadata or Metadata()).for_channels(channels)
@@ -178,6 +177,12 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
 _X265_FAST = {"preset": "ultrafast"}
 
 
+def _as_colour(gray: np.ndarray) -> np.ndarray:
+    """A gray (H×W or H×W×1) or gray+alpha image as RGB or RGBA, for formats without them."""
+    gray = gray if gray.ndim == 3 else gray[:, :, None]
+    return np.concatenate([np.repeat(gray[:, :, :1], 3, axis=2), gray[:, :, 1:]], axis=2)
+
+
 def _write_deep_heif(path: Path, image: np.ndarray, meta: Metadata, quality: int) -> None:
     """16-bit data as a 10-bit HEIC, as cameras write them (Pillow's writer takes 8 bits):
     pillow-heif keeps the top 10 bits, which its reader gives back shifted up."""
@@ -185,7 +190,7 @@ def _write_deep_heif(path: Path, image: np.ndarray, meta: Metadata, quality: int
 
     if image.ndim == 3 and image.shape[2] == 2:
         warn_user("16-bit gray+alpha is stored as RGBA in HEIC", ConversionWarning)
-        image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], 2)
+        image = _as_colour(image)
     channels = 1 if image.ndim == 2 else image.shape[2]
     mode = {1: "L;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
     heif = pillow_heif.from_bytes(
@@ -206,7 +211,7 @@ def _write_16bit_colour_png(path: Path, image: np.ndarray, meta: Metadata) -> No
 
     if image.shape[2] == 2:  # PNG has no 16-bit gray+alpha writer here: store as RGBA
         warn_user("16-bit gray+alpha is stored as RGBA in PNG", ConversionWarning)
-        image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], 2)
+        image = _as_colour(image)
     code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, data = cv2.imencode(".png", cv2.cvtColor(image, code))
     if not ok:
