@@ -389,6 +389,7 @@ def run_evaluation(
                 out_dir.rmdir()
         raise
     # Of this run's images: means of others (an earlier run's) are not comparable.
-    results = [r for r in results if r.image in {*config["image_names"]}]
+    names = set(config["image_names"])
+    results = [r for r in results if r.image in names]
     _, md = write_summary(results, out_dir, command=command)
     return results, md
