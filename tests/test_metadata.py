@@ -260,3 +260,30 @@ def test_a_tiffs_kind_of_alpha_is_written_again(tmp_path, astronaut_crop, kind):
     assert main(["denoise", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"), "-q"]) == 0
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
         assert [int(e) for e in tif.pages[0].extrasamples] == [1 if kind == "assocalpha" else 2]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_premultiplied_colours_are_made_straight_for_a_format_without_them(tmp_path, dtype):
+    """PNG, WebP and the others store straight alpha: a premultiplied TIFF's colours were
+    written into them as they were, so every half-transparent pixel came out darker
+    (a white pixel at alpha 1/2 as mid-gray)."""
+    top = 255 if dtype == np.uint8 else 65535 if dtype == np.uint16 else 1.0
+    rgba = np.zeros((8, 8, 4), dtype)
+    rgba[..., 3] = top
+    rgba[:4, :, 3] = top / 2 if dtype == np.float32 else top // 2 + 1  # half transparent
+    rgba[..., :3] = rgba[..., 3:] * (0.75 if dtype == np.float32 else 1)  # white, x alpha
+    if dtype != np.float32:
+        rgba[..., :3] = (rgba[..., 3:].astype(float) * 0.75).round().astype(dtype)
+    meta = Metadata(premultiplied=True)
+    with pytest.warns(UserWarning, match="straight"):
+        write_image(tmp_path / "out.png", rgba, metadata=meta)
+    back = read_image(tmp_path / "out.png").astype(float)
+    back /= 255 if back.max() <= 255 and dtype == np.uint8 else 65535
+    assert np.allclose(back[..., :3], 0.75, atol=2 / 255)  # the colour, whatever its alpha
+    assert np.allclose(back[:4, :, 3], 0.5, atol=2 / 255) and np.allclose(back[4:, :, 3], 1)
+    # a straight-alpha image is written as it is, and a TIFF keeps premultiplied colours
+    write_image(tmp_path / "straight.png", rgba)
+    assert np.array_equal(read_image(tmp_path / "straight.png")[..., 3], read_image(
+        tmp_path / "out.png")[..., 3])
+    write_image(tmp_path / "out.tif", rgba, metadata=meta)
+    assert np.array_equal(read_image(tmp_path / "out.tif"), rgba)
