@@ -9,6 +9,7 @@ from noise2noise.image_io import (
     apply_to_colour,
     is_stack,
     list_images,
+    read_header,
     read_image,
     read_stack,
     write_image,
@@ -360,6 +361,23 @@ def test_two_unmarked_samples_of_a_tiff_are_not_taken_for_gray_and_alpha(tmp_pat
         tmp_path / "ga.tif", two, photometric="minisblack", extrasamples=["unassalpha"]
     )
     np.testing.assert_array_equal(read_image(tmp_path / "ga.tif"), two)  # marked: gray+alpha
+
+
+@pytest.mark.parametrize("samples, planar", [(3, "separate"), (3, "contig"), (4, "contig")])
+def test_gray_samples_of_a_tiff_are_not_taken_for_rgb(tmp_path, camera_crop, samples, planar):
+    """Three fluorescence channels stored as one min-is-black page (samples, not pages)
+    were read as RGB: denoised by the colour model, which mixes the channels, and written
+    back as an RGB photo."""
+    import tifffile
+
+    planes = np.stack([np.roll(camera_crop, 5 * i, axis=1) for i in range(samples)])
+    layout = planes if planar == "separate" else np.moveaxis(planes, 0, -1)
+    path = tmp_path / "channels.tif"
+    tifffile.imwrite(path, layout.astype(np.uint16), photometric="minisblack", planarconfig=planar)
+    with pytest.raises(ImageFileError, match=f"{samples} gray channels, .* not colours"):
+        read_image(path)
+    with pytest.raises(ImageFileError, match=f"{samples} gray channels"):
+        read_header(path)
 
 
 def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):

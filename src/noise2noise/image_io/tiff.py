@@ -98,15 +98,8 @@ def _colours(page, path: Path) -> str:
     """:attr:`_TiffLayout.colours` of a TIFF whose first page is ``page``; colours that
     nothing here reads right are refused (read as stored, they came out as other colours)."""
     photometric = int(page.photometric)
-    if photometric in (_MINISWHITE, _MINISBLACK) and page.samplesperpixel == 2:
-        if not set(page.extrasamples) & _ALPHA:  # numpy's H×W×2 written as it is
-            raise ImageFileError(
-                path,
-                "2 samples per pixel that the file does not mark as gray and alpha: two "
-                "channels, the second of which would be taken for alpha and left noisy; "
-                "save the channels as separate pages (an ImageJ hyperstack, axes CYX) "
-                "to denoise each",
-            )
+    if photometric in (_MINISWHITE, _MINISBLACK) and page.samplesperpixel > 1:
+        _refuse_gray_channels(page, path)
     inks = page.tags.get(332)  # InkSet: CMYK unless it says otherwise
     if photometric == _SEPARATED and page.samplesperpixel == 4:
         return "cmyk" if inks is None or inks.value == _INKSET_CMYK else "stored"
@@ -125,6 +118,27 @@ def _colours(page, path: Path) -> str:
         path,
         f"a TIFF of {page.bitspersample}-bit {name} colours: not supported (only 8-bit "
         "YCbCr and CIELAB are read); save it as RGB",
+    )
+
+
+def _refuse_gray_channels(page, path: Path) -> None:
+    """Refuse a gray TIFF of several samples per pixel that are not one gray and its alpha:
+    channels (a micrograph's), which would be denoised as gray and alpha (the second left
+    noisy) or as RGB colours (mixed by the colour model) and written back as such."""
+    channels = page.samplesperpixel - len(set(page.extrasamples) & _ALPHA)
+    if channels <= 1:
+        return
+    taken = (
+        "two channels, the second of which would be taken for alpha and left noisy"
+        if channels == 2
+        else f"{channels} gray channels, which would be denoised as RGB, not colours"
+    )
+    raise ImageFileError(
+        path,
+        f"{page.samplesperpixel} samples per pixel that the file does not mark as colour or "
+        f"alpha: {taken}; save the channels as separate pages (an ImageJ hyperstack, axes "
+        "CYX) "
+        "to denoise each",
     )
 
 
