@@ -90,6 +90,39 @@ def test_palette_png_becomes_rgb(tmp_path):
     np.testing.assert_array_equal(back[0, 4], [200, 30, 10])
 
 
+def _png_with_transparent_colour(path, image: np.ndarray, key) -> None:
+    """``image`` as a PNG (16-bit colour through OpenCV) with a tRNS chunk: the gray
+    value or RGB colour ``key`` shown as transparent."""
+    import struct
+    import zlib
+
+    import cv2
+
+    data = cv2.imencode(".png", image[..., ::-1] if image.ndim == 3 else image)[1].tobytes()
+    body = struct.pack(">" + "H" * len(key), *key)
+    chunk = struct.pack(">I", len(body)) + b"tRNS" + body
+    chunk += struct.pack(">I", zlib.crc32(b"tRNS" + body))
+    path.write_bytes(data[:33] + chunk + data[33:])  # after the signature and IHDR
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_pngs_transparent_colour_is_read_as_alpha(tmp_path, dtype, channels):
+    """A gray or RGB PNG may mark one value as transparent (tRNS) instead of storing
+    alpha: it was read as opaque, so the output showed the keyed-out background."""
+    top = np.iinfo(dtype).max
+    image = np.full((6, 8, channels), top // 3, dtype)
+    image[:, 4:] = top // 2
+    key = (int(top // 3),) * channels
+    _png_with_transparent_colour(tmp_path / "t.png", image.squeeze(), key)
+    with pytest.warns(UserWarning, match="transparent"):
+        back = read_image(tmp_path / "t.png")
+    assert back.dtype == dtype and back.shape == (6, 8, channels + 1)
+    np.testing.assert_array_equal(back[..., :channels], image)
+    assert (back[:, :4, -1] == 0).all() and (back[:, 4:, -1] == top).all()
+    assert read_header(tmp_path / "t.png").channels == channels + 1
+
+
 @pytest.mark.parametrize(
     "orientation, transform",
     [(3, lambda a: a[::-1, ::-1]), (6, lambda a: np.rot90(a, -1)), (8, lambda a: np.rot90(a, 1))],

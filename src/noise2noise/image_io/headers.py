@@ -77,6 +77,8 @@ def _pillow_header(path: Path) -> ImageHeader:
                 dtype = np.uint16  # a camera's 10-bit HEIF (read.py)
         else:
             raise ImageFileError(path, f"unsupported image mode {im.mode}")
+        if transparent_colour(im) is not None:  # read as alpha
+            channels += 1
         # Several frames (APNG, a GIF or multi-page TIFF under another name) would lose
         # all but the first: refused. A camera JPEG's extra pictures (MPO) are previews.
         if im.format != "MPO" and getattr(im, "n_frames", 1) > 1:
@@ -110,6 +112,15 @@ def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
             f"{header.describe()} needs about {2 * header.nbytes / 2**30:.1f} GB to decode, "
             f"more than the {free / 2**30:.1f} GB available",
         )
+
+
+def transparent_colour(im) -> int | tuple | None:
+    """The gray value or RGB colour that a gray or RGB PNG marks as transparent (its tRNS
+    chunk, instead of an alpha channel), or None. Pillow gives it for a palette PNG too,
+    which it converts to RGBA itself."""
+    if im.format != "PNG" or im.mode not in ("L", "I;16", "I", "RGB"):
+        return None
+    return im.info.get("transparency")
 
 
 def _is_16bit_colour_png(path: Path) -> bool:

@@ -17,7 +17,7 @@ from .common import (
     _own_size_check,
     _reason,
 )
-from .headers import _is_16bit_colour_png, _read_header, check_size
+from .headers import _is_16bit_colour_png, _read_header, check_size, transparent_colour
 from .tiff import _read_tiff
 
 
@@ -67,14 +67,31 @@ def _read_with_pillow(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps
 
     with _own_size_check(), Image.open(path) as im:
+        key = transparent_colour(im)
         if im.format == "PNG" and _is_16bit_colour_png(path):
             orientation = im.getexif().get(0x0112, 1)
-            return _apply_orientation(_read_16bit_colour_png(path), orientation)
+            image = _apply_orientation(_read_16bit_colour_png(path), orientation)
+            # OpenCV makes the alpha of a tRNS colour itself: made again, as for the others
+            return image if key is None else _key_as_alpha(image[:, :, :3], key)
         if im.format == "HEIF" and im.info.get("bit_depth", 8) > 8 and im.mode != "I;16":
             return _read_deep_heif(path)
         im.load()  # decode now, so truncation surfaces here as an error
         im = ImageOps.exif_transpose(im)
-        return _pillow_to_array(im)
+        image = _pillow_to_array(im)
+        return image if key is None else _key_as_alpha(image, key)
+
+
+def _key_as_alpha(image: np.ndarray, key: int | tuple) -> np.ndarray:
+    """``image`` with an alpha channel, transparent where its pixels are the colour
+    ``key`` (in the file's values), with a note: read as opaque, the output showed the
+    background the file keyed out."""
+    warn_user(
+        "a PNG's transparent colour is read as alpha (the output has alpha)", ConversionWarning
+    )
+    pixels = image if image.ndim == 3 else image[:, :, None]
+    keyed = np.all(pixels == np.asarray(key, dtype=np.int64).reshape(-1), axis=2)
+    alpha = np.where(keyed, 0, np.iinfo(image.dtype).max).astype(image.dtype)
+    return np.dstack([pixels, alpha])
 
 
 def _read_deep_heif(path: Path) -> np.ndarray:
@@ -99,10 +116,11 @@ _CONVERSIONS = {
 
 def _pillow_to_array(im) -> np.ndarray:
     mode = im.mode
+    transparent = mode == "P" and "transparency" in im.info  # read as RGBA, as PA is
     if mode in _CONVERSIONS:
-        warn_user(_CONVERSIONS[mode], ConversionWarning)
+        warn_user(_CONVERSIONS["PA" if transparent else mode], ConversionWarning)
     if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        im = im.convert("RGBA" if transparent else "RGB")
     elif mode == "PA":
         im = im.convert("RGBA")
     elif mode == "1":
