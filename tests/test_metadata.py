@@ -283,7 +283,8 @@ def test_premultiplied_colours_are_made_straight_for_a_format_without_them(tmp_p
     assert np.allclose(back[:4, :, 3], 0.5, atol=2 / 255) and np.allclose(back[4:, :, 3], 1)
     # a straight-alpha image is written as it is, and a TIFF keeps premultiplied colours
     write_image(tmp_path / "straight.png", rgba)
-    assert np.array_equal(read_image(tmp_path / "straight.png")[..., 3], read_image(
-        tmp_path / "out.png")[..., 3])
+    assert np.array_equal(
+        read_image(tmp_path / "straight.png")[..., 3], read_image(tmp_path / "out.png")[..., 3]
+    )
     write_image(tmp_path / "out.tif", rgba, metadata=meta)
     assert np.array_equal(read_image(tmp_path / "out.tif"), rgba)
