@@ -249,6 +249,13 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
+def one_value(image: np.ndarray) -> bool:
+    """Whether every value of ``image`` is the same, as in a blank plane of a stack: it has
+    no noise, and the denoisers give it back as it is (the networks gave it their bias at
+    black, up to 390 in 16 bits, or at white)."""
+    return image.size > 0 and bool(image.min() == image.max())
+
+
 def dim_gain(peak: float) -> float:
     """The stretch of a dim image: ``1 / peak`` when its brightest value (in [0, 1]
     units) is below half the range, as 12-bit data stored in 16 bits, else 1. Denoisers

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .convert import dim_gain, image_to_tensor, pad_to_multiple, tensor_to_image
+from .convert import dim_gain, image_to_tensor, one_value, pad_to_multiple, tensor_to_image
 from .errors import N2NError, Note, warn_user
 from .estimate import choose_model, describe_choice
 from .progress import progress_bar
@@ -163,6 +163,8 @@ def denoise(
     if model == "auto":
         model, _ = choose_model(image, channel_axis=channel_axis)
     x = image_to_tensor(image, channel_axis=channel_axis)  # (1, C, H, W)
+    if one_value(image):
+        return image.copy()
     dev = resolve_device(device)
     channels = x.shape[1]
     peak = float(x.max()) if peak is None else peak

@@ -18,6 +18,7 @@ from ..convert import (
     float_span,
     image_to_tensor,
     luminance,
+    one_value,
     tensor_to_image,
     to_unit_range,
 )
@@ -318,6 +319,8 @@ def denoise_with_model(
             f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"
             + ("; for gray images, train one with `grayscale=True`" if expected == 3 else "")
         )
+    if one_value(image):
+        return image.copy()
     dev = resolve_device(device)
     net = net.to(dev)
     with torch.no_grad():

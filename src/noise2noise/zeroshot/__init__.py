@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..convert import image_to_tensor, tensor_to_image
+from ..convert import image_to_tensor, one_value, tensor_to_image
 from ..tta import tta_transforms
 from ..units import scales_other_units
 from .batched import denoise_zeroshot_batch, fit_zeroshot_batch
@@ -134,6 +134,8 @@ def denoise_zeroshot(
     config = get_preset(preset, steps=iterations)
     image = np.asarray(image)
     y, gain = image_tensor(image, channel_axis)  # dim images stretched, see image_tensor
+    if one_value(image):
+        return image.copy()
     model = fit_zeroshot(y, config, seed=seed, progress=progress, device=device)
     return image_result(model, y, gain, config, image, channel_axis)
 
