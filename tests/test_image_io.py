@@ -413,6 +413,16 @@ def test_gray_samples_of_a_tiff_are_not_taken_for_rgb(tmp_path, camera_crop, sam
         read_header(path)
 
 
+def test_a_tiff_of_unlike_images_says_what_to_do(tmp_path, camera_crop):
+    """Two series of different sizes (an OME-TIFF's positions) were refused as 'pages that
+    differ in size or type: not supported', with nothing to do about it."""
+    with tifffile.TiffWriter(tmp_path / "two.ome.tif", ome=True) as tif:
+        tif.write(np.stack([camera_crop] * 2), metadata={"axes": "ZYX"})
+        tif.write(np.stack([camera_crop] * 3), metadata={"axes": "ZYX"})
+    with pytest.raises(ImageFileError, match=r"2 images that differ .* a file of its own"):
+        read_image(tmp_path / "two.ome.tif")
+
+
 def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):
     """Canon's, Sony's and Fujifilm's HEIF are 10-bit: Pillow's opener gave them as 8-bit
     and `n2n denoise` wrote an 8-bit HEIC, where the output is to keep the input's depth;

@@ -75,8 +75,9 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
     if other:
         raise ImageFileError(
             path,
-            f"a TIFF whose pages differ in size or type ({first.shape} {first.dtype} and "
-            f"{other[0].shape} {other[0].dtype}): not supported",
+            f"a TIFF of {len(tif.series)} images that differ in size or type ({first.shape} "
+            f"{first.dtype} and {other[0].shape} {other[0].dtype}; an OME-TIFF's positions, "
+            "say): one file is denoised as one image or stack; save each as a file of its own",
         )
     axes, shape = first.axes, tuple(first.shape)
     if len(same) > 1:
