@@ -27,7 +27,7 @@ from noise2noise.chunked import denoise_dask  # noqa: E402
 from noise2noise.cli import main  # noqa: E402
 from noise2noise.denoisers import make_denoiser  # noqa: E402
 from noise2noise.distributed import connect, denoise_zarr, process_files_dask  # noqa: E402
-from noise2noise.errors import N2NError, Note  # noqa: E402
+from noise2noise.errors import N2NError  # noqa: E402
 from noise2noise.image_io import read_image, write_image  # noqa: E402
 from noise2noise.pretrained import denoise  # noqa: E402
 
@@ -439,7 +439,7 @@ def test_stored_chunks_much_larger_than_a_task_are_said_before_the_run(tmp_path,
     assert "stored in chunks" not in capsys.readouterr().err  # 2 tasks' worth: fine
 
 
-def test_two_channels_of_an_array_are_each_denoised_and_four_are_said(tmp_path, noisy_rgb):
+def test_two_or_four_channels_of_an_array_are_each_denoised_alone(tmp_path, noisy_rgb):
     """An OME-Zarr of two channels (CYX) had its second channel taken for alpha, as a
     PNG's gray+alpha, and left noisy without a word; four channels were RGB and alpha."""
     two = np.stack([noisy_rgb[..., 0], noisy_rgb[..., 1]])  # C, Y, X
@@ -453,9 +453,13 @@ def test_two_channels_of_an_array_are_each_denoised_and_four_are_said(tmp_path, 
         np.testing.assert_array_equal(
             both[c], zarr.open_array(str(tmp_path / f"one{c}_out.zarr"))[:]
         )
-    four = da.from_array(np.dstack([noisy_rgb, noisy_rgb[..., :1]]), chunks=(96, 96, 4))
-    with pytest.warns(Note, match="4 channels: taken as RGB and alpha"):
-        denoise_dask(four, chunk=96)
+    # four: a micrograph's four fluorescence channels, not RGB mixed by the colour model
+    # and a fourth left noisy as alpha
+    four = np.dstack([noisy_rgb, noisy_rgb[::-1, :, :1]])
+    out = denoise_dask(da.from_array(four, chunks=(96, 96, 4)), chunk=96).compute()
+    for c in (0, 3):
+        alone = denoise_dask(da.from_array(four[..., c], chunks=(96, 96)), chunk=96).compute()
+        np.testing.assert_array_equal(out[..., c], alone)
 
 
 def test_zarr_planes_are_denoised_one_by_one(tmp_path, noisy_rgb):

@@ -35,7 +35,7 @@ from .convert import (
     tensor_to_image,
     to_unit_range,
 )
-from .errors import MissingDependency, N2NError, Note, warn_user
+from .errors import MissingDependency, N2NError, warn_user
 from .estimate import METHOD_OF, choose_model
 from .image_io import (
     ConversionWarning,
@@ -89,8 +89,9 @@ class ChunkPlan:
 
 def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
     """The axes of an array: given, or guessed (YX; YXC, or planes then YXC, with 1-4
-    trailing channels after two larger axes; otherwise planes then YX). Two channels are
-    planes (each denoised alone: an array has no alpha), three colour, four RGB and alpha."""
+    trailing channels after two larger axes; otherwise planes then YX). Three channels are
+    colour; two or four are planes, each denoised alone (an array's channels are a
+    micrograph's far more often than gray or RGB and alpha, which would be left noisy)."""
     if axes is not None:
         axes = axes.upper()
         if len(axes) != len(shape):
@@ -107,16 +108,8 @@ def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
     channels = shape[plan.axes.index("C")] if "C" in plan.axes else 0
     if channels > 4:
         raise N2NError(f"{channels} channels: at most 4 are supported")
-    if channels == 2:  # a micrograph's two channels, not gray and alpha as in a PNG
+    if channels in (2, 4):  # a micrograph's channels, not gray or RGB and alpha as in a PNG
         return ChunkPlan(plan.axes.replace("C", "P"))  # each denoised as its own plane
-    if channels == 4:
-        warn_user(
-            Note(
-                "4 channels: taken as RGB and alpha, the fourth left as it is; to denoise "
-                "each channel as its own plane, give `axes` another letter for them "
-                "(ZYX for CYX)"
-            )
-        )
     return plan
 
 
