@@ -41,7 +41,8 @@ IMAGEJ_CALIBRATION = (
 # values are to be shown; the others (primaries' coordinates) follow from them.
 NCLX = ("color_primaries", "transfer_characteristics", "matrix_coefficients", "full_range_flag")
 
-ASSOCIATED_ALPHA = 1  # a TIFF's ExtraSamples: alpha that the colours are multiplied by
+# A TIFF's ExtraSamples: alpha that the colours are multiplied by, or not (0: unspecified)
+ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA = 1, 2
 
 # JPEG keeps EXIF in one APP1 segment: at most 65535 bytes with its length and "Exif\0\0".
 JPEG_EXIF_MAX = 65535 - 2 - 6

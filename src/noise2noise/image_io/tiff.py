@@ -18,12 +18,12 @@ from .common import (
     _check_sample_type,
     sample_type,
 )
-from .metadata import Metadata, ome_for_output
+from .metadata import ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA, Metadata, ome_for_output
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
 _MINISWHITE, _MINISBLACK = 0, 1  # grayscale with 0 for white (scanners, fax), for black
-_ALPHA = {1, 2}  # ExtraSamples: associated or unassociated alpha (0: unspecified)
+_ALPHA = {ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA}
 _PALETTE, _YCBCR, _CIELAB = 3, 6, 8
 _JPEG = (6, 7)  # old- and new-style JPEG compression: YCbCr decoded to RGB by the codec
 # Colours tifffile gives as stored, which are not RGB: read as Pillow reads them (8 bit).
