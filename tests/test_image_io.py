@@ -4,6 +4,7 @@ import tifffile
 from PIL import Image
 
 from noise2noise.image_io import (
+    IMAGE_EXTENSIONS,
     ImageFileError,
     StackPlanes,
     apply_to_colour,
@@ -421,6 +422,26 @@ def test_a_tiff_of_unlike_images_says_what_to_do(tmp_path, camera_crop):
         tif.write(np.stack([camera_crop] * 3), metadata={"axes": "ZYX"})
     with pytest.raises(ImageFileError, match=r"2 images that differ .* a file of its own"):
         read_image(tmp_path / "two.ome.tif")
+
+
+@pytest.mark.parametrize("bits", [10, 12])
+def test_a_deep_avif_keeps_its_bits(tmp_path, astronaut_crop, bits):
+    """Pillow decodes AVIF to 8 bits: a 10- or 12-bit one (an HDR export) lost its low
+    bits without a word. Read as 16-bit (shifted up, as a 10-bit HEIC is)."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    if not imagecodecs.AVIF.available or ".avif" not in IMAGE_EXTENSIONS:
+        pytest.skip("no AVIF codec here")
+    deep = (astronaut_crop.astype(np.uint16) << (bits - 8)) + 3  # values 8 bits cannot hold
+    path = tmp_path / "deep.avif"
+    path.write_bytes(imagecodecs.avif_encode(deep, level=100, bitspersample=bits))
+    header = read_header(path)
+    image = read_image(path)
+    assert header.dtype == image.dtype == np.uint16 and image.shape == deep.shape
+    expected = deep.astype(np.float64) * 2 ** (16 - bits)
+    assert np.abs(image - expected).mean() < 2 ** (16 - bits)  # within a step of its depth
+    eight = tmp_path / "eight.avif"
+    eight.write_bytes(imagecodecs.avif_encode(astronaut_crop, level=100))
+    assert read_header(eight).dtype == read_image(eight).dtype == np.uint8
 
 
 def test_a_cameras_10_bit_heic_keeps_its_bits(tmp_path, astronaut_crop):

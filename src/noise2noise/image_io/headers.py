@@ -75,6 +75,8 @@ def _pillow_header(path: Path) -> ImageHeader:
                 channels = 4
             if im.format == "HEIF" and im.info.get("bit_depth", 8) > 8:
                 dtype = np.uint16  # a camera's 10-bit HEIF (read.py)
+            if im.format == "AVIF" and avif_bits(path) > 8:
+                dtype = np.uint16  # an HDR export's 10 or 12 bits (read.py)
         else:
             raise ImageFileError(path, f"unsupported image mode {im.mode}")
         if transparent_colour(im) is not None:  # read as alpha
@@ -121,6 +123,19 @@ def transparent_colour(im) -> int | tuple | None:
     if im.format != "PNG" or im.mode not in ("L", "I;16", "I", "RGB"):
         return None
     return im.info.get("transparency")
+
+
+def avif_bits(path: Path) -> int:
+    """The bits per sample of an AVIF's image (8, 10 or 12), from the first AV1 codec
+    configuration ('av1C' box: its high_bitdepth and twelve_bit flags) among the file's
+    first 64 KiB, where its item properties are; 8 where none is found there."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    at = head.find(b"av1C")
+    if at < 4 or at + 7 > len(head):
+        return 8
+    flags = head[at + 6]  # seq_tier_0, high_bitdepth, twelve_bit, monochrome, ...
+    return 8 if not flags & 0x40 else 12 if flags & 0x20 else 10
 
 
 def _is_16bit_colour_png(path: Path) -> bool:
