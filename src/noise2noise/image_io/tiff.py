@@ -138,8 +138,7 @@ def _refuse_gray_channels(page, path: Path) -> None:
         path,
         f"{page.samplesperpixel} samples per pixel that the file does not mark as colour or "
         f"alpha: {taken}; save the channels as separate pages (an ImageJ hyperstack, axes "
-        "CYX) "
-        "to denoise each",
+        "CYX) to denoise each",
     )
 
 
