@@ -330,6 +330,7 @@ def test_denoising_a_batch_equals_denoising_each_image(astronaut_crop, camera_cr
         noisy_gray[..., None].astype(np.float32) / 255,  # another channel count: another group
         noisy_rgb[:40, :24].astype(np.float32) / 255,  # smaller than a crop: another group
         np.fliplr(noisy_rgb).astype(np.float32) / 255,
+        np.zeros_like(noisy_rgb, np.float32),  # blank: as it is, alone as in a batch
     ]
     outs = denoise_zeroshot_batch(images, preset=config, seed=3, channel_axis=-1, group_size=2)
     for image, out in zip(images, outs, strict=True):

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import stack_module_state
 
-from ..convert import pad_to_multiple
+from ..convert import one_value, pad_to_multiple
 from ..errors import N2NError
 from ..models import SimpleCNN
 from ..noise import make_generator
@@ -188,6 +188,9 @@ def denoise_zeroshot_batch(
         groups.setdefault(group_key(y.shape, config), []).append(i)
     results: list[np.ndarray | None] = [None] * len(tensors)
     for members in groups.values():
+        for i in [i for i in members if one_value(images[i])]:  # no noise: as it is
+            results[i] = images[i].copy()
+        members = [i for i in members if results[i] is None]
         for start in range(0, len(members), group_size):
             part = members[start : start + group_size]
             nets = fit_zeroshot_batch(
