@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import Note, name_some, warn_user
 from .common import open_heif_with_pillow
+from .tiff_exif import read_tiff_exif
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -128,7 +129,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
 def _tiff_metadata(path: str | os.PathLike) -> Metadata:
     """A TIFF's colour profile (tag 34675), resolution and ImageJ calibration, through
     tifffile, which reads every TIFF that read_image does (Pillow does not read float
-    colour). Its other tags describe the file's layout, so no EXIF is taken from them."""
+    colour), and its EXIF (:func:`~.tiff_exif.read_tiff_exif`)."""
     import tifffile
 
     try:
@@ -150,7 +151,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
     return Metadata(
         icc,
-        None,
+        read_tiff_exif(path),
         resolution,
         unit,
         imagej or None,

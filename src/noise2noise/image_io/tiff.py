@@ -19,6 +19,7 @@ from .common import (
     sample_type,
 )
 from .metadata import ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA, Metadata, ome_for_output
+from .tiff_exif import add_exif_directories, exif_extratags
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
@@ -267,8 +268,8 @@ def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
 
 
 def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
-    """One image as a TIFF, with the colour profile, resolution and ImageJ calibration
-    of ``meta`` where it has them."""
+    """One image as a TIFF, with the colour profile, resolution, EXIF (:mod:`.tiff_exif`;
+    not in an ImageJ file) and ImageJ calibration of ``meta`` where it has them."""
     import tifffile
 
     colour = image.ndim == 3 and image.shape[2] in (3, 4)
@@ -280,7 +281,12 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     kind = "assocalpha" if meta.premultiplied else "unassalpha"  # as the input's
     extras = {"extrasamples": [kind]} if alpha else {}
     extras |= tiff_options(meta)
-    tifffile.imwrite(path, image, photometric="rgb" if colour else "minisblack", **extras)
+    exif = meta.exif if meta.exif and image.nbytes < 2**31 else None  # not in a BigTIFF
+    tags = exif_extratags(exif) if exif else []
+    photometric = "rgb" if colour else "minisblack"
+    tifffile.imwrite(path, image, photometric=photometric, extratags=tags, **extras)
+    if exif:
+        add_exif_directories(path, exif)
 
 
 def tiff_options(meta: Metadata, axes: str | None = None) -> dict:

@@ -55,7 +55,7 @@ def write_image(
     metadata : Metadata or None
         A colour profile and EXIF to store with the pixels
         (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, WebP, AVIF,
-        HEIC, PNG and TIFF (TIFF: the profile, not EXIF); the resolution (dpi) in PNG,
+        HEIC, PNG and TIFF (EXIF not in an ImageJ TIFF); the resolution (dpi) in PNG,
         JPEG, BMP and TIFF, and an ImageJ calibration in TIFF. A profile whose colour
         space is not the image's is left out; EXIF too long for a JPEG is left out with a
         warning.
