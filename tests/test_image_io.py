@@ -128,18 +128,26 @@ def test_a_pngs_transparent_colour_is_read_as_alpha(tmp_path, dtype, channels):
     "orientation, transform",
     [(3, lambda a: a[::-1, ::-1]), (6, lambda a: np.rot90(a, -1)), (8, lambda a: np.rot90(a, 1))],
 )
-@pytest.mark.parametrize("ext", [".jpg", ".png"])
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif"])
 def test_exif_orientation_is_applied(tmp_path, orientation, transform, ext):
+    """Also a TIFF's Orientation tag (a scanner's, a camera's TIFF): read as stored, the
+    output, written upright, showed the image turned from how viewers show the input."""
     a = np.zeros((16, 24, 3), np.uint8)
     a[:8, :8] = 255  # a white top-left corner shows where the image was turned
     im = Image.fromarray(a)
     exif = im.getexif()
     exif[0x0112] = orientation
-    im.save(tmp_path / f"o{ext}", exif=exif, quality=100)
+    if ext == ".tif":
+        tags = [(0x0112, "H", 1, orientation, True)]
+        tifffile.imwrite(tmp_path / "o.tif", a, photometric="rgb", extratags=tags)
+    else:
+        im.save(tmp_path / f"o{ext}", exif=exif, quality=100)
     back = read_image(tmp_path / f"o{ext}")
     expected = transform(a)
     assert back.shape == expected.shape
     assert np.abs(back.astype(int) - expected).mean() < 8
+    header = read_header(tmp_path / f"o{ext}")
+    assert (header.height, header.width) == expected.shape[:2]
 
 
 def test_exif_orientation_on_16bit_colour_png(tmp_path):

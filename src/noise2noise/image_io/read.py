@@ -58,8 +58,8 @@ def read_image(
     try:
         if layout is None or layout.colours == "pillow" and layout.axes in ("YXS", "SYX"):
             image = _read_with_pillow(path)  # colours tifffile gives as stored
-        else:
-            image = _read_tiff(path, layout)
+        else:  # turned upright as a JPEG is by its EXIF (Pillow does that above)
+            image = _apply_orientation(_read_tiff(path, layout), layout.orientation)
     except ImageFileError:
         raise
     except Exception as exc:  # every decoder has its own exception types

@@ -26,6 +26,7 @@ _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
 _MINISWHITE, _MINISBLACK = 0, 1  # grayscale with 0 for white (scanners, fax), for black
 _ALPHA = {ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA}
 _PALETTE, _YCBCR, _CIELAB = 3, 6, 8
+_ORIENTATION = 274
 _JPEG = (6, 7)  # old- and new-style JPEG compression: YCbCr decoded to RGB by the codec
 # Colours tifffile gives as stored, which are not RGB: read as Pillow reads them (8 bit).
 _THROUGH_PILLOW = {_YCBCR: "YCbCr", _CIELAB: "CIELAB"}
@@ -49,6 +50,9 @@ class _TiffLayout:
     # or CIELAB, read as RGB by Pillow, as a JPEG of these is).
     colours: str = "stored"
     colormap: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The Orientation tag (1-8, as EXIF's): how an image is turned to be viewed (not a
+    # stack's: its planes are read as stored).
+    orientation: int = 1
 
 
 def _tiff_layout(path: Path) -> _TiffLayout:
@@ -93,6 +97,7 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
         tif.is_imagej,
         _colours(page, path),
         page.colormap if page.photometric == _PALETTE else None,
+        int(page.tags.valueof(_ORIENTATION, 1)),
     )
 
 
@@ -158,6 +163,8 @@ def _header_from_tiff(path: Path, layout: _TiffLayout) -> ImageHeader:
     if "Y" not in axes or "X" not in axes:
         raise ImageFileError(path, f"TIFF with axes {axes} and shape {shape} is not supported")
     height, width = shape[axes.index("Y")], shape[axes.index("X")]
+    if layout.orientation in (5, 6, 7, 8) and _tiff_kind(axes, shape) == "image":
+        width, height = height, width  # turned by 90 degrees when read
     channels = shape[-1] if axes.endswith("S") else shape[0] if axes == "SYX" else 1
     channels = 3 if layout.colours in ("cmyk", "palette", "pillow") else channels  # as RGB
     planes = int(np.prod(shape[: axes.index("Y")])) if _tiff_kind(axes, shape) == "stack" else 1
