@@ -313,3 +313,24 @@ def test_a_tiffs_exif_goes_into_every_output(tmp_path, astronaut_crop):
             assert said[MAKE] == "TestCam" and said.get_ifd(EXIF_IFD)[EXPOSURE] == (1, 50)
             assert said.get_ifd(EXIF_IFD)[0x9003] == "2026:12:07 10:11:12"
             assert said.get_ifd(0x8825)[2] == (52.0, 13.0, 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_an_hdr_photos_colour_description_goes_into_a_png(tmp_path, astronaut_crop, dtype):
+    """A camera's HLG or PQ HEIF written as PNG lost its transfer curve: shown as sRGB,
+    washed out. PNG says it in a cICP chunk (read back too, for a PNG input)."""
+    hlg = {
+        "color_primaries": 9,
+        "transfer_characteristics": 18,
+        "matrix_coefficients": 9,
+        "full_range_flag": 0,
+    }
+    image = astronaut_crop.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    out = write_image(tmp_path / "out.png", image, metadata=Metadata(nclx=hlg))
+    data = out.read_bytes()
+    at = data.find(b"cICP")
+    assert 0 < at < data.find(b"IDAT") and data[at + 4 : at + 8] == bytes([9, 18, 0, 1])
+    np.testing.assert_array_equal(read_image(out), image)
+    said = read_metadata(out).nclx
+    assert said["color_primaries"] == 9 and said["transfer_characteristics"] == 18
+    assert read_metadata(write_image(tmp_path / "plain.png", image)).nclx is None

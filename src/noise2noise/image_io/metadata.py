@@ -59,7 +59,7 @@ class Metadata:
     calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`); ``ome`` the
     OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`); ``nclx``
     the colour description of a HEIF (primaries and transfer curve: a camera's HLG or PQ
-    photo), written again into a HEIC; ``premultiplied`` True for a TIFF whose alpha is
+    photo), written again into a HEIC or a PNG (cICP); ``premultiplied`` True for a TIFF whose alpha is
     associated (its colours multiplied by it), written again as such.
     """
 
@@ -115,6 +115,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
             dpi = im.info.get("dpi")
             resolution = (float(dpi[0]), float(dpi[1])) if dpi and min(dpi) > 0 else None
             nclx = {k: v for k, v in (im.info.get("nclx_profile") or {}).items() if k in NCLX}
+            nclx = (_png_nclx(path) or {}) if im.format == "PNG" else nclx
             return Metadata(
                 icc,
                 exif.tobytes() if len(exif) else None,
@@ -189,8 +190,8 @@ def ome_for_output(ome: str) -> str:
 
 
 def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
-    """PNG file bytes with ``metadata`` added as iCCP, eXIf and pHYs chunks after the header
-    (for the 16-bit colour PNGs that OpenCV writes, which Pillow cannot)."""
+    """PNG file bytes with ``metadata`` added as iCCP, eXIf, pHYs and cICP chunks after the
+    header (for the 16-bit colour PNGs that OpenCV writes, which Pillow cannot)."""
     chunks = b""
     if metadata.icc_profile:
         chunks += _chunk(b"iCCP", b"ICC\0\0" + zlib.compress(metadata.icc_profile))
@@ -200,8 +201,34 @@ def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
     if metadata.dpi:  # pixels per metre, unit 1 (the metre)
         x, y = (round(d / 0.0254) for d in metadata.dpi)
         chunks += _chunk(b"pHYs", struct.pack(">IIB", x, y, 1))
+    if metadata.nclx:
+        chunks += _chunk(b"cICP", cicp(metadata.nclx))
     end_of_header = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its data, CRC
     return data[:end_of_header] + chunks + data[end_of_header:]
+
+
+def cicp(nclx: dict) -> bytes:
+    """A PNG's cICP chunk for a HEIF's colour description: its primaries and transfer
+    curve (an HLG or PQ photo's), matrix 0 and full range, as PNG holds RGB (decoded from
+    the HEIF's YCbCr to full range)."""
+    return bytes([nclx["color_primaries"], nclx["transfer_characteristics"], 0, 1])
+
+
+def _png_nclx(path: str | os.PathLike) -> dict | None:
+    """A PNG's cICP chunk (before its image data) as the colour description a HEIC output
+    is given: the matrix for its YCbCr, BT.2020's for BT.2020 primaries, else BT.601's."""
+    with open(path, "rb") as f:
+        f.seek(8)  # the signature
+        while len(head := f.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"IDAT":
+                return None
+            if kind == b"cICP" and length == 4:
+                primaries, transfer, _, _ = f.read(4)
+                matrix = 9 if primaries == 9 else 6
+                return dict(zip(NCLX, (primaries, transfer, matrix, 1), strict=True))
+            f.seek(length + 4, os.SEEK_CUR)  # its data and CRC
+    return None
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:

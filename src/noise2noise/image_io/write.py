@@ -24,7 +24,7 @@ from .common import (
     _supported,
     open_heif_with_pillow,
 )
-from .metadata import JPEG_EXIF_MAX, Metadata, png_with_metadata
+from .metadata import JPEG_EXIF_MAX, Metadata, cicp, png_with_metadata
 from .tiff import _write_tiff
 
 JPEG_QUALITY = 95  # with 4:4:4 colour; see write_image's `quality`
@@ -154,6 +154,7 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         _write_16bit_colour_png(path, image, meta)
         return
     from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
 
     options = {"quality": quality} if ext in LOSSY_EXTENSIONS else {}
     if ext in (".jpg", ".jpeg"):
@@ -174,6 +175,9 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         options |= {"icc_profile": meta.icc_profile, "exif": meta.exif}
     if ext in (".png", ".jpg", ".jpeg", ".bmp"):  # Pillow writes none into WebP, AVIF, HEIC
         options["dpi"] = meta.dpi
+    if ext == ".png" and meta.nclx:  # an HLG or PQ photo's transfer curve
+        options["pnginfo"] = PngInfo()
+        options["pnginfo"].add(b"cICP", cicp(meta.nclx))
     options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
 
