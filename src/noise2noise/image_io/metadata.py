@@ -59,8 +59,8 @@ class Metadata:
     calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`); ``ome`` the
     OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`); ``nclx``
     the colour description of a HEIF (primaries and transfer curve: a camera's HLG or PQ
-    photo), written again into a HEIC or a PNG (cICP); ``premultiplied`` True for a TIFF whose alpha is
-    associated (its colours multiplied by it), written again as such.
+    photo), written again into a HEIC or a PNG (cICP); ``premultiplied`` True for a TIFF
+    whose alpha is associated (its colours multiplied by it), written again as such.
     """
 
     icc_profile: bytes | None = None
