@@ -334,3 +334,30 @@ def test_an_hdr_photos_colour_description_goes_into_a_png(tmp_path, astronaut_cr
     said = read_metadata(out).nclx
     assert said["color_primaries"] == 9 and said["transfer_characteristics"] == 18
     assert read_metadata(write_image(tmp_path / "plain.png", image)).nclx is None
+
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+    b'xmp:Rating="5" tiff:Orientation="6"><dc:subject xmlns:dc="http://purl.org/dc/elements/'
+    b'1.1/"><rdf:Bag><rdf:li>heron</rdf:li></rdf:Bag></dc:subject></rdf:Description>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif", ".webp"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_photos_xmp_goes_into_every_output(tmp_path, astronaut_crop, ext, dtype):
+    """Ratings, keywords and captions of a photo manager (XMP) were left out of every
+    output. Kept, with the orientation it says set upright, as the pixels are."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    Image.fromarray(astronaut_crop).save(tmp_path / "in.jpg", exif=exif, xmp=XMP, quality=95)
+    image = read_image(tmp_path / "in.jpg").astype(dtype) * (257 if dtype == np.uint16 else 1)
+    out = write_image(tmp_path / f"out{ext}", image, metadata=read_metadata(tmp_path / "in.jpg"))
+    xmp = read_metadata(out).xmp
+    assert b'xmp:Rating="5"' in xmp and b"<rdf:li>heron</rdf:li>" in xmp
+    assert b'tiff:Orientation="1"' in xmp
+    if ext in (".png", ".tif"):  # lossless: the chunks and tags added leave pixels alone
+        np.testing.assert_array_equal(read_image(out), image)

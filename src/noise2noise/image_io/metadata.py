@@ -45,6 +45,10 @@ NCLX = ("color_primaries", "transfer_characteristics", "matrix_coefficients", "f
 # A TIFF's ExtraSamples: alpha that the colours are multiplied by, or not (0: unspecified)
 ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA = 1, 2
 
+XMP_TAG = 700  # a TIFF's XMP packet
+PNG_XMP_KEY = "XML:com.adobe.xmp"  # the keyword of a PNG's iTXt chunk that holds XMP
+JPEG_XMP_MAX = 65533 - 29  # one APP1 segment, less its namespace
+
 # JPEG keeps EXIF in one APP1 segment: at most 65535 bytes with its length and "Exif\0\0".
 JPEG_EXIF_MAX = 65535 - 2 - 6
 
@@ -60,7 +64,9 @@ class Metadata:
     OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`); ``nclx``
     the colour description of a HEIF (primaries and transfer curve: a camera's HLG or PQ
     photo), written again into a HEIC or a PNG (cICP); ``premultiplied`` True for a TIFF
-    whose alpha is associated (its colours multiplied by it), written again as such.
+    whose alpha is associated (its colours multiplied by it), written again as such;
+    ``xmp`` a photo manager's XMP packet (rating, keywords, captions), its orientation
+    set upright (:func:`upright_xmp`).
     """
 
     icc_profile: bytes | None = None
@@ -71,6 +77,7 @@ class Metadata:
     ome: str | None = None
     nclx: dict | None = None
     premultiplied: bool | None = None
+    xmp: bytes | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -122,6 +129,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
                 resolution,
                 "inch" if dpi else None,
                 nclx=nclx if len(nclx) == len(NCLX) else None,  # pillow-heif writes all
+                xmp=upright_xmp(im.info.get("xmp")),
             )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
@@ -147,6 +155,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             }
             ome = tif.ome_metadata if tif.is_ome else None
             premultiplied = True if ASSOCIATED_ALPHA in page.extrasamples else None
+            xmp = upright_xmp(page.tags.valueof(XMP_TAG))
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
@@ -158,7 +167,19 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
         imagej or None,
         _single_file(ome, path),
         premultiplied=premultiplied,
+        xmp=xmp,
     )
+
+
+def upright_xmp(xmp: bytes | str | None) -> bytes | None:
+    """An XMP packet as bytes, the orientation it says (tiff:Orientation, as an attribute
+    or an element) set to 1: the pixels are read upright, and an output that kept 6 would
+    be turned again by the programs that read XMP."""
+    if not xmp:
+        return None
+    xmp = xmp.encode() if isinstance(xmp, str) else bytes(xmp)
+    xmp = re.sub(rb'(tiff:Orientation=["\'])\d(["\'])', rb"\g<1>1\g<2>", xmp)
+    return re.sub(rb"(<tiff:Orientation>)\s*\d\s*(</tiff:Orientation>)", rb"\g<1>1\g<2>", xmp)
 
 
 def _single_file(ome: str | None, path: str | os.PathLike) -> str | None:
@@ -190,8 +211,8 @@ def ome_for_output(ome: str) -> str:
 
 
 def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
-    """PNG file bytes with ``metadata`` added as iCCP, eXIf, pHYs and cICP chunks after the
-    header (for the 16-bit colour PNGs that OpenCV writes, which Pillow cannot)."""
+    """PNG file bytes with ``metadata`` added as iCCP, eXIf, pHYs, cICP and iTXt (XMP)
+    chunks after the header (for the 16-bit colour PNGs that OpenCV writes, which Pillow cannot)."""
     chunks = b""
     if metadata.icc_profile:
         chunks += _chunk(b"iCCP", b"ICC\0\0" + zlib.compress(metadata.icc_profile))
@@ -203,6 +224,8 @@ def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
         chunks += _chunk(b"pHYs", struct.pack(">IIB", x, y, 1))
     if metadata.nclx:
         chunks += _chunk(b"cICP", cicp(metadata.nclx))
+    if metadata.xmp:  # iTXt, uncompressed, no language or translated keyword
+        chunks += _chunk(b"iTXt", PNG_XMP_KEY.encode() + b"\0\0\0\0\0" + metadata.xmp)
     end_of_header = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its data, CRC
     return data[:end_of_header] + chunks + data[end_of_header:]
 

@@ -18,7 +18,13 @@ from .common import (
     _check_sample_type,
     sample_type,
 )
-from .metadata import ASSOCIATED_ALPHA, UNASSOCIATED_ALPHA, Metadata, ome_for_output
+from .metadata import (
+    ASSOCIATED_ALPHA,
+    UNASSOCIATED_ALPHA,
+    XMP_TAG,
+    Metadata,
+    ome_for_output,
+)
 from .tiff_exif import add_exif_directories, exif_extratags
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
@@ -290,6 +296,7 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     extras |= tiff_options(meta)
     exif = meta.exif if meta.exif and image.nbytes < 2**31 else None  # not in a BigTIFF
     tags = exif_extratags(exif) if exif else []
+    tags += [(XMP_TAG, "B", len(meta.xmp), meta.xmp, True)] if meta.xmp else []
     photometric = "rgb" if colour else "minisblack"
     tifffile.imwrite(path, image, photometric=photometric, extratags=tags, **extras)
     if exif:

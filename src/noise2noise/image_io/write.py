@@ -24,7 +24,14 @@ from .common import (
     _supported,
     open_heif_with_pillow,
 )
-from .metadata import JPEG_EXIF_MAX, Metadata, cicp, png_with_metadata
+from .metadata import (
+    JPEG_EXIF_MAX,
+    JPEG_XMP_MAX,
+    PNG_XMP_KEY,
+    Metadata,
+    cicp,
+    png_with_metadata,
+)
 from .tiff import _write_tiff
 
 JPEG_QUALITY = 95  # with 4:4:4 colour; see write_image's `quality`
@@ -53,7 +60,7 @@ def write_image(
     overwrite : bool
         Replace an existing file. Without it an existing file is an error.
     metadata : Metadata or None
-        A colour profile and EXIF to store with the pixels
+        A colour profile, EXIF and XMP to store with the pixels
         (:func:`~noise2noise.image_io.read_metadata` of the input): in JPEG, WebP, AVIF,
         HEIC, PNG and TIFF (EXIF not in an ImageJ TIFF); the resolution (dpi) in PNG,
         JPEG, BMP and TIFF, and an ImageJ calibration in TIFF. A profile whose colour
@@ -165,6 +172,12 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 ConversionWarning,
             )
             meta = replace(meta, exif=None)
+        if meta.xmp and len(meta.xmp) > JPEG_XMP_MAX:
+            warn_user(
+                f"XMP of {len(meta.xmp)} bytes does not fit in a JPEG: left out",
+                ConversionWarning,
+            )
+            meta = replace(meta, xmp=None)
     elif ext == ".avif":  # speed 8: a quarter of the default's time, the same PSNR and size
         options |= {"subsampling": "4:4:4" if quality >= 90 else "4:2:0", "speed": 8}
     elif ext in (".heic", ".heif"):  # x265 ultrafast: 1.2 s, not 7 s, for 12 MP (same PSNR)
@@ -173,11 +186,16 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         open_heif_with_pillow(path)
     if ext in (*LOSSY_EXTENSIONS, ".png"):
         options |= {"icc_profile": meta.icc_profile, "exif": meta.exif}
+    if ext in LOSSY_EXTENSIONS:
+        options["xmp"] = meta.xmp
     if ext in (".png", ".jpg", ".jpeg", ".bmp"):  # Pillow writes none into WebP, AVIF, HEIC
         options["dpi"] = meta.dpi
-    if ext == ".png" and meta.nclx:  # an HLG or PQ photo's transfer curve
-        options["pnginfo"] = PngInfo()
-        options["pnginfo"].add(b"cICP", cicp(meta.nclx))
+    if ext == ".png" and (meta.nclx or meta.xmp):
+        options["pnginfo"] = info = PngInfo()
+        if meta.nclx:  # an HLG or PQ photo's transfer curve
+            info.add(b"cICP", cicp(meta.nclx))
+        if meta.xmp:
+            info.add_itxt(PNG_XMP_KEY, meta.xmp.decode("utf-8", "replace"))
     options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
 
@@ -223,6 +241,7 @@ def _write_deep_heif(path: Path, image: np.ndarray, meta: Metadata, quality: int
         mode=mode, size=(image.shape[1], image.shape[0]), data=np.ascontiguousarray(image).tobytes()
     )
     options = {"exif": meta.exif, "icc_profile": meta.icc_profile, "nclx_profile": meta.nclx}
+    options["xmp"] = meta.xmp
     heif.save(
         path,
         quality=quality,
