@@ -2,6 +2,7 @@
 JPEG outputs are written at a quality that keeps what denoising gained."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -361,3 +362,22 @@ def test_a_photos_xmp_goes_into_every_output(tmp_path, astronaut_crop, ext, dtyp
     assert b'tiff:Orientation="1"' in xmp
     if ext in (".png", ".tif"):  # lossless: the chunks and tags added leave pixels alone
         np.testing.assert_array_equal(read_image(out), image)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".tif"])
+def test_a_very_large_photos_metadata_is_read(tmp_path, camera_jpeg, monkeypatch, ext):
+    """Pillow refuses images over twice its decompression-bomb limit (179 megapixels: a
+    panorama, a 200-megapixel phone photo): read_metadata took that for a file without
+    metadata, and such a photo's output lost its profile and EXIF without a word."""
+    source = camera_jpeg
+    if ext == ".tif":
+        source = write_image(
+            tmp_path / "in.tif", read_image(camera_jpeg), metadata=read_metadata(camera_jpeg)
+        )
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 64)  # this crop: far over twice that
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor Pillow's warning for one over the limit
+        meta = read_metadata(source)
+    exif = Image.Exif()
+    exif.load(meta.exif)
+    assert exif[MAKE] == "TestCam" and meta.icc_profile == SRGB

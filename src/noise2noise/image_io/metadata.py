@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import Note, name_some, warn_user
-from .common import open_heif_with_pillow
+from .common import _own_size_check, open_heif_with_pillow
 from .tiff_exif import read_tiff_exif
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
@@ -114,7 +114,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
         return _tiff_metadata(path)
     open_heif_with_pillow(path)
     try:
-        with Image.open(path) as im:
+        with _own_size_check(), Image.open(path) as im:  # no pixels decoded here
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
             if ORIENTATION in exif:

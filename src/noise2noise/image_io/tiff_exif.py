@@ -18,6 +18,8 @@ import os
 import struct
 from pathlib import Path
 
+from .common import _own_size_check
+
 DESCRIPTIVE = (0x010F, 0x0110, 0x0132, 0x013B, 0x8298)  # Make, Model, DateTime, Artist, (c)
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 _LEFT_OUT = {0x927C, 0xA005}  # maker note; the Interoperability IFD's pointer
@@ -33,7 +35,7 @@ def read_tiff_exif(path: str | os.PathLike) -> bytes | None:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with _own_size_check(), Image.open(path) as im:  # no pixels decoded here
             return _as_bytes(im.getexif())
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return None
