@@ -360,6 +360,29 @@ def test_a_planar_rgb_tiff_is_denoised_in_colour_in_a_chunked_run(tmp_path, nois
     np.testing.assert_array_equal(np.moveaxis(planes, 0, -1), expected)
 
 
+@pytest.mark.parametrize(("colours", "method"), [(1, "pretrained"), (3, "zeroshot")])
+def test_a_tiffs_marked_alpha_is_kept_in_a_chunked_run(tmp_path, noisy_rgb, colours, method):
+    """An RGBA (or gray+alpha) TIFF into zarr: since arrays' channels became planes, its
+    colours were denoised one by one by the gray model and its alpha as an image; ZS-N2N
+    had always trained on its alpha and denoised it."""
+    import tifffile
+
+    colour = noisy_rgb[..., :colours]
+    alpha = np.random.default_rng(0).integers(0, 256, noisy_rgb.shape[:2], np.uint8)
+    photometric = "rgb" if colours == 3 else "minisblack"
+    tifffile.imwrite(tmp_path / "c.tif", colour.squeeze(), photometric=photometric)
+    with_alpha = np.dstack([colour, alpha])
+    kind = ["unassalpha"]
+    tifffile.imwrite(tmp_path / "a.tif", with_alpha, photometric=photometric, extrasamples=kind)
+    for name in ("c", "a"):
+        src, out = str(tmp_path / f"{name}.tif"), str(tmp_path / f"{name}.zarr")
+        assert main(["denoise", src, "-o", out, "--chunk", "64", "--method", method]) == 0
+    out = zarr.open_array(str(tmp_path / "a.zarr"))[:]
+    np.testing.assert_array_equal(out[..., -1], alpha)  # passed through
+    expected = zarr.open_array(str(tmp_path / "c.zarr"))[:]  # the colours without alpha
+    np.testing.assert_array_equal(out[..., :colours].squeeze(), expected)
+
+
 def test_a_contiguous_tiff_is_read_region_by_region_not_whole(tmp_path, monkeypatch):
     # tifffile's zarr interface gives an uncompressed contiguous TIFF as one chunk: every
     # task of a chunked run read the whole image (a 5 GB slide: 5 GB a task).

@@ -42,8 +42,10 @@ from .image_io import (
     ScalingNote,
     apply_to_colour,
     convert_samples,
+    merge_alpha,
     sample_type,
     sample_type_note,
+    split_alpha,
 )
 from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
@@ -87,11 +89,13 @@ class ChunkPlan:
         return planes + tail
 
 
-def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
+def plan_axes(shape: tuple[int, ...], axes: str | None = None, *, alpha: bool = False) -> ChunkPlan:
     """The axes of an array: given, or guessed (YX; YXC, or planes then YXC, with 1-4
     trailing channels after two larger axes; otherwise planes then YX). Three channels are
     colour; two or four are planes, each denoised alone (an array's channels are a
-    micrograph's far more often than gray or RGB and alpha, which would be left noisy)."""
+    micrograph's far more often than gray or RGB and alpha, which would be left noisy),
+    unless ``alpha`` says the last is alpha (a TIFF that marks it): then gray or RGB and
+    alpha, the alpha passed through."""
     if axes is not None:
         axes = axes.upper()
         if len(axes) != len(shape):
@@ -108,7 +112,7 @@ def plan_axes(shape: tuple[int, ...], axes: str | None = None) -> ChunkPlan:
     channels = shape[plan.axes.index("C")] if "C" in plan.axes else 0
     if channels > 4:
         raise N2NError(f"{channels} channels: at most 4 are supported")
-    if channels in (2, 4):  # a micrograph's channels, not gray or RGB and alpha as in a PNG
+    if channels in (2, 4) and not alpha:  # a micrograph's channels, not gray and alpha
         return ChunkPlan(plan.axes.replace("C", "P"))  # each denoised as its own plane
     return plan
 
@@ -182,6 +186,7 @@ def fit_for_array(x, channels: bool, config: ZeroShotConfig, peak: float, seed: 
     a mosaic of random crops of it (:func:`_training_image`); ``kw`` goes to
     :func:`~noise2noise.zeroshot.fit_zeroshot` (``device``)."""
     mosaic = _training_image(x, channels, max(config.crop or 256, 256) * 2, seed)
+    mosaic = split_alpha(mosaic)[0] if channels else mosaic  # its colours: alpha passes
     y = image_to_tensor(mosaic, channel_axis=-1 if channels else None)
     return fit_zeroshot(y * dim_gain(peak), config, seed=seed, **kw).cpu().eval()
 
@@ -209,6 +214,7 @@ def method_for_array(x, channels: bool, seed: int) -> str:
     ``"real"`` or ``"pretrained"``, chosen once from the noise of a mosaic of four random
     crops of it (:func:`~noise2noise.estimate.choose_model`), the same for a resumed run."""
     sample = _training_image(x, channels, 512, seed)
+    sample = split_alpha(sample)[0] if channels else sample
     model, _ = choose_model(sample, channel_axis=-1 if channels else None)
     return METHOD_OF[model]
 
@@ -218,12 +224,13 @@ def _block_function(method: str, channels: bool, peak: float, transforms: int, m
 
     def one_plane(image: np.ndarray) -> np.ndarray:
         axis = -1 if channels else None
-        if method == "zeroshot":
-            y = image_to_tensor(image, channel_axis=axis)
+        if method == "zeroshot":  # alpha (two or four channels here) passed through
+            colour, alpha = split_alpha(image) if channels else (image, None)
+            y = image_to_tensor(colour, channel_axis=axis)
             gain = dim_gain(peak)
             with torch.no_grad():
                 out = apply_zeroshot(model, y * gain, tta=True, transforms=transforms)
-            return tensor_to_image(out / gain, image, channel_axis=axis)
+            return merge_alpha(tensor_to_image(out / gain, colour, channel_axis=axis), alpha)
         name = "real" if method == "real" else "blind"
         if channels:
             return apply_to_colour(

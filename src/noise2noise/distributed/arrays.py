@@ -18,6 +18,7 @@ import torch
 from ..batch import RunInterrupted
 from ..chunked import (
     DEFAULT_CHUNK,
+    ChunkPlan,
     _block_function,
     array_levels,
     array_samples,
@@ -32,7 +33,7 @@ from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError, Note, warn_user
 from ..files import write_atomically
 from ..image_io import IMAGE_EXTENSIONS, convert_samples
-from ..image_io.tiff import MappedTiff, chunked_axes
+from ..image_io.tiff import MappedTiff, chunked_axes, tiff_alpha
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
@@ -180,7 +181,7 @@ def _denoise_chunk(
             expanded.append(s)
             inner.append(slice(None))
     block = to_unit_range(convert_samples(np.asarray(source[tuple(expanded)])), span)
-    order = plan_axes(source.shape, axes).order()
+    order = ChunkPlan(axes).order()  # the plan's axes, decided before the tasks
     net = _zeroshot_network(model) if model else None
     fn = _block_function(job.method, "C" in axes, peak, transforms, net, "cpu")
     out = from_unit_range(fn(block.transpose(order)).transpose(np.argsort(order)), span)
@@ -219,7 +220,7 @@ def denoise_zarr(
     if target.resolve() == source.resolve():
         raise N2NError(f"{target}: output would overwrite the input; choose another output")
     array, ome_axes, ome = open_source(source)
-    plan = plan_axes(array.shape, axes or ome_axes)
+    plan = plan_axes(array.shape, axes or ome_axes, alpha=_is_tiff(source) and tiff_alpha(source))
     import dask.array as da
 
     if isinstance(array, MappedTiff):  # blocks for the scan of its levels

@@ -260,6 +260,15 @@ def chunked_axes(path: Path) -> str:
     return "".join("C" if a == "S" else a if a in "YX" else "P" for a in axes)
 
 
+def tiff_alpha(path: Path) -> bool:
+    """Whether a TIFF's last sample is alpha (its ExtraSamples say so): a chunked run
+    passes it through, where an array's channels are otherwise planes."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return bool(set(tif.series[0].keyframe.extrasamples) & _ALPHA)
+
+
 def _palette_to_rgb(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
     """Palette indices (H×W) as the 8-bit RGB of their colours, as Pillow reads a palette
     TIFF, with a note (read as stored, the indices were denoised as a gray image)."""
