@@ -28,7 +28,15 @@ from noise2noise import add_noise, denoise, denoise_ansc, denoise_image, denoise
 from noise2noise.batch import plan_outputs, process_files
 from noise2noise.convert import as_float
 from noise2noise.errors import N2NError, Note
-from noise2noise.image_io import ImageFileError, read_header, read_image, read_stack, write_image
+from noise2noise.image_io import (
+    ImageFileError,
+    as_stored,
+    read_header,
+    read_image,
+    read_stack,
+    stored_type,
+    write_image,
+)
 from noise2noise.training import TrainConfig, load_checkpoint, save_checkpoint
 
 MEMORY_CAP = 3 * 2**30  # virtual memory: Python, torch and the model need about 0.8 GB
@@ -773,7 +781,8 @@ def test_float_arrays_in_other_units_in_the_python_api():
 
 def test_signed_and_32_bit_tiffs_are_denoised_as_float_with_a_note(tmp_path):
     """int16 (CT, some cameras) and uint32 TIFFs were refused as an unsupported sample
-    type; they are read as float32 in their own units, and 1-bit TIFFs as 8-bit."""
+    type; they are read as float32 in their own units, and 1-bit TIFFs as 8-bit. The
+    output was float32: a CT's int16 (Hounsfield units) is int16 again, rounded."""
     rng = np.random.default_rng(0)
     clean = np.linspace(-500, 500, 96 * 96).reshape(96, 96)
     noisy = np.round(clean + rng.normal(0, 50, clean.shape)).astype(np.int16)
@@ -783,13 +792,49 @@ def test_signed_and_32_bit_tiffs_are_denoised_as_float_with_a_note(tmp_path):
     assert read_header(tmp_path / "bits.tif").dtype == np.uint8
     proc = n2n("denoise", tmp_path / "ct.tif", "-o", tmp_path / "o.tif")
     assert proc.returncode == 0, proc.stderr
-    assert "int16 samples are read as float (the output is float32)" in proc.stderr
+    assert "int16 samples are read as float32 (a TIFF or zarr output is int16 again)" in (
+        proc.stderr
+    )
     out = tifffile.imread(tmp_path / "o.tif")
-    assert out.dtype == np.float32 and out.shape == noisy.shape
+    assert out.dtype == np.int16 and out.shape == noisy.shape
     assert np.abs(out - clean).mean() < np.abs(noisy - clean).mean() / 2
     with pytest.warns(UserWarning, match="1-bit image is read as 8-bit"):
         bits = read_image(tmp_path / "bits.tif")
     assert bits.dtype == np.uint8 and set(np.unique(bits)) == {0, 255}
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float64, np.uint32, np.int8])
+def test_a_tiff_stack_is_written_in_the_sample_type_it_was_stored_in(tmp_path, dtype):
+    """Half and double floats, 32-bit and signed integers are denoised as float32; their
+    stacks and images came out as float32 TIFFs (twice the size of a half-float stack, a
+    type a CT or counting pipeline does not take)."""
+    rng = np.random.default_rng(0)
+    low, top = (0.0, 1.0) if np.dtype(dtype).kind == "f" else (30.0, 90.0)
+    clean = np.linspace(low, top, 3 * 48 * 64).reshape(3, 48, 64)
+    noisy = clean + rng.normal(0, (top - low) / 10, clean.shape)
+    noisy = (noisy if np.dtype(dtype).kind == "f" else np.round(noisy)).astype(dtype)
+    tifffile.imwrite(tmp_path / "stack.tif", noisy, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "one.tif", noisy[0])
+    for name, truth, given in (("stack.tif", clean, noisy), ("one.tif", clean[0], noisy[0])):
+        proc = n2n("denoise", tmp_path / name, "-o", tmp_path / f"o_{name}")
+        assert proc.returncode == 0, proc.stderr
+        out = tifffile.imread(tmp_path / f"o_{name}")
+        assert out.dtype == dtype and out.shape == truth.shape
+        error = np.abs(out.astype(float) - truth).mean()
+        assert error < np.abs(given.astype(float) - truth).mean() / 2
+
+
+def test_rounding_into_the_stored_type_clips_at_its_range():
+    """Values beyond an integer type's range become its extremes (a float beyond 2**32 - 1
+    cast to uint32 wraps around: a bright pixel turned black)."""
+    image = np.array([-3.4, 0.5, 1.6, 4294967295.9, 5e9], np.float32)
+    np.testing.assert_array_equal(
+        as_stored(image, np.dtype(np.uint32)), [0, 0, 2, 4294967295, 4294967295]
+    )
+    np.testing.assert_array_equal(as_stored(image[:3], np.dtype(np.int8)), [-3, 0, 2])
+    assert as_stored(image, None) is image
+    assert stored_type(np.uint16) is None and stored_type(np.bool_) is None
+    assert stored_type(np.float64) == np.float64
 
 
 def test_every_page_of_a_tiff_written_page_by_page_is_denoised(tmp_path):

@@ -196,7 +196,8 @@ def add_parser(sub) -> None:
             "clean JPEGs). For noise unlike "
             "both, --method zeroshot trains a small network on the image itself (ZS-N2N, "
             "seconds to minutes). PNG, JPEG, WebP, BMP, TIFF, AVIF (HEIC with the heif extra); "
-            "8 or 16 bit (TIFF also float, and other integers read as float; HEIC and AVIF "
+            "8 or 16 bit (TIFF also float and other integers, denoised as float and written "
+            "back in their type; HEIC and AVIF "
             "also 10 bit); gray, RGB or RGBA (alpha is kept as is). The output keeps the "
             "input's size, channels and bit depth."
         ),

@@ -32,7 +32,7 @@ from ..config import changed_fields, to_dict
 from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError, Note, warn_user
 from ..files import write_atomically
-from ..image_io import IMAGE_EXTENSIONS, convert_samples
+from ..image_io import IMAGE_EXTENSIONS, as_stored, convert_samples, stored_type
 from ..image_io.tiff import MappedTiff, chunked_axes, tiff_alpha
 from ..models import SimpleCNN
 from ..progress import progress_bar
@@ -186,7 +186,7 @@ def _denoise_chunk(
     fn = _block_function(job.method, "C" in axes, peak, transforms, net, "cpu")
     out = from_unit_range(fn(block.transpose(order)).transpose(np.argsort(order)), span)
     z = zarr.open_array(target, mode="r+")
-    z[tuple(region)] = out[tuple(inner)]
+    z[tuple(region)] = as_stored(out[tuple(inner)], z.dtype)
     Path(marks, _key(region)).touch()
     return out[tuple(inner)].size
 
@@ -343,7 +343,9 @@ def _prepare_target(
     input, chunks as the tasks write them, the job in its attributes. Returns the chunks
     already done (None: all of them, the store is complete)."""
     settings = to_dict(job)
-    shape, dtype = array.shape, convert_samples(np.zeros(0, array.dtype)).dtype
+    # the input's sample type (a CT's int16 too); 1-bit as 8-bit
+    stored = stored_type(array.dtype) or convert_samples(np.zeros(0, array.dtype)).dtype
+    shape, dtype = array.shape, stored
     chunks = tuple(
         n if a == "C" else min(job.chunk, n) if a in "YX" else 1
         for n, a in zip(shape, job.axes, strict=True)

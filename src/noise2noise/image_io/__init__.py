@@ -38,11 +38,13 @@ from .common import (
     ImageFileError,
     ImageHeader,
     ScalingNote,
+    as_stored,
     convert_samples,
     describe_shape,
     format_hint,
     sample_type,
     sample_type_note,
+    stored_type,
 )
 from .headers import check_size, read_header
 from .metadata import Metadata, read_metadata
@@ -70,6 +72,8 @@ __all__ = [
     "sample_type",
     "sample_type_note",
     "convert_samples",
+    "stored_type",
+    "as_stored",
     "read_header",
     "check_size",
     "read_image",

@@ -220,8 +220,33 @@ def sample_type_note(dtype: np.dtype) -> str | None:
     if dtype.kind == "b":
         return "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)"
     if dtype.kind in "iu" and dtype != sample_type(dtype):
-        return f"{dtype} samples are read as float (the output is float32)"
+        return f"{dtype} samples are read as float32 (a TIFF or zarr output is {dtype} again)"
     return None
+
+
+def stored_type(dtype: np.dtype) -> np.dtype | None:
+    """The sample type an output of data stored as ``dtype`` is written in where
+    :func:`convert_samples` changed it for denoising (signed or 32-bit integers, half or
+    double floats: ``dtype`` itself); None where the data are taken as stored, and for
+    1-bit data (their output is 8-bit grayscale)."""
+    dtype = np.dtype(dtype)
+    changed = dtype.kind in "iuf" and sample_type(dtype) not in (None, dtype)
+    return dtype if changed else None
+
+
+def as_stored(image: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+    """A float ``image`` in the sample type ``dtype`` of its input (:func:`stored_type`):
+    integers rounded and clipped to their type's range, floats converted; as it is where
+    ``dtype`` is None or ``image`` is not float."""
+    if dtype is None or image.dtype.kind != "f" or image.dtype == dtype:
+        return image
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return image.astype(dtype)
+    info = np.iinfo(dtype)
+    lo, hi = float(info.min), float(info.max)
+    hi = np.nextafter(hi, 0.0) if int(hi) > info.max else hi  # 64-bit: not a float64
+    return np.rint(np.clip(image.astype(np.float64), lo, hi)).astype(dtype)
 
 
 def convert_samples(array):

@@ -22,8 +22,10 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import Note, name_some, warn_user
-from .common import _own_size_check, open_heif_with_pillow
+from .common import _own_size_check, open_heif_with_pillow, stored_type
 from .tiff_exif import read_tiff_exif
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
@@ -66,7 +68,9 @@ class Metadata:
     photo), written again into a HEIC or a PNG (cICP); ``premultiplied`` True for a TIFF
     whose alpha is associated (its colours multiplied by it), written again as such;
     ``xmp`` a photo manager's XMP packet (rating, keywords, captions), its orientation
-    set upright (:func:`upright_xmp`).
+    set upright (:func:`upright_xmp`); ``stored_type`` the name of a TIFF's sample type
+    where it was read as another (:func:`~.common.stored_type`: a CT's int16, a
+    counter's uint32, half floats), written again as such into a TIFF.
     """
 
     icc_profile: bytes | None = None
@@ -78,6 +82,7 @@ class Metadata:
     nclx: dict | None = None
     premultiplied: bool | None = None
     xmp: bytes | None = None
+    stored_type: str | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -156,6 +161,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             ome = tif.ome_metadata if tif.is_ome else None
             premultiplied = True if ASSOCIATED_ALPHA in page.extrasamples else None
             xmp = upright_xmp(page.tags.valueof(XMP_TAG))
+            stored = stored_type(np.dtype(tif.series[0].dtype).newbyteorder("="))
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
@@ -168,6 +174,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
         _single_file(ome, path),
         premultiplied=premultiplied,
         xmp=xmp,
+        stored_type=stored.name if stored is not None else None,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _reason
+from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _reason, as_stored
 from .headers import _read_header, check_size
 from .metadata import Metadata
 from .tiff import _decoded, _layout_of, _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
@@ -149,23 +149,24 @@ def write_stack(
     """Write planes from :func:`read_stack` or :class:`StackPlanes` (same count and size)
     as a TIFF with the original axes, atomically, with ``metadata``'s colour profile,
     resolution and ImageJ calibration (:func:`~noise2noise.image_io.read_metadata` of the
-    input). ``planes`` may be an iterable (a generator): each plane is written as it
-    comes, so the stack is never whole in memory."""
+    input), in its sample type where it was read as another. ``planes`` may be an
+    iterable (a generator): each plane is written as it comes, so the stack is never whole
+    in memory."""
     path = Path(path)
     require_tiff_target(path)
     refuse_existing(path, overwrite)  # before the first plane of a generator is made
     import tifffile
 
+    meta = metadata or Metadata()
     if isinstance(planes, np.ndarray):
-        data = {"data": planes.reshape(layout.shape)}
-        dtype = planes.dtype
+        data = {"data": as_stored(planes, meta.stored_type).reshape(layout.shape)}
+        dtype = data["data"].dtype
     else:
-        ahead = iter(planes)
+        ahead = (as_stored(plane, meta.stored_type) for plane in planes)
         first = next(ahead)
         dtype = first.dtype
         data = {"data": itertools.chain([first], ahead), "shape": layout.shape, "dtype": dtype}
     colour = layout.axes.endswith("S") and layout.shape[-1] in (3, 4)
-    meta = metadata or Metadata()
     if layout.imagej and dtype != np.float32:
         options = {"imagej": True, **tiff_options(replace(meta, ome=None), layout.axes)}
     else:

@@ -16,6 +16,7 @@ from .common import (
     ImageFileError,
     ImageHeader,
     _check_sample_type,
+    as_stored,
     sample_type,
 )
 from .metadata import (
@@ -291,9 +292,11 @@ def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
 
 def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     """One image as a TIFF, with the colour profile, resolution, EXIF (:mod:`.tiff_exif`;
-    not in an ImageJ file) and ImageJ calibration of ``meta`` where it has them."""
+    not in an ImageJ file) and ImageJ calibration of ``meta`` where it has them, in the
+    input's sample type (``meta.stored_type``) where it was read as another."""
     import tifffile
 
+    image = as_stored(image, meta.stored_type)
     colour = image.ndim == 3 and image.shape[2] in (3, 4)
     alpha = image.ndim == 3 and image.shape[2] in (2, 4)
     if meta.imagej and not alpha and image.dtype != np.float32:
