@@ -172,6 +172,32 @@ def test_webp_keeps_the_profile_and_exif(tmp_path, camera_jpeg):
     assert _said(out) == (SRGB, "TestCam", 1, (1, 50))
 
 
+def _webp_image_chunk(path: Path) -> bytes:
+    data = path.read_bytes()
+    return next(kind for kind in (b"VP8L", b"VP8 ") if kind in data)
+
+
+def test_a_lossless_webp_stays_lossless(tmp_path, astronaut_crop):
+    """A lossless WebP (a screenshot, an archive's master) came out lossy, at quality 95;
+    its output is lossless now, also where its image follows other chunks (VP8X, ICCP)."""
+    rng = np.random.default_rng(0)
+    noisy = np.clip(astronaut_crop + rng.normal(0, 20, astronaut_crop.shape), 0, 255)
+    noisy = Image.fromarray(noisy.astype(np.uint8))
+    noisy.save(tmp_path / "master.webp", lossless=True, icc_profile=SRGB)
+    noisy.save(tmp_path / "photo.webp", quality=90, icc_profile=SRGB)
+    assert read_metadata(tmp_path / "master.webp").lossless is True
+    assert read_metadata(tmp_path / "photo.webp").lossless is None
+    for name in ("master", "photo"):
+        out = tmp_path / f"{name}_out.webp"
+        assert main(["denoise", str(tmp_path / f"{name}.webp"), "-o", str(out), "-q"]) == 0
+        assert _said(out)[0] == SRGB
+        expected = b"VP8L" if name == "master" else b"VP8 "
+        assert _webp_image_chunk(out) == expected
+    result = read_image(tmp_path / "master_out.webp")
+    again = write_image(tmp_path / "again.webp", result, metadata=Metadata(lossless=True))
+    np.testing.assert_array_equal(read_image(again), result)  # nothing lost
+
+
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tif"])
 @pytest.mark.parametrize("depth", [np.uint8, np.uint16])
 def test_a_scans_resolution_is_kept(tmp_path, astronaut_crop, ext, depth):

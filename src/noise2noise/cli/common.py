@@ -294,8 +294,9 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="Q",
         help=f"quality of JPEG, WebP, AVIF and HEIC outputs, 1-100 (default: {JPEG_QUALITY}; "
-        "full-resolution colour from 90 up); every output keeps the input's colour profile, "
-        "EXIF, resolution and ImageJ calibration where its format can hold them",
+        "full-resolution colour from 90 up; a lossless WebP's WebP output is lossless); every "
+        "output keeps the input's colour profile, EXIF, resolution and ImageJ calibration "
+        "where its format can hold them",
     )
 
 

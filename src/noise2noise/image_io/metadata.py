@@ -70,7 +70,9 @@ class Metadata:
     ``xmp`` a photo manager's XMP packet (rating, keywords, captions), its orientation
     set upright (:func:`upright_xmp`); ``stored_type`` the name of a TIFF's sample type
     where it was read as another (:func:`~.common.stored_type`: a CT's int16, a
-    counter's uint32, half floats), written again as such into a TIFF.
+    counter's uint32, half floats), written again as such into a TIFF; ``lossless`` True
+    for a WebP stored without loss (a screenshot, an archive's master), whose WebP output
+    is lossless too.
     """
 
     icc_profile: bytes | None = None
@@ -83,6 +85,7 @@ class Metadata:
     premultiplied: bool | None = None
     xmp: bytes | None = None
     stored_type: str | None = None
+    lossless: bool | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -135,6 +138,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
                 "inch" if dpi else None,
                 nclx=nclx if len(nclx) == len(NCLX) else None,  # pillow-heif writes all
                 xmp=upright_xmp(im.info.get("xmp")),
+                lossless=_webp_lossless(path) if im.format == "WEBP" else None,
             )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
@@ -258,6 +262,19 @@ def _png_nclx(path: str | os.PathLike) -> dict | None:
                 matrix = 9 if primaries == 9 else 6
                 return dict(zip(NCLX, (primaries, transfer, matrix, 1), strict=True))
             f.seek(length + 4, os.SEEK_CUR)  # its data and CRC
+    return None
+
+
+def _webp_lossless(path: str | os.PathLike) -> bool | None:
+    """True where a WebP's image is stored without loss (its image chunk is VP8L, not
+    VP8; the chunks before it, VP8X, ICCP, ANIM or ALPH, are stepped over), else None."""
+    with open(path, "rb") as f:
+        f.seek(12)  # "RIFF", the size, "WEBP"
+        while len(head := f.read(8)) == 8:
+            kind, length = struct.unpack("<4sI", head)
+            if kind in (b"VP8 ", b"VP8L"):
+                return True if kind == b"VP8L" else None
+            f.seek(length + length % 2, os.SEEK_CUR)  # chunks are padded to even sizes
     return None
 
 

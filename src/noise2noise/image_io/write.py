@@ -68,10 +68,12 @@ def write_image(
         warning.
     quality : int
         JPEG, (lossy) WebP, AVIF and HEIC quality, 1-100; JPEG, AVIF and HEIC from 90 up
-        with full-resolution colour (4:4:4). The default, 95, keeps most of what denoising
-        gained: on the shipped model's outputs (held-out bsds432, Gaussian 15 / 25) as
-        JPEG, Pillow's default, 75 with 4:2:0 colour, took 2.23 / 1.18 dB off, 95 with
-        4:4:4 0.30 / 0.16 dB, at 2.6 times the file size (`bench/results/jpeg_quality.md`).
+        with full-resolution colour (4:4:4). WebP is written lossless where ``metadata``
+        says the input was, whatever ``quality``. The default, 95, keeps most of what
+        denoising gained: on the shipped model's outputs (held-out bsds432, Gaussian
+        15 / 25) as JPEG, Pillow's default, 75 with 4:2:0 colour, took 2.23 / 1.18 dB off,
+        95 with 4:4:4 0.30 / 0.16 dB, at 2.6 times the file size
+        (`bench/results/jpeg_quality.md`).
 
     Returns
     -------
@@ -178,6 +180,10 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 ConversionWarning,
             )
             meta = replace(meta, xmp=None)
+    elif ext == ".webp" and meta.lossless:  # as the input was
+        # quality is then the effort: on a 12-megapixel image 50 took 5.7 s, 95 10 s, for
+        # files of the same size
+        options |= {"lossless": True, "quality": 50}
     elif ext == ".avif":  # speed 8: a quarter of the default's time, the same PSNR and size
         options |= {"subsampling": "4:4:4" if quality >= 90 else "4:2:0", "speed": 8}
     elif ext in (".heic", ".heif"):  # x265 ultrafast: 1.2 s, not 7 s, for 12 MP (same PSNR)
