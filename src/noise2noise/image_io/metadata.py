@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import Note, name_some, warn_user
 from .common import _own_size_check, open_heif_with_pillow, stored_type
 from .tiff_exif import read_tiff_exif
+from .tiff_storage import TiffStorage, read_storage
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -72,7 +73,8 @@ class Metadata:
     where it was read as another (:func:`~.common.stored_type`: a CT's int16, a
     counter's uint32, half floats), written again as such into a TIFF; ``lossless`` True
     for a WebP stored without loss (a screenshot, an archive's master), whose WebP output
-    is lossless too.
+    is lossless too; ``storage`` a TIFF's tiles, compression and reduced-resolution levels
+    (:class:`~.tiff_storage.TiffStorage`), written so again into a TIFF.
     """
 
     icc_profile: bytes | None = None
@@ -86,6 +88,7 @@ class Metadata:
     xmp: bytes | None = None
     stored_type: str | None = None
     lossless: bool | None = None
+    storage: TiffStorage | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -166,6 +169,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             premultiplied = True if ASSOCIATED_ALPHA in page.extrasamples else None
             xmp = upright_xmp(page.tags.valueof(XMP_TAG))
             stored = stored_type(np.dtype(tif.series[0].dtype).newbyteorder("="))
+            storage = read_storage(tif)
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
@@ -179,6 +183,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
         premultiplied=premultiplied,
         xmp=xmp,
         stored_type=stored.name if stored is not None else None,
+        storage=storage,
     )
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import Note, warn_user
 from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _reason, as_stored
 from .headers import _read_header, check_size
 from .metadata import Metadata
 from .tiff import _decoded, _layout_of, _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
+from .tiff_storage import compression_options
 from .write import _write_atomically, refuse_existing
 
 
@@ -174,6 +176,14 @@ def write_stack(
             "photometric": "rgb" if colour else "minisblack",
             **tiff_options(replace(meta, imagej=None), layout.axes),
         }
+    if meta.storage:  # compressed as the input (in planes, not tiles)
+        options |= compression_options(meta.storage.compression)
+    if meta.storage and (count := len(meta.storage.levels)):
+        warn_user(
+            f"the stack's reduced-resolution {'copies are' if count > 1 else 'copy is'} "
+            "not written (its output holds the full-resolution planes)",
+            Note,
+        )
     return _write_atomically(path, lambda tmp: tifffile.imwrite(tmp, **data, **options), overwrite)
 
 

@@ -27,6 +27,7 @@ from .metadata import (
     ome_for_output,
 )
 from .tiff_exif import add_exif_directories, exif_extratags
+from .tiff_storage import write_with_storage
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
@@ -293,7 +294,8 @@ def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
 def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     """One image as a TIFF, with the colour profile, resolution, EXIF (:mod:`.tiff_exif`;
     not in an ImageJ file) and ImageJ calibration of ``meta`` where it has them, in the
-    input's sample type (``meta.stored_type``) where it was read as another."""
+    input's sample type (``meta.stored_type``) where it was read as another, stored as
+    the input was (``meta.storage``: tiles, compression, reduced levels; not in ImageJ)."""
     import tifffile
 
     image = as_stored(image, meta.stored_type)
@@ -310,7 +312,11 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     tags = exif_extratags(exif) if exif else []
     tags += [(XMP_TAG, "B", len(meta.xmp), meta.xmp, True)] if meta.xmp else []
     photometric = "rgb" if colour else "minisblack"
-    tifffile.imwrite(path, image, photometric=photometric, extratags=tags, **extras)
+    options = {"photometric": photometric, "extratags": tags, **extras}
+    if meta.storage:  # tiles, compression, a pyramid's levels: as the input's
+        write_with_storage(path, image, meta.storage, **options)
+    else:
+        tifffile.imwrite(path, image, **options)
     if exif:
         add_exif_directories(path, exif)
 
