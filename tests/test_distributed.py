@@ -579,3 +579,77 @@ def test_a_worker_memory_that_is_not_a_size_and_a_photo_into_zarr_are_one_line_e
     write_image(tmp_path / "photo.png", np.zeros((64, 64), np.uint8))
     with pytest.raises(N2NError, match=r"photo\.png: a chunked run \(into \.zarr\) reads a zarr"):
         denoise_zarr(tmp_path / "photo.png", tmp_path / "out.zarr", "pretrained")
+
+
+def _ome_pyramid(tmp_path: Path, image: np.ndarray, shapes, zarr_format: int = 2) -> Path:
+    """An OME-Zarr image (CYX) whose levels have ``shapes`` (Y, X), made by striding."""
+    path = tmp_path / "pyramid.ome.zarr"
+    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+    cyx = np.moveaxis(image, -1, 0)
+    datasets = []
+    for i, (rows, columns) in enumerate(shapes):
+        step = 2**i
+        level = cyx[:, ::step, ::step][:, :rows, :columns]
+        array = group.create_array(
+            f"s{i}", shape=level.shape, chunks=(1, 64, 64), dtype=level.dtype
+        )
+        array[:] = level
+        scale = [{"type": "scale", "scale": [1.0, 0.3 * step, 0.3 * step]}]
+        datasets.append({"path": f"s{i}", "coordinateTransformations": scale})
+    axes = [{"name": "c", "type": "channel"}] + [{"name": n, "type": "space"} for n in "yx"]
+    multiscale = {"axes": axes, "datasets": datasets}
+    if zarr_format == 2:
+        group.attrs["multiscales"] = [{"version": "0.4", **multiscale}]
+    else:
+        group.attrs["ome"] = {"version": "0.5", "multiscales": [multiscale]}
+    return path
+
+
+def _block_means(image: np.ndarray, factor: int) -> np.ndarray:
+    """CYX block means over factor × factor pixels, the edges repeated to fill the last."""
+    rows, columns = -(-image.shape[1] // factor) * factor, -(-image.shape[2] // factor) * factor
+    pad = ((0, 0), (0, rows - image.shape[1]), (0, columns - image.shape[2]))
+    full = np.pad(image.astype(np.float64), pad, mode="edge")
+    blocks = full.reshape(image.shape[0], rows // factor, factor, columns // factor, factor)
+    return blocks.mean(axis=(2, 4))
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_an_ome_zarrs_pyramid_is_made_again_from_the_result(
+    tmp_path, noisy_rgb, client, zarr_format
+):
+    """An OME-Zarr input of three levels came out with one: a viewer (napari, OMERO) must
+    read all of a large output to show it zoomed out. Its levels are the result's block
+    means, its sides rounded up (odd sides) or down, with the input's scales."""
+    image = noisy_rgb[:101, :131]
+    shapes = [(101, 131), (51, 65), (25, 32)]
+    source = _ome_pyramid(tmp_path, image, shapes, zarr_format)
+    target = tmp_path / "out.ome.zarr"
+    denoise_zarr(source, target, chunk=64, cluster=client, progress=False)
+    group = zarr.open_group(str(target), mode="r")
+    attrs = dict(group.attrs)
+    multiscale = (attrs["multiscales"] if zarr_format == 2 else attrs["ome"]["multiscales"])[0]
+    assert [d["path"] for d in multiscale["datasets"]] == ["0", "1", "2"]
+    scales = [d["coordinateTransformations"][0]["scale"] for d in multiscale["datasets"]]
+    assert scales == [[1.0, 0.3, 0.3], [1.0, 0.6, 0.6], [1.0, 1.2, 1.2]]
+    assert attrs["n2n"]["complete"] is True
+    levels = [group[str(i)][:] for i in range(3)]
+    assert [level.shape[1:] for level in levels] == shapes
+    assert all(level.dtype == np.uint8 for level in levels)
+    expected = _block_means(levels[0], 2)[:, :51, :65]  # 101 up, 131 down
+    np.testing.assert_allclose(levels[1], expected, atol=0.51)
+    expected = _block_means(levels[1], 2)[:, :25, :32]  # 51 × 65 halved, rounded down
+    np.testing.assert_allclose(levels[2], expected, atol=0.51)
+
+
+def test_a_level_no_whole_factor_makes_is_left_out_with_a_note(tmp_path, noisy_rgb, capsys):
+    image = noisy_rgb[:96, :128]
+    source = _ome_pyramid(tmp_path, image, [(96, 128), (48, 64), (20, 20)])
+    target = tmp_path / "out.ome.zarr"
+    assert main(["denoise", str(source), "-o", str(target), "--chunk", "64"]) == 0
+    assert "level 2 of the input (3×20×20) is not a whole reduction of level 1" in (
+        capsys.readouterr().err
+    )
+    group = zarr.open_group(str(target), mode="r")
+    assert [d["path"] for d in group.attrs["multiscales"][0]["datasets"]] == ["0", "1"]
+    assert "2" not in group

@@ -37,6 +37,7 @@ from ..image_io.tiff import MappedTiff, chunked_axes, tiff_alpha
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
+from .levels import level_shapes, with_levels, write_levels
 
 MARKS = ".n2n-chunks"  # folder of per-chunk done marks inside the output store
 
@@ -108,24 +109,10 @@ def open_source(path: Path):
     if axes:
         names = [a["name"] if isinstance(a, dict) else a for a in axes]
         letters = "".join("C" if n == "c" else n.upper() if n in "yx" else "P" for n in names)
-    # What the output group copies: the attributes, with one level, in the same format.
-    ome = {"attrs": attrs, "format": node.metadata.zarr_format}
+    # What the output group copies: the attributes, its levels' shapes, the format.
+    shapes = level_shapes(node, multiscale)
+    ome = {"attrs": attrs, "format": node.metadata.zarr_format, "shapes": shapes}
     return node[multiscale["datasets"][0]["path"]], letters, ome
-
-
-def _one_level(attrs: dict) -> dict:
-    """OME attributes (0.4 at the top, 0.5 under "ome") with only the first level, as "0"."""
-
-    def first(multiscales):
-        ms = dict(multiscales[0])
-        return [dict(ms, datasets=[dict(ms["datasets"][0], path="0")])]
-
-    attrs = dict(attrs)
-    if "multiscales" in attrs:
-        attrs["multiscales"] = first(attrs["multiscales"])
-    else:
-        attrs["ome"] = dict(attrs["ome"], multiscales=first(attrs["ome"]["multiscales"]))
-    return attrs
 
 
 def _say_stored_chunks(stored: tuple, axes: str, chunk: int) -> None:
@@ -296,6 +283,8 @@ def denoise_zarr(
         raise RunInterrupted([], len(regions), code, unit="chunk", done=finished) from None
     finally:
         bar.close()
+    if ome is not None and done is not None:  # the input's reduced levels, from the result
+        write_levels(target, ome, client, progress)
     seconds = time.perf_counter() - start
     _finish_target(target)
     return {
@@ -373,7 +362,7 @@ def _prepare_target(
     record = {"n2n": {**settings, "complete": False}}
     if ome is not None:
         group = zarr.open_group(str(target), mode="w", zarr_format=ome["format"])
-        group.attrs.update({**_one_level(ome["attrs"]), **record})
+        group.attrs.update({**with_levels(ome["attrs"], 1), **record})
         group.create_array("0", shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
     else:
         z = zarr.open_array(
