@@ -803,6 +803,23 @@ def test_signed_and_32_bit_tiffs_are_denoised_as_float_with_a_note(tmp_path):
     assert bits.dtype == np.uint8 and set(np.unique(bits)) == {0, 255}
 
 
+def test_compare_says_a_conversion_as_a_note_line(tmp_path):
+    """`n2n compare` of int16 TIFFs printed Python's warning: the path of the n2n script,
+    'ConversionWarning:' and the script's source line (sys.exit(main())), twice."""
+    clean = np.linspace(-500, 500, 48 * 64).reshape(48, 64).astype(np.int16)
+    for folder, image in (("results", clean + 3), ("references", clean)):
+        (tmp_path / folder).mkdir()
+        for name in ("a.tif", "b.tif"):
+            tifffile.imwrite(tmp_path / folder / name, image.astype(np.int16))
+    proc = n2n("compare", tmp_path / "results", tmp_path / "references")
+    assert proc.returncode == 0, proc.stderr
+    line = "n2n: note: int16 samples are read as float32"
+    assert proc.stderr.count(line) == 1, proc.stderr
+    assert "Warning" not in proc.stderr and "main()" not in proc.stderr
+    single = n2n("compare", tmp_path / "results" / "a.tif", tmp_path / "references" / "a.tif")
+    assert single.stderr.count(line) == 1 and "PSNR" in single.stdout
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float64, np.uint32, np.int8])
 def test_a_tiff_stack_is_written_in_the_sample_type_it_was_stored_in(tmp_path, dtype):
     """Half and double floats, 32-bit and signed integers are denoised as float32; their

@@ -17,10 +17,11 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import N2NError
+from ..errors import N2NError, Note
 from ..runtime import fit_threads
 from . import add_noise, compare, demo, denoise, evaluate, reproduce, train
 from .common import EXIT_USAGE, Formatter, in_options
@@ -149,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     fit_threads()
     previous = handle_termination()
+    shown = warnings.showwarning
+    warnings.showwarning = _notes_as_lines(shown, quiet=getattr(args, "quiet", False))
     try:
         return args.func(args)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP through terminated
@@ -161,8 +164,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"n2n: error: {in_options(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     finally:
+        warnings.showwarning = shown
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _notes_as_lines(shown, *, quiet: bool):
+    """``warnings.showwarning`` for a command: a library note that no command collects
+    itself (those of images that `n2n compare` or `n2n train` reads) as an ``n2n: note:``
+    line, as the other commands say them (not Python's two lines with the n2n script's
+    source line), each once, none with ``--quiet``; other warnings as Python shows them."""
+    said = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, Note):
+            shown(message, category, filename, lineno, file, line)
+        elif not quiet and str(message) not in said:
+            said.add(str(message))
+            print(f"n2n: note: {in_options(str(message))}", file=sys.stderr)
+
+    return show
 
 
 if __name__ == "__main__":
