@@ -489,8 +489,15 @@ def test_grayscale_training_on_noisy_pairs_makes_a_gray_model(tmp_path, crops):
     run_training(config, tmp_path / "run", pairs=(tmp_path / "a", tmp_path / "b"), progress=False)
     gray = add_noise(crops[0][..., 0], "gaussian:25", seed=5)
     assert denoise_with_model(gray, model=tmp_path / "run").shape == gray.shape
-    with pytest.raises(ValueError, match="trained on 1-channel images"):
-        denoise_with_model(crops[0], model=tmp_path / "run", channel_axis=-1)
+    # On colour (a micrograph saved as RGB), each colour as a gray image; it was refused.
+    colour = add_noise(crops[0], "gaussian:25", seed=6, channel_axis=-1)
+    with pytest.warns(UserWarning, match="gray model on a colour image"):
+        out = denoise_with_model(colour, model=tmp_path / "run", channel_axis=-1)
+    for c in range(3):
+        alone = denoise_with_model(colour[..., c], model=tmp_path / "run")
+        np.testing.assert_allclose(out[..., c], alone, atol=1)
+    with pytest.raises(ValueError, match="trained on 1-channel images, this image has 2"):
+        denoise_with_model(colour[..., :2], model=tmp_path / "run", channel_axis=-1)
 
 
 def test_float_training_images_in_physical_units_are_scaled_as_denoise_scales_them(
@@ -604,8 +611,15 @@ def test_denoise_with_model_checks_channels_and_keeps_dtype(tmp_path, crops):
     out = denoise_with_model(noisy, model=tmp_path / "run", channel_axis=-1, tile=16)
     assert out.dtype == np.uint8 and out.shape == noisy.shape
     assert psnr(out, crops[1], data_range=255) > psnr(noisy, crops[1], data_range=255)
-    with pytest.raises(ValueError, match="3-channel"):
-        denoise_with_model(noisy[..., 0], model=tmp_path / "run")
+    # A gray image, refused before: as a colourless photo, the colours' mean
+    gray = noisy[..., 1]
+    with pytest.warns(UserWarning, match="colour model on a gray image"):
+        out = denoise_with_model(gray, model=tmp_path / "run")
+    as_colour = denoise_with_model(
+        np.stack([gray] * 3, -1), model=tmp_path / "run", channel_axis=-1
+    )
+    assert out.dtype == np.uint8 and out.shape == gray.shape
+    np.testing.assert_allclose(out, as_colour.mean(axis=-1), atol=1)
 
 
 def test_train_threads_option_sets_the_process_threads(tmp_path, clean_folder, monkeypatch):

@@ -23,7 +23,7 @@ from ..convert import (
     to_unit_range,
 )
 from ..datasets import image_set_paths
-from ..errors import N2NError
+from ..errors import N2NError, Note, warn_user
 from ..image_io import ImageFileError, describe_shape, list_images, read_image, split_alpha
 from ..noise import (
     NoiseMixture,
@@ -295,8 +295,9 @@ def denoise_with_model(
     Parameters
     ----------
     image : ndarray
-        H×W or with a channel axis; uint8, uint16 or float in [0, 1]. Its channel count
-        must match the training images'.
+        H×W or with a channel axis; uint8, uint16 or float in [0, 1]. Gray or RGB: a gray
+        model denoises each colour of an RGB image as a gray image, an RGB model a gray
+        image as a colourless photo (both said in a note).
     model : path-like
         A run folder (its ``best.pt``) or a checkpoint file.
     channel_axis : int or None
@@ -314,10 +315,16 @@ def denoise_with_model(
     # Image channels: the input channels of the first convolution, unless the network
     # folds pixels into channels first (ResUNet) and says its channel count itself.
     expected = getattr(net, "channels", next(net.parameters()).shape[1])
-    if x.shape[1] != expected:
+    given = x.shape[1]
+    if (given, expected) == (3, 1):  # a gray model on colour: each channel as gray
+        warn_user("a gray model on a colour image: each colour denoised as a gray image", Note)
+        x = x.transpose(0, 1)
+    elif (given, expected) == (1, 3):  # a colour model on gray: as a neutral gray photo
+        warn_user("a colour model on a gray image: denoised as a colourless photo", Note)
+        x = x.expand(1, 3, *x.shape[2:])
+    elif given != expected:
         raise N2NError(
-            f"the model was trained on {expected}-channel images, this image has {x.shape[1]}"
-            + ("; for gray images, train one with `grayscale=True`" if expected == 3 else "")
+            f"the model was trained on {expected}-channel images, this image has {given}"
         )
     if one_value(image):
         return image.copy()
@@ -326,4 +333,6 @@ def denoise_with_model(
     with torch.no_grad():
         out = apply_tiled(lambda t: net(t.to(dev)).cpu(), x, tile=tile, margin=32)
     out = out.clamp(0.0, 1.0)
+    if given != expected:  # back to the image's own channels
+        out = out.transpose(0, 1) if given == 3 else out.mean(dim=1, keepdim=True)
     return tensor_to_image(out, image, channel_axis=channel_axis)
