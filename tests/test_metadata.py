@@ -172,6 +172,35 @@ def test_webp_keeps_the_profile_and_exif(tmp_path, camera_jpeg):
     assert _said(out) == (SRGB, "TestCam", 1, (1, 50))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_pngs_text_goes_into_its_png_output(tmp_path, astronaut_crop, dtype):
+    """A PNG's title, author, copyright and an image generator's settings (tEXt, zTXt,
+    iTXt) were left out of its output; ImageMagick's raw EXIF profile stays out (its
+    orientation would turn the upright output again), XMP is written once."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Title", "Harbour at dawn")
+    info.add_text("parameters", "a lighthouse, steps 20", zip=True)
+    info.add_itxt("Copyright", "© 2026 Zoë")
+    info.add_text("Raw profile type exif", "exif\n 4\n00000000")
+    info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    image = astronaut_crop.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    write_image(tmp_path / "in.png", image)
+    Image.open(tmp_path / "in.png").save(tmp_path / "in.png", pnginfo=info)  # 8-bit: as it is
+    source = tmp_path / "in.png"
+    if dtype == np.uint16:  # Pillow's RGB is 8-bit: the 16-bit PNG OpenCV writes, with text
+        write_image(source, image, overwrite=True, metadata=read_metadata(tmp_path / "in.png"))
+    out = tmp_path / "out.png"
+    assert main(["denoise", str(source), "-o", str(out), "-q"]) == 0
+    with Image.open(out) as im:
+        said = dict(im.text)
+    assert read_image(out).dtype == dtype
+    assert said.pop("Title") == "Harbour at dawn" and said.pop("Copyright") == "© 2026 Zoë"
+    assert said.pop("parameters") == "a lighthouse, steps 20"
+    assert list(said) == ["XML:com.adobe.xmp"] and out.read_bytes().count(b"adobe:ns:meta") == 1
+
+
 def _webp_image_chunk(path: Path) -> bytes:
     data = path.read_bytes()
     return next(kind for kind in (b"VP8L", b"VP8 ") if kind in data)

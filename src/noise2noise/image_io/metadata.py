@@ -73,7 +73,10 @@ class Metadata:
     where it was read as another (:func:`~.common.stored_type`: a CT's int16, a
     counter's uint32, half floats), written again as such into a TIFF; ``lossless`` True
     for a WebP stored without loss (a screenshot, an archive's master), whose WebP output
-    is lossless too; ``storage`` a TIFF's tiles, compression and reduced-resolution levels
+    is lossless too; ``text`` a PNG's text chunks as (keyword, text) pairs (title, author,
+    copyright, description, an image generator's settings; not XMP, kept apart, nor
+    ImageMagick's raw profiles, whose EXIF would turn the image again), written again
+    into a PNG; ``storage`` a TIFF's tiles, compression and reduced-resolution levels
     (:class:`~.tiff_storage.TiffStorage`), written so again into a TIFF.
     """
 
@@ -89,6 +92,7 @@ class Metadata:
     stored_type: str | None = None
     lossless: bool | None = None
     storage: TiffStorage | None = None
+    text: tuple[tuple[str, str], ...] | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -142,6 +146,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
                 nclx=nclx if len(nclx) == len(NCLX) else None,  # pillow-heif writes all
                 xmp=upright_xmp(im.info.get("xmp")),
                 lossless=_webp_lossless(path) if im.format == "WEBP" else None,
+                text=_png_text(im.info) if im.format == "PNG" else None,
             )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
@@ -227,7 +232,7 @@ def ome_for_output(ome: str) -> str:
 
 
 def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
-    """PNG file bytes with ``metadata`` added as iCCP, eXIf, pHYs, cICP and iTXt (XMP)
+    """PNG file bytes with ``metadata`` added as iCCP, eXIf, pHYs, cICP, iTXt (XMP) and text
     chunks after the header (for the 16-bit colour PNGs that OpenCV writes, which Pillow cannot)."""
     chunks = b""
     if metadata.icc_profile:
@@ -242,6 +247,8 @@ def png_with_metadata(data: bytes, metadata: Metadata) -> bytes:
         chunks += _chunk(b"cICP", cicp(metadata.nclx))
     if metadata.xmp:  # iTXt, uncompressed, no language or translated keyword
         chunks += _chunk(b"iTXt", PNG_XMP_KEY.encode() + b"\0\0\0\0\0" + metadata.xmp)
+    for key, value in metadata.text or ():
+        chunks += _text_chunk(key, value)
     end_of_header = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its data, CRC
     return data[:end_of_header] + chunks + data[end_of_header:]
 
@@ -270,6 +277,18 @@ def _png_nclx(path: str | os.PathLike) -> dict | None:
     return None
 
 
+def _png_text(info: dict) -> tuple[tuple[str, str], ...] | None:
+    """The text chunks before a PNG's image data, from Pillow's ``info`` (its text values
+    are its only strings), less XMP and ImageMagick's raw profiles."""
+    pairs = tuple(
+        (key, value)
+        for key, value in info.items()
+        if isinstance(key, str) and isinstance(value, str)
+        and key != PNG_XMP_KEY and not key.startswith("Raw profile type")
+    )  # fmt: skip
+    return pairs or None
+
+
 def _webp_lossless(path: str | os.PathLike) -> bool | None:
     """True where a WebP's image is stored without loss (its image chunk is VP8L, not
     VP8; the chunks before it, VP8X, ICCP, ANIM or ALPH, are stepped over), else None."""
@@ -281,6 +300,15 @@ def _webp_lossless(path: str | os.PathLike) -> bool | None:
                 return True if kind == b"VP8L" else None
             f.seek(length + length % 2, os.SEEK_CUR)  # chunks are padded to even sizes
     return None
+
+
+def _text_chunk(key: str, value: str) -> bytes:
+    """tEXt where keyword and text are Latin-1 (PNG's own), else iTXt (UTF-8)."""
+    try:
+        return _chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
+    except UnicodeEncodeError:
+        body = key.encode("latin-1", "replace") + b"\0\0\0\0\0" + value.encode("utf-8")
+        return _chunk(b"iTXt", body)
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:

@@ -196,12 +196,14 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         options["xmp"] = meta.xmp
     if ext in (".png", ".jpg", ".jpeg", ".bmp"):  # Pillow writes none into WebP, AVIF, HEIC
         options["dpi"] = meta.dpi
-    if ext == ".png" and (meta.nclx or meta.xmp):
+    if ext == ".png" and (meta.nclx or meta.xmp or meta.text):
         options["pnginfo"] = info = PngInfo()
         if meta.nclx:  # an HLG or PQ photo's transfer curve
             info.add(b"cICP", cicp(meta.nclx))
         if meta.xmp:
             info.add_itxt(PNG_XMP_KEY, meta.xmp.decode("utf-8", "replace"))
+        for key, value in meta.text or ():  # tEXt, or iTXt beyond Latin-1
+            info.add_text(key, value)
     options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
 
