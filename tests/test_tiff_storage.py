@@ -120,3 +120,14 @@ def test_levels_of_gray_alpha_and_every_depth(tmp_path, camera_crop, dtype):
         assert tif.pages[0].extrasamples == (2,)  # unassociated alpha
     assert level.dtype == dtype and level.shape == (32, 32, 2)
     assert read_metadata(out).storage == storage
+
+
+def test_an_imagej_tiffs_compression_is_kept(tmp_path, camera_crop):
+    image = camera_crop.astype(np.uint16) * 16
+    calibration = {"unit": "micron"}
+    tifffile.imwrite(
+        tmp_path / "cell.tif", image, imagej=True, compression="zlib", metadata=calibration
+    )
+    with tifffile.TiffFile(_denoise(tmp_path, "cell.tif")) as tif:
+        assert tif.is_imagej
+        assert tif.pages[0].compression == tifffile.COMPRESSION.ADOBE_DEFLATE

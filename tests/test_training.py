@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from noise2noise import Gaussian, Poisson, add_noise, psnr, write_image
 from noise2noise.cli import main
@@ -597,11 +598,12 @@ def test_train_and_denoise_from_the_command_line(tmp_path, crops, clean_folder, 
         == 2
     )
     assert "no such checkpoint" in capsys.readouterr().err
-    gray = write_image(tmp_path / "gray.png", noisy[..., 0])
-    assert main(["denoise", "--model", str(run), str(gray), "-o", str(tmp_path / "g.png")]) == 1
-    assert "this image has 1; for gray images, train one with --grayscale" in (
+    gray = write_image(tmp_path / "gray.png", noisy[..., 0])  # refused before: said now
+    assert main(["denoise", "--model", str(run), str(gray), "-o", str(tmp_path / "g.png")]) == 0
+    assert "gray.png: a colour model on a gray image: denoised as a colourless photo" in (
         capsys.readouterr().err
     )
+    assert Image.open(tmp_path / "g.png").mode == "L"
 
 
 def test_denoise_with_model_checks_channels_and_keeps_dtype(tmp_path, crops):

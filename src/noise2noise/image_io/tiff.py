@@ -27,7 +27,7 @@ from .metadata import (
     ome_for_output,
 )
 from .tiff_exif import add_exif_directories, exif_extratags
-from .tiff_storage import write_with_storage
+from .tiff_storage import compression_options, write_with_storage
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
@@ -303,7 +303,10 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     alpha = image.ndim == 3 and image.shape[2] in (2, 4)
     if meta.imagej and not alpha and image.dtype != np.float32:
         axes = "YXS" if image.ndim == 3 else "YX"
-        tifffile.imwrite(path, image, imagej=True, **tiff_options(replace(meta, ome=None), axes))
+        options = tiff_options(replace(meta, ome=None), axes)
+        if meta.storage:  # compressed as the input (ImageJ has no tiles or levels)
+            options |= compression_options(meta.storage.compression)
+        tifffile.imwrite(path, image, imagej=True, **options)
         return
     kind = "assocalpha" if meta.premultiplied else "unassalpha"  # as the input's
     extras = {"extrasamples": [kind]} if alpha else {}

@@ -43,7 +43,15 @@ class TiffStorage:
 
 def read_storage(tif) -> TiffStorage | None:
     """The :class:`TiffStorage` of an open ``tifffile.TiffFile``; None for an image in
-    uncompressed strips without reduced copies (what is written anyway)."""
+    uncompressed strips without reduced copies (what is written anyway), and where the
+    file's structure cannot be read (the rest of its metadata is still kept)."""
+    try:
+        return _storage(tif)
+    except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
+        return None
+
+
+def _storage(tif) -> TiffStorage | None:
     page, series = tif.pages[0], tif.series[0]
     tile = (int(page.tilelength), int(page.tilewidth)) if page.is_tiled else None
     tile = tile if tile and tile[0] % 16 == tile[1] % 16 == 0 else None  # as TIFF allows
