@@ -436,3 +436,30 @@ def test_a_very_large_photos_metadata_is_read(tmp_path, camera_jpeg, monkeypatch
     exif = Image.Exif()
     exif.load(meta.exif)
     assert exif[MAKE] == "TestCam" and meta.icc_profile == SRGB
+
+
+def test_a_tiffs_caption_goes_into_every_output(tmp_path, astronaut_crop):
+    """A TIFF's ImageDescription (a photographer's or a scanner's caption) was replaced by
+    tifffile's '{"shape": [...]}' in a TIFF output and left out of a JPEG's EXIF; a
+    program's own description (ImageJ's settings) is no caption."""
+    tifffile.imwrite(
+        tmp_path / "scan.tif", astronaut_crop, photometric="rgb",
+        description="Harbour at dawn", metadata=None, extratags=[(315, "s", 0, "Zoe", True)],
+    )  # fmt: skip
+    for ext in (".tif", ".jpg"):
+        out = tmp_path / f"out{ext}"
+        assert main(["denoise", str(tmp_path / "scan.tif"), "-o", str(out), "-q"]) == 0
+        with Image.open(out) as im:
+            assert im.getexif()[0x010E] == "Harbour at dawn" and im.getexif()[315] == "Zoe"
+    back = tmp_path / "back.tif"  # the JPEG's caption into a TIFF: tifffile's own tag
+    assert main(["denoise", str(tmp_path / "out.jpg"), "-o", str(back), "-q"]) == 0
+    with tifffile.TiffFile(back) as tif:
+        assert tif.pages[0].description == "Harbour at dawn"
+        assert [tag.code for tag in tif.pages[0].tags].count(270) == 1
+    tifffile.imwrite(tmp_path / "cells.tif", astronaut_crop[..., 0], imagej=True)
+    with Image.open(tmp_path / "cells.tif") as im:
+        assert im.getexif()[0x010E].startswith("ImageJ=")
+    exif = read_metadata(tmp_path / "cells.tif").exif
+    said = Image.Exif()
+    said.load(exif or b"")
+    assert 0x010E not in said

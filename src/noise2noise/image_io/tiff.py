@@ -26,7 +26,7 @@ from .metadata import (
     Metadata,
     ome_for_output,
 )
-from .tiff_exif import add_exif_directories, exif_extratags
+from .tiff_exif import add_exif_directories, exif_caption, exif_extratags
 from .tiff_storage import compression_options, write_with_storage
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
@@ -314,6 +314,8 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     exif = meta.exif if meta.exif and image.nbytes < 2**31 else None  # not in a BigTIFF
     tags = exif_extratags(exif) if exif else []
     tags += [(XMP_TAG, "B", len(meta.xmp), meta.xmp, True)] if meta.xmp else []
+    if exif and meta.ome is None and (caption := exif_caption(exif)):
+        extras |= {"description": caption, "metadata": None}  # not tifffile's shape
     photometric = "rgb" if colour else "minisblack"
     options = {"photometric": photometric, "extratags": tags, **extras}
     if meta.storage:  # tiles, compression, a pyramid's levels: as the input's

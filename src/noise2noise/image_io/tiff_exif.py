@@ -1,13 +1,13 @@
 """EXIF in TIFF files: a photo's camera, lens, exposure, capture time and place.
 
 In a TIFF, EXIF is not one block as in a JPEG: a few tags of the image's own directory
-(Make, Model, DateTime, Artist, Copyright) and two directories of their own that it points
-to (the Exif and GPS IFDs). tifffile gives them as tags and writes neither pointer, so a
-16-bit TIFF from a raw developer lost them all. :func:`read_tiff_exif` takes them as EXIF
-bytes (through Pillow, which reads the directories); :func:`exif_extratags` and
-:func:`add_exif_directories` write them around tifffile: the descriptive tags and two
-placeholder pointers go in with the image, then the two directories are appended to the
-file and the placeholders made into their pointers.
+(Make, Model, DateTime, Artist, Copyright, ImageDescription) and two directories of their
+own that it points to (the Exif and GPS IFDs). tifffile gives them as tags and writes
+neither pointer, so a 16-bit TIFF from a raw developer lost them all.
+:func:`read_tiff_exif` takes them as EXIF bytes (through Pillow, which reads the
+directories); :func:`exif_extratags` and :func:`add_exif_directories` write them around
+tifffile: the descriptive tags and two placeholder pointers go in with the image, then the
+two directories are appended to the file and the placeholders made into their pointers.
 
 A maker note (0x927C) is left out both ways: its offsets point into the file it came from.
 """
@@ -21,6 +21,11 @@ from pathlib import Path
 from .common import _own_size_check
 
 DESCRIPTIVE = (0x010F, 0x0110, 0x0132, 0x013B, 0x8298)  # Make, Model, DateTime, Artist, (c)
+# ImageDescription: a caption (a photographer's, a scanner's), written by tifffile itself
+# (`description`); not where a program keeps its own settings there: ImageJ's, OME-XML,
+# tifffile's shape.
+CAPTION = 0x010E
+_PROGRAMS = ("ImageJ=", "<?xml", "<OME", '{"shape"', "shape=(")
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 _LEFT_OUT = {0x927C, 0xA005}  # maker note; the Interoperability IFD's pointer
 # tifffile writes no pointer tags: these private codes, just below the pointers' (so the
@@ -50,6 +55,8 @@ def _as_bytes(source) -> bytes | None:
     for tag in DESCRIPTIVE:
         if tag in source:
             exif[tag] = source[tag]
+    if isinstance(text := source.get(CAPTION), str) and not text.startswith(_PROGRAMS):
+        exif[CAPTION] = text
     for group, values in _directories(source).items():
         exif[group] = values
     return exif.tobytes() if len(exif) else None
@@ -74,6 +81,16 @@ def exif_extratags(exif: bytes) -> list[tuple]:
     source.load(exif)
     tags = [(t, "s", 0, source[t], True) for t in DESCRIPTIVE if _ascii(source.get(t))]
     return tags + [(_PLACEHOLDER[g], "I", 1, 0, True) for g in _writable(source)]
+
+
+def exif_caption(exif: bytes) -> str | None:
+    """The ImageDescription of EXIF bytes, where it is ASCII (as tifffile writes it)."""
+    from PIL import Image
+
+    source = Image.Exif()
+    source.load(exif)
+    text = source.get(CAPTION)
+    return text if _ascii(text) and text.strip("\0 ") else None
 
 
 def _ascii(value) -> bool:
