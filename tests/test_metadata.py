@@ -2,6 +2,7 @@
 JPEG outputs are written at a quality that keeps what denoising gained."""
 
 import re
+import struct
 import warnings
 from pathlib import Path
 
@@ -463,3 +464,42 @@ def test_a_tiffs_caption_goes_into_every_output(tmp_path, astronaut_crop):
     said = Image.Exif()
     said.load(exif or b"")
     assert 0x010E not in said
+
+
+def _colr(path: Path) -> tuple[int, int, int] | None:
+    """(primaries, transfer, matrix) of an AVIF's or HEIC's nclx colour box."""
+    data = path.read_bytes()
+    at = data.find(b"colrnclx")
+    return None if at < 0 else struct.unpack(">HHH", data[at + 8 : at + 14])
+
+
+def test_an_hdr_avif_keeps_its_colour_description_and_depth(tmp_path, astronaut_crop):
+    """A PQ AVIF (an HDR export) came out as an 8-bit sRGB AVIF, and as a PNG without cICP:
+    its PQ values shown as SDR, washed out. Written again as a 10-bit PQ AVIF, a PNG with
+    cICP, and a JPEG with a note that it shows SDR."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    if not imagecodecs.AVIF.available:
+        pytest.skip("no AVIF codec here")
+    rng = np.random.default_rng(0)
+    deep = astronaut_crop.astype(np.float64) * 4 + rng.normal(0, 40, astronaut_crop.shape)
+    deep = np.clip(deep, 0, 1023).astype(np.uint16)
+    source = tmp_path / "hdr.avif"
+    pq = {"primaries": 9, "transfer": 16, "matrix": 9}
+    source.write_bytes(imagecodecs.avif_encode(deep, level=95, bitspersample=10, **pq))
+    assert read_metadata(source).nclx == {
+        "color_primaries": 9, "transfer_characteristics": 16, "matrix_coefficients": 9,
+        "full_range_flag": 1,
+    }  # fmt: skip
+    for ext in (".avif", ".png"):
+        assert main(["denoise", str(source), "-o", str(tmp_path / f"o{ext}"), "-q"]) == 0
+    assert _colr(tmp_path / "o.avif") == (9, 16, 9)
+    out = read_image(tmp_path / "o.avif")
+    assert out.dtype == np.uint16 and len(np.unique(out % 256)) > 1  # more than 8 bits
+    assert np.abs(out / 64.0 - read_image(tmp_path / "o.png") / 64.0).mean() < 4  # lossy
+    data = (tmp_path / "o.png").read_bytes()
+    assert data[data.find(b"cICP") + 4 : data.find(b"cICP") + 6] == bytes([9, 16])
+    with pytest.warns(UserWarning, match="no place for the PQ colour description"):
+        write_image(tmp_path / "o.jpg", out, metadata=read_metadata(source))
+    plain = tmp_path / "srgb.avif"
+    plain.write_bytes(imagecodecs.avif_encode(astronaut_crop, level=95))
+    assert read_metadata(plain).nclx is None  # no cICP in its PNG: sRGB says nothing more

@@ -65,9 +65,10 @@ class Metadata:
     relative resolution, or a unit that only ``imagej`` names); ``imagej`` holds the
     calibration entries of an ImageJ TIFF (:data:`IMAGEJ_CALIBRATION`); ``ome`` the
     OME-XML of a single-file OME-TIFF (written again by :func:`ome_for_output`); ``nclx``
-    the colour description of a HEIF (primaries and transfer curve: a camera's HLG or PQ
-    photo), written again into a HEIC or a PNG (cICP); ``premultiplied`` True for a TIFF
-    whose alpha is associated (its colours multiplied by it), written again as such;
+    the colour description of a HEIF or an AVIF (primaries and transfer curve: a camera's
+    HLG or PQ photo), written again into a HEIC, an AVIF or a PNG (cICP);
+    ``premultiplied`` True for a TIFF whose alpha is associated (its colours multiplied by
+    it), written again as such;
     ``xmp`` a photo manager's XMP packet (rating, keywords, captions), its orientation
     set upright (:func:`upright_xmp`); ``stored_type`` the name of a TIFF's sample type
     where it was read as another (:func:`~.common.stored_type`: a CT's int16, a
@@ -138,6 +139,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
             resolution = (float(dpi[0]), float(dpi[1])) if dpi and min(dpi) > 0 else None
             nclx = {k: v for k, v in (im.info.get("nclx_profile") or {}).items() if k in NCLX}
             nclx = (_png_nclx(path) or {}) if im.format == "PNG" else nclx
+            nclx = (_avif_nclx(path) or {}) if im.format == "AVIF" and not icc else nclx
             return Metadata(
                 icc,
                 exif.tobytes() if len(exif) else None,
@@ -275,6 +277,26 @@ def _png_nclx(path: str | os.PathLike) -> dict | None:
                 return dict(zip(NCLX, (primaries, transfer, matrix, 1), strict=True))
             f.seek(length + 4, os.SEEK_CUR)  # its data and CRC
     return None
+
+
+# An AVIF's colour description that says no more than an AVIF without one (libavif's
+# sRGB, or unspecified): not kept, so that a PNG output gets no cICP chunk for it.
+_PLAIN_NCLX = {(1, 13), (2, 2)}
+
+
+def _avif_nclx(path: str | os.PathLike) -> dict | None:
+    """An AVIF's colour description (its 'colr' box of type 'nclx', among the item
+    properties in the file's first 64 KiB): an HDR photo's BT.2020 primaries and PQ or
+    HLG transfer, which Pillow's reader does not give; None for sRGB or none."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    at = head.find(b"colrnclx")
+    if at < 0 or at + 15 > len(head):
+        return None
+    primaries, transfer, matrix, flags = struct.unpack(">HHHB", head[at + 8 : at + 15])
+    if (primaries, transfer) in _PLAIN_NCLX:
+        return None
+    return dict(zip(NCLX, (primaries, transfer, matrix, flags >> 7), strict=True))
 
 
 def _png_text(info: dict) -> tuple[tuple[str, str], ...] | None:
