@@ -503,3 +503,46 @@ def test_an_hdr_avif_keeps_its_colour_description_and_depth(tmp_path, astronaut_
     plain = tmp_path / "srgb.avif"
     plain.write_bytes(imagecodecs.avif_encode(astronaut_crop, level=95))
     assert read_metadata(plain).nclx is None  # no cICP in its PNG: sRGB says nothing more
+
+
+def _ultra_hdr(path: Path, image: np.ndarray, orientation: int = 1) -> bytes:
+    """A JPEG with a second picture after it (MPF), as a phone's Ultra HDR photo holds
+    its gain map; returns the second picture's bytes."""
+    gain = np.random.default_rng(1).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[MAKE], exif[ORIENTATION] = "TestPhone", orientation
+    Image.fromarray(image).save(
+        path, format="MPO", save_all=True, append_images=[Image.fromarray(gain)],
+        exif=exif.tobytes(), quality=95,
+    )  # fmt: skip
+    with Image.open(path) as im:
+        assert im.format == "MPO" and im.n_frames == 2
+    pictures = read_metadata(path).pictures if orientation == 1 else None
+    return pictures[0][1] if pictures else b""
+
+
+def test_a_jpegs_gain_map_goes_after_its_jpeg_output(tmp_path, astronaut_crop, capsys):
+    """An Ultra HDR photo's gain map (a second JPEG after the first, indexed by MPF) was
+    left out of its output: shown as SDR on HDR screens. It is copied after the denoised
+    picture, with an index that points to it; other formats say they hold one picture."""
+    rng = np.random.default_rng(0)
+    noisy = np.clip(astronaut_crop + rng.normal(0, 20, astronaut_crop.shape), 0, 255)
+    gain = _ultra_hdr(tmp_path / "phone.jpg", noisy.astype(np.uint8))
+    assert gain.startswith(b"\xff\xd8") and len(gain) > 100
+    out = tmp_path / "out.jpg"
+    assert main(["denoise", str(tmp_path / "phone.jpg"), "-o", str(out), "-q"]) == 0
+    with Image.open(out) as im:
+        assert im.format == "MPO" and im.n_frames == 2 and im.getexif()[MAKE] == "TestPhone"
+        first = np.asarray(im.convert("RGB"))
+        im.seek(1)
+        assert im.size == (24, 16)
+    assert read_metadata(out).pictures == ((0, gain),)  # the same bytes
+    assert out.read_bytes().endswith(gain)
+    np.testing.assert_array_equal(first, read_image(out))
+    assert main(["denoise", str(tmp_path / "phone.jpg"), "-o", str(tmp_path / "o.png")]) == 0
+    assert ".png holds one picture: the JPEG's 1 extra picture(s)" in capsys.readouterr().err
+    _ultra_hdr(tmp_path / "turned.jpg", noisy.astype(np.uint8), orientation=6)
+    assert main(["denoise", str(tmp_path / "turned.jpg"), "-o", str(tmp_path / "t.jpg")]) == 0
+    assert "turned by its EXIF orientation" in capsys.readouterr().err
+    with Image.open(tmp_path / "t.jpg") as im:
+        assert getattr(im, "n_frames", 1) == 1 and im.size == (64, 64)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import Note, name_some, warn_user
 from .common import _own_size_check, open_heif_with_pillow, stored_type
+from .jpeg_pictures import read_pictures
 from .tiff_exif import read_tiff_exif
 from .tiff_storage import TiffStorage, read_storage
 
@@ -77,7 +78,9 @@ class Metadata:
     is lossless too; ``text`` a PNG's text chunks as (keyword, text) pairs (title, author,
     copyright, description, an image generator's settings; not XMP, kept apart, nor
     ImageMagick's raw profiles, whose EXIF would turn the image again), written again
-    into a PNG; ``storage`` a TIFF's tiles, compression and reduced-resolution levels
+    into a PNG; ``pictures`` a JPEG's extra pictures (an Ultra HDR photo's gain map, a
+    camera's previews: :mod:`.jpeg_pictures`), written again after a JPEG output;
+    ``storage`` a TIFF's tiles, compression and reduced-resolution levels
     (:class:`~.tiff_storage.TiffStorage`), written so again into a TIFF.
     """
 
@@ -94,6 +97,7 @@ class Metadata:
     lossless: bool | None = None
     storage: TiffStorage | None = None
     text: tuple[tuple[str, str], ...] | None = None
+    pictures: tuple[tuple[int, bytes], ...] | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -133,6 +137,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
         with _own_size_check(), Image.open(path) as im:  # no pixels decoded here
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
+            pictures = _pictures(path, exif.get(ORIENTATION, 1)) if im.format == "MPO" else None
             if ORIENTATION in exif:
                 exif[ORIENTATION] = 1
             dpi = im.info.get("dpi")
@@ -149,6 +154,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
                 xmp=upright_xmp(im.info.get("xmp")),
                 lossless=_webp_lossless(path) if im.format == "WEBP" else None,
                 text=_png_text(im.info) if im.format == "PNG" else None,
+                pictures=pictures,
             )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
@@ -297,6 +303,21 @@ def _avif_nclx(path: str | os.PathLike) -> dict | None:
     if (primaries, transfer) in _PLAIN_NCLX:
         return None
     return dict(zip(NCLX, (primaries, transfer, matrix, flags >> 7), strict=True))
+
+
+def _pictures(path, orientation: int) -> tuple[tuple[int, bytes], ...] | None:
+    """A JPEG's extra pictures (:func:`~.jpeg_pictures.read_pictures`); none, said, where
+    its EXIF orientation turns it: the output is written upright, they would not be."""
+    pictures = read_pictures(path)
+    if pictures and orientation not in (0, 1):
+        warn_user(
+            f"its {len(pictures)} extra picture(s) (an Ultra HDR gain map, previews) are "
+            "not written: the photo is turned by its EXIF orientation, they would not be "
+            "(an Ultra HDR photo's output shows as SDR)",
+            Note,
+        )
+        return None
+    return pictures
 
 
 def _png_text(info: dict) -> tuple[tuple[str, str], ...] | None:

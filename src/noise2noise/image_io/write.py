@@ -24,6 +24,7 @@ from .common import (
     _supported,
     open_heif_with_pillow,
 )
+from .jpeg_pictures import append_pictures, index_segment
 from .metadata import (
     JPEG_EXIF_MAX,
     JPEG_XMP_MAX,
@@ -95,6 +96,13 @@ def write_image(
         channels += 2
     refuse_float_units(path, image)
     meta = (metadata or Metadata()).for_channels(channels)
+    if meta.pictures and ext not in (".jpg", ".jpeg"):
+        warn_user(
+            f"{path.suffix} holds one picture: the JPEG's {len(meta.pictures)} extra "
+            "picture(s) (an Ultra HDR gain map, previews) are not written (an Ultra HDR "
+            "photo's output shows as SDR; write .jpg to keep them)",
+            ConversionWarning,
+        )
     if (curve := hdr_transfer(meta.nclx)) and ext not in _HDR_FORMATS:
         warn_user(
             f"{path.suffix} has no place for the {curve} colour description: viewers show "
@@ -213,8 +221,13 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
             info.add_itxt(PNG_XMP_KEY, meta.xmp.decode("utf-8", "replace"))
         for key, value in meta.text or ():  # tEXt, or iTXt beyond Latin-1
             info.add_text(key, value)
+    pictures = meta.pictures if ext in (".jpg", ".jpeg") else None
+    if pictures:  # their index, filled in once the picture is written
+        options["extra"] = index_segment(pictures)
     options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
+    if pictures:
+        append_pictures(path, pictures)
 
 
 # bench/results/phone_formats.md: x265's default preset took 7.0 s to write a 12-megapixel
