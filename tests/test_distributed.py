@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 
 distributed = pytest.importorskip("distributed")
 zarr = pytest.importorskip("zarr")
@@ -653,3 +654,19 @@ def test_a_level_no_whole_factor_makes_is_left_out_with_a_note(tmp_path, noisy_r
     group = zarr.open_group(str(target), mode="r")
     assert [d["path"] for d in group.attrs["multiscales"][0]["datasets"]] == ["0", "1"]
     assert "2" not in group
+
+
+def test_a_big_endian_16_bit_tiff_is_16_bit_in_a_chunked_run(tmp_path, capsys):
+    """A big-endian TIFF (some microscopes and Macs of old write them) was '>u2 samples
+    read as float' in a chunked run: stretched by its own span, not 65535, and written
+    back big-endian; it is uint16 as a little-endian one is, with the same result."""
+    stack = np.random.default_rng(0).integers(1000, 3000, (2, 128, 160)).astype(np.uint16)
+    for name, order in (("little.tif", "<"), ("big.tif", ">")):
+        tifffile.imwrite(tmp_path / name, stack, byteorder=order, photometric="minisblack")
+        out = str(tmp_path / f"{name}.zarr")
+        assert main(["denoise", str(tmp_path / name), "-o", out, "--chunk", "64"]) == 0
+    assert "samples are read as float" not in capsys.readouterr().err
+    little = zarr.open_array(str(tmp_path / "little.tif.zarr"))
+    big = zarr.open_array(str(tmp_path / "big.tif.zarr"))
+    assert big.dtype == np.dtype(np.uint16) and big.dtype.isnative
+    np.testing.assert_array_equal(big[:], little[:])

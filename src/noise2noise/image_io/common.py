@@ -204,8 +204,9 @@ def _reason(exc: Exception) -> str:
 def sample_type(dtype: np.dtype) -> np.dtype | None:
     """The sample type a TIFF of ``dtype`` is read as (None: not supported): uint8, uint16
     and float32 as they are, other floats as float32, 1-bit as 8-bit, other integers
-    (signed, as CT and some cameras write them, or 32-bit) as float32."""
-    dtype = np.dtype(dtype)
+    (signed, as CT and some cameras write them, or 32-bit) as float32; in this machine's
+    byte order (a big-endian TIFF's uint16 is uint16, not other integers)."""
+    dtype = np.dtype(dtype).newbyteorder("=")
     if dtype in (np.uint8, np.uint16, np.float32):
         return dtype
     if dtype.kind == "b":
@@ -216,7 +217,7 @@ def sample_type(dtype: np.dtype) -> np.dtype | None:
 def sample_type_note(dtype: np.dtype) -> str | None:
     """What a note says of data of ``dtype`` converted by :func:`convert_samples` (None:
     taken as they are)."""
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype).newbyteorder("=")
     if dtype.kind == "b":
         return "a 1-bit image is read as 8-bit grayscale (the output is 8-bit)"
     if dtype.kind in "iu" and dtype != sample_type(dtype):
@@ -229,7 +230,7 @@ def stored_type(dtype: np.dtype) -> np.dtype | None:
     :func:`convert_samples` changed it for denoising (signed or 32-bit integers, half or
     double floats: ``dtype`` itself); None where the data are taken as stored, and for
     1-bit data (their output is 8-bit grayscale)."""
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype).newbyteorder("=")
     changed = dtype.kind in "iuf" and sample_type(dtype) not in (None, dtype)
     return dtype if changed else None
 
@@ -252,12 +253,14 @@ def as_stored(image: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
 def convert_samples(array):
     """``array`` (numpy or dask) in the integer sample type :func:`sample_type` gives:
     1-bit as 8-bit (0 or 255), other integers than uint8 and uint16 as float32 in their
-    own units (physical units); uint8, uint16 and floats as they are."""
+    own units (physical units); uint8, uint16 and floats as they are, in this machine's
+    byte order."""
     if array.dtype.kind == "b":
         return array.astype(np.uint8) * np.uint8(255)
-    if array.dtype.kind in "iu" and array.dtype != sample_type(array.dtype):
+    native = array.dtype.newbyteorder("=")
+    if array.dtype.kind in "iu" and native != sample_type(native):
         return array.astype(np.float32)
-    return array
+    return array if array.dtype == native else array.astype(native)
 
 
 def _check_sample_type(path: Path, array: np.ndarray) -> np.ndarray:
