@@ -670,3 +670,14 @@ def test_a_big_endian_16_bit_tiff_is_16_bit_in_a_chunked_run(tmp_path, capsys):
     big = zarr.open_array(str(tmp_path / "big.tif.zarr"))
     assert big.dtype == np.dtype(np.uint16) and big.dtype.isnative
     np.testing.assert_array_equal(big[:], little[:])
+
+
+def test_the_scan_before_the_chunks_shows_its_progress(tmp_path, noisy_rgb, capsys):
+    """Before any chunk, a chunked run reads the whole array once (its brightest value):
+    minutes for a large one, in silence, as if it hung."""
+    source = _zarr(tmp_path, noisy_rgb[:128, :128], chunks=(16, 16, 3))  # 64 blocks
+    assert main(["denoise", str(source), "-o", str(tmp_path / "out.zarr"), "--chunk", "64"]) == 0
+    assert "scan: 64/64 blocks" in capsys.readouterr().err
+    small = _zarr(tmp_path, noisy_rgb[:64, :64], "small.zarr", chunks=(32, 32, 3))
+    assert main(["denoise", str(small), "-o", str(tmp_path / "small_out.zarr")]) == 0
+    assert "scan:" not in capsys.readouterr().err  # 4 blocks: read at once, no bar

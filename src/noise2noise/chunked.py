@@ -49,6 +49,7 @@ from .image_io import (
 )
 from .pretrained import PRETRAINED, transforms_for
 from .pretrained import denoise as denoise_pretrained
+from .progress import progress_bar
 from .tta import tta_transforms
 from .zeroshot import DEFAULT_PRESET, ZeroShotConfig, apply_zeroshot, fit_zeroshot, get_preset
 
@@ -140,13 +141,26 @@ def array_samples(x, name: str | os.PathLike | None = None):
     return convert_samples(x)
 
 
-def array_levels(x, scheduler: str | None = None) -> tuple[float, tuple[float, float] | None]:
+def array_levels(
+    x, scheduler: str | None = None, progress: bool = False
+) -> tuple[float, tuple[float, float] | None]:
     """The brightest value of the whole dask array ``x`` in [0, 1] units, and for float
     data outside [0, 1] (physical units) the span they are scaled from into [0, 1] for
     denoising and back (as ``n2n denoise`` scales a float TIFF; None otherwise, the peak
-    then of the scaled data): one read, the scaling said in a note."""
+    then of the scaled data): one read, the scaling said in a note. With ``progress``, a
+    bar over the blocks read (a large array's read takes minutes, before any chunk)."""
     da = _dask()
-    lo, hi = da.compute(x.min(), x.max(), scheduler=scheduler)
+    from dask.callbacks import Callback
+
+    show = progress and x.npartitions > 16
+    with progress_bar(total=x.npartitions, unit="block", desc="scan", show=show) as bar:
+
+        def count(key, result, dsk, state, worker_id):
+            if isinstance(key, tuple) and key[0] == x.name:  # a block of x, not a sum
+                bar.update()
+
+        with Callback(posttask=count):
+            lo, hi = da.compute(x.min(), x.max(), scheduler=scheduler)
     if x.dtype.kind != "f":
         return float(as_float(np.asarray([hi], dtype=x.dtype))[0]), None
     lo, hi = float(lo), float(hi)

@@ -218,7 +218,7 @@ def denoise_zarr(
         _say_stored_chunks(array.chunks, plan.axes, chunk)
     # Read here (the source may not travel: a TIFF store holds a lock), once.
     try:
-        peak, span = array_levels(lazy, scheduler="threads")
+        peak, span = array_levels(lazy, scheduler="threads", progress=progress)
     except N2NError as exc:  # NaN: which array
         raise N2NError(f"{source}: {exc}") from None
     lazy = to_unit_range(lazy, span)  # float data in physical units: on [0, 1]
