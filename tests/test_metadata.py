@@ -546,3 +546,24 @@ def test_a_jpegs_gain_map_goes_after_its_jpeg_output(tmp_path, astronaut_crop, c
     assert "turned by its EXIF orientation" in capsys.readouterr().err
     with Image.open(tmp_path / "t.jpg") as im:
         assert getattr(im, "n_frames", 1) == 1 and im.size == (64, 64)
+
+
+def test_a_hostile_picture_index_is_read_as_none(tmp_path, astronaut_crop):
+    """An index that claims 2**28 - 1 pictures is read up to 64 of them; one cut short, and a
+    segment walk that runs off the file, give none, the rest of the metadata kept."""
+    from noise2noise.image_io.jpeg_pictures import MAX_PICTURES, read_pictures
+
+    _ultra_hdr(tmp_path / "phone.jpg", astronaut_crop)
+    data = bytearray((tmp_path / "phone.jpg").read_bytes())
+    base = data.find(b"MPF\0") + 4
+    order = "<" if data[base : base + 2] == b"II" else ">"
+    (ifd,) = struct.unpack(order + "I", data[base + 4 : base + 8])
+    for i in range(struct.unpack(order + "H", data[base + ifd : base + ifd + 2])[0]):
+        at = base + ifd + 2 + 12 * i
+        if struct.unpack(order + "H", data[at : at + 2])[0] == 0xB002:
+            struct.pack_into(order + "I", data, at + 4, 16 * (2**28 - 1))  # 2**28 - 1 entries
+    (tmp_path / "many.jpg").write_bytes(bytes(data))
+    assert len(read_pictures(tmp_path / "many.jpg") or ()) <= MAX_PICTURES
+    (tmp_path / "short.jpg").write_bytes(bytes(data[: base + 12]))
+    assert read_pictures(tmp_path / "short.jpg") is None
+    assert read_metadata(tmp_path / "many.jpg").exif is not None  # its EXIF kept

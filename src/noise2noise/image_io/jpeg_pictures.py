@@ -35,11 +35,24 @@ def read_pictures(path: str | Path) -> tuple[tuple[int, bytes], ...] | None:
         return None
 
 
+def _index_at(data: bytes) -> int | None:
+    """Where the MPF index's APP2 segment starts: the segments before the image data are
+    walked (an ICC profile of many APP2 segments may come first), not searched."""
+    at = 2  # after SOI
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xDA:  # start of scan: no more segments
+            return None
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if marker == 0xE2 and data[at + 4 : at + 8] == _MPF:
+            return at
+        at += 2 + length
+    return None
+
+
 def _pictures(data: bytes) -> tuple[tuple[int, bytes], ...] | None:
-    at = data.find(b"\xff\xe2", 2, 1 << 16)
-    while at >= 0 and data[at + 4 : at + 8] != _MPF:
-        at = data.find(b"\xff\xe2", at + 2, 1 << 16)
-    if at < 0:
+    at = _index_at(data)
+    if at is None:
         return None
     base = at + 8  # the index's TIFF header
     order = "<" if data[base : base + 2] == b"II" else ">"
