@@ -567,3 +567,18 @@ def test_a_hostile_picture_index_is_read_as_none(tmp_path, astronaut_crop):
     (tmp_path / "short.jpg").write_bytes(bytes(data[: base + 12]))
     assert read_pictures(tmp_path / "short.jpg") is None
     assert read_metadata(tmp_path / "many.jpg").exif is not None  # its EXIF kept
+
+
+def test_a_quality_asked_for_makes_a_lossless_webps_output_lossy(tmp_path, astronaut_crop):
+    """--quality 80 on a lossless WebP was ignored (a lossless output, its size unchanged):
+    an option asked for is obeyed; without it, the output is lossless as the input."""
+    Image.fromarray(astronaut_crop).save(tmp_path / "master.webp", lossless=True)
+    out = tmp_path / "small.webp"
+    args = ["denoise", str(tmp_path / "master.webp"), "-o", str(out), "-q"]
+    assert main([*args, "--quality", "80"]) == 0
+    assert _webp_image_chunk(out) == b"VP8 "
+    meta = read_metadata(tmp_path / "master.webp")
+    image = read_image(tmp_path / "master.webp")
+    assert _webp_image_chunk(write_image(tmp_path / "a.webp", image, metadata=meta)) == b"VP8L"
+    lossy = write_image(tmp_path / "b.webp", image, metadata=meta, quality=95)
+    assert _webp_image_chunk(lossy) == b"VP8 "

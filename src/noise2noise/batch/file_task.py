@@ -21,7 +21,6 @@ from ..convert import (
 )
 from ..errors import N2NError, Note, warn_user
 from ..image_io import (
-    JPEG_QUALITY,
     ConversionWarning,
     ImageFileError,
     ScalingNote,
@@ -114,7 +113,7 @@ def process_file(
     *,
     overwrite: bool = False,
     limits: Limits | None = None,
-    quality: int = JPEG_QUALITY,
+    quality: int | None = None,
 ) -> FileResult:
     """Read ``source``, apply ``fn``, write ``target`` (a JPEG or WebP at ``quality``, with
     the metadata of ``source``); errors become ``FileResult.error``.
@@ -203,7 +202,7 @@ def read_single_image(
 
 
 def write_output(
-    source: Path, target: Path, image: np.ndarray, overwrite: bool, quality: int = JPEG_QUALITY
+    source: Path, target: Path, image: np.ndarray, overwrite: bool, quality: int | None = None
 ) -> None:
     """Write ``image`` to ``target`` with the metadata of ``source`` (read_metadata)."""
     meta = read_metadata(source)
@@ -215,7 +214,9 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else "no message"
 
 
-def _process(source: Path, target: Path, fn, overwrite: bool, limits: Limits, quality: int) -> None:
+def _process(
+    source: Path, target: Path, fn, overwrite: bool, limits: Limits, quality: int | None
+) -> None:
     if hasattr(fn, "for_file"):  # a function of each file's own (add-noise's seed)
         fn = fn.for_file(source)
     image = read_single_image(source, target, fn, overwrite, limits)

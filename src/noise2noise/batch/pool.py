@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..image_io import JPEG_QUALITY
 from ..machine import usable_cpus
 from ..memory import Limits
 from ..progress import progress_bar
@@ -107,7 +106,7 @@ def process_files(
     limits: Limits | None = None,
     progress: bool = True,
     group: int = 32,
-    quality: int = JPEG_QUALITY,
+    quality: int | None = None,
 ) -> list[FileResult]:
     """Apply ``fn`` to every (source, target) pair, with a progress bar and an ETA.
 
@@ -137,8 +136,9 @@ def process_files(
         For a function that denoises many images at once on a GPU (its ``batched``
         attribute, see :class:`noise2noise.denoisers.FileDenoiser`): images per batch. Such
         runs stay in this process, which holds the GPU.
-    quality : int
-        Quality of JPEG outputs, 1-100.
+    quality : int or None
+        Quality of lossy outputs, 1-100 (None: the default; a lossless WebP's WebP output
+        then lossless).
 
     Returns
     -------
@@ -195,7 +195,7 @@ class _Run:
     limits: Limits
     bar: object
     results: dict[int, FileResult]
-    quality: int = JPEG_QUALITY
+    quality: int | None = None
     made: set[Path] = dataclasses.field(default_factory=set)  # outputs absent at the start
 
     def _options(self, overwrite: bool | None = None) -> dict:

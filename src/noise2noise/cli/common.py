@@ -294,18 +294,19 @@ def add_file_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="Q",
         help=f"quality of JPEG, WebP, AVIF and HEIC outputs, 1-100 (default: {JPEG_QUALITY}; "
-        "full-resolution colour from 90 up; a lossless WebP's WebP output is lossless); every "
+        "full-resolution colour from 90 up; a lossless WebP's WebP output is lossless unless "
+        "--quality is given); every "
         "output keeps the input's colour profile, EXIF, resolution and ImageJ calibration "
         "where its format can hold them",
     )
 
 
-def output_quality(args: argparse.Namespace, pairs) -> int:
-    """--quality for these outputs, the default where it was not given; given where no
-    output is lossy (JPEG, WebP, AVIF, HEIC), it is an error, as every option that would
-    be ignored is."""
+def output_quality(args: argparse.Namespace, pairs) -> int | None:
+    """--quality for these outputs, None where it was not given (the default, and a
+    lossless WebP's output lossless); given where no output is lossy (JPEG, WebP, AVIF,
+    HEIC), it is an error, as every option that would be ignored is."""
     if args.quality is None:
-        return JPEG_QUALITY
+        return None
     if not any(dst.suffix.lower() in LOSSY_EXTENSIONS for _, dst in pairs):
         kinds = ", ".join(sorted({dst.suffix.lower() or dst.name for _, dst in pairs}))
         raise N2NError(

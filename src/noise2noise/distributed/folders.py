@@ -18,7 +18,6 @@ from ..batch import (
     split_existing,
     written_unseen,
 )
-from ..image_io import JPEG_QUALITY
 from ..memory import Limits
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed
@@ -38,7 +37,7 @@ def process_files_dask(
     skip_existing: bool = False,
     limits: Limits | None = None,
     progress: bool = True,
-    quality: int = JPEG_QUALITY,
+    quality: int | None = None,
 ) -> list[FileResult]:
     """:func:`noise2noise.batch.process_files` with one Dask task per file.
 

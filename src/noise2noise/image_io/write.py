@@ -44,7 +44,7 @@ def write_image(
     *,
     overwrite: bool = False,
     metadata: Metadata | None = None,
-    quality: int = JPEG_QUALITY,
+    quality: int | None = None,
 ) -> Path:
     """Write an image atomically; the format follows the file extension.
 
@@ -67,10 +67,10 @@ def write_image(
         JPEG, BMP and TIFF, and an ImageJ calibration in TIFF. A profile whose colour
         space is not the image's is left out; EXIF too long for a JPEG is left out with a
         warning.
-    quality : int
+    quality : int or None
         JPEG, (lossy) WebP, AVIF and HEIC quality, 1-100; JPEG, AVIF and HEIC from 90 up
-        with full-resolution colour (4:4:4). WebP is written lossless where ``metadata``
-        says the input was, whatever ``quality``. The default, 95, keeps most of what
+        with full-resolution colour (4:4:4). None: the default, and WebP written lossless
+        where ``metadata`` says the input was. The default, 95, keeps most of what
         denoising gained: on the shipped model's outputs (held-out bsds432, Gaussian
         15 / 25) as JPEG, Pillow's default, 75 with 4:2:0 colour, took 2.23 / 1.18 dB off,
         95 with 4:4:4 0.30 / 0.16 dB, at 2.6 times the file size
@@ -87,6 +87,9 @@ def write_image(
             path, f"cannot write format '{ext or path.name}' (supported: {_supported()})"
         )
     image = np.asarray(image)
+    if metadata is not None and metadata.lossless and quality is not None:
+        metadata = replace(metadata, lossless=None)  # a quality asked for: lossy
+    quality = JPEG_QUALITY if quality is None else quality
     if not 1 <= quality <= 100:
         raise N2NError(f"the quality of lossy formats must be 1-100, got {quality}")
     channels = image.shape[2] if image.ndim == 3 else 1
