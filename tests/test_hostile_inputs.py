@@ -176,6 +176,19 @@ def test_max_megapixels_is_ours_and_said_in_one_line(tmp_path, photo):
         n2n("denoise", photo, "-o", tmp_path / "o.png", "--max-megapixels", "0.001")
     )
     assert "limit of 0.001 megapixels" in err
+    assert "zarr" not in err  # a photo has no chunked way
+
+
+def test_a_tiff_over_the_limit_is_told_of_the_chunked_way(tmp_path, camera_crop):
+    """A slide over --max-megapixels was refused with no word of the zarr output, which
+    denoises a TIFF chunk by chunk without that limit (the memory refusal said it)."""
+    tifffile.imwrite(tmp_path / "slide.tif", camera_crop)
+    err = one_line_error(
+        n2n(
+            "denoise", tmp_path / "slide.tif", "-o", tmp_path / "o.tif", "--max-megapixels", "0.001"
+        )
+    )
+    assert "limit of 0.001 megapixels (set by --max-megapixels): raise it, or write a zarr" in err
 
 
 def test_a_large_legitimate_png_is_not_refused_by_pillows_own_limit(tmp_path):

@@ -12,9 +12,9 @@ memory, the cgroup limit and ``ulimit -v``, whichever is smallest).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .image_io import DEFAULT_MAX_MEGAPIXELS, ImageFileError, ImageHeader, check_size
+from .image_io.common import chunked_hint
 from .machine import available_memory
 
 __all__ = [
@@ -82,15 +82,9 @@ def check_memory(header: ImageHeader, bytes_per_pixel: float, limits: Limits) ->
         return
     need = estimate_bytes(header, bytes_per_pixel)
     if need > limits.memory_bytes:
-        chunked = (  # the way that needs memory for a chunk only, where there is one
-            ", or write a zarr store (an output named OUT.zarr): a TIFF is then denoised "
-            "chunk by chunk"
-            if Path(header.path).suffix.lower() in (".tif", ".tiff")
-            else ""
-        )
         raise ImageFileError(
             header.path,
             f"{header.describe()} needs about {_gb(need)} of memory to process, more than "
             f"the {_gb(limits.memory_bytes)} available; use a machine with more memory or "
-            f"fewer workers{chunked}",
+            f"fewer workers{chunked_hint(header.path)}",
         )

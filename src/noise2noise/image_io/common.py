@@ -192,6 +192,16 @@ def format_hint(ext: str) -> str:
     return _FORMAT_HINTS.get(ext, "")
 
 
+def chunked_hint(path: str | os.PathLike) -> str:
+    """For a TIFF too large to denoise whole: the way that needs memory for a chunk only
+    (appended to the refusal); nothing for other formats, which have no such way."""
+    if Path(path).suffix.lower() not in _TIFF:
+        return ""
+    return (
+        ", or write a zarr store (an output named OUT.zarr): a TIFF is then denoised chunk by chunk"
+    )
+
+
 def _supported() -> str:
     return ", ".join(IMAGE_EXTENSIONS)
 

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from ..machine import available_memory
-from .common import _TIFF, ImageFileError, ImageHeader, _check_file, _own_size_check, _reason
+from .common import (
+    _TIFF,
+    ImageFileError,
+    ImageHeader,
+    _check_file,
+    _own_size_check,
+    _reason,
+    chunked_hint,
+)
 from .tiff import _header_from_tiff, _tiff_layout, _TiffLayout
 
 
@@ -105,7 +113,7 @@ def check_size(header: ImageHeader, max_megapixels: float | None) -> None:
         raise ImageFileError(
             header.path,
             f"{header.describe()} is larger than the limit of {max_megapixels:g} megapixels "
-            "(set by `max_megapixels`)",
+            f"(set by `max_megapixels`): raise it{chunked_hint(header.path)}",
         )
     free = available_memory()
     if free is not None and 2 * header.nbytes > free:
