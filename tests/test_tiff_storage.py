@@ -131,3 +131,26 @@ def test_an_imagej_tiffs_compression_is_kept(tmp_path, camera_crop):
     with tifffile.TiffFile(_denoise(tmp_path, "cell.tif")) as tif:
         assert tif.is_imagej
         assert tif.pages[0].compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+
+
+def test_a_thumbnail_before_the_image_is_not_taken_for_it(tmp_path, astronaut_crop):
+    """A TIFF/EP file puts its thumbnail first: such a TIFF was refused as 'a TIFF of 2
+    images that differ in size', in a chunked run too; the image is the first series that
+    is not a reduced copy (also for its metadata), the thumbnail made again after it."""
+    noisy = _noisy(astronaut_crop)
+    stack = np.stack([noisy[..., c] for c in range(3)])
+    for name, image, kind in (("one.tif", noisy, "rgb"), ("stack.tif", stack, "minisblack")):
+        with tifffile.TiffWriter(tmp_path / name) as tif:
+            tif.write(image[..., ::8, ::8, :] if kind == "rgb" else image[0, ::8, ::8],
+                      subfiletype=1, photometric=kind)  # fmt: skip
+            tif.write(image, photometric=kind, resolution=(300, 300), resolutionunit=2)
+    np.testing.assert_array_equal(read_image(tmp_path / "one.tif"), noisy)
+    assert read_metadata(tmp_path / "one.tif").dpi == pytest.approx((300, 300))
+    with tifffile.TiffFile(_denoise(tmp_path, "one.tif")) as tif:
+        assert [p.shape for p in tif.pages] == [noisy.shape, (8, 8, 3)]
+        assert [int(p.subfiletype) for p in tif.pages] == [0, 1]
+    assert tifffile.imread(_denoise(tmp_path, "stack.tif")).shape == stack.shape
+    out = tmp_path / "one.zarr"
+    assert main(["denoise", str(tmp_path / "one.tif"), "-o", str(out), "--chunk", "64"]) == 0
+    zarr = pytest.importorskip("zarr")  # the distributed extra
+    assert zarr.open_array(str(out)).shape == noisy.shape

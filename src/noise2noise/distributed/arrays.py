@@ -34,6 +34,7 @@ from ..errors import N2NError, Note, warn_user
 from ..files import write_atomically
 from ..image_io import IMAGE_EXTENSIONS, as_stored, convert_samples, stored_type
 from ..image_io.tiff import MappedTiff, chunked_axes, tiff_alpha
+from ..image_io.tiff_storage import main_series
 from ..models import SimpleCNN
 from ..progress import progress_bar
 from .cluster import Cluster, _require, _set_threads, distributed, zarr
@@ -74,7 +75,9 @@ def _tiff_array(path: Path):
 
     if (mapped := MappedTiff.open(path)) is not None:
         return mapped
-    node = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
+    with tifffile.TiffFile(path) as tif:  # the image, not a thumbnail before it
+        index = tif.series.index(main_series(tif))
+    node = zarr.open(tifffile.imread(path, aszarr=True, series=index), mode="r")
     return node["0"] if isinstance(node, zarr.Group) else node
 
 

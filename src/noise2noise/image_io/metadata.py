@@ -28,7 +28,7 @@ from ..errors import Note, name_some, warn_user
 from .common import _own_size_check, open_heif_with_pillow, stored_type
 from .jpeg_pictures import read_pictures
 from .tiff_exif import read_tiff_exif
-from .tiff_storage import TiffStorage, read_storage
+from .tiff_storage import TiffStorage, main_series, read_storage
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -168,7 +168,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
 
     try:
         with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
+            page = main_series(tif).keyframe  # not a thumbnail before it
             tag = page.tags.get(ICC_TAG)
             icc = tag.value if tag is not None else None
             unit = TIFF_UNITS.get(int(page.resolutionunit))
@@ -181,7 +181,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             ome = tif.ome_metadata if tif.is_ome else None
             premultiplied = True if ASSOCIATED_ALPHA in page.extrasamples else None
             xmp = upright_xmp(page.tags.valueof(XMP_TAG))
-            stored = stored_type(np.dtype(tif.series[0].dtype).newbyteorder("="))
+            stored = stored_type(np.dtype(main_series(tif).dtype).newbyteorder("="))
             storage = read_storage(tif)
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()

@@ -98,9 +98,9 @@ class StackPlanes:
         self.layout = StackLayout(tiff.axes, tiff.shape, tiff.imagej)
         self._plane_shape = tiff.shape[tiff.axes.index("Y") :]
         self._count = int(np.prod(tiff.shape[: tiff.axes.index("Y")]))
-        self._per_series = self._count // tiff.series
+        self._per_series = self._count // len(tiff.series)
         self._tiff = tiff
-        pages = len(self._tif.series[0])
+        pages = len(self._tif.series[tiff.series[0]])
         # planes per page: 1, or the samples of a planar colour page (each plane grey)
         self._per_page = self._per_series // pages if self._per_series % pages == 0 else 0
         self._cached: tuple[tuple[int, int], np.ndarray] | None = None
@@ -126,7 +126,7 @@ class StackPlanes:
         try:
             if series < 0:
                 return _read_tiff_array(self.path, self._tiff)
-            return self._tif.asarray(key=key, series=series)
+            return self._tif.asarray(key=key, series=self._tiff.series[series])
         except Exception as exc:
             raise ImageFileError(self.path, f"not a readable TIFF ({_reason(exc)})") from exc
 

@@ -27,7 +27,7 @@ from .metadata import (
     ome_for_output,
 )
 from .tiff_exif import add_exif_directories, exif_caption, exif_extratags
-from .tiff_storage import compression_options, write_with_storage
+from .tiff_storage import compression_options, main_series, write_with_storage
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
@@ -44,13 +44,14 @@ _OTHER_COLOURS = {9: "ICC L*a*b*", 10: "ITU L*a*b*", 32844: "LogL", 32845: "LogL
 @dataclass(frozen=True)
 class _TiffLayout:
     """A TIFF's pages as one array: axes and shape with length-1 axes dropped, sample type,
-    how many series of equal pages it holds (a writer that appends page by page makes one
-    series per page), and whether it is an ImageJ file."""
+    which series of equal pages it holds (a writer that appends page by page makes one
+    series per page; a thumbnail's series is none of them), and whether it is an ImageJ
+    file."""
 
     axes: str
     shape: tuple[int, ...]
     dtype: np.dtype
-    series: int
+    series: tuple[int, ...]  # the indices of the series that are its planes
     imagej: bool
     # How the stored samples become what the denoisers take: "stored" (as they are),
     # "cmyk" (4 inks, read as RGB), "inverted" (gray with 0 for white, read with 0 for
@@ -78,13 +79,17 @@ def _tiff_layout(path: Path) -> _TiffLayout:
 
 def _layout_of(tif, path: Path) -> _TiffLayout:
     """:func:`_tiff_layout` of an open ``tifffile.TiffFile``."""
-    first = tif.series[0]
+    first = main_series(tif)
     # A DNG's first series is often its small preview; its raw data is a colour filter
     # array mosaic, which denoised as a grey image would be spoilt, not denoised.
     if tif.is_dng or first.keyframe.photometric in (_CFA, _LINEAR_RAW):
         raise ImageFileError(path, "a camera raw file (DNG, or a colour mosaic): " + RAW_ADVICE)
-    same = [s for s in tif.series if s.shape == first.shape and s.dtype == first.dtype]
-    other = [s for s in tif.series if s not in same and not s.keyframe.is_reduced]
+    same = [
+        i
+        for i, s in enumerate(tif.series)
+        if s.shape == first.shape and s.dtype == first.dtype and not s.keyframe.is_reduced
+    ]
+    other = [s for i, s in enumerate(tif.series) if i not in same and not s.keyframe.is_reduced]
     if other:
         raise ImageFileError(
             path,
@@ -101,7 +106,7 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
         "".join(a for a, _ in kept),
         tuple(n for _, n in kept),
         np.dtype(first.dtype),
-        len(same),
+        tuple(same),
         tif.is_imagej,
         _colours(page, path),
         page.colormap if page.photometric == _PALETTE else None,
@@ -186,10 +191,10 @@ def _read_tiff_array(path: Path, layout: _TiffLayout) -> np.ndarray:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        if layout.series == 1:
-            array = tif.series[0].asarray()
+        if len(layout.series) == 1:
+            array = tif.series[layout.series[0]].asarray()
         else:
-            array = np.stack([s.asarray() for s in tif.series[: layout.series]])
+            array = np.stack([tif.series[i].asarray() for i in layout.series])
     return array.reshape(layout.shape)
 
 
@@ -250,7 +255,7 @@ def chunked_axes(path: Path) -> str:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
+        series = main_series(tif)
         colours = _colours(series.keyframe, path)
         axes = series.axes
     if colours in ("palette", "pillow"):
@@ -268,7 +273,7 @@ def tiff_alpha(path: Path) -> bool:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        return bool(set(tif.series[0].keyframe.extrasamples) & _ALPHA)
+        return bool(set(main_series(tif).keyframe.extrasamples) & _ALPHA)
 
 
 def _palette_to_rgb(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
@@ -362,7 +367,7 @@ class MappedTiff:
         import tifffile
 
         with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
+            series = main_series(tif)
             if series.dataoffset is None:
                 return None
             dtype = np.dtype(series.dtype).newbyteorder(tif.byteorder)

@@ -41,6 +41,12 @@ class TiffStorage:
     subifds: bool = False
 
 
+def main_series(tif):
+    """The first series of a TIFF that is not a reduced copy: the image. A TIFF/EP file
+    (some scanners' and cameras') puts its thumbnail first."""
+    return next((s for s in tif.series if not s.keyframe.is_reduced), tif.series[0])
+
+
 def read_storage(tif) -> TiffStorage | None:
     """The :class:`TiffStorage` of an open ``tifffile.TiffFile``; None for an image in
     uncompressed strips without reduced copies (what is written anyway), and where the
@@ -52,7 +58,8 @@ def read_storage(tif) -> TiffStorage | None:
 
 
 def _storage(tif) -> TiffStorage | None:
-    page, series = tif.pages[0], tif.series[0]
+    series = main_series(tif)
+    page = series.keyframe
     tile = (int(page.tilelength), int(page.tilewidth)) if page.is_tiled else None
     tile = tile if tile and tile[0] % 16 == tile[1] % 16 == 0 else None  # as TIFF allows
     code = int(page.compression)
