@@ -582,3 +582,40 @@ def test_a_quality_asked_for_makes_a_lossless_webps_output_lossy(tmp_path, astro
     assert _webp_image_chunk(write_image(tmp_path / "a.webp", image, metadata=meta)) == b"VP8L"
     lossy = write_image(tmp_path / "b.webp", image, metadata=meta, quality=95)
     assert _webp_image_chunk(lossy) == b"VP8 "
+
+
+def test_what_a_heifs_output_leaves_out_is_said():
+    """An iPhone's HEIC holds an HDR gain map and portrait mattes as auxiliary images,
+    which pillow-heif neither writes nor lets us make: its output lost them unsaid."""
+    from noise2noise.image_io.metadata import heif_images_left
+
+    iphone = {
+        "aux": {
+            "urn:com:apple:photo:2020:aux:hdrgainmap": [50],
+            "urn:com:apple:photo:2019:aux:semanticskinmatte": [51],
+            "urn:com:apple:photo:2018:aux:portraiteffectsmatte": [52],
+        },
+        "depth_images": [],
+    }
+    assert heif_images_left(iphone) == (
+        "HDR gain map (the output shows as SDR), portrait matte (portrait effects are lost) are"
+    )
+    assert heif_images_left({"aux": {}, "depth_images": [object()]}) == (
+        "depth map (portrait effects are lost) is"
+    )
+    assert heif_images_left({"aux": {"urn:example:mine": [3]}}) == (
+        "auxiliary image (urn:example:mine) is"
+    )
+    assert heif_images_left({"aux": {}, "depth_images": [], "thumbnails": [1]}) is None
+
+
+def test_a_plain_heic_says_nothing_of_images_left_out(tmp_path, astronaut_crop):
+    pytest.importorskip("pillow_heif")
+    for mode in ("RGB", "RGBA"):  # alpha is no auxiliary image of its own
+        image = astronaut_crop if mode == "RGB" else np.dstack([astronaut_crop[..., :3]] + [
+            np.full(astronaut_crop.shape[:2], 200, np.uint8)
+        ])  # fmt: skip
+        write_image(tmp_path / f"{mode}.heic", image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            read_metadata(tmp_path / f"{mode}.heic")

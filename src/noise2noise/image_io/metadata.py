@@ -138,6 +138,8 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
             pictures = _pictures(path, exif.get(ORIENTATION, 1)) if im.format == "MPO" else None
+            if im.format == "HEIF" and (left := heif_images_left(im.info)):
+                warn_user(f"its {left} not written (pillow-heif writes none)", Note)
             if ORIENTATION in exif:
                 exif[ORIENTATION] = 1
             dpi = im.info.get("dpi")
@@ -318,6 +320,30 @@ def _pictures(path, orientation: int) -> tuple[tuple[int, bytes], ...] | None:
         )
         return None
     return pictures
+
+
+# A HEIF's auxiliary images by the end of their type: an iPhone's HDR gain map, its
+# portrait mattes, a depth map; what an output without them loses.
+_AUXILIARY = {
+    "hdrgainmap": "HDR gain map (the output shows as SDR)",
+    "matte": "portrait matte (portrait effects are lost)",
+    "depth": "depth map (portrait effects are lost)",
+}
+
+
+def heif_images_left(info: dict) -> str | None:
+    """What a HEIF's output leaves out of its images beyond the photo (Pillow's ``info``
+    of it, as pillow-heif gives it: its auxiliary images by type, its depth images), or
+    None where it has none. Thumbnails are not counted: an output needs none."""
+    kinds = [str(kind) for kind in (info.get("aux") or {})]
+    kinds += ["depth"] * len(info.get("depth_images") or [])
+    said = []
+    for kind in kinds:
+        what = next((v for k, v in _AUXILIARY.items() if k in kind.lower()), None)
+        what = what or f"auxiliary image ({kind})"
+        if what not in said:
+            said.append(what)
+    return (", ".join(said) + (" is" if len(said) == 1 else " are")) if said else None
 
 
 def _png_text(info: dict) -> tuple[tuple[str, str], ...] | None:
