@@ -90,7 +90,8 @@ def _pillow_header(path: Path) -> ImageHeader:
         if transparent_colour(im) is not None:  # read as alpha
             channels += 1
         # Several frames (APNG, a GIF or multi-page TIFF under another name) would lose
-        # all but the first: refused. A camera JPEG's extra pictures (MPO) are previews.
+        # all but the first: refused. A JPEG's extra pictures (MPO: an Ultra HDR gain map,
+        # previews) are not frames: the first is the photo (the others: .jpeg_pictures).
         if im.format != "MPO" and getattr(im, "n_frames", 1) > 1:
             kind = "an animated PNG" if im.format == "PNG" else f"a {im.format} file"
             raise ImageFileError(
