@@ -681,3 +681,37 @@ def test_the_scan_before_the_chunks_shows_its_progress(tmp_path, noisy_rgb, caps
     small = _zarr(tmp_path, noisy_rgb[:64, :64], "small.zarr", chunks=(32, 32, 3))
     assert main(["denoise", str(small), "-o", str(tmp_path / "small_out.zarr")]) == 0
     assert "scan:" not in capsys.readouterr().err  # 4 blocks: read at once, no bar
+
+
+def test_a_tiff_into_a_tiff_chunk_by_chunk(tmp_path, noisy_rgb, capsys):
+    """A slide or stack too large for memory could only be denoised into a zarr store
+    (which Fiji and most viewers do not open without plugins): with --chunk, a TIFF goes
+    into a TIFF, chunk by chunk, then written out tile by tile as the input was stored."""
+    source = tmp_path / "slide.tif"
+    tifffile.imwrite(
+        source, noisy_rgb, photometric="rgb", compression="jpeg", tile=(64, 64),
+        resolution=(4000, 4000), resolutionunit=3,
+    )  # fmt: skip
+    args = ["denoise", str(source), "--chunk", "64"]
+    assert main([*args, "-o", str(tmp_path / "slide.zarr")]) == 0
+    as_zarr = zarr.open_array(str(tmp_path / "slide.zarr"))[:]
+    out = tmp_path / "clean.tif"
+    assert main([*args, "-o", str(out)]) == 0
+    assert f"wrote {out}: 12 of 12 chunks" in capsys.readouterr().out
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages[0]
+        assert page.is_tiled and page.compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+        assert page.resolution == (4000, 4000) and page.photometric == tifffile.PHOTOMETRIC.RGB
+        np.testing.assert_array_equal(tif.asarray(), as_zarr)
+    assert [p.name for p in tmp_path.iterdir() if "n2n" in p.name] == []  # its store gone
+    assert main([*args, "-o", str(out)]) == 2  # refused before any work
+    assert "already exists" in capsys.readouterr().err
+    ct = (noisy_rgb[..., 1].astype(np.int16) * 4 - 300)[None].repeat(2, axis=0)
+    tifffile.imwrite(tmp_path / "ct.tif", ct, photometric="minisblack")
+    assert main(["denoise", str(tmp_path / "ct.tif"), "-o", str(tmp_path / "c.tif"),
+                 "--chunk", "64", "-q"]) == 0  # fmt: skip
+    result = tifffile.imread(tmp_path / "c.tif")
+    assert result.dtype == np.int16 and result.shape == ct.shape
+    assert main(["denoise", str(tmp_path / "c.tif"), "-o", str(tmp_path / "c.tif"),
+                 "--chunk", "64"]) == 2  # fmt: skip
+    assert "output would overwrite the input" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 import warnings
 
@@ -10,6 +11,7 @@ from ..batch import beside, plan_outputs
 from ..chunked import DEFAULT_CHUNK
 from ..denoisers import make_denoiser
 from ..errors import N2NError, Note
+from ..image_io import TIFF_EXTENSIONS, refuse_existing
 from ..machine import usable_cpus
 from ..memory import Limits
 from ..methods import DEFAULT_METHOD, REGISTRY, describe_methods
@@ -43,7 +45,10 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     if _is_zarr_job(args):
         return _denoise_array(args)
     if given := [f"--{k}" for k in ("axes", "chunk", "overlap") if getattr(args, k) is not None]:
-        raise N2NError(f"{', '.join(given)}: for chunked runs (an input or output .zarr) only")
+        raise N2NError(
+            f"{', '.join(given)}: for chunked runs (an input or output .zarr, or one TIFF into "
+            "a TIFF) only"
+        )
     if args.worker_memory and not (args.scheduler or "").startswith("local:"):
         raise N2NError("--worker-memory: for the workers of --scheduler local:N only")
     args.skip_existing = args.skip_existing or args.resume  # continues a folder run too
@@ -93,7 +98,17 @@ def _is_zarr_job(args: argparse.Namespace) -> bool:
     from pathlib import Path
 
     paths = [*map(Path, args.inputs), *([Path(args.output)] if args.output else [])]
-    return any(p.suffix.lower() == ".zarr" for p in paths)
+    return any(p.suffix.lower() == ".zarr" for p in paths) or _tiff_chunked(args)
+
+
+def _tiff_chunked(args: argparse.Namespace) -> bool:
+    """A TIFF into a TIFF with --chunk, --overlap or --axes: chunk by chunk, then written
+    out tile by tile (a slide or stack too large for memory)."""
+    from pathlib import Path
+
+    tiffs = [Path(p).suffix.lower() in TIFF_EXTENSIONS for p in [*args.inputs, args.output or ""]]
+    asked = any(getattr(args, k) is not None for k in ("chunk", "overlap", "axes"))
+    return asked and len(args.inputs) == 1 and all(tiffs)
 
 
 def _run_files_on_cluster(args: argparse.Namespace, pairs, fn):
@@ -134,6 +149,12 @@ def _denoise_array(args: argparse.Namespace) -> int:
         raise N2NError(f"{', '.join(given)} cannot be used for a chunked zarr run")
     from ..distributed import connect, denoise_zarr  # optional and slow to load, as above
 
+    target = store = Path(args.output)
+    if target.suffix.lower() in TIFF_EXTENSIONS:  # chunks into a zarr store, then a TIFF
+        if target.resolve() == Path(args.inputs[0]).resolve():
+            raise N2NError(f"{target}: output would overwrite the input; choose another output")
+        refuse_existing(target, args.overwrite)
+        store = target.with_name(f".{target.name}.n2n.zarr")  # kept for --resume
     cluster = connect(args.scheduler, worker_memory=args.worker_memory) if args.scheduler else None
 
     def say(message, category, filename, lineno, file=None, line=None):
@@ -148,9 +169,10 @@ def _denoise_array(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("always", Note)
             warnings.showwarning = say
+            resume = args.resume or args.skip_existing
             summary = denoise_zarr(
                 Path(args.inputs[0]),
-                Path(args.output),
+                store,
                 args.method,
                 cluster=cluster,
                 axes=args.axes,
@@ -158,10 +180,15 @@ def _denoise_array(args: argparse.Namespace) -> int:
                 overlap=args.overlap,
                 preset=args.preset,
                 seed=args.seed or 0,
-                resume=args.resume or args.skip_existing,
-                overwrite=args.overwrite,
+                resume=resume,
+                overwrite=args.overwrite or (store != target and not resume),
                 progress=not args.quiet,
             )
+            if store != target:
+                from ..distributed.tiff_out import zarr_to_tiff
+
+                zarr_to_tiff(store, target, Path(args.inputs[0]), progress=not args.quiet)
+                shutil.rmtree(store)
     finally:
         if cluster is not None:
             cluster.close()
@@ -281,7 +308,9 @@ def add_parser(sub) -> None:
     dask.add_argument(
         "--chunk",
         type=positive_int,
-        help=f"zarr: side of the chunks each task denoises (default: {DEFAULT_CHUNK})",
+        help=f"zarr: side of the chunks each task denoises (default: {DEFAULT_CHUNK}); "
+        "given for one TIFF into a TIFF (a slide or stack too large for memory), it is "
+        "denoised chunk by chunk too, then written out tile by tile",
     )
     dask.add_argument(
         "--overlap",

@@ -12,8 +12,9 @@ Two kinds of work go to Dask, both as plain tasks so that Dask's scheduler does 
   killed worker left half-written has no mark and is written again whole.
 
 Dask and zarr are optional (``pip install noise2noise[distributed]``); nothing imports
-this package unless ``--scheduler`` or a zarr path is given. Modules: ``cluster``
-(connecting, the optional imports), ``folders``, ``arrays``.
+this package unless ``--scheduler``, a zarr path or a chunked TIFF run is given. Modules:
+``cluster`` (connecting, the optional imports), ``folders``, ``arrays``, ``levels`` (an
+OME-Zarr output's pyramid), ``tiff_out`` (a chunked run written out as a TIFF).
 """
 
 from .arrays import ZarrJob, denoise_zarr

@@ -1,0 +1,106 @@
+"""A chunked run's zarr array written out as a TIFF, tile by tile: a slide or a stack too
+large for memory denoised into a TIFF (Fiji, QuPath and most viewers read TIFF; a zarr
+store needs plugins), never more than one tile of it in memory.
+
+The output keeps the input TIFF's planes (pages), samples (gray, RGB, alpha), sample type,
+resolution, colour profile and OME-XML; it is tiled (256×256), compressed with Deflate and
+a predictor where the input was compressed, a BigTIFF where it needs to be. A planar RGB
+input is written with its samples together (the same pixels). An ImageJ file's calibration
+needs ImageJ's own layout, which has no tiles: its pixel size is kept (the resolution),
+its unit and z-spacing are not (said).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import Note, warn_user
+from ..files import write_atomically
+from ..image_io import read_metadata
+from ..image_io.metadata import ome_for_output
+from ..image_io.tiff import chunked_axes, tiff_alpha
+from ..image_io.tiff_storage import compression_options
+from ..progress import progress_bar
+from .cluster import zarr
+
+TILE = 256  # a multiple of 16, as TIFF tiles must be
+
+
+def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = True) -> Path:
+    """Write the zarr array at ``store`` (a chunked run's output for the TIFF ``source``,
+    same shape) as the TIFF ``target``, atomically, stored as ``source`` was."""
+    import tifffile
+
+    array = zarr.open_array(str(store), mode="r")
+    axes = chunked_axes(source)  # Y, X, C (samples), P (planes): the array's dimensions
+    planes = [i for i, a in enumerate(axes) if a == "P"]
+    y, x = axes.index("Y"), axes.index("X")
+    samples = axes.index("C") if "C" in axes else None
+    height, width = array.shape[y], array.shape[x]
+    count = array.shape[samples] if samples is not None else 1
+    lead = tuple(array.shape[i] for i in planes)
+    shape = (*lead, height, width, *((count,) if samples is not None else ()))
+    meta = read_metadata(source)
+    if meta.imagej:
+        warn_user(
+            "a chunked TIFF output is tiled, which ImageJ's layout is not: its unit, "
+            "z-spacing and frame interval are not written (the pixel size is)",
+            Note,
+        )
+    alpha = tiff_alpha(source) and count in (2, 4)
+    colour = count == 3 or (count == 4 and alpha)
+    options = {
+        "photometric": "rgb" if colour else "minisblack",
+        "tile": (TILE, TILE),
+        "bigtiff": array.nbytes > 2**32 - 2**25,
+        "metadata": None,
+        **compression_options(meta.storage.compression if meta.storage else None),
+    }
+    if extra := count - (3 if colour else 1):  # alpha, or a micrograph's other channels
+        kinds = ["unspecified"] * extra
+        options["extrasamples"] = [*kinds[:-1], "unassalpha"] if alpha else kinds
+    if meta.icc_profile:
+        options["iccprofile"] = meta.icc_profile
+    if meta.resolution is not None:
+        options["resolution"] = meta.resolution
+        options["resolutionunit"] = {"inch": 2, "cm": 3}.get(meta.unit, 1)
+    if meta.ome is not None:
+        options["description"] = ome_for_output(meta.ome)
+    rows, columns = range(0, height, TILE), range(0, width, TILE)
+    total = int(np.prod(lead, dtype=np.int64)) * len(rows) * len(columns)
+
+    def tiles():
+        bar = progress_bar(total=total, unit="tile", desc="TIFF", show=progress and total > 1)
+        with bar:
+            for plane in itertools.product(*(range(n) for n in lead)):
+                for top, left in itertools.product(rows, columns):
+                    tile = _tile(array, axes, plane, top, left)
+                    bar.update()  # tifffile asks for no more after the last
+                    yield tile
+
+    def write(tmp: Path) -> None:
+        tifffile.imwrite(tmp, data=tiles(), shape=shape, dtype=array.dtype, **options)
+
+    return write_atomically(target, write)
+
+
+def _tile(array, axes: str, plane: tuple[int, ...], top: int, left: int) -> np.ndarray:
+    """One TILE × TILE tile (× samples) of ``plane``, zero-padded past the edges."""
+    where, index = [], iter(plane)
+    for a in axes:
+        if a == "P":
+            where.append(next(index))
+        elif a == "Y":
+            where.append(slice(top, top + TILE))
+        elif a == "X":
+            where.append(slice(left, left + TILE))
+        else:
+            where.append(slice(None))
+    block = np.asarray(array[tuple(where)])
+    kept = [a for a in axes if a != "P"]  # Y, X and C, in the array's order
+    block = block.transpose([kept.index(a) for a in "YXC" if a in kept])
+    pad = [(0, TILE - block.shape[0]), (0, TILE - block.shape[1])] + [(0, 0)] * (block.ndim - 2)
+    return np.pad(block, pad)
