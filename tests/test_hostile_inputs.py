@@ -188,7 +188,8 @@ def test_a_tiff_over_the_limit_is_told_of_the_chunked_way(tmp_path, camera_crop)
             "denoise", tmp_path / "slide.tif", "-o", tmp_path / "o.tif", "--max-megapixels", "0.001"
         )
     )
-    assert "limit of 0.001 megapixels (set by --max-megapixels): raise it, or write a zarr" in err
+    assert "limit of 0.001 megapixels (set by --max-megapixels): raise it, or denoise it " in err
+    assert "chunk by chunk: into a zarr store (an output named OUT.zarr), or with --chunk" in err
 
 
 def test_a_large_legitimate_png_is_not_refused_by_pillows_own_limit(tmp_path):

@@ -198,7 +198,8 @@ def chunked_hint(path: str | os.PathLike) -> str:
     if Path(path).suffix.lower() not in _TIFF:
         return ""
     return (
-        ", or write a zarr store (an output named OUT.zarr): a TIFF is then denoised chunk by chunk"
+        ", or denoise it chunk by chunk: into a zarr store (an output named OUT.zarr), or "
+        "with `chunk` into a TIFF"
     )
 
 
