@@ -445,7 +445,7 @@ def test_a_tiff_too_large_for_memory_is_pointed_to_the_chunked_way(tmp_path, noi
     tifffile.imwrite(source, noisy_rgb, photometric="rgb")
     fn = make_denoiser("pretrained")
     (result,) = process_files([(source, tmp_path / "out.tif")], fn, limits=Limits(None, 2**20))
-    assert "write a zarr store (an output named OUT.zarr)" in result.error
+    assert "chunk by chunk: into a zarr store (an output named OUT.zarr)" in result.error
     png = write_image(tmp_path / "slide.png", noisy_rgb)
     (result,) = process_files([(png, tmp_path / "out.png")], fn, limits=Limits(None, 2**20))
     assert "needs about" in result.error and "zarr" not in result.error  # no chunked way
