@@ -36,6 +36,8 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
 
     array = zarr.open_array(str(store), mode="r")
     axes = chunked_axes(source)  # Y, X, C (samples), P (planes): the array's dimensions
+    if len(axes) != array.ndim:  # as the run took them (open_source did the same)
+        axes = dict(array.attrs)["n2n"]["axes"]
     planes = [i for i, a in enumerate(axes) if a == "P"]
     y, x = axes.index("Y"), axes.index("X")
     samples = axes.index("C") if "C" in axes else None
