@@ -715,3 +715,11 @@ def test_a_tiff_into_a_tiff_chunk_by_chunk(tmp_path, noisy_rgb, capsys):
     assert main(["denoise", str(tmp_path / "c.tif"), "-o", str(tmp_path / "c.tif"),
                  "--chunk", "64"]) == 2  # fmt: skip
     assert "output would overwrite the input" in capsys.readouterr().err
+    stack = np.stack([noisy_rgb[..., c].astype(np.uint16) * 200 for c in range(3)])
+    calibration = {"axes": "ZYX", "unit": "micron", "spacing": 0.5}
+    tifffile.imwrite(tmp_path / "cells.tif", stack, imagej=True, metadata=calibration)
+    assert main(["denoise", str(tmp_path / "cells.tif"), "-o", str(tmp_path / "ij.tif"),
+                 "--axes", "ZYX", "-q"]) == 0  # fmt: skip
+    with tifffile.TiffFile(tmp_path / "ij.tif") as tif:  # ImageJ's layout: its calibration
+        assert tif.is_imagej and tif.series[0].shape == stack.shape
+        assert tif.imagej_metadata["unit"] == "micron" and tif.imagej_metadata["spacing"] == 0.5

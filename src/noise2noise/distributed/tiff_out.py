@@ -5,14 +5,15 @@ store needs plugins), never more than one tile of it in memory.
 The output keeps the input TIFF's planes (pages), samples (gray, RGB, alpha), sample type,
 resolution, colour profile and OME-XML; it is tiled (256×256), compressed with Deflate and
 a predictor where the input was compressed, a BigTIFF where it needs to be. A planar RGB
-input is written with its samples together (the same pixels). An ImageJ file's calibration
-needs ImageJ's own layout, which has no tiles: its pixel size is kept (the resolution),
-its unit and z-spacing are not (said).
+input is written with its samples together (the same pixels). An ImageJ file is written
+in ImageJ's own layout, which has no tiles, plane by plane, with its calibration (unit,
+z-spacing, frame interval).
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,8 @@ from ..errors import Note, warn_user
 from ..files import write_atomically
 from ..image_io import read_metadata
 from ..image_io.metadata import ome_for_output
-from ..image_io.tiff import chunked_axes, tiff_alpha
-from ..image_io.tiff_storage import compression_options
+from ..image_io.tiff import chunked_axes, tiff_alpha, tiff_options
+from ..image_io.tiff_storage import compression_options, main_series
 from ..progress import progress_bar
 from .cluster import zarr
 
@@ -46,10 +47,13 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
     lead = tuple(array.shape[i] for i in planes)
     shape = (*lead, height, width, *((count,) if samples is not None else ()))
     meta = read_metadata(source)
+    if meta.imagej and array.dtype in _IMAGEJ_TYPES:  # ImageJ's own layout: planes
+        return write_atomically(target, lambda tmp: _write_imagej(tmp, array, source, meta))
     if meta.imagej:
         warn_user(
-            "a chunked TIFF output is tiled, which ImageJ's layout is not: its unit, "
-            "z-spacing and frame interval are not written (the pixel size is)",
+            f"a chunked TIFF output of {array.dtype} is not an ImageJ file (ImageJ takes "
+            "8 or 16 bits or float32): its unit, z-spacing and frame interval are not "
+            "written (the pixel size is)",
             Note,
         )
     alpha = tiff_alpha(source) and count in (2, 4)
@@ -87,6 +91,28 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
         tifffile.imwrite(tmp, data=tiles(), shape=shape, dtype=array.dtype, **options)
 
     return write_atomically(target, write)
+
+
+_IMAGEJ_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+
+
+def _write_imagej(tmp: Path, array, source: Path, meta) -> None:
+    """The array as an ImageJ file with the input's calibration, plane by plane (ImageJ's
+    layout has no tiles: one plane in memory at a time)."""
+    import tifffile
+
+    with tifffile.TiffFile(source) as tif:
+        axes = main_series(tif).axes  # ImageJ's order, TZCYXS, as the array's
+    lead = array.shape[: axes.index("Y")]
+
+    def planes():
+        for index in np.ndindex(*lead):
+            yield np.asarray(array[index])
+
+    options = tiff_options(replace(meta, ome=None), axes)
+    options |= compression_options(meta.storage.compression if meta.storage else None)
+    tifffile.imwrite(tmp, data=planes(), shape=array.shape, dtype=array.dtype, imagej=True,
+                     **options)  # fmt: skip
 
 
 def _tile(array, axes: str, plane: tuple[int, ...], top: int, left: int) -> np.ndarray:
