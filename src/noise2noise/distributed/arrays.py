@@ -75,9 +75,9 @@ def _tiff_array(path: Path):
 
     if (mapped := MappedTiff.open(path)) is not None:
         return mapped
-    with tifffile.TiffFile(path) as tif:  # the image, not a thumbnail before it
-        index = tif.series.index(main_series(tif))
-    node = zarr.open(tifffile.imread(path, aszarr=True, series=index), mode="r")
+    with tifffile.TiffFile(path) as tif:  # its store reopens the file (as imread's does)
+        store = tif.aszarr(series=tif.series.index(main_series(tif)))  # not a thumbnail
+    node = zarr.open(store, mode="r")
     return node["0"] if isinstance(node, zarr.Group) else node
 
 
@@ -335,9 +335,8 @@ def _prepare_target(
     input, chunks as the tasks write them, the job in its attributes. Returns the chunks
     already done (None: all of them, the store is complete)."""
     settings = to_dict(job)
-    # the input's sample type (a CT's int16 too); 1-bit as 8-bit
-    stored = stored_type(array.dtype) or convert_samples(np.zeros(0, array.dtype)).dtype
-    shape, dtype = array.shape, stored
+    shape = array.shape  # in the input's sample type (a CT's int16 too); 1-bit as 8-bit
+    dtype = stored_type(array.dtype) or convert_samples(np.zeros(0, array.dtype)).dtype
     chunks = tuple(
         n if a == "C" else min(job.chunk, n) if a in "YX" else 1
         for n, a in zip(shape, job.axes, strict=True)
