@@ -21,7 +21,6 @@ import numpy as np
 from ..errors import Note, warn_user
 from ..files import write_atomically
 from ..image_io import read_metadata
-from ..image_io.metadata import ome_for_output
 from ..image_io.tiff import chunked_axes, tiff_alpha, tiff_options
 from ..image_io.tiff_storage import compression_options, main_series
 from ..progress import progress_bar
@@ -63,18 +62,12 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
         "tile": (TILE, TILE),
         "bigtiff": array.nbytes > 2**32 - 2**25,
         "metadata": None,
-        **compression_options(meta.storage.compression if meta.storage else None),
+        **compression_options(meta.storage),
+        **tiff_options(meta),  # profile, resolution, OME-XML
     }
     if extra := count - (3 if colour else 1):  # alpha, or a micrograph's other channels
         kinds = ["unspecified"] * extra
         options["extrasamples"] = [*kinds[:-1], "unassalpha"] if alpha else kinds
-    if meta.icc_profile:
-        options["iccprofile"] = meta.icc_profile
-    if meta.resolution is not None:
-        options["resolution"] = meta.resolution
-        options["resolutionunit"] = {"inch": 2, "cm": 3}.get(meta.unit, 1)
-    if meta.ome is not None:
-        options["description"] = ome_for_output(meta.ome)
     rows, columns = range(0, height, TILE), range(0, width, TILE)
     total = int(np.prod(lead, dtype=np.int64)) * len(rows) * len(columns)
 
@@ -110,7 +103,7 @@ def _write_imagej(tmp: Path, array, source: Path, meta) -> None:
             yield np.asarray(array[index])
 
     options = tiff_options(replace(meta, ome=None), axes)
-    options |= compression_options(meta.storage.compression if meta.storage else None)
+    options |= compression_options(meta.storage)
     tifffile.imwrite(tmp, data=planes(), shape=array.shape, dtype=array.dtype, imagej=True,
                      **options)  # fmt: skip
 

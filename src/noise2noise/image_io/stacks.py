@@ -176,8 +176,7 @@ def write_stack(
             "photometric": "rgb" if colour else "minisblack",
             **tiff_options(replace(meta, imagej=None), layout.axes),
         }
-    if meta.storage:  # compressed as the input (in planes, not tiles)
-        options |= compression_options(meta.storage.compression)
+    options |= compression_options(meta.storage)  # as the input (in planes, not tiles)
     if meta.storage and (count := len(meta.storage.levels)):
         warn_user(
             f"the stack's reduced-resolution {'copies are' if count > 1 else 'copy is'} "

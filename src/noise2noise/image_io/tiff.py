@@ -309,8 +309,7 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     if meta.imagej and not alpha and image.dtype != np.float32:
         axes = "YXS" if image.ndim == 3 else "YX"
         options = tiff_options(replace(meta, ome=None), axes)
-        if meta.storage:  # compressed as the input (ImageJ has no tiles or levels)
-            options |= compression_options(meta.storage.compression)
+        options |= compression_options(meta.storage)  # ImageJ has no tiles or levels
         tifffile.imwrite(path, image, imagej=True, **options)
         return
     kind = "assocalpha" if meta.premultiplied else "unassalpha"  # as the input's

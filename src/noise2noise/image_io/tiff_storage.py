@@ -82,7 +82,7 @@ def write_with_storage(path, image: np.ndarray, storage: TiffStorage, **options)
     import tifffile
 
     tiling = {"tile": storage.tile} if storage.tile else {}
-    packing = compression_options(storage.compression)
+    packing = compression_options(storage)
     big = image.nbytes > 2**32 - 2**25  # as tifffile.imwrite decides
     subifds = {"subifds": len(storage.levels)} if storage.subifds else {}
     with tifffile.TiffWriter(path, bigtiff=big) as tif:
@@ -92,9 +92,10 @@ def write_with_storage(path, image: np.ndarray, storage: TiffStorage, **options)
             tif.write(_reduced(image, rows, columns), subfiletype=1, **level, **tiling, **packing)
 
 
-def compression_options(compression: str | None) -> dict:
-    """tifffile's options for ``compression``, with the horizontal (integers) or
-    floating-point predictor."""
+def compression_options(storage: TiffStorage | None) -> dict:
+    """tifffile's options for the compression of ``storage`` (none for None), with the
+    horizontal (integers) or floating-point predictor."""
+    compression = storage.compression if storage else None
     return {"compression": compression, "predictor": True} if compression else {}
 
 
