@@ -619,3 +619,20 @@ def test_a_plain_heic_says_nothing_of_images_left_out(tmp_path, astronaut_crop):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             read_metadata(tmp_path / f"{mode}.heic")
+
+
+def test_an_ome_tiff_in_microns_is_written(tmp_path):
+    """OME-XML says micrometres as "µm" (its default unit): every TIFF output of such an
+    OME-TIFF failed, 'could not write (TIFF strings must be 7-bit ASCII)'; its OME-XML is
+    written as UTF-8, as tifffile writes its own."""
+    planes = np.random.default_rng(0).integers(0, 4000, (2, 32, 40), dtype=np.uint16)
+    source = tmp_path / "cells.ome.tif"
+    tifffile.imwrite(
+        source, planes, ome=True, metadata={"axes": "ZYX", "PhysicalSizeX": 0.3,
+                                            "PhysicalSizeXUnit": "µm"},
+    )  # fmt: skip
+    out = tmp_path / "noisy.ome.tif"
+    assert main(["add-noise", str(source), "-o", str(out), "--gaussian", "5", "-q"]) == 0
+    with tifffile.TiffFile(out) as tif:
+        assert tif.is_ome and 'PhysicalSizeXUnit="µm"' in tif.ome_metadata
+        assert tif.series[0].shape == planes.shape

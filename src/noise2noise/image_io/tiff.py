@@ -339,8 +339,9 @@ def tiff_options(meta: Metadata, axes: str | None = None) -> dict:
     if meta.resolution is not None:
         options["resolution"] = meta.resolution
         options["resolutionunit"] = {"inch": 2, "cm": 3}.get(meta.unit, 1)
-    if meta.ome is not None:  # its own description, written as it is
-        options |= {"description": ome_for_output(meta.ome), "metadata": None, "ome": False}
+    if meta.ome is not None:  # its own description, written as it is: UTF-8 ("µm")
+        description = ome_for_output(meta.ome).encode("utf-8")
+        options |= {"description": description, "metadata": None, "ome": False}
     elif axes is not None:
         options["metadata"] = {"axes": axes, **(meta.imagej or {})}
     return options
