@@ -723,3 +723,35 @@ def test_a_tiff_into_a_tiff_chunk_by_chunk(tmp_path, noisy_rgb, capsys):
     with tifffile.TiffFile(tmp_path / "ij.tif") as tif:  # ImageJ's layout: its calibration
         assert tif.is_imagej and tif.series[0].shape == stack.shape
         assert tif.imagej_metadata["unit"] == "micron" and tif.imagej_metadata["spacing"] == 0.5
+
+
+def test_a_slides_levels_are_made_again_in_a_chunked_tiff_output(tmp_path, noisy_rgb, capsys):
+    """A whole-slide image is what needs a chunked run, and its pyramid (levels in
+    SubIFDs) is what a slide viewer reads to show it zoomed out: the chunked TIFF output
+    held the full resolution only. Its levels are made from the denoised image, block
+    averages of the level above; a level no whole factor makes is left out, said."""
+    source = tmp_path / "slide.tif"
+    with tifffile.TiffWriter(source) as tif:  # 192 × 256, then 96 × 128 and 48 × 64
+        options = {"photometric": "rgb", "tile": (64, 64), "compression": "zlib"}
+        tif.write(noisy_rgb, subifds=2, **options)
+        tif.write(noisy_rgb[::2, ::2], subfiletype=1, **options)
+        tif.write(noisy_rgb[::4, ::4], subfiletype=1, **options)
+    out = tmp_path / "clean.tif"
+    assert main(["denoise", str(source), "-o", str(out), "--chunk", "128", "-q"]) == 0
+    with tifffile.TiffFile(out) as tif:
+        assert len(tif.pages) == 1  # the levels are the first page's SubIFDs
+        levels = [level.asarray() for level in tif.series[0].levels]
+    assert [level.shape for level in levels] == [(192, 256, 3), (96, 128, 3), (48, 64, 3)]
+    for upper, level in zip(levels, levels[1:], strict=False):
+        rows, columns = level.shape[:2]
+        means = upper.reshape(rows, 2, columns, 2, 3).astype(np.float32).mean(axis=(1, 3))
+        assert np.abs(level.astype(np.float32) - means).max() <= 0.5 + 1e-6
+    assert [p.name for p in tmp_path.iterdir() if "n2n" in p.name] == []  # stores gone
+    with tifffile.TiffWriter(tmp_path / "odd.tif") as tif:  # 192 × 256, then 70 × 100
+        tif.write(noisy_rgb, photometric="rgb", tile=(64, 64))
+        tif.write(noisy_rgb[:70, :100], photometric="rgb", subfiletype=1, tile=(64, 64))
+    assert main(["denoise", str(tmp_path / "odd.tif"), "-o", str(tmp_path / "o.tif"),
+                 "--chunk", "128"]) == 0  # fmt: skip
+    assert "level 1 (100×70) is not a whole reduction" in capsys.readouterr().err
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert [p.shape for p in tif.pages] == [(192, 256, 3)]

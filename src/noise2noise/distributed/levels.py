@@ -71,13 +71,39 @@ def _reduce(x, factors: tuple[int, ...], shape: tuple[int, ...], dtype: np.dtype
     return mean.map_blocks(as_stored, dtype, dtype=dtype)
 
 
+def _fill(level, upper, factors: tuple[int, ...], client=None) -> None:
+    """Write into the zarr array ``level`` the zarr array ``upper`` averaged over blocks of
+    ``factors``, on ``client``'s cluster or in threads here."""
+    import dask.array as da
+
+    reduced = _reduce(da.from_zarr(upper), factors, tuple(level.shape), level.dtype)
+    # one task per stored chunk: two writing parts of one would overwrite each other
+    stored = da.store(reduced.rechunk(level.chunks), level, lock=False, compute=False)
+    if client is not None:
+        client.compute(stored).result()
+    else:
+        stored.compute(scheduler="threads")
+
+
+def reduced_level(upper, shape: tuple[int, ...], path: Path):
+    """The zarr array ``upper`` reduced to ``shape`` by block averages, as a new zarr
+    array at ``path`` (chunked as ``upper``); None where no whole factors make it."""
+    factors = _factors(tuple(upper.shape), shape)
+    if factors is None:
+        return None
+    chunks = tuple(min(c, n) for c, n in zip(upper.chunks, shape, strict=True))
+    level = zarr.create_array(
+        str(path), shape=shape, chunks=chunks, dtype=upper.dtype, fill_value=0
+    )
+    _fill(level, upper, factors)
+    return level
+
+
 def write_levels(target: Path, ome: dict, client=None, progress: bool = True) -> int:
     """Make levels 1, 2... of the output group ``target`` as the input's shapes
     (``ome["shapes"]``) say, each from the one above it, and list them in its attributes.
     Returns the number of levels written (0 for an input of one level); a level whose
     shape no whole factors make is left out with the ones below it, said in a note."""
-    import dask.array as da
-
     shapes = ome.get("shapes") or []
     group = zarr.open_group(str(target), mode="r+")
     top = group["0"]
@@ -99,13 +125,7 @@ def write_levels(target: Path, ome: dict, client=None, progress: bool = True) ->
         level = group.create_array(
             str(index), shape=shape, chunks=chunks, dtype=top.dtype, fill_value=0
         )
-        reduced = _reduce(da.from_zarr(upper), factors, shape, top.dtype)
-        # one task per stored chunk: two writing parts of one would overwrite each other
-        stored = da.store(reduced.rechunk(chunks), level, lock=False, compute=False)
-        if client is not None:
-            client.compute(stored).result()
-        else:
-            stored.compute(scheduler="threads")
+        _fill(level, upper, factors, client)
         written = index
     if written:  # only the list of levels: the run's own record stays
         key = "multiscales" if "multiscales" in ome["attrs"] else "ome"

@@ -4,7 +4,10 @@ store needs plugins), never more than one tile of it in memory.
 
 The output keeps the input TIFF's planes (pages), samples (gray, RGB, alpha), sample type,
 resolution, colour profile and OME-XML; it is tiled (256×256), compressed with Deflate and
-a predictor where the input was compressed, a BigTIFF where it needs to be. A planar RGB
+a predictor where the input was compressed, a BigTIFF where it needs to be. A slide's
+reduced-resolution levels (its pyramid, which a viewer reads to show it zoomed out) are
+made again from the denoised image, each from the one above it by block averages
+(:mod:`.levels`), in a zarr store beside the run's, and written after it. A planar RGB
 input is written with its samples together (the same pixels). An ImageJ file is written
 in ImageJ's own layout, which has no tiles, plane by plane, with its calibration (unit,
 z-spacing, frame interval).
@@ -13,6 +16,7 @@ z-spacing, frame interval).
 from __future__ import annotations
 
 import itertools
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from ..image_io.tiff import chunked_axes, tiff_alpha, tiff_options
 from ..image_io.tiff_storage import compression_options, main_series
 from ..progress import progress_bar
 from .cluster import zarr
+from .levels import reduced_level
 
 TILE = 256  # a multiple of 16, as TIFF tiles must be
 
@@ -60,7 +65,6 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
     options = {
         "photometric": "rgb" if colour else "minisblack",
         "tile": (TILE, TILE),
-        "bigtiff": array.nbytes > 2**32 - 2**25,
         "metadata": None,
         **compression_options(meta.storage),
         **tiff_options(meta),  # profile, resolution, OME-XML
@@ -68,22 +72,75 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
     if extra := count - (3 if colour else 1):  # alpha, or a micrograph's other channels
         kinds = ["unspecified"] * extra
         options["extrasamples"] = [*kinds[:-1], "unassalpha"] if alpha else kinds
-    rows, columns = range(0, height, TILE), range(0, width, TILE)
-    total = int(np.prod(lead, dtype=np.int64)) * len(rows) * len(columns)
+    levels = _levels(store, array, axes, meta.storage, lead, progress)
+    sizes = [(height, width), *((lv.shape[y], lv.shape[x]) for lv in levels)]
+    grids = [(range(0, h, TILE), range(0, w, TILE)) for h, w in sizes]
+    planes_count = int(np.prod(lead, dtype=np.int64))
+    total = sum(planes_count * len(r) * len(c) for r, c in grids)
+    bar = progress_bar(total=total, unit="tile", desc="TIFF", show=progress and total > 1)
 
-    def tiles():
-        bar = progress_bar(total=total, unit="tile", desc="TIFF", show=progress and total > 1)
-        with bar:
-            for plane in itertools.product(*(range(n) for n in lead)):
-                for top, left in itertools.product(rows, columns):
-                    tile = _tile(array, axes, plane, top, left)
-                    bar.update()  # tifffile asks for no more after the last
-                    yield tile
+    def tiles(source_array, grid):
+        for plane in itertools.product(*(range(n) for n in lead)):
+            for top, left in itertools.product(*grid):
+                tile = _tile(source_array, axes, plane, top, left)
+                bar.update()  # tifffile asks for no more after the last
+                yield tile
+
+    big = sum(int(np.prod(a.shape)) for a in [array, *levels]) * array.dtype.itemsize
+    big = big > 2**32 - 2**25  # as tifffile.imwrite decides, the levels counted
 
     def write(tmp: Path) -> None:
-        tifffile.imwrite(tmp, data=tiles(), shape=shape, dtype=array.dtype, **options)
+        level = {k: v for k, v in options.items() if k in ("photometric", "extrasamples")}
+        level |= {"tile": (TILE, TILE), **compression_options(meta.storage)}
+        subifds = {"subifds": len(levels)} if levels and meta.storage.subifds else {}
+        with bar, tifffile.TiffWriter(tmp, bigtiff=big) as tif:
+            tif.write(tiles(array, grids[0]), shape=shape, dtype=array.dtype, **options,
+                      **subifds)  # fmt: skip
+            for reduced, grid, (h, w) in zip(levels, grids[1:], sizes[1:], strict=True):
+                size = (h, w, *((count,) if samples is not None else ()))
+                tif.write(tiles(reduced, grid), shape=size, dtype=array.dtype, subfiletype=1,
+                          **level)  # fmt: skip
 
-    return write_atomically(target, write)
+    try:
+        return write_atomically(target, write)
+    finally:
+        if levels:
+            shutil.rmtree(_levels_folder(store), ignore_errors=True)
+
+
+def _levels_folder(store: Path) -> Path:
+    return store.with_name(f"{store.name}.levels")
+
+
+def _levels(store: Path, array, axes: str, storage, lead: tuple, progress: bool) -> list:
+    """The reduced-resolution levels of a TIFF output, as zarr arrays beside ``store``
+    (made from the denoised image, each from the one above it), as many of ``storage``'s
+    as whole factors make; a stack's are left out, said."""
+    if storage is None or not storage.levels:
+        return []
+    if lead:
+        warn_user("the input's reduced-resolution levels are not written for a stack", Note)
+        return []
+    folder = _levels_folder(store)
+    shutil.rmtree(folder, ignore_errors=True)  # what an interrupted run left
+    levels, upper = [], array
+    y, x = axes.index("Y"), axes.index("X")
+    made = progress_bar(storage.levels, unit="level", desc="levels", show=progress)
+    for index, (rows, columns) in enumerate(made, start=1):
+        shape = tuple(
+            rows if i == y else columns if i == x else n for i, n in enumerate(upper.shape)
+        )
+        reduced = reduced_level(upper, shape, folder / str(index))
+        if reduced is None:
+            warn_user(
+                f"the input's reduced-resolution level {index} ({columns}×{rows}) is not a "
+                f"whole reduction of the one above it: the output holds {index - 1} of them",
+                Note,
+            )
+            break
+        levels.append(reduced)
+        upper = reduced
+    return levels
 
 
 _IMAGEJ_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
