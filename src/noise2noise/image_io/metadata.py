@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import Note, name_some, warn_user
 from .common import _own_size_check, open_heif_with_pillow, stored_type
+from .iptc import jpeg_iptc, tiff_iptc
 from .jpeg_pictures import read_pictures
 from .tiff_exif import read_tiff_exif
 from .tiff_storage import TiffStorage, main_series, read_storage
@@ -81,7 +82,8 @@ class Metadata:
     into a PNG; ``pictures`` a JPEG's extra pictures (an Ultra HDR photo's gain map, a
     camera's previews: :mod:`.jpeg_pictures`), written again after a JPEG output;
     ``storage`` a TIFF's tiles, compression and reduced-resolution levels
-    (:class:`~.tiff_storage.TiffStorage`), written so again into a TIFF.
+    (:class:`~.tiff_storage.TiffStorage`), written so again into a TIFF; ``iptc`` a
+    photo's IPTC record (:mod:`.iptc`), written again into a JPEG or a TIFF.
     """
 
     icc_profile: bytes | None = None
@@ -98,6 +100,7 @@ class Metadata:
     storage: TiffStorage | None = None
     text: tuple[tuple[str, str], ...] | None = None
     pictures: tuple[tuple[int, bytes], ...] | None = None
+    iptc: bytes | None = None
 
     def for_channels(self, channels: int) -> Metadata:
         """This metadata for an image of ``channels`` (1-4, alpha included): the profile
@@ -157,6 +160,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
                 lossless=_webp_lossless(path) if im.format == "WEBP" else None,
                 text=_png_text(im.info) if im.format == "PNG" else None,
                 pictures=pictures,
+                iptc=jpeg_iptc(path) if im.format in ("JPEG", "MPO") else None,
             )
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
@@ -185,6 +189,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             xmp = upright_xmp(page.tags.valueof(XMP_TAG))
             stored = stored_type(np.dtype(main_series(tif).dtype).newbyteorder("="))
             storage = read_storage(tif)
+            iptc = tiff_iptc(page, tif.byteorder)
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None
@@ -199,6 +204,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
         xmp=xmp,
         stored_type=stored.name if stored is not None else None,
         storage=storage,
+        iptc=iptc,
     )
 
 

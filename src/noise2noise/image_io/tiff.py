@@ -19,6 +19,7 @@ from .common import (
     as_stored,
     sample_type,
 )
+from .iptc import iptc_extratags
 from .metadata import (
     ASSOCIATED_ALPHA,
     UNASSOCIATED_ALPHA,
@@ -318,6 +319,7 @@ def _write_tiff(path: Path, image: np.ndarray, meta: Metadata) -> None:
     exif = meta.exif if meta.exif and image.nbytes < 2**31 else None  # not in a BigTIFF
     tags = exif_extratags(exif) if exif else []
     tags += [(XMP_TAG, "B", len(meta.xmp), meta.xmp, True)] if meta.xmp else []
+    tags += iptc_extratags(meta.iptc) if meta.iptc else []
     if exif and meta.ome is None and (caption := exif_caption(exif)):
         extras |= {"description": caption, "metadata": None}  # not tifffile's shape
     photometric = "rgb" if colour else "minisblack"

@@ -24,6 +24,7 @@ from .common import (
     _supported,
     open_heif_with_pillow,
 )
+from .iptc import app13_segment
 from .jpeg_pictures import append_pictures, index_segment
 from .metadata import (
     JPEG_EXIF_MAX,
@@ -104,6 +105,13 @@ def write_image(
             f"{path.suffix} holds one picture: the JPEG's {len(meta.pictures)} extra "
             "picture(s) (an Ultra HDR gain map, previews) are not written (an Ultra HDR "
             "photo's output shows as SDR; write .jpg to keep them)",
+            ConversionWarning,
+        )
+    if meta.iptc and ext not in (".jpg", ".jpeg", *_TIFF):
+        warn_user(
+            f"{path.suffix} has no place for the photo's IPTC record (caption, keywords, "
+            "credit, copyright): left out (write .jpg or .tif to keep it)"
+            + ("; its XMP, where photo managers write them too, is kept" if meta.xmp else ""),
             ConversionWarning,
         )
     if (curve := hdr_transfer(meta.nclx)) and ext not in _HDR_FORMATS:
@@ -200,6 +208,12 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
                 ConversionWarning,
             )
             meta = replace(meta, xmp=None)
+        if meta.iptc and app13_segment(meta.iptc) is None:
+            warn_user(
+                f"IPTC record of {len(meta.iptc)} bytes does not fit in a JPEG: left out",
+                ConversionWarning,
+            )
+            meta = replace(meta, iptc=None)
     elif ext == ".webp" and meta.lossless:  # as the input was
         # quality is then the effort: on a 12-megapixel image 50 took 5.7 s, 95 10 s, for
         # files of the same size
@@ -225,8 +239,10 @@ def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quali
         for key, value in meta.text or ():  # tEXt, or iTXt beyond Latin-1
             info.add_text(key, value)
     pictures = meta.pictures if ext in (".jpg", ".jpeg") else None
+    extra = app13_segment(meta.iptc) if meta.iptc and ext in (".jpg", ".jpeg") else b""
     if pictures:  # their index, filled in once the picture is written
-        options["extra"] = index_segment(pictures)
+        extra += index_segment(pictures)
+    options["extra"] = extra or None
     options = {k: v for k, v in options.items() if v is not None}
     Image.fromarray(image).save(path, **options)
     if pictures:
