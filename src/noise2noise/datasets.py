@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import N2NError, name_some
-from .image_io import list_images, read_image
+from .image_io import list_images, read_image, split_alpha
 
 __all__ = ["NAMED_SETS", "default_data_root", "image_set_paths", "load_image_set", "center_crop"]
 
@@ -100,18 +100,24 @@ def load_image_set(
 
     ``crop`` overrides a named set's own crop size; ``limit`` keeps the first images of
     each set (only those are read). Names are the file stems, prefixed by the folder name
-    when several sets are given.
+    when several sets are given. An alpha channel (the last of 2 or 4) is left out: it is
+    not part of what is denoised, nor of what :func:`noise2noise.compare_images` measures.
     """
     items: list[tuple[str, np.ndarray]] = []
     for spec in specs:
         files, own_crop = image_set_paths(spec, data_root)
         size = crop if crop is not None else own_crop
-        small = []
+        small, alpha = [], []
         for f in files[:limit]:
             name = f.stem if len(specs) == 1 else f"{f.parent.name}/{f.stem}"
-            items.append((name, center_crop(read_image(f), size)))
+            image, transparency = split_alpha(read_image(f))
+            items.append((name, center_crop(image, size)))
             if size is not None and min(items[-1][1].shape[:2]) < size:
                 small.append(f.name)
+            if transparency is not None:
+                alpha.append(f.name)
+        if alpha:
+            log.info("%s: alpha of %s left out", spec, name_some(alpha, 3))
         if small:  # their results are of smaller images than the others'
             log.info(
                 "%s: %d image(s) smaller than the %d×%d crop, taken as large as they are (%s)",

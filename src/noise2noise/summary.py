@@ -76,11 +76,12 @@ def write_summary(
         "| noise | method | images | PSNR | SSIM | seconds/image |",
         "|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    for r in rows:  # from the values, not the CSV's rounded ones (14.5450 is 14.55 above)
+        cells = by_cell[(r["method"], r["noise"])]
         lines.append(
             f"| {r['noise']} | {r['method']} | {r['images']} | "
-            f"{r['psnr_mean']:.2f} ± {r['psnr_2std']:.2f} | "
-            f"{r['ssim_mean']:.4f} ± {r['ssim_2std']:.4f} | {r['seconds_mean']:.2f} |"
+            f"{format_mean_2std([c.psnr for c in cells])} | "
+            f"{format_mean_2std([c.ssim for c in cells], 4)} | {r['seconds_mean']:.2f} |"
         )
     md_file = out_dir / "summary.md"
     md_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
