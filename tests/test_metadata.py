@@ -202,6 +202,25 @@ def test_a_pngs_text_goes_into_its_png_output(tmp_path, astronaut_crop, dtype):
     assert list(said) == ["XML:com.adobe.xmp"] and out.read_bytes().count(b"adobe:ns:meta") == 1
 
 
+def test_a_pngs_text_left_out_of_another_format_is_said(tmp_path, astronaut_crop, capsys):
+    """Its title and copyright went nowhere in a JPEG output, without a word; ImageMagick's
+    dates and a program's name are not worth one."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for key, value in [("Title", "Harbour"), ("Copyright", "(c) Me"), ("date:create", "2026")]:
+        info.add_text(key, value)
+    Image.fromarray(astronaut_crop).save(tmp_path / "in.png", pnginfo=info)
+    assert main(["denoise", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.jpg")]) == 0
+    assert "no place for the PNG's text (Title, Copyright): left out" in capsys.readouterr().err
+    info = PngInfo()
+    info.add_text("date:modify", "2026")
+    info.add_text("Software", "ImageMagick")
+    Image.fromarray(astronaut_crop).save(tmp_path / "magick.png", pnginfo=info)
+    assert main(["denoise", str(tmp_path / "magick.png"), "-o", str(tmp_path / "m.jpg")]) == 0
+    assert "PNG's text" not in capsys.readouterr().err
+
+
 def _webp_image_chunk(path: Path) -> bytes:
     data = path.read_bytes()
     return next(kind for kind in (b"VP8L", b"VP8 ") if kind in data)

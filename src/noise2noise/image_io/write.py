@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..convert import as_float, from_float, outside_float_range
-from ..errors import N2NError, warn_user
+from ..errors import N2NError, name_some, warn_user
 from ..files import write_atomically
 from .common import (
     _EIGHT_BIT_ONLY,
@@ -107,6 +107,12 @@ def write_image(
             "photo's output shows as SDR; write .jpg to keep them)",
             ConversionWarning,
         )
+    if ext != ".png" and (keys := _said_text(meta.text)):
+        warn_user(
+            f"{path.suffix} has no place for the PNG's text ({keys}): left out (write .png "
+            "to keep it)",
+            ConversionWarning,
+        )
     if meta.iptc and ext not in (".jpg", ".jpeg", *_TIFF):
         warn_user(
             f"{path.suffix} has no place for the photo's IPTC record (caption, keywords, "
@@ -130,6 +136,13 @@ def write_image(
         image = _straight_alpha(image)
     write = lambda tmp: _write_raster(tmp, image, ext, meta, quality)  # noqa: E731
     return _write_atomically(path, write, overwrite)
+
+
+def _said_text(text: tuple[tuple[str, str], ...] | None) -> str | None:
+    """The keywords of a PNG's text worth saying it leaves out (ImageMagick's dates and a
+    program's name are not), for a message; None where there are none."""
+    keys = [k for k, _ in text or () if k != "Software" and not k.startswith("date:")]
+    return name_some(list(dict.fromkeys(keys)), 4) or None
 
 
 def refuse_existing(path: Path, overwrite: bool) -> None:
