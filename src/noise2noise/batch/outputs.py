@@ -11,6 +11,8 @@ from ..errors import N2NError
 from ..files import orphaned_partials, partial_files
 from ..image_io import (
     IMAGE_EXTENSIONS,
+    READ_EXTENSIONS,
+    TIFF_LIKE,
     ImageFileError,
     describe_unreadable,
     list_images,
@@ -60,6 +62,7 @@ def plan_outputs(
                 f"{output}: cannot write format '{output.suffix}' "
                 f"(supported: {', '.join(IMAGE_EXTENSIONS)})"
                 + ("; for a folder, end the name with /" if not output.suffix else "")
+                + ("; it is read as a TIFF: write .tif" if as_written(output) != output else "")
             )
         return _check_pairs([(items[0], output)])
     what = "the input is a folder" if len(inputs) == 1 else "there are several inputs"
@@ -70,9 +73,8 @@ def plan_outputs(
             f"{output}: a file name, but {what}: give a folder (end it with /), or one "
             "input for this output"
         )
-    return _check_pairs(
-        _pair([(i, output if i.is_dir() else output / i.name) for i in items], recursive)
-    )
+    pairs = [(i, output if i.is_dir() else output / as_written(i.name)) for i in items]
+    return _check_pairs(_pair(pairs, recursive))
 
 
 def beside(item: Path, suffix: str) -> Path:
@@ -85,7 +87,16 @@ def beside(item: Path, suffix: str) -> Path:
     # an OME-Zarr) by its double extension
     ome = item.name.lower().endswith((".ome.tif", ".ome.tiff", ".ome.zarr"))
     extension = "".join(item.suffixes[-2:]) if ome else item.suffix
-    return item.with_name(item.name[: -len(extension)] + suffix + extension)
+    return item.with_name(as_written(item.name[: -len(extension)] + suffix + extension))
+
+
+def as_written(name: str | Path):
+    """The name of a result of the file ``name``: the same, but .tif for a TIFF by
+    another name (a slide scanner's .svs, a Zeiss .lsm: :data:`TIFF_LIKE`), which is
+    written as a plain TIFF."""
+    path = Path(name)
+    written = path.with_suffix(".tif") if path.suffix.lower() in TIFF_LIKE else path
+    return written if isinstance(name, Path) else str(written)
 
 
 def _deeper(folder: Path, recursive: bool) -> bool:
@@ -106,7 +117,7 @@ def _pair(outputs: list[tuple[Path, Path]], recursive: bool) -> list[tuple[Path,
         inside = target != item.resolve()  # the output folder is a subfolder of the input
         for src in _images_of(item, recursive):
             if not (inside and src.resolve().is_relative_to(target)):
-                pairs.append((src, out / src.relative_to(item)))
+                pairs.append((src, out / as_written(src.relative_to(item))))
     return pairs
 
 
@@ -119,7 +130,7 @@ def _images_of(item: Path, recursive: bool = False) -> list[Path]:
     if not found:
         left = describe_unreadable(item, recursive=recursive)
         raise N2NError(
-            f"{item}: folder contains no images n2n reads ({', '.join(IMAGE_EXTENSIONS)})"
+            f"{item}: folder contains no images n2n reads ({', '.join(READ_EXTENSIONS)})"
             + (f", but {left}" if left else "")
             + ("; `recursive=True` takes its subfolders too" if _deeper(item, recursive) else "")
         )

@@ -11,7 +11,7 @@ from ..batch import beside, plan_outputs
 from ..chunked import DEFAULT_CHUNK
 from ..denoisers import make_denoiser
 from ..errors import N2NError, Note
-from ..image_io import TIFF_EXTENSIONS, refuse_existing
+from ..image_io import TIFF_EXTENSIONS, is_tiff, refuse_existing
 from ..machine import usable_cpus
 from ..memory import Limits
 from ..methods import DEFAULT_METHOD, REGISTRY, describe_methods
@@ -106,7 +106,7 @@ def _tiff_chunked(args: argparse.Namespace) -> bool:
     out tile by tile (a slide or stack too large for memory)."""
     from pathlib import Path
 
-    tiffs = [Path(p).suffix.lower() in TIFF_EXTENSIONS for p in [*args.inputs, args.output or ""]]
+    tiffs = [*map(is_tiff, args.inputs), Path(args.output or "").suffix.lower() in TIFF_EXTENSIONS]
     asked = any(getattr(args, k) is not None for k in ("chunk", "overlap", "axes"))
     return asked and len(args.inputs) == 1 and all(tiffs)
 

@@ -32,7 +32,7 @@ from ..config import changed_fields, to_dict
 from ..convert import from_unit_range, to_unit_range
 from ..errors import N2NError, Note, warn_user
 from ..files import write_atomically
-from ..image_io import IMAGE_EXTENSIONS, as_stored, convert_samples, stored_type
+from ..image_io import IMAGE_EXTENSIONS, as_stored, convert_samples, is_tiff, stored_type
 from ..image_io.tiff import MappedTiff, chunked_axes, tiff_alpha
 from ..image_io.tiff_storage import main_series
 from ..models import SimpleCNN
@@ -63,7 +63,7 @@ def _ome(attrs: dict) -> dict | None:
 
 
 def _is_tiff(path: Path) -> bool:
-    return path.suffix.lower() in (".tif", ".tiff")
+    return is_tiff(path)
 
 
 def _tiff_array(path: Path):

@@ -26,6 +26,7 @@ from ..errors import Note, warn_user
 from ..files import write_atomically
 from ..image_io import read_metadata
 from ..image_io.tiff import chunked_axes, tiff_alpha, tiff_options
+from ..image_io.tiff_exif import exif_caption
 from ..image_io.tiff_storage import compression_options, main_series
 from ..progress import progress_bar
 from .cluster import zarr
@@ -69,6 +70,8 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
         **compression_options(meta.storage),
         **tiff_options(meta),  # profile, resolution, OME-XML
     }
+    if meta.exif and meta.ome is None and (caption := exif_caption(meta.exif)):
+        options["description"] = caption  # a slide's: its scanner's pixel size, say
     if extra := count - (3 if colour else 1):  # alpha, or a micrograph's other channels
         kinds = ["unspecified"] * extra
         options["extrasamples"] = [*kinds[:-1], "unassalpha"] if alpha else kinds

@@ -33,7 +33,9 @@ from .common import (
     IMAGE_EXTENSIONS,
     LOSSY_EXTENSIONS,
     OTHER_IMAGE_EXTENSIONS,
+    READ_EXTENSIONS,
     TIFF_EXTENSIONS,
+    TIFF_LIKE,
     ConversionWarning,
     ImageFileError,
     ImageHeader,
@@ -42,6 +44,7 @@ from .common import (
     convert_samples,
     describe_shape,
     format_hint,
+    is_tiff,
     sample_type,
     sample_type_note,
     stored_type,
@@ -63,6 +66,9 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "LOSSY_EXTENSIONS",
     "TIFF_EXTENSIONS",
+    "TIFF_LIKE",
+    "READ_EXTENSIONS",
+    "is_tiff",
     "DEFAULT_MAX_MEGAPIXELS",
     "ImageFileError",
     "ConversionWarning",
@@ -101,7 +107,7 @@ __all__ = [
 def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
     """The image files directly inside ``folder`` (with ``recursive``, in its subfolders
     too), by extension, hidden files and folders skipped, sorted."""
-    return _files(folder, IMAGE_EXTENSIONS, recursive)
+    return _files(folder, READ_EXTENSIONS, recursive)
 
 
 def unreadable_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:

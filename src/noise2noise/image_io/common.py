@@ -36,6 +36,18 @@ IMAGE_EXTENSIONS = (
 
 
 _TIFF = TIFF_EXTENSIONS = (".tif", ".tiff")
+# TIFF files by other names, read as TIFF and written as .tif (their makers' layouts are
+# theirs): slide scanners' (Aperio SVS, Hamamatsu NDPI, Leica SCN, Ventana BIF, Akoya
+# QPTIFF), Zeiss LSM and MetaMorph STK stacks, and BigTIFF's own names.
+TIFF_LIKE = (".svs", ".ndpi", ".scn", ".bif", ".qptiff", ".lsm", ".stk", ".btf", ".tf8", ".tf2")
+_TIFF_READ = (*_TIFF, *TIFF_LIKE)
+READ_EXTENSIONS = (*IMAGE_EXTENSIONS, *TIFF_LIKE)
+
+
+def is_tiff(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is read as a TIFF (by its extension: .tif, .tiff or
+    :data:`TIFF_LIKE`)."""
+    return Path(path).suffix.lower() in _TIFF_READ
 
 
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp", *_AVIF)  # HEIC: 10 bits from 16
@@ -147,7 +159,7 @@ def _check_file(path: Path) -> str:
     if path.is_dir():
         raise ImageFileError(path, "is a folder, not an image file")
     ext = path.suffix.lower()
-    if ext not in IMAGE_EXTENSIONS:
+    if ext not in READ_EXTENSIONS:
         hint = format_hint(ext)
         raise ImageFileError(
             path,
@@ -195,7 +207,7 @@ def format_hint(ext: str) -> str:
 def chunked_hint(path: str | os.PathLike) -> str:
     """For a TIFF too large to denoise whole: the way that needs memory for a chunk only
     (appended to the refusal); nothing for other formats, which have no such way."""
-    if Path(path).suffix.lower() not in _TIFF:
+    if not is_tiff(path):
         return ""
     return (
         ", or denoise it chunk by chunk: into a zarr store (an output named OUT.zarr), or "

@@ -10,13 +10,13 @@ import numpy as np
 
 from ..machine import available_memory
 from .common import (
-    _TIFF,
     ImageFileError,
     ImageHeader,
     _check_file,
     _own_size_check,
     _reason,
     chunked_hint,
+    is_tiff,
 )
 from .tiff import _header_from_tiff, _tiff_layout, _TiffLayout
 
@@ -35,9 +35,9 @@ def read_header(path: str | os.PathLike) -> ImageHeader:
 def _read_header(path: Path) -> tuple[ImageHeader, _TiffLayout | None]:
     """The header, and for a TIFF the layout of its pages (so that reading it does not
     parse them again)."""
-    ext = _check_file(path)
+    _check_file(path)
     try:
-        if ext in _TIFF:
+        if is_tiff(path):
             layout = _tiff_layout(path)
             return _header_from_tiff(path, layout), layout
         return _pillow_header(path), None

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Note, name_some, warn_user
-from .common import _own_size_check, open_heif_with_pillow, stored_type
+from .common import _own_size_check, is_tiff, open_heif_with_pillow, stored_type
 from .iptc import jpeg_iptc, tiff_iptc
 from .jpeg_pictures import read_pictures
 from .tiff_exif import read_tiff_exif
-from .tiff_storage import TiffStorage, main_series, read_storage
+from .tiff_storage import TiffStorage, associated, main_series, read_storage
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -133,7 +133,7 @@ def read_metadata(path: str | os.PathLike) -> Metadata:
     """
     from PIL import Image
 
-    if str(path).lower().endswith((".tif", ".tiff")):
+    if is_tiff(path):
         return _tiff_metadata(path)
     open_heif_with_pillow(path)
     try:
@@ -190,6 +190,9 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             stored = stored_type(np.dtype(main_series(tif).dtype).newbyteorder("="))
             storage = read_storage(tif)
             iptc = tiff_iptc(page, tif.byteorder)
+            if left := associated(tif):  # said once: the metadata is read once a file
+                many = "s are" if len(left) > 1 else " is"
+                warn_user(f"its {' and '.join(left)} picture{many} not written", Note)
     except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return Metadata()
     icc = bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None

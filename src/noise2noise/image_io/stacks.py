@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Note, warn_user
-from .common import _TIFF, DEFAULT_MAX_MEGAPIXELS, ImageFileError, _reason, as_stored
+from .common import (
+    _TIFF,
+    DEFAULT_MAX_MEGAPIXELS,
+    ImageFileError,
+    _reason,
+    as_stored,
+    is_tiff,
+)
 from .headers import _read_header, check_size
 from .metadata import Metadata
 from .tiff import _decoded, _layout_of, _read_tiff_array, _tiff_kind, _tiff_layout, tiff_options
@@ -34,7 +41,7 @@ class StackLayout:
 def is_stack(path: str | os.PathLike) -> bool:
     """True for a TIFF holding several planes (z-slices, time points, channels...)."""
     path = Path(path)
-    if path.suffix.lower() not in _TIFF or not path.is_file() or path.stat().st_size == 0:
+    if not is_tiff(path) or not path.is_file() or path.stat().st_size == 0:
         return False
     try:
         layout = _tiff_layout(path)

@@ -28,7 +28,7 @@ from .metadata import (
     ome_for_output,
 )
 from .tiff_exif import add_exif_directories, exif_caption, exif_extratags
-from .tiff_storage import compression_options, main_series, write_with_storage
+from .tiff_storage import beside_image, compression_options, main_series, write_with_storage
 
 _CFA, _LINEAR_RAW = 32803, 34892  # TIFF/EP and DNG photometric interpretations
 _SEPARATED, _INKSET_CMYK = 5, 1  # ink separations, and the ink set that is CMYK
@@ -85,12 +85,13 @@ def _layout_of(tif, path: Path) -> _TiffLayout:
     # array mosaic, which denoised as a grey image would be spoilt, not denoised.
     if tif.is_dng or first.keyframe.photometric in (_CFA, _LINEAR_RAW):
         raise ImageFileError(path, "a camera raw file (DNG, or a colour mosaic): " + RAW_ADVICE)
+    beside = beside_image(tif)  # thumbnails, levels, a slide's label
     same = [
         i
         for i, s in enumerate(tif.series)
-        if s.shape == first.shape and s.dtype == first.dtype and not s.keyframe.is_reduced
+        if s.shape == first.shape and s.dtype == first.dtype and s not in beside
     ]
-    other = [s for i, s in enumerate(tif.series) if i not in same and not s.keyframe.is_reduced]
+    other = [s for i, s in enumerate(tif.series) if i not in same and s not in beside]
     if other:
         raise ImageFileError(
             path,

@@ -47,6 +47,44 @@ def main_series(tif):
     return next((s for s in tif.series if not s.keyframe.is_reduced), tif.series[0])
 
 
+# The pictures a slide scanner stores beside the slide, by tifffile's names for them (SVS,
+# NDPI, QPI, Philips): a photo of the slide's label, an overview of the whole glass.
+_ASSOCIATED = ("Label", "Macro", "Overview", "Map")
+
+
+def beside_image(tif) -> list:
+    """The series of a TIFF beside its image (:func:`main_series`), not more planes of
+    it: reduced copies (marked so, or a slide's thumbnail) and a slide scanner's other
+    pictures."""
+    image = main_series(tif)
+    return [
+        s
+        for s in tif.series
+        if s is not image
+        and (s.keyframe.is_reduced or s.name == "Thumbnail" or s.name in _ASSOCIATED)
+    ]
+
+
+def reduced_copies(tif) -> list:
+    """The series beside a TIFF's image that are reduced copies of it, written again from
+    the result: of the image's proportions and not a slide's label or macro picture."""
+    image = main_series(tif)
+    return [s for s in beside_image(tif) if s.name not in _ASSOCIATED and _proportional(s, image)]
+
+
+def associated(tif) -> list[str]:
+    """The names of the pictures beside a TIFF's image that are not reduced copies of it
+    (a slide's label, a macro photo of the glass): not written, since not made from it."""
+    copies = reduced_copies(tif)
+    return [(s.name or "picture").lower() for s in beside_image(tif) if s not in copies]
+
+
+def _proportional(series, image) -> bool:
+    """Whether ``series`` has ``image``'s proportions, to the rounding of its sides."""
+    (rows, columns), (height, width) = _rows_columns(series), _rows_columns(image)
+    return abs(rows * width - columns * height) <= max(height, width)
+
+
 def read_storage(tif) -> TiffStorage | None:
     """The :class:`TiffStorage` of an open ``tifffile.TiffFile``; None for an image in
     uncompressed strips without reduced copies (what is written anyway), and where the
@@ -64,7 +102,7 @@ def _storage(tif) -> TiffStorage | None:
     tile = tile if tile and tile[0] % 16 == tile[1] % 16 == 0 else None  # as TIFF allows
     code = int(page.compression)
     compression = None if code == _NONE else _KEPT.get(code, "zlib")
-    reduced = [*series.levels[1:], *(s for s in tif.series if s.keyframe.is_reduced)]
+    reduced = [*series.levels[1:], *reduced_copies(tif)]
     levels = tuple(_rows_columns(s) for s in reduced if {"Y", "X"} <= set(s.axes))
     storage = TiffStorage(tile, compression, levels, bool(page.subifds) and bool(levels))
     return storage if storage != TiffStorage() else None
