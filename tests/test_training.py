@@ -208,18 +208,32 @@ def test_real_pairs_need_no_clean_image(tmp_path, crops):
     assert np.isnan(history[-1]["val_psnr"]) and history[-1]["val_loss"] > 0
 
 
-def test_real_pairs_of_different_sizes_are_refused_by_name(tmp_path, crops, capsys):
+def test_real_pairs_that_cannot_serve_are_left_out_said_or_stop_a_strict_run(
+    tmp_path, crops, capsys
+):
     """A pair of captures of different sizes crashed training in the network (a
-    traceback of conv2d about the kernel size) once validation reached it."""
+    traceback of conv2d about the kernel size) once validation reached it; then it
+    stopped the run, as did a shot of the first folder without a pair, where `--data`
+    leaves an unusable image out (said) and `--strict` stops: so do pairs now."""
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         for i, c in enumerate(crops):  # another shot: other pixels
             write_image(tmp_path / folder / f"s{i}.png", c if folder == "a" else c[::-1])
     write_image(tmp_path / "b" / "s1.png", crops[1][:40], overwrite=True)
+    write_image(tmp_path / "a" / "alone.png", crops[0])
+    (tmp_path / "b" / "s2.png").write_bytes(b"not a PNG")
     args = ["train", "--pairs", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", "1"]
-    assert main([*args, "--crop", "32", "--out", str(tmp_path / "run")]) == 2
+    args += ["--crop", "32", "--steps-per-epoch", "1"]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
     assert "s1.png: 48×40 with 3 colour channels, its pair in" in err and "must match" in err
+    assert "skipped" in err and "s2.png: not a readable image" in err
+    assert "1 image without a pair in" in err and "(alone.png)" in err
+    assert main([*args, "--strict", "--out", str(tmp_path / "strict")]) == 2
+    assert "no match for alone.png (stopping" in capsys.readouterr().err
+    (tmp_path / "a" / "alone.png").unlink()
+    assert main([*args, "--strict", "--out", str(tmp_path / "strict")]) == 2
+    assert "must match (stopping: --strict)" in capsys.readouterr().err
 
 
 def test_real_pairs_that_cannot_teach_are_refused_and_strays_said(tmp_path, crops, capsys, caplog):

@@ -196,46 +196,82 @@ def run_training(
         folder_a, folder_b = map(Path, pairs)
         if folder_a.resolve() == folder_b.resolve():
             raise N2NError(f"{folder_a}: given twice: {_TWO_SHOTS}")
-        scenes = _scenes(folder_a, folder_b, Path(clean) if clean else None, limit)
-        loaded = [
-            load_training_images(
-                [files[k] for files in scenes],
-                crop=config.crop,
-                strict=True,
-                scale_float=False,
-                grayscale=config.grayscale,
-            )[0]
-            for k in range(len(scenes[0]))
-        ]
-        for i, (files, first, *others) in enumerate(zip(scenes, *loaded, strict=True)):
-            for path, other in zip(files[1:], others, strict=True):
-                if _as_hwc(other).shape != _as_hwc(first).shape:
-                    raise N2NError(
-                        f"{path}: {describe_shape(other.shape)}, its pair in "
-                        f"{folder_a} {describe_shape(first.shape)}: the images of a scene "
-                        "must match"
-                    )
-            if np.array_equal(first, others[0]):  # a copy: the network learns to copy
-                raise N2NError(f"{files[1]}: the same pixels as in {folder_a}: {_TWO_SHOTS}")
-            if span := _float_span_of([first, *others]):  # one range for the scene
-                for images, path in zip(loaded, files, strict=True):
-                    if images[i].dtype.kind == "f":
-                        images[i] = _scaled(images[i], span, path)
+        scenes = _scenes(folder_a, folder_b, Path(clean) if clean else None, limit, strict)
+        loaded = _load_scenes(scenes, folder_a, config, strict)
         dataset = RealPairs(loaded[0], loaded[1], loaded[2] if clean else None)
     return train(dataset, config, run_dir, resume=resume, progress=progress, device=device)
 
 
+def _load_scenes(
+    scenes: list[list[Path]], folder_a: Path, config: TrainConfig, strict: bool
+) -> list[list[np.ndarray]]:
+    """The images of ``scenes``, one list per folder (A, B, clean), a scene left out
+    (said) where one of its files cannot serve: unreadable, smaller than the crop, of
+    another size than its pair, or of another channel count than most scenes; with
+    ``strict`` the run stops there instead."""
+    read, problems = [], []
+    for files in scenes:
+        try:
+            images = _scene(files, folder_a, config)
+        except (ImageFileError, ValueError) as exc:
+            _skip(exc, problems, strict)
+            continue
+        if np.array_equal(images[0], images[1]):  # a copy: the folders are wrong
+            raise N2NError(f"{files[1]}: the same pixels as in {folder_a}: {_TWO_SHOTS}")
+        read.append((files, images))
+    counts = Counter(images[0].shape[2] for _, images in read)
+    channels = max(counts, key=lambda c: (counts[c], c), default=None)
+    kept = []
+    for files, images in read:
+        if images[0].shape[2] != channels:
+            message = f"{files[0]}: {_kinds(images[0].shape[2], 1)} among {counts[channels]} "
+            _skip(N2NError(message + f"{_kinds(channels, counts[channels])}"), problems, strict)
+            continue
+        kept.append(images)
+    if not kept:
+        raise N2NError(f"{folder_a}: no usable pairs ({'; '.join(problems[:3])})")
+    return [list(images) for images in zip(*kept, strict=True)]
+
+
+def _scene(files: list[Path], folder_a: Path, config: TrainConfig) -> list[np.ndarray]:
+    """The images of one scene (captures in A and B, a clean reference), checked to be
+    of one size, float data scaled alike (one range for the scene)."""
+    images = load_training_images(
+        files, crop=config.crop, strict=True, scale_float=False, grayscale=config.grayscale
+    )[0]
+    first, *others = images
+    for path, other in zip(files[1:], others, strict=True):
+        if _as_hwc(other).shape != _as_hwc(first).shape:
+            raise N2NError(
+                f"{path}: {describe_shape(other.shape)}, its pair in {folder_a} "
+                f"{describe_shape(first.shape)}: the images of a scene must match"
+            )
+    if span := _float_span_of(images):
+        images = [
+            _scaled(i, span, f) if i.dtype.kind == "f" else i
+            for i, f in zip(images, files, strict=True)
+        ]
+    return images
+
+
 def _scenes(
-    folder_a: Path, folder_b: Path, clean: Path | None, limit: int | None
+    folder_a: Path, folder_b: Path, clean: Path | None, limit: int | None, strict: bool = False
 ) -> list[list[Path]]:
     """The files of each scene, [capture in ``folder_a``, in ``folder_b`` (, clean
     reference)], paired by name, extension aside (``a.png`` with ``a.tif``), for the
-    first ``limit`` images of ``folder_a``; images of ``folder_b`` without a pair are
-    said and left out."""
+    first ``limit`` images of ``folder_a``; images of either folder without a pair are
+    said and left out (with ``strict``, one of ``folder_a`` stops the run)."""
     first = set(list_images(folder_a)[:limit])
     pairs, alone_a = pair_by_name(folder_a, folder_b)
     if missing := [a.name for a in alone_a if a in first]:
-        raise N2NError(f"{folder_b}: no match for {', '.join(missing[:5])}")
+        if strict:
+            raise N2NError(
+                f"{folder_b}: no match for {', '.join(missing[:5])} (stopping: `strict=True`)"
+            )
+        log.warning(
+            "%s: %d image%s without a pair in %s left out (%s)", folder_a, len(missing),
+            "" if len(missing) == 1 else "s", folder_b, ", ".join(missing[:5]),
+        )  # fmt: skip
     pairs = [(a, b) for a, b in pairs if a in first]
     if limit is None and (alone := sorted({*list_images(folder_b)} - {b for _, b in pairs})):
         log.warning(
