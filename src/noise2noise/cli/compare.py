@@ -46,7 +46,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if len(measured) > 1:  # the spread of one is no measure
             print(
                 f"mean ± 2·std over {len(measured)} images: "
-                f"PSNR {_summary([m.psnr for m in measured], 2)} dB, "
+                f"PSNR {_summary([m.psnr for m in measured], 2, ' dB')}, "
                 f"SSIM {_summary([m.ssim for m in measured], 4)}"
             )
     if unmatched:
@@ -70,15 +70,15 @@ def renaming(text: str) -> tuple[str, str]:
     return old, new
 
 
-def _summary(values: list[float], digits: int) -> str:
+def _summary(values: list[float], digits: int, unit: str = "") -> str:
     """Mean ± 2·std of the finite values; identical images (PSNR inf) and images under
     SSIM's 7×7 window (NaN) are counted apart."""
     finite = [v for v in values if math.isfinite(v)]
     identical = sum(1 for v in values if v == math.inf)
     apart = f" ({identical} identical)" if identical else ""
     if not finite:
-        return "inf (all identical)" if identical else "– (images under 7×7)"
-    return format_mean_2std(finite, digits=digits) + apart
+        return f"inf{unit} (all identical)" if identical else "– (images under 7×7)"
+    return format_mean_2std(finite, digits=digits) + unit + apart
 
 
 def add_parser(sub) -> None:
