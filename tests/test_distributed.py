@@ -747,11 +747,28 @@ def test_a_slides_levels_are_made_again_in_a_chunked_tiff_output(tmp_path, noisy
         means = upper.reshape(rows, 2, columns, 2, 3).astype(np.float32).mean(axis=(1, 3))
         assert np.abs(level.astype(np.float32) - means).max() <= 0.5 + 1e-6
     assert [p.name for p in tmp_path.iterdir() if "n2n" in p.name] == []  # stores gone
-    with tifffile.TiffWriter(tmp_path / "odd.tif") as tif:  # 192 × 256, then 70 × 100
+    with tifffile.TiffWriter(tmp_path / "odd.tif") as tif:  # 192 × 256, then 70 × 93
         tif.write(noisy_rgb, photometric="rgb", tile=(64, 64))
-        tif.write(noisy_rgb[:70, :100], photometric="rgb", subfiletype=1, tile=(64, 64))
+        tif.write(noisy_rgb[:70, :93], photometric="rgb", subfiletype=1, tile=(64, 64))
     assert main(["denoise", str(tmp_path / "odd.tif"), "-o", str(tmp_path / "o.tif"),
                  "--chunk", "128"]) == 0  # fmt: skip
-    assert "level 1 (100×70) is not a whole reduction" in capsys.readouterr().err
+    assert "level 1 (93×70) is not a whole reduction" in capsys.readouterr().err
     with tifffile.TiffFile(tmp_path / "o.tif") as tif:
         assert [p.shape for p in tif.pages] == [(192, 256, 3)]
+
+
+def test_an_ome_tiff_pyramid_into_a_chunked_tiff_keeps_its_ome_xml(tmp_path):
+    """A QuPath export (OME-TIFF, levels in SubIFDs): its chunked TIFF output keeps the
+    OME-XML (pixel size) with the levels made again."""
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(20000, 3000, (320, 256)), 0, 65535).astype(np.uint16)
+    options = {"tile": (64, 64), "compression": "zlib", "photometric": "minisblack"}
+    with tifffile.TiffWriter(tmp_path / "in.ome.tif") as tif:
+        tif.write(image, subifds=1, metadata={"axes": "YX", "PhysicalSizeX": 0.5}, **options)
+        tif.write(image[::2, ::2], subfiletype=1, **options)
+    out = tmp_path / "out.ome.tif"
+    assert main(["denoise", str(tmp_path / "in.ome.tif"), "-o", str(out), "--chunk", "128",
+                 "-q"]) == 0  # fmt: skip
+    with tifffile.TiffFile(out) as tif:
+        assert tif.is_ome and 'PhysicalSizeX="0.5"' in tif.ome_metadata
+        assert [level.shape for level in tif.series[0].levels] == [(320, 256), (160, 128)]

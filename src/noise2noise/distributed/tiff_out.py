@@ -89,6 +89,7 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
                 bar.update()  # tifffile asks for no more after the last
                 yield tile
 
+    writer = {k: options.pop(k) for k in ("ome", "imagej") if k in options}  # the file's
     big = sum(int(np.prod(a.shape)) for a in [array, *levels]) * array.dtype.itemsize
     big = big > 2**32 - 2**25  # as tifffile.imwrite decides, the levels counted
 
@@ -96,7 +97,7 @@ def zarr_to_tiff(store: Path, target: Path, source: Path, *, progress: bool = Tr
         level = {k: v for k, v in options.items() if k in ("photometric", "extrasamples")}
         level |= {"tile": (TILE, TILE), **compression_options(meta.storage)}
         subifds = {"subifds": len(levels)} if levels and meta.storage.subifds else {}
-        with bar, tifffile.TiffWriter(tmp, bigtiff=big) as tif:
+        with bar, tifffile.TiffWriter(tmp, bigtiff=big, **writer) as tif:
             tif.write(tiles(array, grids[0]), shape=shape, dtype=array.dtype, **options,
                       **subifds)  # fmt: skip
             for reduced, grid, (h, w) in zip(levels, grids[1:], sizes[1:], strict=True):

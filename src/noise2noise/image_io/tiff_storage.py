@@ -73,10 +73,15 @@ def reduced_copies(tif) -> list:
 
 
 def associated(tif) -> list[str]:
-    """The names of the pictures beside a TIFF's image that are not reduced copies of it
-    (a slide's label, a macro photo of the glass): not written, since not made from it."""
+    """What the pictures beside a TIFF's image that are not reduced copies of it are (a
+    slide's "label", a "macro" photo of the glass, else their size): not written, since
+    not made from it."""
     copies = reduced_copies(tif)
-    return [(s.name or "picture").lower() for s in beside_image(tif) if s not in copies]
+    return [
+        s.name.lower() if s.name in _ASSOCIATED else "{1}×{0}".format(*_rows_columns(s))
+        for s in beside_image(tif)
+        if s not in copies
+    ]
 
 
 def _proportional(series, image) -> bool:
