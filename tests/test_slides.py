@@ -73,3 +73,20 @@ def test_tiffs_by_other_names_are_read_as_tiff_and_written_as_tif(tmp_path, slid
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["slide.tif", "stack.tif"]
     assert main(["denoise", str(slide), "-o", str(tmp_path / "x.svs")]) == 2
     assert "cannot write format '.svs'" in capsys.readouterr().err
+
+
+def test_an_ome_tiffs_label_image_is_left_out_of_its_ome_xml_too(tmp_path, capsys):
+    """A slide converted by Bio-Formats: the slide and its 'label image' as two OME
+    images. Refused as two images of different sizes; then, with the label left out, its
+    OME-XML still listed it, and readers of the output failed on an image not there."""
+    source = tmp_path / "slide.ome.tif"
+    with tifffile.TiffWriter(source, ome=True) as tif:
+        options = {"photometric": "minisblack"}
+        tif.write(np.full((96, 128), 1000, np.uint16), metadata={"Name": "slide"}, **options)
+        tif.write(np.zeros((40, 90), np.uint16), metadata={"Name": "label image"}, **options)
+    out = tmp_path / "clean.ome.tif"
+    assert main(["denoise", str(source), "-o", str(out), "--method", "pretrained"]) == 0
+    assert "its label picture is not written" in capsys.readouterr().err
+    with tifffile.TiffFile(out) as tif:
+        assert tif.ome_metadata.count("<Image ") == 1 and 'Name="slide"' in tif.ome_metadata
+        assert [s.shape for s in tif.series] == [(96, 128)]

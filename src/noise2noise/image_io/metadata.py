@@ -29,7 +29,7 @@ from .common import _own_size_check, is_tiff, open_heif_with_pillow, stored_type
 from .iptc import jpeg_iptc, tiff_iptc
 from .jpeg_pictures import read_pictures
 from .tiff_exif import read_tiff_exif
-from .tiff_storage import TiffStorage, associated, main_series, read_storage
+from .tiff_storage import TiffStorage, associated, main_series, read_storage, without_pictures
 
 __all__ = ["Metadata", "read_metadata", "png_with_metadata", "ome_for_output"]
 
@@ -184,7 +184,7 @@ def _tiff_metadata(path: str | os.PathLike) -> Metadata:
             imagej = {
                 k: v for k, v in (tif.imagej_metadata or {}).items() if k in IMAGEJ_CALIBRATION
             }
-            ome = tif.ome_metadata if tif.is_ome else None
+            ome = without_pictures(tif.ome_metadata, tif) if tif.is_ome else None
             premultiplied = True if ASSOCIATED_ALPHA in page.extrasamples else None
             xmp = upright_xmp(page.tags.valueof(XMP_TAG))
             stored = stored_type(np.dtype(main_series(tif).dtype).newbyteorder("="))

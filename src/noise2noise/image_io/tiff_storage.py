@@ -17,6 +17,7 @@ lose some of what denoising gained (JPEG: 172 kB).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,8 +49,16 @@ def main_series(tif):
 
 
 # The pictures a slide scanner stores beside the slide, by tifffile's names for them (SVS,
-# NDPI, QPI, Philips): a photo of the slide's label, an overview of the whole glass.
-_ASSOCIATED = ("Label", "Macro", "Overview", "Map")
+# NDPI, QPI, Philips; an OME-TIFF's image names, "label image" as Bio-Formats converts
+# them): a photo of the slide's label, an overview of the whole glass.
+_ASSOCIATED = ("label", "macro", "overview", "map")
+
+
+def _picture(series) -> str | None:
+    """What a slide scanner's picture beside the slide is ("label", "macro"...), by its
+    series' name, or None."""
+    words = (series.name or "").lower().split()
+    return words[0] if words and words[0] in _ASSOCIATED else None
 
 
 def beside_image(tif) -> list:
@@ -60,8 +69,7 @@ def beside_image(tif) -> list:
     return [
         s
         for s in tif.series
-        if s is not image
-        and (s.keyframe.is_reduced or s.name == "Thumbnail" or s.name in _ASSOCIATED)
+        if s is not image and (s.keyframe.is_reduced or s.name == "Thumbnail" or _picture(s))
     ]
 
 
@@ -69,19 +77,28 @@ def reduced_copies(tif) -> list:
     """The series beside a TIFF's image that are reduced copies of it, written again from
     the result: of the image's proportions and not a slide's label or macro picture."""
     image = main_series(tif)
-    return [s for s in beside_image(tif) if s.name not in _ASSOCIATED and _proportional(s, image)]
+    return [s for s in beside_image(tif) if not _picture(s) and _proportional(s, image)]
 
 
 def associated(tif) -> list[str]:
     """What the pictures beside a TIFF's image that are not reduced copies of it are (a
     slide's "label", a "macro" photo of the glass, else their size): not written, since
     not made from it."""
+    return [_picture(s) or "{1}×{0}".format(*_rows_columns(s)) for s in _others(tif)]
+
+
+def without_pictures(ome: str, tif) -> str:
+    """An OME-TIFF's OME-XML without the images of its :func:`associated` pictures (a
+    slide's label converted by Bio-Formats), which its output does not hold."""
+    for series in _others(tif):
+        name = re.escape(series.name or "")
+        ome = re.sub(rf'<Image\b[^>]*\bName="{name}"[^>]*>.*?</Image>', "", ome, flags=re.S)
+    return ome
+
+
+def _others(tif) -> list:
     copies = reduced_copies(tif)
-    return [
-        s.name.lower() if s.name in _ASSOCIATED else "{1}×{0}".format(*_rows_columns(s))
-        for s in beside_image(tif)
-        if s not in copies
-    ]
+    return [s for s in beside_image(tif) if s not in copies]
 
 
 def _proportional(series, image) -> bool:
