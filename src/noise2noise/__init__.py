@@ -23,7 +23,7 @@ from .pretrained import PRETRAINED, denoise
 from .training import TrainConfig, denoise_with_model, run_training, train
 from .zeroshot import PRESETS, ZeroShotConfig, denoise_zeroshot, pair_downsample
 
-__version__ = "0.23.0"
+__version__ = "0.24.0"
 
 __all__ = [
     "denoise",
