@@ -518,3 +518,21 @@ def test_phone_photo_formats_round_trip_through_the_command(tmp_path, astronaut_
     assert np.abs(read_image(out).astype(float) - noisy).mean() < 10  # a denoised photo
     assert main(["denoise", str(out), "-o", str(tmp_path / "x.png"), "--quality", "90"]) == 2
     assert main(["denoise", str(out), "-o", str(tmp_path / f"x{ext}"), "--quality", "90"]) == 0
+
+
+def test_a_write_that_fails_names_the_output_not_its_temporary_file(tmp_path, monkeypatch):
+    """'could not write ([Errno 2] No such file or directory: '/proc/.x.partial-26375.png')':
+    the reason names a file the user never asked for."""
+    import errno
+
+    from noise2noise.image_io import write as write_module
+
+    def refused(path, write):
+        raise PermissionError(
+            errno.EACCES, "Permission denied", str(path.parent / ".x.partial-1.png")
+        )
+
+    monkeypatch.setattr(write_module, "write_atomically", refused)
+    with pytest.raises(ImageFileError) as caught:
+        write_image(tmp_path / "x.png", np.zeros((8, 8), np.uint8))
+    assert str(caught.value) == f"{tmp_path / 'x.png'}: could not write (Permission denied)"

@@ -173,8 +173,9 @@ def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool
         return write_atomically(path, write)
     except ImageFileError:
         raise
-    except Exception as exc:
-        raise ImageFileError(path, f"could not write ({_reason(exc)})") from exc
+    except Exception as exc:  # an OSError names the temporary file: its reason alone
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+        raise ImageFileError(path, f"could not write ({reason})") from exc
 
 
 def _write_raster(path: Path, image: np.ndarray, ext: str, meta: Metadata, quality: int) -> None:
