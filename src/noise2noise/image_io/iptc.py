@@ -16,6 +16,8 @@ import struct
 
 import numpy as np
 
+from .jpeg_pictures import segments
+
 IPTC_TAG = 33723  # a TIFF's IPTC record
 _PHOTOSHOP = b"Photoshop 3.0\0"
 _RECORD, _DIGEST = 0x0404, 0x0425
@@ -77,15 +79,11 @@ def _photoshop_segments(f):
     """The payloads of a JPEG's Photoshop APP13 segments, in order (a long record may be
     spread over several), from the segments before its image data (the file ``f`` is
     read segment by segment: its image data are not)."""
-    f.seek(2)  # after SOI
-    while len(head := f.read(4)) == 4 and head[0] == 0xFF:
-        if head[1] == 0xDA:  # start of scan: no more segments
-            return
-        (length,) = struct.unpack(">H", head[2:])
-        if head[1] != 0xED:
-            f.seek(length - 2, 1)
-        elif (segment := f.read(length - 2)).startswith(_PHOTOSHOP):
-            yield segment[len(_PHOTOSHOP) :]
+    for marker, offset, length in segments(f):
+        if marker == 0xED:
+            f.seek(offset)
+            if (payload := f.read(max(length, 0))).startswith(_PHOTOSHOP):
+                yield payload[len(_PHOTOSHOP) :]
 
 
 def _walk(data: bytes):

@@ -14,6 +14,7 @@ dependent pictures.
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 
@@ -35,18 +36,27 @@ def read_pictures(path: str | Path) -> tuple[tuple[int, bytes], ...] | None:
         return None
 
 
-def _index_at(data: bytes) -> int | None:
-    """Where the MPF index's APP2 segment starts: the segments before the image data are
-    walked (an ICC profile of many APP2 segments may come first), not searched."""
+def segments(f):
+    """(marker, offset, length) of each segment of the JPEG file ``f`` before its image
+    data: the marker's second byte, where its payload starts and how long it is. Only the
+    segments' headers are read (``f`` may be read between them), walked, not searched:
+    an ICC profile of many APP2 segments, say, comes before an MPF index."""
     at = 2  # after SOI
-    while at + 4 <= len(data) and data[at] == 0xFF:
-        marker = data[at + 1]
-        if marker == 0xDA:  # start of scan: no more segments
-            return None
-        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
-        if marker == 0xE2 and data[at + 4 : at + 8] == _MPF:
-            return at
+    while True:
+        f.seek(at)
+        head = f.read(4)
+        if len(head) < 4 or head[0] != 0xFF or head[1] == 0xDA:  # start of scan: no more
+            return
+        (length,) = struct.unpack(">H", head[2:])
+        yield head[1], at + 4, length - 2
         at += 2 + length
+
+
+def _index_at(data: bytes) -> int | None:
+    """Where the MPF index's APP2 segment starts."""
+    for marker, offset, _ in segments(io.BytesIO(data)):
+        if marker == 0xE2 and data[offset : offset + 4] == _MPF:
+            return offset - 4
     return None
 
 
