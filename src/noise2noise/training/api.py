@@ -82,25 +82,34 @@ def load_training_images(
             _skip(exc, problems, strict)
             continue
         read.append((f, image))
-    # The set's channel count is the most common one, not the first file's: which of a
-    # folder's images are left out must not depend on how they are named.
+    hint = "" if grayscale else "; `grayscale=True` trains on the luminance of all"
+    kept = _of_the_sets_channels(read, channels, problems, strict, hint)
+    return [image for (_, image), keep in zip(read, kept, strict=True) if keep], problems
+
+
+def _of_the_sets_channels(
+    read: list[tuple[Path, np.ndarray]],
+    channels: int | None,
+    problems: list[str],
+    strict: bool,
+    hint: str = "",
+) -> list[bool]:
+    """Whether each (file, H×W×C image) of ``read`` has the set's channel count:
+    ``channels``, by default the most common count (colour on a tie), not the first
+    file's, so that which of a folder's images are left out does not depend on how they
+    are named. The others are skipped, said (:func:`_skip`)."""
     counts = Counter(image.shape[2] for _, image in read)
     channels = channels or max(counts, key=lambda c: (counts[c], c), default=None)
-    images = []
+    kept = []
     for f, image in read:
-        if image.shape[2] != channels:
-            hint = "" if grayscale else "; `grayscale=True` trains on the luminance of all"
-            _skip(
-                N2NError(
-                    f"{f}: {_kinds(image.shape[2], 1)} among {counts[channels]} "
-                    f"{_kinds(channels, counts[channels])}{hint}"
-                ),
-                problems,
-                strict,
+        kept.append(image.shape[2] == channels)
+        if not kept[-1]:
+            message = (
+                f"{f}: {_kinds(image.shape[2], 1)} among {counts[channels]} "
+                f"{_kinds(channels, counts[channels])}{hint}"
             )
-            continue
-        images.append(image)
-    return images, problems
+            _skip(N2NError(message), problems, strict)
+    return kept
 
 
 def _kinds(channels: int, n: int) -> str:
@@ -219,15 +228,9 @@ def _load_scenes(
         if np.array_equal(images[0], images[1]):  # a copy: the folders are wrong
             raise N2NError(f"{files[1]}: the same pixels as in {folder_a}: {_TWO_SHOTS}")
         read.append((files, images))
-    counts = Counter(images[0].shape[2] for _, images in read)
-    channels = max(counts, key=lambda c: (counts[c], c), default=None)
-    kept = []
-    for files, images in read:
-        if images[0].shape[2] != channels:
-            message = f"{files[0]}: {_kinds(images[0].shape[2], 1)} among {counts[channels]} "
-            _skip(N2NError(message + f"{_kinds(channels, counts[channels])}"), problems, strict)
-            continue
-        kept.append(images)
+    firsts = [(files[0], images[0]) for files, images in read]  # a scene's: its A shot's
+    kept = _of_the_sets_channels(firsts, None, problems, strict)
+    kept = [images for (_, images), keep in zip(read, kept, strict=True) if keep]
     if not kept:
         raise N2NError(f"{folder_a}: no usable pairs ({'; '.join(problems[:3])})")
     return [list(images) for images in zip(*kept, strict=True)]
